@@ -1,0 +1,111 @@
+"""Registry of parallel backends, and the per-process cache of warm ones.
+
+``names()`` lists what ``get(name, n_workers)`` can build. Adding an engine is one module
+with a :class:`Backend` subclass plus one line in ``_REGISTRY``. Entries are import paths,
+so importing this package (as every asv benchmark module does) imports no engine.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib
+import signal
+from typing import Callable, Iterable
+
+from .base import WARM_MODULES, Backend, BackendError
+
+__all__ = ["Backend", "BackendError", "names", "get", "register", "warm", "close_all"]
+
+_REGISTRY: dict[str, str | Callable[..., Backend]] = {
+    "serial": "bench_lib.backends.serial:SerialBackend",
+    "threads": "bench_lib.backends.threads:ThreadsBackend",
+    "multiprocessing": "bench_lib.backends.multiprocessing:MultiprocessingBackend",
+    "loky": "bench_lib.backends.joblib:LokyBackend",
+    "joblib-threading": "bench_lib.backends.joblib:JoblibThreadingBackend",
+    "joblib-multiprocessing": "bench_lib.backends.joblib:JoblibMultiprocessingBackend",
+    "ray": "bench_lib.backends.ray:RayBackend",
+    "dask": "bench_lib.backends.dask:DaskBackend",
+}
+
+
+def names() -> list[str]:
+    return list(_REGISTRY)
+
+
+def register(name: str, factory: str | Callable[..., Backend]) -> None:
+    """Add an engine: ``factory`` is a ``Backend`` subclass or ``"module:Class"``."""
+    _REGISTRY[name] = factory
+
+
+def backend_class(name: str) -> type[Backend]:
+    try:
+        factory = _REGISTRY[name]
+    except KeyError:
+        raise BackendError(
+            f"unknown backend {name!r}; choose one of: {', '.join(_REGISTRY)}"
+        ) from None
+    if isinstance(factory, str):
+        module, _, attr = factory.partition(":")
+        factory = getattr(importlib.import_module(module), attr)
+    return factory
+
+
+def get(name: str, n_workers: int, **options) -> Backend:
+    """A new, not yet started backend; start it with ``with`` or ``.start()``."""
+    return backend_class(name)(n_workers, **options)
+
+
+# -- per-process cache ---------------------------------------------------------------------
+# asv calls setup/teardown around every sample (~85 times per parameter combination in
+# one process), so a backend started in setup would be restarted each time. ``warm``
+# keeps one warm backend per process and hands it back; it is closed at exit or when a
+# different one is asked for (one live engine at a time keeps memory and CPUs honest).
+_cache: dict[tuple, Backend] = {}
+
+
+def warm(name: str, n_workers: int, modules: Iterable[str] = WARM_MODULES) -> Backend:
+    """A started backend whose workers have imported ``modules``, reused within the process."""
+    key = (name, n_workers)
+    backend = _cache.get(key)
+    if backend is not None and not backend.closed:
+        return backend
+    close_all()
+    backend = get(name, n_workers)
+    _install_exit_handlers()
+    _cache[key] = backend
+    backend.warm(modules)
+    return backend
+
+
+def close_all() -> None:
+    """Close every cached backend (at exit, on SIGTERM, or before starting another)."""
+    while _cache:
+        _, backend = _cache.popitem()
+        backend.close()
+
+
+_handlers_installed = False
+
+
+def _install_exit_handlers() -> None:
+    """Close engines at exit and on SIGTERM (what asv sends when a benchmark times out)."""
+    global _handlers_installed
+    if _handlers_installed:
+        return
+    _handlers_installed = True
+    atexit.register(close_all)
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+    except ValueError:  # pragma: no cover
+        return
+
+    def on_sigterm(signum, frame):
+        close_all()
+        if callable(previous):
+            previous(signum, frame)
+        raise SystemExit(128 + signum)
+
+    try:
+        signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread: atexit still applies
+        pass

@@ -1,0 +1,83 @@
+"""What runs inside a worker, whatever the engine: one module, importable by every worker.
+
+Every engine calls :func:`call`, so thread limits and shared-input lookup behave the same
+in a thread, a forked or spawned process, a Ray worker or a Dask worker.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from dataclasses import dataclass
+
+# Objects placed once per worker by a backend's ``share`` (pool initializer, fork
+# inheritance), looked up by key when a task names them.
+_SHARED: dict[str, object] = {}
+_THREADS_SET: int | None = None
+
+
+@dataclass(frozen=True)
+class SharedKey:
+    """Stands in a task for an object already placed in the worker under ``key``."""
+
+    key: str
+    path: str | None = None  # a joblib dump to memory-map when the worker lacks the object
+
+    def resolve(self):
+        obj = _SHARED.get(self.key)
+        if obj is None:
+            if self.path is None:
+                raise RuntimeError(
+                    f"shared input {self.key!r} was never placed in worker {os.getpid()}"
+                )
+            import joblib
+
+            obj = _SHARED[self.key] = joblib.load(self.path, mmap_mode="r")
+        return obj
+
+
+def init_worker(threads: int, shared: dict | None = None) -> None:
+    """Pool initializer: limit threads, and hold the shared inputs for the pool's life."""
+    limit_threads(threads)
+    if shared:
+        _SHARED.update(shared)
+
+
+def limit_threads(threads: int) -> None:
+    """Cap BLAS/OpenMP threads in this process, once, so n workers use n cores."""
+    global _THREADS_SET
+    if _THREADS_SET == threads:
+        return
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
+    _THREADS_SET = threads
+
+
+def call(fn, data, item, threads: int):
+    """Run one task: ``fn(item)``, or ``fn(data, item)`` when the workload has an input."""
+    limit_threads(threads)
+    if isinstance(data, SharedKey):
+        data = data.resolve()
+    return fn(item) if data is None else fn(data, item)
+
+
+def warm_up(modules: tuple[str, ...], threads: int, hold: float = 0.0) -> int:
+    """Import ``modules`` in this worker; ``hold`` keeps it busy so peers get their own."""
+    limit_threads(threads)
+    for name in modules:
+        importlib.import_module(name)
+    if hold:
+        time.sleep(hold)
+    return os.getpid()
+
+
+def thread_info(threads: int) -> list[dict]:
+    limit_threads(threads)
+    from threadpoolctl import threadpool_info
+
+    return [
+        {k: d.get(k) for k in ("user_api", "internal_api", "num_threads", "version")}
+        for d in threadpool_info()
+    ]

@@ -1,0 +1,220 @@
+"""The one interface every parallel engine implements.
+
+A backend is started (cold), warmed (workers exist and have imported the workload's
+libraries), maps a function over items in order, and places a large read-only input once
+with its engine's own mechanism (``share``) so tasks can name it instead of carrying it.
+Subclasses fill in ``_start``, ``_map``, ``_share`` and ``_close``; everything a caller
+touches -- validation, errors, memoised sharing, context management -- lives here once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib.metadata
+import sys
+from abc import ABC, abstractmethod
+from typing import Any, Callable, ClassVar, Iterable
+
+from .. import config
+from . import _worker
+
+# What a scientific workload imports; warming imports these in every worker.
+WARM_MODULES = ("numpy", "scipy.signal", "scipy.ndimage", "scipy.interpolate")
+
+
+class BackendError(RuntimeError):
+    """An engine could not start, run or stop; the message names the backend and the cause."""
+
+
+def check_n_workers(name: str, n_workers: Any, limit: int, why: str) -> int:
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int):
+        raise BackendError(f"{name}: n_workers must be an integer, got {n_workers!r}")
+    if n_workers < 1:
+        raise BackendError(f"{name}: n_workers must be at least 1, got {n_workers}")
+    if n_workers > limit:
+        raise BackendError(f"{name}: n_workers={n_workers} exceeds the limit of {limit} ({why})")
+    return n_workers
+
+
+@contextlib.contextmanager
+def main_not_reimported():
+    """Start spawned workers without re-running the caller's script in them.
+
+    ``spawn`` children import the parent's ``__main__`` by path; a script without an
+    ``if __name__ == "__main__"`` guard then starts its cluster again inside the worker
+    ("Nanny failed to start"). Hiding the path while workers start avoids that; functions
+    defined in ``__main__`` still reach workers, pickled by value (cloudpickle).
+    """
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main and k in main.__dict__}
+    try:
+        for key in saved:
+            if key == "__file__":
+                del main.__file__
+            else:
+                main.__spec__ = None
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
+
+
+def stop_resource_trackers() -> None:
+    """Stop the resource-tracker helpers that spawned pools leave behind.
+
+    multiprocessing's (and loky's copy of it) otherwise live until the interpreter exits,
+    showing up as orphans after a backend closed; they restart on demand.
+    """
+    from multiprocessing import resource_tracker
+
+    modules = [resource_tracker]
+    if "joblib.externals.loky.backend.resource_tracker" in sys.modules:
+        modules.append(sys.modules["joblib.externals.loky.backend.resource_tracker"])
+    for module in modules:
+        tracker = getattr(module, "_resource_tracker", None)
+        if tracker is not None and getattr(tracker, "_fd", None) is not None:
+            tracker._stop()
+
+
+class Backend(ABC):
+    """A parallel engine with ``n_workers`` workers; use it as a context manager."""
+
+    name: ClassVar[str]
+    engine: ClassVar[str | None] = None  # distribution whose version is recorded
+    uses_processes: ClassVar[bool] = True
+    # Tasks see the caller's objects without copying: naive and shared are the same thing.
+    shares_memory: ClassVar[bool] = False
+
+    def __init__(self, n_workers: int):
+        limit, why = self.worker_limit()
+        self.n_workers = check_n_workers(self.name, n_workers, limit, why)
+        self.threads = config.threads_per_worker()
+        self.started = False
+        self.closed = False
+        self._placed: dict[int, tuple[object, object]] = {}
+        self._warmed: tuple[str, ...] = ()
+
+    # -- what subclasses provide -------------------------------------------------------
+    def worker_limit(self) -> tuple[int, str]:
+        return config.max_workers(), "usable CPUs here; PARBENCH_MAX_WORKERS overrides"
+
+    @abstractmethod
+    def _start(self) -> None: ...
+
+    @abstractmethod
+    def _map(self, fn: Callable, items: list, data: Any) -> list: ...
+
+    def _share(self, obj: object) -> object:
+        return obj
+
+    @abstractmethod
+    def _close(self) -> None: ...
+
+    def _info(self) -> dict:
+        return {}
+
+    # -- the interface --------------------------------------------------------------------
+    def start(self) -> "Backend":
+        """Start the workers (cold: nothing imported in them yet)."""
+        if self.closed:
+            raise BackendError(f"{self.name}: backend is closed; get a new one")
+        if not self.started:
+            try:
+                self._start()
+            except Exception as exc:
+                self.close()
+                if isinstance(exc, BackendError):
+                    raise
+                raise BackendError(
+                    f"{self.name}: could not start {self.n_workers} worker(s): "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            self.started = True
+        return self
+
+    def warm(self, modules: Iterable[str] = WARM_MODULES) -> "Backend":
+        """Make every worker exist and import ``modules``, so timings exclude both."""
+        self.start()
+        self._warmed = tuple(modules)
+        hold = 0.2 if self.uses_processes else 0.0
+        task = functools.partial(_worker.warm_up, self._warmed, self.threads)
+        seen: set[int] = set()
+        for _ in range(10):  # a pool may hand two warm-up tasks to one worker; retry
+            seen.update(self.map(task, [hold] * self.n_workers))
+            if len(seen) >= self.n_workers or not self.uses_processes:
+                break
+        return self
+
+    def map(self, fn: Callable, items: Iterable, data: Any = None) -> list:
+        """``[fn(data, item) for item in items]`` (or ``fn(item)`` without data), in order.
+
+        ``data`` is either the object itself -- sent with every task, the naive way -- or
+        the handle :meth:`share` returned for it.
+        """
+        self.start()
+        try:
+            return self._map(fn, list(items), data)
+        except BackendError:
+            raise
+        except Exception as exc:
+            raise BackendError(
+                f"{self.name} (n_workers={self.n_workers}): task failed: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+    def share(self, obj: object) -> object:
+        """Place ``obj`` once with the engine's own mechanism; pass the result to ``map``.
+
+        Memoised per object, so a benchmark ``setup`` run for every sample places it once.
+        """
+        if self.shares_memory:
+            return obj
+        self.start()
+        placed = self._placed.get(id(obj))
+        if placed is None or placed[0] is not obj:
+            placed = self._placed[id(obj)] = (obj, self._share(obj))
+        return placed[1]
+
+    def close(self) -> None:
+        """Stop every worker this backend started; safe to call twice."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._close()  # also after a failed start, which may leave half an engine
+        finally:
+            self._placed.clear()
+            if self.uses_processes:
+                stop_resource_trackers()
+
+    def info(self) -> dict:
+        """Where and how this backend runs, stored with results."""
+        version = None
+        if self.engine:
+            try:
+                version = importlib.metadata.version(self.engine)
+            except importlib.metadata.PackageNotFoundError:
+                pass
+        return {
+            "backend": self.name,
+            "n_workers": self.n_workers,
+            "threads_per_worker": self.threads,
+            "engine": self.engine,
+            "engine_version": version,
+            **self._info(),
+        }
+
+    def __enter__(self) -> "Backend":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "started" if self.started else "new"
+        return f"<{type(self).__name__} {self.name} n_workers={self.n_workers} {state}>"
+
+    def _task(self, fn: Callable, data: Any) -> Callable:
+        """The picklable per-item callable every engine runs."""
+        return functools.partial(_worker.call, fn, data, threads=self.threads)

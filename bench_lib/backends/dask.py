@@ -1,0 +1,96 @@
+"""Dask distributed with process workers of one thread each: a ``LocalCluster`` started
+here, or an existing scheduler given by ``DASK_SCHEDULER_ADDRESS`` (Dask's own variable).
+
+On an existing cluster, tasks are pinned to ``n_workers`` of its workers, so ``n_workers``
+means the same there as here. ``share`` is ``Client.scatter(broadcast=True)``: every worker
+holds the object in memory and tasks name it by future.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+from .. import config
+from . import _worker
+from ._cluster import check_reachable
+from .base import Backend, BackendError, main_not_reimported
+
+VARIABLE = "DASK_SCHEDULER_ADDRESS"
+
+
+class DaskBackend(Backend):
+    name = "dask"
+    engine = "distributed"
+
+    def worker_limit(self):
+        if os.environ.get(VARIABLE):
+            return 10**6, "checked against the cluster's workers at start"
+        return super().worker_limit()
+
+    def _start(self):
+        from distributed import Client, LocalCluster
+
+        address = os.environ.get(VARIABLE)
+        self._cluster = None
+        if address:
+            check_reachable("dask", VARIABLE, address)
+            self.client = Client(address, timeout="10s", set_as_default=False)
+            workers = sorted(self.client.scheduler_info()["workers"])
+            if self.n_workers > len(workers):
+                raise BackendError(
+                    f"dask: n_workers={self.n_workers} exceeds the limit of {len(workers)} "
+                    f"(workers connected to {address})"
+                )
+            self._workers = workers[: self.n_workers]
+        else:
+            with main_not_reimported():
+                self._cluster = LocalCluster(
+                    n_workers=self.n_workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    memory_limit=_worker_memory(self.n_workers),
+                    silence_logs=logging.ERROR,
+                )
+            self.client = Client(self._cluster, set_as_default=False)
+            self._workers = None
+
+    def _map(self, fn, items, data):
+        with warnings.catch_warnings():
+            # Naive runs put big inputs in the graph on purpose; Dask warns each time.
+            warnings.filterwarnings("ignore", message="Large object of size")
+            futures = [
+                self.client.submit(
+                    _worker.call, fn, data, item, self.threads, pure=False, workers=self._workers
+                )
+                for item in items
+            ]
+        return self.client.gather(futures)
+
+    def _share(self, obj):
+        [future] = self.client.scatter([obj], broadcast=True, hash=False, workers=self._workers)
+        return future
+
+    def _close(self):
+        client = getattr(self, "client", None)
+        if client is not None:
+            client.close()
+            self.client = None
+        cluster = getattr(self, "_cluster", None)
+        if cluster is not None:
+            cluster.close()
+            self._cluster = None
+
+    def _info(self):
+        return {
+            "address": os.environ.get(VARIABLE) or "local",
+            "worker_memory_bytes": None if os.environ.get(VARIABLE) else _worker_memory(self.n_workers),
+        }
+
+
+def _worker_memory(n_workers: int) -> int:
+    default_mb = int(config.total_memory() * 0.6 / n_workers / 1024**2)
+    return config.megabytes("PARBENCH_DASK_WORKER_MEMORY_MB", default_mb)

@@ -1,0 +1,60 @@
+"""``multiprocessing.Pool`` with an explicit, recorded start method.
+
+``share`` uses the pool's own way: workers receive shared objects once, at start, through
+the initializer -- inherited without pickling under ``fork``, pickled once per worker
+under ``spawn``/``forkserver``. Placing a new object therefore restarts the pool (in
+``setup``, outside any timing).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+
+from .. import config
+from . import _worker
+from .base import Backend, BackendError, main_not_reimported
+
+
+class MultiprocessingBackend(Backend):
+    name = "multiprocessing"
+
+    def __init__(self, n_workers, start_method: str | None = None):
+        super().__init__(n_workers)
+        self.start_method = start_method or config.mp_start_method()
+        if self.start_method not in multiprocessing.get_all_start_methods():
+            raise BackendError(
+                f"{self.name}: start method {self.start_method!r} is not available here; "
+                f"use one of {multiprocessing.get_all_start_methods()}"
+            )
+        self._objects: dict[str, object] = {}
+
+    def _start(self):
+        ctx = multiprocessing.get_context(self.start_method)
+        with main_not_reimported():
+            self._pool = ctx.Pool(
+                self.n_workers,
+                initializer=_worker.init_worker,
+                initargs=(self.threads, dict(self._objects)),
+            )
+
+    def _map(self, fn, items, data):
+        return self._pool.map(self._task(fn, data), items)
+
+    def _share(self, obj):
+        key = f"mp-{id(obj)}"
+        self._objects[key] = obj
+        self._close()
+        self._start()
+        if self._warmed:
+            self.warm(self._warmed)
+        return _worker.SharedKey(key)
+
+    def _close(self):
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+            self._pool = None
+
+    def _info(self):
+        return {"start_method": self.start_method}

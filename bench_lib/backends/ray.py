@@ -1,0 +1,128 @@
+"""Ray tasks, on a local Ray started here or on an existing cluster (``RAY_ADDRESS``).
+
+One Ray runtime per process (Ray's own rule). ``n_workers`` is enforced the same way
+locally and on a shared cluster: a placement group of ``n_workers`` one-CPU bundles that
+every task is scheduled into, so a run never uses more than it asked for.
+
+Ray >= 2.59 turns on token authentication for local clusters and writes a token under
+``~/.ray``; a local cluster here gets a fresh random ``RAY_AUTH_TOKEN`` in this process's
+environment instead (inherited by Ray's daemons), so it starts without prompts or files
+and stays authenticated. On an existing cluster, supply its token as Ray documents.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+
+from .. import config
+from ._cluster import check_reachable
+from .base import Backend, BackendError
+
+PLACEMENT_TIMEOUT = 60.0
+_runtime = {"users": 0, "owned": False, "cpus": 0}
+
+
+class RayBackend(Backend):
+    name = "ray"
+    engine = "ray"
+
+    def worker_limit(self):
+        if os.environ.get("RAY_ADDRESS"):
+            return 10**6, "checked against the cluster's CPUs at start"
+        return super().worker_limit()
+
+    def _start(self):
+        import ray
+        from ray.util.placement_group import placement_group
+        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+        from . import _worker
+
+        _ensure_runtime(self.n_workers)
+        _runtime["users"] += 1
+        self._counted = True
+        cpus = int(ray.cluster_resources().get("CPU", 0))
+        if self.n_workers > cpus:
+            raise BackendError(
+                f"ray: n_workers={self.n_workers} exceeds the limit of {cpus} "
+                f"(CPUs in the Ray cluster)"
+            )
+        self._pg = placement_group([{"CPU": 1}] * self.n_workers, strategy="PACK")
+        try:
+            ray.get(self._pg.ready(), timeout=PLACEMENT_TIMEOUT)
+        except ray.exceptions.GetTimeoutError:
+            free = ray.available_resources().get("CPU", 0)
+            raise BackendError(
+                f"ray: could not reserve {self.n_workers} CPUs within {PLACEMENT_TIMEOUT:.0f} s "
+                f"({free:g} free in the cluster)"
+            ) from None
+        self._remote = ray.remote(_worker.call).options(
+            num_cpus=1,
+            scheduling_strategy=PlacementGroupSchedulingStrategy(self._pg),
+        )
+
+    def _map(self, fn, items, data):
+        import ray
+
+        refs = [self._remote.remote(fn, data, item, self.threads) for item in items]
+        return ray.get(refs)
+
+    def _share(self, obj):
+        import ray
+
+        return ray.put(obj)  # top-level ObjectRef arguments arrive as the object
+
+    def _close(self):
+        import ray
+        from ray.util.placement_group import remove_placement_group
+
+        pg = getattr(self, "_pg", None)
+        if pg is not None and ray.is_initialized():
+            remove_placement_group(pg)
+        self._pg = None
+        if getattr(self, "_counted", False):
+            self._counted = False
+            _runtime["users"] -= 1
+        if _runtime["users"] == 0 and _runtime["owned"]:
+            ray.shutdown()
+            _runtime.update(owned=False, cpus=0)
+
+    def _info(self):
+        return {
+            "address": os.environ.get("RAY_ADDRESS") or "local",
+            "object_store_bytes": _object_store_bytes(),
+        }
+
+
+def _object_store_bytes() -> int:
+    # Explicit, so a small machine or a small /dev/shm fails loudly instead of spilling.
+    default_mb = min(4096, int(config.total_memory() * 0.3 / 1024**2))
+    return config.megabytes("PARBENCH_RAY_OBJECT_STORE_MB", default_mb)
+
+
+def _ensure_runtime(n_workers: int) -> None:
+    import ray
+
+    address = os.environ.get("RAY_ADDRESS")
+    if ray.is_initialized():
+        if address or _runtime["cpus"] >= n_workers or _runtime["users"] > 0:
+            return
+        ray.shutdown()  # our idle local runtime is too small for this request
+    if address:
+        if address != "auto":
+            check_reachable("ray", "RAY_ADDRESS", address.removeprefix("ray://"))
+        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+        _runtime.update(owned=False, cpus=0)
+        return
+    if os.environ.get("RAY_AUTH_MODE", "token") != "disabled":
+        os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
+    ray.init(
+        num_cpus=n_workers,
+        include_dashboard=False,
+        object_store_memory=_object_store_bytes(),
+        log_to_driver=False,
+        logging_level=logging.WARNING,
+    )
+    _runtime.update(owned=True, cpus=n_workers)

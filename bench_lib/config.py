@@ -1,0 +1,91 @@
+"""Run-wide settings read from the environment, so asv's benchmark processes see them too.
+
+asv passes the parent's environment to every benchmark process, which makes environment
+variables the one channel that reaches a benchmark's ``setup`` unchanged:
+
+``PARBENCH_SIZE``               ``full`` (default: the real sizes) or ``small`` (tests, ``--quick``)
+``PARBENCH_MAX_WORKERS``        most workers a local engine may start (default: usable CPUs)
+``PARBENCH_THREADS_PER_WORKER`` BLAS/OpenMP threads in each worker and in serial (default 1)
+``PARBENCH_MP_START``           ``multiprocessing`` start method (default ``fork``, Linux's)
+``RAY_ADDRESS``                 use this Ray cluster instead of starting one
+``DASK_SCHEDULER_ADDRESS``      use this Dask scheduler instead of starting a LocalCluster
+"""
+
+from __future__ import annotations
+
+import os
+
+SIZES = ("small", "full")
+
+
+class ConfigError(ValueError):
+    """A setting is wrong; the message says which and what to do."""
+
+
+def size() -> str:
+    value = os.environ.get("PARBENCH_SIZE", "full")
+    if value not in SIZES:
+        raise ConfigError(f"PARBENCH_SIZE={value!r}: use one of {', '.join(SIZES)}")
+    return value
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (affinity-aware, unlike ``os.cpu_count``)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def physical_cores() -> int:
+    import psutil
+
+    return psutil.cpu_count(logical=False) or usable_cpus()
+
+
+def max_workers() -> int:
+    return _positive_int("PARBENCH_MAX_WORKERS", usable_cpus())
+
+
+def threads_per_worker() -> int:
+    return _positive_int("PARBENCH_THREADS_PER_WORKER", 1)
+
+
+def worker_counts() -> list[int]:
+    """1, 2, 4, ... up to the physical cores: the ``n_workers`` axis of every benchmark."""
+    top = min(physical_cores(), max_workers())
+    counts, n = [], 1
+    while n <= top:
+        counts.append(n)
+        n *= 2
+    if counts[-1] != top:
+        counts.append(top)
+    return counts
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+    if value < 1:
+        raise ConfigError(f"{name}={raw!r} must be at least 1")
+    return value
+
+
+def mp_start_method() -> str:
+    return os.environ.get("PARBENCH_MP_START", "fork")
+
+
+def total_memory() -> int:
+    import psutil
+
+    return psutil.virtual_memory().total
+
+
+def megabytes(name: str, default: int) -> int:
+    """A memory size in MB from the environment, in bytes."""
+    return _positive_int(name, default) * 1024**2
