@@ -66,8 +66,11 @@ _cache: dict[tuple, Backend] = {}
 def warm(name: str, n_workers: int, modules: Iterable[str] = WARM_MODULES) -> Backend:
     """A started backend whose workers have imported ``modules``, reused within the process."""
     key = (name, n_workers)
+    modules = tuple(modules)
     backend = _cache.get(key)
     if backend is not None and not backend.closed:
+        if not set(modules) <= set(backend._warmed):
+            backend.warm(modules + backend._warmed)
         return backend
     close_all()
     backend = get(name, n_workers)

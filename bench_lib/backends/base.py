@@ -96,7 +96,8 @@ class Backend(ABC):
         self._warmed: tuple[str, ...] = ()
 
     # -- what subclasses provide -------------------------------------------------------
-    def worker_limit(self) -> tuple[int, str]:
+    @classmethod
+    def worker_limit(cls) -> tuple[int, str]:
         return config.max_workers(), "usable CPUs here; PARBENCH_MAX_WORKERS overrides"
 
     @abstractmethod

@@ -24,7 +24,8 @@ class DaskBackend(Backend):
     name = "dask"
     engine = "distributed"
 
-    def worker_limit(self):
+    @classmethod
+    def worker_limit(cls):
         if os.environ.get(VARIABLE):
             return 10**6, "checked against the cluster's workers at start"
         return super().worker_limit()
@@ -77,6 +78,9 @@ class DaskBackend(Backend):
     def _close(self):
         client = getattr(self, "client", None)
         if client is not None:
+            scattered = [handle for _, handle in self._placed.values()]
+            if scattered:  # release first, or the scheduler logs lost data at shutdown
+                client.cancel(scattered)
             client.close()
             self.client = None
         cluster = getattr(self, "_cluster", None)

@@ -28,7 +28,8 @@ class RayBackend(Backend):
     name = "ray"
     engine = "ray"
 
-    def worker_limit(self):
+    @classmethod
+    def worker_limit(cls):
         if os.environ.get("RAY_ADDRESS"):
             return 10**6, "checked against the cluster's CPUs at start"
         return super().worker_limit()

@@ -10,7 +10,8 @@ class SerialBackend(Backend):
     uses_processes = False
     shares_memory = True
 
-    def worker_limit(self):
+    @classmethod
+    def worker_limit(cls):
         return 1, "serial runs in the calling thread"
 
     def _start(self):

@@ -1,0 +1,124 @@
+"""``python -m bench_lib``: run the suite with asv and publish the site in one go.
+
+``run`` records this machine, runs every benchmark on the current checkout in this
+Python (``asv run -E existing:<python> --set-commit-hash HEAD``, the fast path that saves
+results), appends the machine's metadata to ``results/<machine>/sysinfo.jsonl`` and
+publishes ``html/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class CLIError(RuntimeError):
+    pass
+
+
+def _step(number: int, total: int, text: str) -> None:
+    print(f"\n[parbench {number}/{total}] {text}", flush=True)
+
+
+def _asv(*args: str, env: dict | None = None) -> int:
+    cmd = [sys.executable, "-m", "asv", *args]
+    print("$ " + " ".join(cmd[2:]), flush=True)
+    return subprocess.call(cmd, cwd=ROOT, env=env)
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.check_output(["git", *args], cwd=ROOT, text=True, stderr=subprocess.PIPE).strip()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise CLIError(
+            "parbench records results per git commit: run it inside a git clone with at "
+            f"least one commit ({exc})"
+        ) from None
+
+
+def check_results_writable(results: Path) -> None:
+    results.mkdir(parents=True, exist_ok=True)
+    if not os.access(results, os.W_OK):
+        raise CLIError(f"{results} is not writable: fix its permissions or run from a writable clone")
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import sysinfo
+
+    commit = _git("rev-parse", "HEAD")
+    if _git("status", "--porcelain", "--untracked-files=no"):
+        print(
+            "parbench: warning: tracked files have uncommitted changes; results are "
+            f"recorded under {commit[:8]} but measure the working tree",
+            file=sys.stderr,
+        )
+    machine = args.machine or os.environ.get("PARBENCH_MACHINE") or sysinfo.default_machine_name()
+    results = ROOT / "results"
+    check_results_writable(results)
+    env = dict(os.environ)
+    if args.quick:
+        env.setdefault("PARBENCH_SIZE", "small")
+    steps = 3 if args.publish else 2
+    started = time.perf_counter()
+
+    _step(1, steps, f"recording machine {machine!r}")
+    if _asv("machine", "--yes", "--machine", machine) != 0:
+        raise CLIError("asv machine failed")
+
+    _step(2, steps, f"running benchmarks (size={env.get('PARBENCH_SIZE', 'full')}) on {commit[:8]}")
+    run_args = ["run", "-E", f"existing:{sys.executable}", "--set-commit-hash", commit,
+                "--machine", machine, "--show-stderr"]
+    if args.quick:
+        run_args.append("--quick")
+    for pattern in args.bench or []:
+        run_args += ["--bench", pattern]
+    status = _asv(*run_args, *args.asv_args, env=env)
+    info = {"commit": commit, "time": time.time(), "machine": machine, **sysinfo.collect()}
+    info["size"] = env.get("PARBENCH_SIZE", "full")
+    with open(results / machine / "sysinfo.jsonl", "a") as f:
+        f.write(json.dumps(info) + "\n")
+
+    if args.publish:
+        _step(3, steps, "publishing the site into html/")
+        if _asv("publish") != 0:
+            raise CLIError("asv publish failed")
+        print(f"site: {ROOT / 'html' / 'index.html'}  (preview: python -m asv preview)")
+    print(f"\nparbench: done in {time.perf_counter() - started:.0f} s; asv run exit status {status}")
+    return status
+
+
+def info(args: argparse.Namespace) -> int:
+    from . import backends, sysinfo, workloads
+
+    print(json.dumps({"backends": backends.names(), "workloads": workloads.names(),
+                      "machine": sysinfo.default_machine_name(), **sysinfo.collect()}, indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench_lib", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="run the suite on this checkout and publish html/")
+    p.add_argument("--quick", action="store_true", help="small sizes, one sample each (minutes)")
+    p.add_argument("--bench", action="append", metavar="REGEX", help="only benchmarks matching (repeatable)")
+    p.add_argument("--machine", help="machine name for results/ (default: host-cores-memory)")
+    p.add_argument("--no-publish", dest="publish", action="store_false", help="skip asv publish")
+    p.add_argument("asv_args", nargs=argparse.REMAINDER, help="after --: passed to asv run")
+    p.set_defaults(func=run)
+    p = sub.add_parser("info", help="print this machine's metadata, backends and workloads")
+    p.set_defaults(func=info)
+    args = parser.parse_args(argv)
+    if getattr(args, "asv_args", None) and args.asv_args[0] == "--":
+        args.asv_args = args.asv_args[1:]
+    try:
+        return args.func(args)
+    except CLIError as exc:
+        print(f"parbench: error: {exc}", file=sys.stderr)
+        return 2

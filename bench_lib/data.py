@@ -1,0 +1,40 @@
+"""Deterministic inputs, built once per process (``lru_cache``) from fixed seeds.
+
+Nothing is downloaded: images and volumes are synthetic but image-like (smooth structure
+plus noise), so convolution and filtering do realistic amounts of work.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+SEED = 20261122
+
+
+def rng(*salt: int) -> np.random.Generator:
+    return np.random.default_rng([SEED, *salt])
+
+
+@lru_cache(maxsize=8)
+def image(n: int, seed: int = 0) -> np.ndarray:
+    """An ``n x n`` float64 image: low-frequency structure plus noise, read-only."""
+    r = rng(1, n, seed)
+    coarse = r.standard_normal((max(n // 32, 2), max(n // 32, 2)))
+    from scipy.ndimage import zoom
+
+    smooth = zoom(coarse, n / coarse.shape[0], order=3)[:n, :n]
+    img = smooth + 0.1 * r.standard_normal((n, n))
+    img.setflags(write=False)
+    return img
+
+
+@lru_cache(maxsize=8)
+def filters(count: int, size: int, seed: int = 0) -> tuple[np.ndarray, ...]:
+    """``count`` random-normal ``size x size`` filters."""
+    r = rng(2, count, size, seed)
+    out = tuple(r.standard_normal((size, size)) for _ in range(count))
+    for f in out:
+        f.setflags(write=False)
+    return out

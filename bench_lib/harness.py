@@ -1,0 +1,50 @@
+"""What an asv benchmark's ``setup`` calls, so benchmark modules stay one line per method.
+
+``prepare`` checks the combination first (cheap: no engine is imported to skip one), then
+reuses the process's warm backend, builds the cached inputs, places them for the
+``shared`` variant and runs the workload once per process, so a ``time_*`` method times
+exactly one steady-state run. Cold costs are measured on their own elsewhere.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+from . import backends, config, workloads
+
+BACKENDS = backends.names()
+VARIANTS = list(workloads.VARIANTS)
+
+_primed: set[tuple] = set()
+
+
+def n_workers() -> list[int]:
+    return config.worker_counts()
+
+
+def unsupported(backend: str, n_workers: int, variant: str) -> str | None:
+    """Why this combination has no meaning (asv records it as n/a), or None."""
+    cls = backends.backend_class(backend)
+    limit, why = cls.worker_limit()
+    if n_workers > limit:
+        return f"{backend}: n_workers={n_workers} exceeds {limit} ({why})"
+    if variant == "shared" and cls.shares_memory:
+        return f"{backend} shares memory with the caller: 'shared' is the same run as 'naive'"
+    return None
+
+
+def prepare(workload: str, backend: str, n_workers: int, variant: str, **params) -> Callable[[], Any]:
+    """A zero-argument callable running ``workload`` once on a warm ``backend``."""
+    reason = unsupported(backend, n_workers, variant)
+    if reason:
+        raise NotImplementedError(reason)
+    wl = workloads.get(workload)
+    inputs = wl.inputs(config.size(), **params)
+    engine = backends.warm(backend, n_workers, wl.modules)
+    run = functools.partial(wl.run, engine, inputs, variant)
+    key = (workload, backend, n_workers, variant, tuple(sorted(params.items())))
+    if key not in _primed:
+        run()  # first call: placement, lazy imports, caches in workers
+        _primed.add(key)
+    return run

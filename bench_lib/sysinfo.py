@@ -1,0 +1,74 @@
+"""Where and how numbers were measured, stored beside asv's results (pyperf's habit).
+
+asv's results record the machine name, CPU and RAM; a parallel benchmark also depends on
+physical cores, /dev/shm (Ray's object store), thread limits and engine versions.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import shutil
+
+from . import config
+
+PACKAGES = ("numpy", "scipy", "joblib", "ray", "dask", "distributed", "tensorflow-cpu",
+            "keras", "threadpoolctl", "psutil", "asv")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def versions() -> dict[str, str | None]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def collect() -> dict:
+    import psutil
+    from threadpoolctl import threadpool_info
+
+    shm = shutil.disk_usage("/dev/shm").total if os.path.isdir("/dev/shm") else None
+    return {
+        "cpu_model": cpu_model(),
+        "physical_cores": config.physical_cores(),
+        "logical_cpus": psutil.cpu_count(logical=True),
+        "usable_cpus": config.usable_cpus(),
+        "memory_bytes": config.total_memory(),
+        "dev_shm_bytes": shm,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "size": config.size(),
+        "threads_per_worker": config.threads_per_worker(),
+        "serial_threads": config.threads_per_worker(),  # serial runs under the same limit
+        "mp_start_method": config.mp_start_method(),
+        "ray_address": os.environ.get("RAY_ADDRESS") or "local",
+        "dask_address": os.environ.get("DASK_SCHEDULER_ADDRESS") or "local",
+        "thread_env": {k: os.environ.get(k) for k in THREAD_VARIABLES},
+        "threadpools": [
+            {k: d.get(k) for k in ("user_api", "internal_api", "num_threads")}
+            for d in threadpool_info()
+        ],
+        "versions": versions(),
+    }
+
+
+def default_machine_name() -> str:
+    """Unique per kind of machine: host, cores and memory (EC2 runs pass the instance type)."""
+    gib = round(config.total_memory() / 1024**3)
+    return f"{platform.node() or 'host'}-{config.physical_cores()}core-{gib}gb"
