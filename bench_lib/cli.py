@@ -16,7 +16,15 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+
+
+def project_root() -> Path:
+    """The checkout to benchmark: the nearest directory above cwd with asv.conf.json."""
+    here = Path.cwd().resolve()
+    for path in (here, *here.parents):
+        if (path / "asv.conf.json").is_file():
+            return path
+    raise CLIError(f"no asv.conf.json in {here} or above: run from a parbench checkout")
 
 
 class CLIError(RuntimeError):
@@ -27,15 +35,15 @@ def _step(number: int, total: int, text: str) -> None:
     print(f"\n[parbench {number}/{total}] {text}", flush=True)
 
 
-def _asv(*args: str, env: dict | None = None) -> int:
+def _asv(root: Path, *args: str, env: dict | None = None) -> int:
     cmd = [sys.executable, "-m", "asv", *args]
     print("$ " + " ".join(cmd[2:]), flush=True)
-    return subprocess.call(cmd, cwd=ROOT, env=env)
+    return subprocess.call(cmd, cwd=root, env=env)
 
 
-def _git(*args: str) -> str:
+def _git(root: Path, *args: str) -> str:
     try:
-        return subprocess.check_output(["git", *args], cwd=ROOT, text=True, stderr=subprocess.PIPE).strip()
+        return subprocess.check_output(["git", *args], cwd=root, text=True, stderr=subprocess.PIPE).strip()
     except (OSError, subprocess.CalledProcessError) as exc:
         raise CLIError(
             "parbench records results per git commit: run it inside a git clone with at "
@@ -52,15 +60,16 @@ def check_results_writable(results: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     from . import sysinfo
 
-    commit = _git("rev-parse", "HEAD")
-    if _git("status", "--porcelain", "--untracked-files=no"):
+    root = project_root()
+    commit = _git(root, "rev-parse", "HEAD")
+    if _git(root, "status", "--porcelain", "--untracked-files=no"):
         print(
             "parbench: warning: tracked files have uncommitted changes; results are "
             f"recorded under {commit[:8]} but measure the working tree",
             file=sys.stderr,
         )
     machine = args.machine or os.environ.get("PARBENCH_MACHINE") or sysinfo.default_machine_name()
-    results = ROOT / "results"
+    results = root / "results"
     check_results_writable(results)
     env = dict(os.environ)
     if args.quick:
@@ -69,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
 
     _step(1, steps, f"recording machine {machine!r}")
-    if _asv("machine", "--yes", "--machine", machine) != 0:
+    if _asv(root, "machine", "--yes", "--machine", machine) != 0:
         raise CLIError("asv machine failed")
 
     _step(2, steps, f"running benchmarks (size={env.get('PARBENCH_SIZE', 'full')}) on {commit[:8]}")
@@ -79,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         run_args.append("--quick")
     for pattern in args.bench or []:
         run_args += ["--bench", pattern]
-    status = _asv(*run_args, *args.asv_args, env=env)
+    status = _asv(root, *run_args, *args.asv_args, env=env)
     info = {"commit": commit, "time": time.time(), "machine": machine, **sysinfo.collect()}
     info["size"] = env.get("PARBENCH_SIZE", "full")
     with open(results / machine / "sysinfo.jsonl", "a") as f:
@@ -87,9 +96,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.publish:
         _step(3, steps, "publishing the site into html/")
-        if _asv("publish") != 0:
+        if _asv(root, "publish") != 0:
             raise CLIError("asv publish failed")
-        print(f"site: {ROOT / 'html' / 'index.html'}  (preview: python -m asv preview)")
+        print(f"site: {root / 'html' / 'index.html'}  (preview: python -m asv preview)")
     print(f"\nparbench: done in {time.perf_counter() - started:.0f} s; asv run exit status {status}")
     return status
 

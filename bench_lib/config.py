@@ -7,6 +7,7 @@ variables the one channel that reaches a benchmark's ``setup`` unchanged:
 ``PARBENCH_MAX_WORKERS``        most workers a local engine may start (default: usable CPUs)
 ``PARBENCH_THREADS_PER_WORKER`` BLAS/OpenMP threads in each worker and in serial (default 1)
 ``PARBENCH_MP_START``           ``multiprocessing`` start method (default ``fork``, Linux's)
+``PARBENCH_BACKENDS``           comma-separated backends to benchmark (default: all registered)
 ``RAY_ADDRESS``                 use this Ray cluster instead of starting one
 ``DASK_SCHEDULER_ADDRESS``      use this Dask scheduler instead of starting a LocalCluster
 """
@@ -89,3 +90,15 @@ def total_memory() -> int:
 def megabytes(name: str, default: int) -> int:
     """A memory size in MB from the environment, in bytes."""
     return _positive_int(name, default) * 1024**2
+
+
+def selected(variable: str, available: list[str]) -> list[str]:
+    """The subset of ``available`` named in ``variable`` (comma-separated), or all of it."""
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return list(available)
+    chosen = [name.strip() for name in raw.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in available]
+    if unknown:
+        raise ConfigError(f"{variable} names unknown {unknown}; choose from {', '.join(available)}")
+    return chosen

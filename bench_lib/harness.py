@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from . import backends, config, workloads
 
-BACKENDS = backends.names()
+BACKENDS = config.selected("PARBENCH_BACKENDS", backends.names())
 VARIANTS = list(workloads.VARIANTS)
 
 _primed: set[tuple] = set()

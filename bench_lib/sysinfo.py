@@ -12,10 +12,10 @@ import platform
 import shutil
 
 from . import config
+from .backends._worker import THREAD_VARIABLES
 
 PACKAGES = ("numpy", "scipy", "joblib", "ray", "dask", "distributed", "tensorflow-cpu",
             "keras", "threadpoolctl", "psutil", "asv")
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def cpu_model() -> str:

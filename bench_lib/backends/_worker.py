@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import time
 from dataclasses import dataclass
 
 # Objects placed once per worker by a backend's ``share`` (pool initializer, fork
 # inheritance), looked up by key when a task names them.
 _SHARED: dict[str, object] = {}
-_THREADS_SET: int | None = None
+_LIMITED: tuple[int, int] | None = None  # (threads, len(sys.modules)) when last applied
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 @dataclass(frozen=True)
@@ -45,14 +48,21 @@ def init_worker(threads: int, shared: dict | None = None) -> None:
 
 
 def limit_threads(threads: int) -> None:
-    """Cap BLAS/OpenMP threads in this process, once, so n workers use n cores."""
-    global _THREADS_SET
-    if _THREADS_SET == threads:
+    """Cap BLAS/OpenMP threads in this process so n workers use n cores.
+
+    ``threadpool_limits`` only reaches libraries already loaded (scipy brings its own
+    OpenBLAS on first import), so the variables are set for later ones and the limit is
+    re-applied whenever imports happened since; a warm worker pays one ``len()`` per task.
+    """
+    global _LIMITED
+    if _LIMITED == (threads, len(sys.modules)):
         return
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=threads)
-    _THREADS_SET = threads
+    _LIMITED = (threads, len(sys.modules))
 
 
 def call(fn, data, item, threads: int):

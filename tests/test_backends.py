@@ -1,0 +1,129 @@
+"""Every registered backend is a real engine: same answers as serial, clean shutdown,
+clear errors on bad input, warm backends reused within a process."""
+
+import functools
+import os
+import socket
+import time
+
+import numpy as np
+import pytest
+
+from bench_lib import backends, config
+from bench_lib.backends import BackendError
+from bench_lib.backends._worker import thread_info, warm_up
+from bench_lib.workloads.filter_bank import convolve
+from conftest import live_children
+
+EXPECTED = {"serial", "threads", "multiprocessing", "loky", "joblib-threading",
+            "joblib-multiprocessing", "ray", "dask"}
+CASES = [(name, n) for name in backends.names() for n in (1, 2) if not (name == "serial" and n == 2)]
+
+
+# Tasks must be importable by every worker (Ray's cannot import test modules): use
+# bench_lib's own functions. fftconvolve needs both the shared image and the item;
+# warm_up(modules, threads, hold) with the item as hold=0 returns the worker's pid.
+pid_of = functools.partial(warm_up, (), 1)
+NO_HOLD = [0.0] * 8
+
+
+@pytest.fixture(scope="module")
+def image():
+    return np.random.default_rng(7).standard_normal((96, 96))
+
+
+def test_registry_lists_every_engine():
+    assert EXPECTED <= set(backends.names())
+
+
+@pytest.mark.parametrize("name,n_workers", CASES)
+def test_map_equals_serial_and_closes_clean(name, n_workers, image, no_children_left):
+    items = [(np.ones((w, w)) / w**2, "valid") for w in (3, 5, 7, 9)]
+    expected = [convolve(image, item) for item in items]
+    with backends.get(name, n_workers) as backend:
+        backend.warm()
+        naive = backend.map(convolve, items, data=image)
+        shared = backend.map(convolve, items, data=backend.share(image))
+        again = backend.map(convolve, items, data=backend.share(image))  # placed once, reused
+        info = backend.info()
+    for got in (naive, shared, again):
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected):
+            np.testing.assert_allclose(g, e, rtol=1e-12)
+    assert info["n_workers"] == n_workers and info["threads_per_worker"] == 1
+    assert backend.closed
+
+
+@pytest.mark.parametrize("name", ["multiprocessing", "loky", "ray", "dask"])
+def test_workers_are_separate_processes_with_limited_blas(name, no_children_left):
+    with backends.get(name, 2) as backend:
+        backend.warm()
+        pids = set(backend.map(pid_of, NO_HOLD))
+        pools = backend.map(thread_info, [1, 1])  # after warm() imported scipy's BLAS
+    assert os.getpid() not in pids
+    blas = [p for pool in pools for p in pool if p["user_api"] == "blas"]
+    assert blas and all(p["num_threads"] == 1 for p in blas)
+
+
+def test_multiprocessing_records_its_start_method():
+    backend = backends.get("multiprocessing", 1, start_method="spawn")
+    assert backend.info()["start_method"] == "spawn"
+    with pytest.raises(BackendError, match="start method 'nope'"):
+        backends.get("multiprocessing", 1, start_method="nope")
+
+
+def test_unknown_backend_lists_valid_names():
+    with pytest.raises(BackendError) as err:
+        backends.get("spark", 2)
+    for name in EXPECTED:
+        assert name in str(err.value)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True, None])
+def test_bad_worker_count_is_rejected(bad):
+    with pytest.raises(BackendError, match="n_workers"):
+        backends.get("threads", bad)
+
+
+def test_too_many_workers_names_the_limit():
+    limit = config.max_workers()
+    with pytest.raises(BackendError, match=f"limit of {limit}"):
+        backends.get("loky", limit + 1)
+    with pytest.raises(BackendError, match="limit of 1"):
+        backends.get("serial", 2)
+
+
+def test_bad_max_workers_setting(monkeypatch):
+    monkeypatch.setenv("PARBENCH_MAX_WORKERS", "lots")
+    with pytest.raises(config.ConfigError, match="PARBENCH_MAX_WORKERS"):
+        backends.get("threads", 1)
+
+
+def _dead_address() -> str:
+    with socket.socket() as s:  # a port nobody listens on once closed
+        s.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{s.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("name,variable", [("ray", "RAY_ADDRESS"), ("dask", "DASK_SCHEDULER_ADDRESS")])
+def test_unreachable_cluster_fails_fast(name, variable, monkeypatch, no_children_left):
+    monkeypatch.setenv(variable, _dead_address())
+    started = time.monotonic()
+    with pytest.raises(BackendError, match=f"cannot reach the cluster at {variable}"):
+        with backends.get(name, 1):
+            pass
+    assert time.monotonic() - started < 15
+
+
+def test_warm_cache_reuses_one_backend_per_process(no_children_left):
+    try:
+        first = backends.warm("loky", 2)
+        workers = {p.pid for p in live_children()}
+        assert backends.warm("loky", 2) is first  # a second setup gets the same pool...
+        first.map(pid_of, NO_HOLD)
+        assert {p.pid for p in live_children()} == workers  # ...and no new processes
+        other = backends.warm("threads", 2)  # asking for another closes the first
+        assert first.closed and not other.closed
+    finally:
+        backends.close_all()
+    assert other.closed

@@ -1,0 +1,96 @@
+"""Drives every asv benchmark once at the small size, so none can rot between asv runs.
+
+Benchmarks are discovered the way asv does it (classes in modules under benchmarks/ with
+time_/track_/peakmem_/mem_ methods); every parameter combination runs setup -> each
+method -> teardown, and NotImplementedError in setup counts as asv's skip.
+"""
+
+import importlib
+import inspect
+import itertools
+import math
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench_lib import backends
+
+ROOT = Path(__file__).resolve().parent.parent
+PREFIXES = ("time_", "track_", "peakmem_", "mem_", "timeraw_")
+ENGINES = ("ray", "dask", "distributed", "joblib", "tensorflow", "keras", "loky")
+
+sys.path.insert(0, str(ROOT))
+
+
+def discover():
+    import benchmarks
+
+    for info in pkgutil.walk_packages(benchmarks.__path__, "benchmarks."):
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ != module.__name__:
+                continue
+            methods = [m for m in dir(cls) if m.startswith(PREFIXES)]
+            if methods:
+                yield cls, methods
+
+
+def cases():
+    out = []
+    for cls, methods in discover():
+        params = getattr(cls, "params", [[]])
+        if params and not isinstance(params[0], (list, tuple)):
+            params = [params]
+        for combo in itertools.product(*params) if params != [[]] else [()]:
+            out.append(pytest.param(cls, methods, combo, id=f"{cls.__name__}{list(combo)}"))
+    return out
+
+
+@pytest.fixture(scope="module", autouse=True)
+def close_engines():
+    yield
+    backends.close_all()
+
+
+@pytest.mark.parametrize("cls,methods,combo", cases())
+def test_benchmark_runs(cls, methods, combo):
+    bench = cls()
+    try:
+        if hasattr(bench, "setup"):
+            bench.setup(*combo)
+    except NotImplementedError as skip:
+        pytest.skip(f"asv would record n/a: {skip}")
+    try:
+        for name in methods:
+            value = getattr(bench, name)(*combo)
+            if name.startswith("track_"):
+                assert isinstance(value, (int, float)) and math.isfinite(value)
+    finally:
+        if hasattr(bench, "teardown"):
+            bench.teardown(*combo)
+
+
+def test_every_benchmark_class_names_its_params():
+    for cls, _ in discover():
+        params = getattr(cls, "params", None)
+        if params:
+            assert len(cls.param_names) == len(params), cls
+            for common in ("backend", "n_workers", "variant"):
+                if common in cls.param_names:
+                    assert cls.param_names.index(common) < 3, cls
+
+
+def test_benchmark_modules_import_no_engine():
+    """asv's forkserver imports benchmark modules once and forks: no engine may be in it."""
+    code = (
+        "import sys; sys.path.insert(0, %r)\n"
+        "import pkgutil, importlib, benchmarks\n"
+        "for m in pkgutil.walk_packages(benchmarks.__path__, 'benchmarks.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in %r)))\n"
+    ) % (str(ROOT), ENGINES)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"benchmark modules import engines: {out.stdout}"
