@@ -68,12 +68,15 @@ def run(args: argparse.Namespace) -> int:
             f"recorded under {commit[:8]} but measure the working tree",
             file=sys.stderr,
         )
-    machine = args.machine or os.environ.get("PARBENCH_MACHINE") or sysinfo.default_machine_name()
-    results = root / "results"
-    check_results_writable(results)
     env = dict(os.environ)
     if args.quick:
         env.setdefault("PARBENCH_SIZE", "small")
+    machine = args.machine or os.environ.get("PARBENCH_MACHINE") or sysinfo.default_machine_name()
+    if env.get("PARBENCH_SIZE", "full") != "full":
+        # Small sizes are a different experiment: never draw them on the real sizes' graphs.
+        machine += f"-{env['PARBENCH_SIZE']}"
+    results = root / "results"
+    check_results_writable(results)
     steps = 3 if args.publish else 2
     started = time.perf_counter()
 

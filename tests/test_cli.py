@@ -36,7 +36,7 @@ def test_quick_run_saves_results_and_publishes(checkout):
     done = run_cli(checkout, "run", "--quick", "--machine", "ci-machine",
                    PARBENCH_BACKENDS="serial,threads")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    machine = checkout / "results" / "ci-machine"
+    machine = checkout / "results" / "ci-machine-small"  # small sizes never mix with real ones
     [result_file] = [p for p in machine.glob("*.json") if p.name != "machine.json"]
     result = json.loads(result_file.read_text())
     head = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=checkout, text=True).strip()
