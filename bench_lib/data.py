@@ -38,3 +38,20 @@ def filters(count: int, size: int, seed: int = 0) -> tuple[np.ndarray, ...]:
     for f in out:
         f.setflags(write=False)
     return out
+
+
+@lru_cache(maxsize=2)
+def volume(shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:
+    """A float32 volume in [-1, 1]: smooth blobs plus noise, like a microscopy stack."""
+    from scipy.ndimage import zoom
+
+    r = rng(3, *shape, seed)
+    coarse_shape = (max(shape[0] // 5, 2), max(shape[1] // 48, 2), max(shape[2] // 48, 2))
+    coarse = r.standard_normal(coarse_shape).astype(np.float32)
+    smooth = zoom(coarse, [s / c for s, c in zip(shape, coarse_shape)], order=1)
+    vol = smooth[: shape[0], : shape[1], : shape[2]]
+    vol += 0.2 * r.standard_normal(shape, dtype=np.float32)
+    lo, hi = vol.min(), vol.max()
+    vol = (2 * (vol - lo) / (hi - lo) - 1).astype(np.float32)
+    vol.setflags(write=False)
+    return vol

@@ -14,7 +14,6 @@ from typing import Any, Callable
 from . import backends, config, workloads
 
 BACKENDS = config.selected("PARBENCH_BACKENDS", backends.names())
-VARIANTS = list(workloads.VARIANTS)
 
 _primed: set[tuple] = set()
 
@@ -23,8 +22,15 @@ def n_workers() -> list[int]:
     return config.worker_counts()
 
 
-def unsupported(backend: str, n_workers: int, variant: str) -> str | None:
+def variants(workload: str) -> list[str]:
+    return workloads.get(workload).variants
+
+
+def unsupported(workload: str, backend: str, n_workers: int, variant: str) -> str | None:
     """Why this combination has no meaning (asv records it as n/a), or None."""
+    reason = workloads.get(workload).unsupported(backend, variant)
+    if reason:
+        return reason
     cls = backends.backend_class(backend)
     limit, why = cls.worker_limit()
     if n_workers > limit:
@@ -36,11 +42,11 @@ def unsupported(backend: str, n_workers: int, variant: str) -> str | None:
 
 def prepare(workload: str, backend: str, n_workers: int, variant: str, **params) -> Callable[[], Any]:
     """A zero-argument callable running ``workload`` once on a warm ``backend``."""
-    reason = unsupported(backend, n_workers, variant)
+    reason = unsupported(workload, backend, n_workers, variant)
     if reason:
         raise NotImplementedError(reason)
     wl = workloads.get(workload)
-    inputs = wl.inputs(config.size(), **params)
+    inputs = wl.inputs(config.size(), n_workers=n_workers, **params)
     engine = backends.warm(backend, n_workers, wl.modules)
     run = functools.partial(wl.run, engine, inputs, variant)
     key = (workload, backend, n_workers, variant, tuple(sorted(params.items())))
@@ -48,3 +54,8 @@ def prepare(workload: str, backend: str, n_workers: int, variant: str, **params)
         run()  # first call: placement, lazy imports, caches in workers
         _primed.add(key)
     return run
+
+
+def data_bytes(workload: str, **params) -> int:
+    """Size of a workload's input at the configured size, for memory ratios."""
+    return workloads.get(workload).inputs(config.size(), **params).data.nbytes

@@ -10,7 +10,7 @@ class FilterBank:
     own mechanism. Backends that share memory (threads) run ``naive`` only.
     """
 
-    params = (harness.BACKENDS, harness.n_workers(), harness.VARIANTS, ["5x5", "511x511"])
+    params = (harness.BACKENDS, harness.n_workers(), harness.variants("filter_bank"), ["5x5", "511x511"])
     param_names = ["backend", "n_workers", "variant", "filter_size"]
     timeout = 300
 

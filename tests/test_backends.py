@@ -127,3 +127,47 @@ def test_warm_cache_reuses_one_backend_per_process(no_children_left):
     finally:
         backends.close_all()
     assert other.closed
+
+
+@pytest.mark.parametrize("name", ["multiprocessing", "joblib-multiprocessing"])
+def test_cached_fork_pools_close(name, no_children_left):
+    """Workers forked from a cached pool inherit the cache and its SIGTERM handler; the
+    pool's terminate() must still end them instead of each closing the cache's copy."""
+    try:
+        backends.warm(name, 2)
+    finally:
+        backends.close_all()
+
+
+def test_forked_child_dies_on_sigterm_without_closing_the_parents_engines(tmp_path):
+    """The race behind a hung Pool.terminate(), made deterministic: a forked child that
+    receives SIGTERM must die of it, not run the inherited handler's close_all()."""
+    import signal
+
+    backends.warm("threads", 1)  # installs the SIGTERM handler in this process
+    marker = tmp_path / "closed"
+    pid = os.fork()
+    if pid == 0:  # child: make close_all observable, then wait to be terminated
+        backends.close_all = lambda: marker.write_text("closed")
+        time.sleep(30)
+        os._exit(0)
+    try:
+        time.sleep(0.5)
+        os.kill(pid, signal.SIGTERM)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        backends.close_all()
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("name", ["multiprocessing", "joblib-multiprocessing"])
+def test_cached_fork_pools_close_every_time(name, no_children_left):
+    """Switching between cached backends closes fork pools again and again without a hang
+    (Pool.terminate() once waited forever on a worker; a hang fails via pytest-timeout)."""
+    try:
+        for _ in range(10):
+            backends.warm(name, 2).map(pid_of, NO_HOLD)
+            backends.warm("threads", 1)
+    finally:
+        backends.close_all()

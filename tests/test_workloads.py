@@ -2,19 +2,20 @@
 
 import numpy as np
 import pytest
-from scipy import signal
+from scipy import ndimage, signal
 
 from bench_lib import backends, harness, workloads
 from bench_lib.backends import BackendError
 
 # Every process-based engine and one shared-memory one; all of them in test_benchmarks.
-CASES = [
-    (b, n, v)
-    for b in backends.names()
-    for n in (1, 2)
-    for v in harness.VARIANTS
-    if harness.unsupported(b, n, v) is None
-]
+def cases(workload):
+    return [
+        (b, n, v)
+        for b in backends.names()
+        for n in (1, 2)
+        for v in harness.variants(workload)
+        if harness.unsupported(workload, b, n, v) is None
+    ]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -24,7 +25,7 @@ def close_engines():
 
 
 @pytest.mark.parametrize("filter_size", ["5x5", "511x511"])
-@pytest.mark.parametrize("backend,n_workers,variant", CASES)
+@pytest.mark.parametrize("backend,n_workers,variant", cases("filter_bank"))
 def test_filter_bank_matches_serial(backend, n_workers, variant, filter_size):
     wl = workloads.get("filter_bank")
     inputs = wl.inputs("small", filter_size=filter_size)
@@ -42,8 +43,64 @@ def test_filter_bank_serial_is_a_direct_convolution(filter_size):
     np.testing.assert_allclose(wl.serial(inputs), direct, rtol=1e-8, atol=1e-8)
 
 
+@pytest.mark.parametrize("scaling", ["weak", "strong"])
+@pytest.mark.parametrize("backend,n_workers,variant", cases("convolve2d"))
+def test_convolve2d_matches_serial(backend, n_workers, variant, scaling):
+    wl = workloads.get("convolve2d")
+    inputs = wl.inputs("small", n_workers=n_workers, scaling=scaling)
+    assert len(inputs.items) == (n_workers if scaling == "weak" else 4)
+    got = wl.run(backends.warm(backend, n_workers, wl.modules), inputs, variant)
+    np.testing.assert_allclose(got, wl.serial(inputs), rtol=1e-10, atol=1e-10)
+
+
+@pytest.fixture(scope="module")
+def unchunked():
+    """The whole small volume filtered in one call: what every chunked run must equal."""
+    inputs = workloads.get("volume_gaussian").inputs("small")
+    return ndimage.gaussian_filter(inputs.data, 3.0)
+
+
+@pytest.mark.parametrize("backend,n_workers,variant", cases("volume_gaussian"))
+def test_volume_gaussian_equals_unchunked_filter_voxel_for_voxel(backend, n_workers, variant, unchunked):
+    wl = workloads.get("volume_gaussian")
+    inputs = wl.inputs("small")
+    got = wl.run(backends.warm(backend, n_workers, wl.modules), inputs, variant)
+    assert got.shape == unchunked.shape and got.dtype == np.float32
+    # float32 rounding, everywhere including chunk edges (the halo covers the radius)
+    np.testing.assert_allclose(got, unchunked, rtol=0, atol=1e-6)
+
+
+def test_a_too_small_halo_is_detected(unchunked):
+    """Halo 9 < radius 12: wrong near internal tile edges only, far beyond float32 rounding."""
+    from bench_lib.workloads import volume_gaussian as vg
+
+    assert vg.halo_for(3.0, 4.0) == 12
+    inputs = vg.build("small", halo=9)
+    err = np.abs(workloads.get("volume_gaussian").serial(inputs) - unchunked)
+    ny, nx = unchunked.shape[1:]
+    near = np.zeros((ny, nx), dtype=bool)
+    for t in inputs.items:
+        for y in {t.y0, t.y1} - {0, ny}:
+            near[max(y - 12, 0):y + 12, :] = True
+        for x in {t.x0, t.x1} - {0, nx}:
+            near[:, max(x - 12, 0):x + 12] = True
+    assert err[:, near].max() > 1e-5
+    assert err[:, ~near].max() <= 1e-6
+
+
+def test_memory_sampler_sees_worker_processes():
+    from bench_lib import memory
+
+    with backends.get("loky", 2) as b:
+        b.warm()
+        own = memory.psutil.Process().memory_info().rss
+        assert memory.tree_rss() > own  # the workers' memory counts
+        _, peak = memory.peak_tree_rss(lambda: b.map(np.ones, [(2000, 2000)] * 2))
+        assert peak >= own
+
+
 def test_bad_workload_input_is_rejected():
-    with pytest.raises(ValueError, match="unknown workload 'nope'; choose one of: filter_bank"):
+    with pytest.raises(ValueError, match="unknown workload .nope.; choose one of: filter_bank, convolve2d, volume_gaussian"):
         workloads.get("nope")
     with pytest.raises(ValueError, match="filter_size='3x3'"):
         workloads.get("filter_bank").inputs("small", filter_size="3x3")
@@ -53,8 +110,10 @@ def test_bad_workload_input_is_rejected():
 
 
 def test_meaningless_combinations_are_skipped_not_failed():
-    assert "shares memory" in harness.unsupported("threads", 2, "shared")
-    assert "exceeds 1" in harness.unsupported("serial", 2, "naive")
+    assert "shares memory" in harness.unsupported("filter_bank", "threads", 2, "shared")
+    assert "exceeds 1" in harness.unsupported("filter_bank", "serial", 2, "naive")
+    assert "runs on dask, threads only" in harness.unsupported("volume_gaussian", "loky", 2, "map_overlap")
+    assert "no variant 'map_overlap'" in harness.unsupported("filter_bank", "dask", 2, "map_overlap")
     with pytest.raises(NotImplementedError):
         harness.prepare("filter_bank", "serial", 2, "naive", filter_size="5x5")
     with pytest.raises(BackendError, match="unknown backend"):

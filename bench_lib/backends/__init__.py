@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import importlib
+import os
 import signal
 from typing import Callable, Iterable
 
@@ -102,7 +103,15 @@ def _install_exit_handlers() -> None:
     except ValueError:  # pragma: no cover
         return
 
+    owner = os.getpid()
+
     def on_sigterm(signum, frame):
+        if os.getpid() != owner:
+            # A forked worker inherited this handler: it must just die, as Pool.terminate
+            # expects, not close its copy of the parent's engines (that deadlocks).
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         close_all()
         if callable(previous):
             previous(signum, frame)

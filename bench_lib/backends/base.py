@@ -12,7 +12,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.metadata
+import os
+import signal
 import sys
+import threading
+import time
 from abc import ABC, abstractmethod
 from typing import Any, Callable, ClassVar, Iterable
 
@@ -60,11 +64,40 @@ def main_not_reimported():
             main.__dict__.update(saved)
 
 
-def stop_resource_trackers() -> None:
+def end_pool(pool, grace: float = 10.0) -> None:
+    """End a ``multiprocessing.Pool`` (or joblib's subclass) without a join that can hang.
+
+    ``terminate()`` signals workers and joins them; it was seen to wait forever, and a
+    worker killed while holding the task queue's lock deadlocks it. A backend closes its
+    pool only after its work returned, so the clean way works: ``close()`` sends every
+    worker a sentinel and ``join()`` sees them exit. Only if that stalls (a hung task)
+    are the workers killed. ``terminate()`` then releases what is left (joblib's temp
+    folders), in a thread so it cannot hang the caller.
+    """
+    pool.close()
+    if not _within(pool.join, grace):
+        for worker in list(getattr(pool, "_pool", ())):
+            if worker.exitcode is None:
+                worker.kill()
+        _within(pool.join, grace)
+    _within(pool.terminate, grace)
+
+
+def _within(fn, seconds: float) -> bool:
+    """Run ``fn`` in a daemon thread; True if it returned within ``seconds``."""
+    thread = threading.Thread(target=fn, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return not thread.is_alive()
+
+
+def stop_resource_trackers(grace: float = 2.0) -> None:
     """Stop the resource-tracker helpers that spawned pools leave behind.
 
     multiprocessing's (and loky's copy of it) otherwise live until the interpreter exits,
-    showing up as orphans after a backend closed; they restart on demand.
+    showing up as orphans after a backend closed; they restart on demand. A tracker exits
+    when every process holding its pipe has closed it; one that outlives ``grace`` (a
+    straggler still holds the pipe) is killed rather than waited for.
     """
     from multiprocessing import resource_tracker
 
@@ -73,8 +106,21 @@ def stop_resource_trackers() -> None:
         modules.append(sys.modules["joblib.externals.loky.backend.resource_tracker"])
     for module in modules:
         tracker = getattr(module, "_resource_tracker", None)
-        if tracker is not None and getattr(tracker, "_fd", None) is not None:
-            tracker._stop()
+        if tracker is None or getattr(tracker, "_fd", None) is None:
+            continue
+        with tracker._lock:
+            pid = tracker._pid
+            os.close(tracker._fd)
+            tracker._fd = tracker._pid = None
+        if pid is None:
+            continue
+        deadline = time.monotonic() + grace
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.02)
 
 
 class Backend(ABC):

@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 
 from . import _worker
-from .base import Backend
+from .base import Backend, end_pool
 
 
 class JoblibBackend(Backend):
@@ -49,11 +49,13 @@ class JoblibBackend(Backend):
     def _close(self):
         parallel = getattr(self, "_parallel", None)
         if parallel is not None:
-            # Exiting alone leaves loky's reusable workers idling for 300 s: kill them.
-            if getattr(parallel._backend, "_workers", None) is not None or getattr(
-                parallel._backend, "_pool", None
-            ) is not None:
-                parallel._backend.abort_everything(ensure_ready=False)
+            engine = parallel._backend
+            if self.uses_processes and getattr(engine, "_pool", None) is not None:
+                end_pool(engine._pool)
+                engine._pool = None
+            if getattr(engine, "_workers", None) is not None:
+                # Exiting alone leaves loky's reusable workers idling for 300 s: kill them.
+                engine.abort_everything(ensure_ready=False)
             parallel.__exit__(None, None, None)
             self._parallel = None
         if getattr(self, "_dump_dir", None):

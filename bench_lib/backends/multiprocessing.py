@@ -12,7 +12,7 @@ import multiprocessing
 
 from .. import config
 from . import _worker
-from .base import Backend, BackendError, main_not_reimported
+from .base import Backend, BackendError, end_pool, main_not_reimported
 
 
 class MultiprocessingBackend(Backend):
@@ -52,8 +52,7 @@ class MultiprocessingBackend(Backend):
     def _close(self):
         pool = getattr(self, "_pool", None)
         if pool is not None:
-            pool.terminate()
-            pool.join()
+            end_pool(pool)
             self._pool = None
 
     def _info(self):

@@ -1,13 +1,20 @@
 """Workloads: pure functions, importable by every worker, with a registry like backends.
 
 A workload turns a size and its own parameters into ``Inputs``: one large read-only
-``data`` object (the thing a naive program ships with every task) and a list of small
-per-task ``items``. ``task(data, item)`` is what a worker runs and ``reduce`` combines
-the results in order, so every backend computes exactly the same answer as serial.
+``data`` object and a list of small per-task ``items``. ``task(data, item)`` is what a
+worker runs and ``reduce`` combines the results in order, so every backend computes
+exactly the same answer as serial.
+
+Variants: ``naive`` ships the input with every task, as people first write it -- the
+whole ``data``, or, for a workload with ``pack``, each task's own piece cut out and copied
+(a chunked volume); ``shared`` places ``data`` once with the engine's own mechanism and
+tasks carry only their item. A workload may add variants of its own (``extra``): a runner
+and the backends it makes sense on, such as ``dask.array.map_overlap`` on Dask.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -15,6 +22,20 @@ from typing import Any, Callable
 from ..backends import Backend
 
 VARIANTS = ("naive", "shared")
+
+
+def apply_packed(task: Callable, packed: tuple) -> Any:
+    """Run ``task`` on a (piece, item) pair that carries its own data (naive + pack)."""
+    piece, item = packed
+    return task(piece, item)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A workload-specific way to run it, on the backends where it exists."""
+
+    run: Callable[[Backend, "Inputs"], Any]
+    backends: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -32,22 +53,47 @@ class Workload:
     reduce: Callable[[list], Any]
     modules: tuple[str, ...] = ("numpy", "scipy.signal")
     params: dict = field(default_factory=dict)  # name -> allowed values, for validation
+    pack: Callable[[Any, Any], tuple] | None = None  # naive: (data, item) -> (piece, item)
+    extra: dict[str, Variant] = field(default_factory=dict)
+    uses_n_workers: bool = False  # build() sizes the batch to the workers (weak scaling)
 
-    def inputs(self, size: str, **params) -> Inputs:
+    @property
+    def variants(self) -> list[str]:
+        return [*VARIANTS, *self.extra]
+
+    def unsupported(self, backend: str, variant: str) -> str | None:
+        if variant not in self.variants:
+            return f"{self.name} has no variant {variant!r} (it has {self.variants})"
+        if variant in self.extra and backend not in self.extra[variant].backends:
+            return f"{self.name}: {variant!r} runs on {', '.join(self.extra[variant].backends)} only"
+        return None
+
+    def inputs(self, size: str, n_workers: int | None = None, **params) -> Inputs:
         for key, value in params.items():
             allowed = self.params.get(key)
             if allowed is None:
                 raise ValueError(f"workload {self.name!r} has no parameter {key!r}")
             if value not in allowed:
                 raise ValueError(f"{self.name}: {key}={value!r}; choose one of {list(allowed)}")
+        if self.uses_n_workers:
+            params["n_workers"] = n_workers or 1
         return self.build(size, **params)
 
     def run(self, backend: Backend, inputs: Inputs, variant: str = "naive"):
         """One complete run: tasks submitted, results gathered and reduced."""
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown variant {variant!r}; choose one of {list(VARIANTS)}")
-        data = backend.share(inputs.data) if variant == "shared" else inputs.data
-        return self.reduce(backend.map(self.task, inputs.items, data=data))
+        reason = self.unsupported(backend.name, variant)
+        if reason:
+            raise ValueError(reason)
+        if variant in self.extra:
+            return self.extra[variant].run(backend, inputs)
+        if variant == "shared":
+            results = backend.map(self.task, inputs.items, data=backend.share(inputs.data))
+        elif self.pack is not None:
+            packed = [self.pack(inputs.data, item) for item in inputs.items]
+            results = backend.map(functools.partial(apply_packed, self.task), packed)
+        else:
+            results = backend.map(self.task, inputs.items, data=inputs.data)
+        return self.reduce(results)
 
     def serial(self, inputs: Inputs):
         """The reference answer: a plain loop, no engine."""
@@ -56,6 +102,8 @@ class Workload:
 
 _REGISTRY = {
     "filter_bank": "bench_lib.workloads.filter_bank:WORKLOAD",
+    "convolve2d": "bench_lib.workloads.convolve2d:WORKLOAD",
+    "volume_gaussian": "bench_lib.workloads.volume_gaussian:WORKLOAD",
 }
 
 
