@@ -104,7 +104,7 @@ def test_bad_workload_input_is_rejected():
         workloads.get("nope")
     with pytest.raises(ValueError, match="filter_size='3x3'"):
         workloads.get("filter_bank").inputs("small", filter_size="3x3")
-    with pytest.raises(ValueError, match="unknown variant"):
+    with pytest.raises(ValueError, match="filter_bank has no variant .cached."):
         with backends.get("serial", 1) as b:
             workloads.get("filter_bank").run(b, workloads.get("filter_bank").inputs("small"), "cached")
 
