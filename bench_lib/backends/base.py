@@ -140,6 +140,7 @@ class Backend(ABC):
         self.closed = False
         self._placed: dict[int, tuple[object, object]] = {}
         self._warmed: tuple[str, ...] = ()
+        self.worker_pids: list[int] = []  # processes seen running tasks while warming
 
     # -- what subclasses provide -------------------------------------------------------
     @classmethod
@@ -191,6 +192,7 @@ class Backend(ABC):
             seen.update(self.map(task, [hold] * self.n_workers))
             if len(seen) >= self.n_workers or not self.uses_processes:
                 break
+        self.worker_pids = sorted(seen)
         return self
 
     def map(self, fn: Callable, items: Iterable, data: Any = None) -> list:
