@@ -57,6 +57,7 @@ class Workload:
     extra: dict[str, Variant] = field(default_factory=dict)
     uses_n_workers: bool = False  # build() sizes the batch to the workers (weak scaling)
     standard: tuple[str, ...] = VARIANTS  # which of naive/shared this workload runs
+    prime: bool = True  # run once before timing; False where one run is long and cold-safe
 
     @property
     def variants(self) -> list[str]:
