@@ -59,6 +59,12 @@ def prepare(workload: str, backend: str, n_workers: int, variant: str, **params)
     return run
 
 
+def prepared(run: Callable[[], Any]) -> tuple[backends.Backend, workloads.Inputs]:
+    """The warm backend and the inputs that a callable from :func:`prepare` runs on."""
+    engine, inputs, _variant = run.args
+    return engine, inputs
+
+
 def data_bytes(workload: str, **params) -> int:
     """Size of a workload's input at the configured size, for memory ratios."""
     return workloads.get(workload).inputs(config.size(), **params).data.nbytes
