@@ -27,19 +27,30 @@ class ModelInference:
     repeat = (2, 5, 30.0)
     rounds = 1
     warmup_time = 0
-    # tests/test_benchmarks.py runs these in spawned processes grouped by this key: a
-    # process that loaded TensorFlow must not fork a pool, and holds one thread setting.
-    process_group = staticmethod(model_inference.process_group)
+
+    @staticmethod
+    def process_group(backend, n_workers, variant, pinned):
+        """tests/test_benchmarks.py runs combinations in spawned processes grouped by this
+        key: one that loaded TensorFlow must not fork a pool, and holds one thread setting.
+        None: skipped before anything is loaded, so it may run anywhere."""
+        if ModelInference.skipped(backend, n_workers, variant, pinned):
+            return None
+        return model_inference.process_group(backend, n_workers, variant)
+
+    @staticmethod
+    def skipped(backend, n_workers, variant, pinned):
+        """Why asv records n/a for this combination (checked before anything loads), or None."""
+        return harness.unsupported("model_inference", backend, n_workers, variant) or (
+            pinned and model_inference.pin_unsupported(backend, n_workers)) or None
 
     def setup_cache(self):
         return str(models.ensure_model())
 
     def setup(self, model, backend, n_workers, variant, pinned):
         self.pinned = None
-        if pinned:
-            reason = model_inference.pin_unsupported(backend, n_workers)
-            if reason:
-                raise NotImplementedError(reason)
+        reason = self.skipped(backend, n_workers, variant, pinned)
+        if reason:
+            raise NotImplementedError(reason)
         self.run = harness.prepare("model_inference", backend, n_workers, variant)
         self.engine, self.inputs = harness.prepared(self.run)
         if pinned:

@@ -19,7 +19,9 @@ Variants (no naive/shared: the input is a file name):
 
 Every process that classifies sets TensorFlow's intra/inter-op threads explicitly
 (:func:`tf_threads`). :func:`fresh` runs one round with a new *generation* of per-worker
-state (new actors), so the first round -- loading included -- is timed on its own.
+state (new actors), so the first round -- loading included -- is timed on its own. Ray
+starts a new process for each actor rather than reusing the warm task workers, so the
+actors' first round also pays a process start and TensorFlow's import: what actor users pay.
 :func:`pin` pins worker processes one per core; the benchmark's ``pinned`` parameter.
 """
 
@@ -295,7 +297,11 @@ def affinity(pid: int) -> list[list[int]]:
 
 
 def pin(backend: Backend) -> dict[int, list[int]]:
-    """Pin worker i to core i mod usable cores (and so future actors); returns pid -> cores."""
+    """Pin worker i to core i mod usable cores (and so future actors); returns pid -> cores.
+
+    Workers are the processes seen while warming (and current actors); an engine that
+    starts other processes later (Ray may replace idle task workers) runs those unpinned.
+    """
     reason = pin_unsupported(backend.name, backend.n_workers)
     if reason:
         raise NotImplementedError(reason)
