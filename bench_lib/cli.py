@@ -114,6 +114,36 @@ def info(args: argparse.Namespace) -> int:
     return 0
 
 
+def model(args: argparse.Namespace) -> int:
+    """Show, build, rebuild or clear the model_inference model cache."""
+    from . import config, models
+
+    if args.clear:
+        removed = models.clear()
+        print(f"model cache: {config.cache_dir()}")
+        print(f"removed {', '.join(p.name for p in removed) or 'nothing (already empty)'}; "
+              "the next benchmark run (or this command without --clear) builds it again")
+        return 0
+    started = time.perf_counter()
+    built = args.rebuild or not models.model_path().is_file() or not models.images_path().is_file()
+    try:
+        path = models.ensure_model(rebuild=args.rebuild)
+    except models.ModelError as exc:
+        raise CLIError(str(exc)) from None
+    print(f"model cache: {path.parent}")
+    for item in (path, models.images_path(path.parent)):
+        print(f"  {item.name}  {item.stat().st_size / 1e6:.1f} MB")
+    if built:
+        print(f"built in {time.perf_counter() - started:.1f} s")
+    if args.check:
+        try:
+            per_class = models.self_check(path.parent)
+        except models.ModelError as exc:
+            raise CLIError(str(exc)) from None
+        print(f"loads and classifies: {sum(per_class)} images, per class {per_class}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench_lib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -126,6 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=run)
     p = sub.add_parser("info", help="print this machine's metadata, backends and workloads")
     p.set_defaults(func=info)
+    p = sub.add_parser("model", help="show the model_inference model cache (built if missing)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--rebuild", action="store_true", help="train and save the model again")
+    what.add_argument("--clear", action="store_true", help="delete the cached model and images")
+    p.add_argument("--check", action="store_true", help="also load the model and classify images")
+    p.set_defaults(func=model)
     args = parser.parse_args(argv)
     if getattr(args, "asv_args", None) and args.asv_args[0] == "--":
         args.asv_args = args.asv_args[1:]

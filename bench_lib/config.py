@@ -8,6 +8,8 @@ variables the one channel that reaches a benchmark's ``setup`` unchanged:
 ``PARBENCH_THREADS_PER_WORKER`` BLAS/OpenMP threads in each worker and in serial (default 1)
 ``PARBENCH_MP_START``           ``multiprocessing`` start method (default ``fork``, Linux's)
 ``PARBENCH_BACKENDS``           comma-separated backends to benchmark (default: all registered)
+``PARBENCH_CACHE``              folder for built artefacts such as the model_inference model
+                                (default: ``$XDG_CACHE_HOME/parbench``, else ``~/.cache/parbench``)
 ``RAY_ADDRESS``                 use this Ray cluster instead of starting one
 ``DASK_SCHEDULER_ADDRESS``      use this Dask scheduler instead of starting a LocalCluster
 """
@@ -15,6 +17,7 @@ variables the one channel that reaches a benchmark's ``setup`` unchanged:
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 SIZES = ("small", "full")
 
@@ -75,6 +78,15 @@ def _positive_int(name: str, default: int) -> int:
     if value < 1:
         raise ConfigError(f"{name}={raw!r} must be at least 1")
     return value
+
+
+def cache_dir() -> Path:
+    """Where built artefacts live (the inference model): visible, and safe to delete."""
+    raw = os.environ.get("PARBENCH_CACHE")
+    if raw:
+        return Path(raw).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "parbench"
 
 
 def mp_start_method() -> str:

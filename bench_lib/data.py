@@ -55,3 +55,12 @@ def volume(shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:
     vol = (2 * (vol - lo) / (hi - lo) - 1).astype(np.float32)
     vol.setflags(write=False)
     return vol
+
+
+@lru_cache(maxsize=2)
+def points(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` uniform query points in the unit square, as (x, y) arrays."""
+    r = rng(5, n, seed)
+    xy = r.random((2, n))
+    xy.setflags(write=False)
+    return xy[0], xy[1]

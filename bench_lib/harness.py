@@ -2,7 +2,8 @@
 
 ``prepare`` checks the combination first (cheap: no engine is imported to skip one), then
 reuses the process's warm backend, builds the cached inputs, places them for the
-``shared`` variant and runs the workload once per process, so a ``time_*`` method times
+``shared`` variant and runs the workload once per process (unless the workload opts out:
+a run of tens of seconds that has nothing left to warm), so a ``time_*`` method times
 exactly one steady-state run. Cold costs are measured on their own elsewhere.
 """
 
@@ -36,7 +37,7 @@ def unsupported(workload: str, backend: str, n_workers: int, variant: str) -> st
     if n_workers > limit:
         return f"{backend}: n_workers={n_workers} exceeds {limit} ({why})"
     if variant == "shared" and cls.shares_memory:
-        return f"{backend} shares memory with the caller: 'shared' is the same run as 'naive'"
+        return f"{backend} shares memory with the caller: 'shared' would repeat the unshared run"
     return None
 
 
@@ -48,12 +49,20 @@ def prepare(workload: str, backend: str, n_workers: int, variant: str, **params)
     wl = workloads.get(workload)
     inputs = wl.inputs(config.size(), n_workers=n_workers, **params)
     engine = backends.warm(backend, n_workers, wl.modules)
+    if variant == "shared":
+        engine.share(inputs.data)  # placement is setup, never timed (memoised)
     run = functools.partial(wl.run, engine, inputs, variant)
     key = (workload, backend, n_workers, variant, tuple(sorted(params.items())))
-    if key not in _primed:
+    if wl.prime and key not in _primed:
         run()  # first call: placement, lazy imports, caches in workers
         _primed.add(key)
     return run
+
+
+def prepared(run: Callable[[], Any]) -> tuple[backends.Backend, workloads.Inputs]:
+    """The warm backend and the inputs that a callable from :func:`prepare` runs on."""
+    engine, inputs, _variant = run.args
+    return engine, inputs
 
 
 def data_bytes(workload: str, **params) -> int:

@@ -65,7 +65,17 @@ def collect() -> dict:
             for d in threadpool_info()
         ],
         "versions": versions(),
+        **model_inference_settings(),
     }
+
+
+def model_inference_settings() -> dict:
+    """TensorFlow threads (intra_op, inter_op) per process in model_inference, and its cache."""
+    from .workloads.model_inference import tf_threads
+
+    return {"tensorflow_threads": {"per_worker": list(tf_threads("per-worker")),
+                                   "tf-threads": list(tf_threads("tf-threads"))},
+            "model_cache": str(config.cache_dir())}
 
 
 def default_machine_name() -> str:

@@ -8,6 +8,23 @@ import psutil  # noqa: E402
 import pytest  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory):
+    """A model cache of the session's own: tests never touch the user's ~/.cache/parbench.
+
+    Set in the environment, so spawned children and asv's processes see it too; the
+    model is built there (in a subprocess) by the first test that needs it.
+    """
+    saved = os.environ.get("PARBENCH_CACHE")
+    path = tmp_path_factory.mktemp("parbench-cache")
+    os.environ["PARBENCH_CACHE"] = str(path)
+    yield path
+    if saved is None:
+        os.environ.pop("PARBENCH_CACHE", None)
+    else:
+        os.environ["PARBENCH_CACHE"] = saved
+
+
 def live_children() -> list[psutil.Process]:
     """Child processes still running (zombies already reaped count as gone)."""
     out = []

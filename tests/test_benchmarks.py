@@ -2,13 +2,18 @@
 
 Benchmarks are discovered the way asv does it (classes in modules under benchmarks/ with
 time_/track_/peakmem_/mem_ methods); every parameter combination runs setup -> each
-method -> teardown, and NotImplementedError in setup counts as asv's skip.
+method -> teardown, with ``setup_cache``'s value first as asv passes it, and
+NotImplementedError in setup counts as asv's skip. A class with a ``process_group(*combo)``
+(it loads TensorFlow, which must not enter a process that later forks pools) runs in a
+spawned child per group instead of here.
 """
 
+import concurrent.futures as cf
 import importlib
 import inspect
 import itertools
 import math
+import multiprocessing
 import pkgutil
 import subprocess
 import sys
@@ -49,28 +54,82 @@ def cases():
     return out
 
 
+class Child:
+    """The spawned process of the current ``process_group``; one at a time."""
+
+    key = None
+    pool = None
+
+    @classmethod
+    def run(cls, key, fn, *args):
+        if key != cls.key:
+            cls.close()
+            backends.close_all()  # one live engine at a time, here or there
+            cls.pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            cls.key = key
+        return cls.pool.submit(fn, *args).result(timeout=900)
+
+    @classmethod
+    def close(cls):
+        if cls.pool is not None:
+            try:  # before exit: a multiprocessing child joins pool workers left running
+                cls.pool.submit(backends.close_all).result(timeout=300)
+            finally:
+                cls.pool.shutdown(wait=True)
+                cls.pool = cls.key = None
+
+
 @pytest.fixture(scope="module", autouse=True)
 def close_engines():
     yield
+    Child.close()
     backends.close_all()
+
+
+_caches: dict = {}
+
+
+def cache_args(cls) -> tuple:
+    """``setup_cache``'s value as asv passes it (first argument), computed once per class."""
+    if not hasattr(cls, "setup_cache"):
+        return ()
+    if cls not in _caches:
+        _caches[cls] = cls().setup_cache()
+    return (_caches[cls],)
+
+
+def run_case(cls, methods, args) -> str | None:
+    """setup -> each method -> teardown; the reason when setup skips (asv's n/a)."""
+    bench = cls()
+    try:
+        if hasattr(bench, "setup"):
+            bench.setup(*args)
+    except NotImplementedError as skip:
+        return str(skip)
+    try:
+        for name in methods:
+            value = getattr(bench, name)(*args)
+            if name.startswith("track_"):
+                assert isinstance(value, (int, float)) and math.isfinite(value), (name, value)
+    finally:
+        if hasattr(bench, "teardown"):
+            bench.teardown(*args)
+    return None
 
 
 @pytest.mark.parametrize("cls,methods,combo", cases())
 def test_benchmark_runs(cls, methods, combo):
-    bench = cls()
-    try:
-        if hasattr(bench, "setup"):
-            bench.setup(*combo)
-    except NotImplementedError as skip:
+    args = (*cache_args(cls), *combo)
+    group = getattr(cls, "process_group", None)
+    key = group(*combo) if group else None
+    if key is None:
+        if group is None:  # closing engines here under a live executor upsets its semaphores
+            Child.close()
+        skip = run_case(cls, methods, args)
+    else:
+        skip = Child.run((cls.__name__, key), run_case, cls, methods, args)
+    if skip is not None:
         pytest.skip(f"asv would record n/a: {skip}")
-    try:
-        for name in methods:
-            value = getattr(bench, name)(*combo)
-            if name.startswith("track_"):
-                assert isinstance(value, (int, float)) and math.isfinite(value)
-    finally:
-        if hasattr(bench, "teardown"):
-            bench.teardown(*combo)
 
 
 def test_every_benchmark_class_names_its_params():

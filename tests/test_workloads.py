@@ -88,6 +88,55 @@ def test_a_too_small_halo_is_detected(unchunked):
     assert err[:, ~near].max() <= 1e-6
 
 
+@pytest.mark.parametrize("backend,n_workers,variant", cases("interpolators"))
+def test_interpolators_total_matches_serial(backend, n_workers, variant):
+    wl = workloads.get("interpolators")
+    inputs = wl.inputs("small", grid=300)
+    got = wl.run(backends.warm(backend, n_workers, wl.modules), inputs, variant)
+    assert got == pytest.approx(wl.serial(inputs), rel=1e-9)
+
+
+def test_interpolators_chunks_change_the_slicing_not_the_answer():
+    wl = workloads.get("interpolators")
+    whole = wl.serial(wl.inputs("small", grid=50))
+    for chunk in ("125K", "500K"):
+        inputs = wl.inputs("small", grid=50, chunk=chunk)
+        assert inputs.data.chunk < inputs.data.n_points  # really sliced
+        assert wl.serial(inputs) == pytest.approx(whole, rel=1e-12)
+
+
+def test_interpolator_object_size_grows_with_the_grid():
+    """The real object at the real grids (not the small size): 1 MB, >30 MB, ~113 MB."""
+    import pickle
+
+    from bench_lib.workloads.interpolators import Interpolators
+
+    sizes = [len(pickle.dumps(Interpolators(g, n_points=10), protocol=5)) / 1e6 for g in (50, 300, 530)]
+    assert sizes[0] < 2 < 30 < sizes[1] < sizes[2]
+    assert sizes[2] > 100
+
+
+def test_pickle_self_ships_the_object_with_every_task_and_shared_does_not():
+    import pickle
+
+    wl = workloads.get("interpolators")
+    inputs = wl.inputs("small", grid=530)
+    size = len(pickle.dumps(inputs.data, protocol=5))
+    with backends.get("multiprocessing", 1) as b:
+        per_task = b._task(inputs.data.range_total, None)  # what run_pickle_self submits
+        assert len(pickle.dumps(per_task, protocol=5)) >= size
+        placed = b._task(wl.task, b.share(inputs.data))
+        assert len(pickle.dumps(placed, protocol=5)) < size / 100
+
+
+def test_batched_spans_cover_every_interpolator_once():
+    from bench_lib.workloads.interpolators import spans
+
+    for parts in (1, 2, 3, 7, 50, 64):
+        covered = [k for lo, hi in spans(50, parts) for k in range(lo, hi)]
+        assert covered == list(range(50)) and len(spans(50, parts)) == min(parts, 50)
+
+
 def test_memory_sampler_sees_worker_processes():
     from bench_lib import memory
 
@@ -100,7 +149,7 @@ def test_memory_sampler_sees_worker_processes():
 
 
 def test_bad_workload_input_is_rejected():
-    with pytest.raises(ValueError, match="unknown workload .nope.; choose one of: filter_bank, convolve2d, volume_gaussian"):
+    with pytest.raises(ValueError, match="unknown workload .nope.; choose one of: filter_bank, convolve2d, volume_gaussian, interpolators"):
         workloads.get("nope")
     with pytest.raises(ValueError, match="filter_size='3x3'"):
         workloads.get("filter_bank").inputs("small", filter_size="3x3")

@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from abc import ABC, abstractmethod
 from typing import Any, Callable, ClassVar, Iterable
 
@@ -140,11 +141,18 @@ class Backend(ABC):
         self.closed = False
         self._placed: dict[int, tuple[object, object]] = {}
         self._warmed: tuple[str, ...] = ()
+        self.worker_pids: list[int] = []  # processes seen running tasks while warming
+        self._at_close: list[Callable[[], None]] = []
 
     # -- what subclasses provide -------------------------------------------------------
     @classmethod
     def worker_limit(cls) -> tuple[int, str]:
         return config.max_workers(), "usable CPUs here; PARBENCH_MAX_WORKERS overrides"
+
+    @classmethod
+    def in_caller(cls, n_workers: int) -> bool:
+        """Whether tasks run in the calling process (no worker process of their own)."""
+        return not cls.uses_processes
 
     @abstractmethod
     def _start(self) -> None: ...
@@ -191,6 +199,7 @@ class Backend(ABC):
             seen.update(self.map(task, [hold] * self.n_workers))
             if len(seen) >= self.n_workers or not self.uses_processes:
                 break
+        self.worker_pids = sorted(seen)
         return self
 
     def map(self, fn: Callable, items: Iterable, data: Any = None) -> list:
@@ -223,12 +232,21 @@ class Backend(ABC):
             placed = self._placed[id(obj)] = (obj, self._share(obj))
         return placed[1]
 
+    def at_close(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` when this backend closes, before its workers stop (e.g. kill actors)."""
+        self._at_close.append(fn)
+
     def close(self) -> None:
         """Stop every worker this backend started; safe to call twice."""
         if self.closed:
             return
         self.closed = True
         try:
+            while self._at_close:
+                try:
+                    self._at_close.pop()()
+                except Exception as exc:  # the engine below still has to stop
+                    warnings.warn(f"{self.name}: cleanup at close failed: {exc!r}", RuntimeWarning)
             self._close()  # also after a failed start, which may leave half an engine
         finally:
             self._placed.clear()

@@ -25,6 +25,10 @@ class JoblibBackend(Backend):
     engine = "joblib"
     joblib_backend = "loky"
 
+    @classmethod
+    def in_caller(cls, n_workers):
+        return n_workers == 1 or super().in_caller(n_workers)
+
     def _start(self):
         from joblib import Parallel
 

@@ -64,6 +64,13 @@ class RayBackend(Backend):
             scheduling_strategy=PlacementGroupSchedulingStrategy(self._pg),
         )
 
+    def scheduling(self):
+        """The placement-group strategy tasks use, for actors that must stay in this run's CPUs."""
+        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+        self.start()
+        return PlacementGroupSchedulingStrategy(self._pg)
+
     def _map(self, fn, items, data):
         import ray
 

@@ -35,7 +35,7 @@ class Variant:
     """A workload-specific way to run it, on the backends where it exists."""
 
     run: Callable[[Backend, "Inputs"], Any]
-    backends: tuple[str, ...]
+    backends: tuple[str, ...] | None = None  # None: every backend
 
 
 @dataclass(frozen=True)
@@ -56,15 +56,18 @@ class Workload:
     pack: Callable[[Any, Any], tuple] | None = None  # naive: (data, item) -> (piece, item)
     extra: dict[str, Variant] = field(default_factory=dict)
     uses_n_workers: bool = False  # build() sizes the batch to the workers (weak scaling)
+    standard: tuple[str, ...] = VARIANTS  # which of naive/shared this workload runs
+    prime: bool = True  # run once before timing; False where one run is long and cold-safe
 
     @property
     def variants(self) -> list[str]:
-        return [*VARIANTS, *self.extra]
+        return [*self.standard, *self.extra]
 
     def unsupported(self, backend: str, variant: str) -> str | None:
         if variant not in self.variants:
             return f"{self.name} has no variant {variant!r} (it has {self.variants})"
-        if variant in self.extra and backend not in self.extra[variant].backends:
+        allowed = self.extra[variant].backends if variant in self.extra else None
+        if allowed is not None and backend not in allowed:
             return f"{self.name}: {variant!r} runs on {', '.join(self.extra[variant].backends)} only"
         return None
 
@@ -104,6 +107,8 @@ _REGISTRY = {
     "filter_bank": "bench_lib.workloads.filter_bank:WORKLOAD",
     "convolve2d": "bench_lib.workloads.convolve2d:WORKLOAD",
     "volume_gaussian": "bench_lib.workloads.volume_gaussian:WORKLOAD",
+    "interpolators": "bench_lib.workloads.interpolators:WORKLOAD",
+    "model_inference": "bench_lib.workloads.model_inference:WORKLOAD",
 }
 
 

@@ -1,0 +1,68 @@
+"""50 spline interpolators of 1-113 MB: what pickling ``self`` per task costs, and its fixes."""
+
+import pickle
+
+from bench_lib import config, harness, workloads
+
+BACKENDS_SWEEP = [b for b in ("serial", "threads", "loky") if b in harness.BACKENDS]
+
+
+class Interpolators:
+    """``sum(exp(f_k.ev(xi, yi)))`` over 50 interpolators (bench_lib.workloads.interpolators).
+
+    ``grid`` sets the object's pickled size (see track_pickled_mb). ``pickle-self``: a
+    bound method per interpolator; ``shared``: the object placed once; ``batched``: a
+    bound method per worker. Serial and threads pickle nothing (no ``shared`` point).
+    """
+
+    params = (harness.BACKENDS, harness.n_workers(), harness.variants("interpolators"), [50, 300, 530])
+    param_names = ["backend", "n_workers", "variant", "grid"]
+    # One run takes 10-40 s at full size (50 x 1M-point evaluations): one sample after
+    # the priming run, more only while they fit in 20 s.
+    timeout = 900
+    number = 1
+    repeat = (1, 3, 20.0)
+    rounds = 1
+    warmup_time = 0
+
+    def setup(self, backend, n_workers, variant, grid):
+        self.run = harness.prepare("interpolators", backend, n_workers, variant, grid=grid)
+
+    def time_interpolators(self, backend, n_workers, variant, grid):
+        self.run()
+
+
+class InterpolatorChunks:
+    """The cache effect: the ``shared`` run with the query points evaluated in slices.
+
+    Smaller slices keep ``ev``'s temporaries in cache; a few backends suffice, since the
+    effect is inside each task. At 1M points, ``1000K`` and ``unlimited`` are the same run.
+    """
+
+    params = (BACKENDS_SWEEP, harness.n_workers(), ["125K", "250K", "500K", "1000K", "unlimited"])
+    param_names = ["backend", "n_workers", "chunk"]
+    timeout = 900
+    number = 1
+    repeat = (1, 3, 20.0)
+    rounds = 1
+    warmup_time = 0
+
+    def setup(self, backend, n_workers, chunk):
+        variant = "pickle-self" if backend in ("serial", "threads") else "shared"
+        self.run = harness.prepare("interpolators", backend, n_workers, variant, grid=50, chunk=chunk)
+
+    def time_interpolator_chunks(self, backend, n_workers, chunk):
+        self.run()
+
+
+class InterpolatorSize:
+    """What every ``pickle-self`` task carries: the object's pickled size."""
+
+    params = [50, 300, 530]
+    param_names = ["grid"]
+
+    def track_pickled_mb(self, grid):
+        obj = workloads.get("interpolators").inputs(config.size(), grid=grid).data
+        return len(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)) / 1e6
+
+    track_pickled_mb.unit = "MB"

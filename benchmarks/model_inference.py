@@ -1,0 +1,71 @@
+"""Keras MLP inference: what does loading the model cost each backend, and in steady state?"""
+
+from bench_lib import harness, models
+from bench_lib.workloads import model_inference
+
+
+class ModelInference:
+    """One batch of 28x28 images per worker per round, ``model.predict`` (see
+    bench_lib.workloads.model_inference). ``reload`` loads the model in every task,
+    ``per-worker`` once per worker, ``tf-threads`` is serial on TensorFlow's intra-op
+    threads, ``actors`` are Ray actors. Each worker runs TensorFlow with
+    PARBENCH_THREADS_PER_WORKER intra/inter-op threads (``tf-threads``: every usable CPU;
+    ``python -m bench_lib info`` prints both); ``pinned`` pins worker i to core i mod cores.
+
+    ``time_rounds`` is every round in steady state; ``track_first_round`` one round in
+    which every worker loads the model anew. The model is built once, by ``setup_cache``.
+    """
+
+    params = (harness.BACKENDS, harness.n_workers(), harness.variants("model_inference"), [False, True])
+    param_names = ["backend", "n_workers", "variant", "pinned"]
+    # Each combination's process warms workers that import TensorFlow (seconds each) and a
+    # full-size round classifies 10,000 images per worker; setup_cache may train the model.
+    timeout = 900
+    # One run takes seconds at full size: each sample is one run (setup already primed
+    # one), 2-5 samples per combination, one round.
+    number = 1
+    repeat = (2, 5, 30.0)
+    rounds = 1
+    warmup_time = 0
+
+    @staticmethod
+    def process_group(backend, n_workers, variant, pinned):
+        """tests/test_benchmarks.py runs combinations in spawned processes grouped by this
+        key: one that loaded TensorFlow must not fork a pool, and holds one thread setting.
+        None: skipped before anything is loaded, so it may run anywhere."""
+        if ModelInference.skipped(backend, n_workers, variant, pinned):
+            return None
+        return model_inference.process_group(backend, n_workers, variant)
+
+    @staticmethod
+    def skipped(backend, n_workers, variant, pinned):
+        """Why asv records n/a for this combination (checked before anything loads), or None."""
+        return harness.unsupported("model_inference", backend, n_workers, variant) or (
+            pinned and model_inference.pin_unsupported(backend, n_workers)) or None
+
+    def setup_cache(self):
+        return str(models.ensure_model())
+
+    def setup(self, model, backend, n_workers, variant, pinned):
+        self.pinned = None
+        reason = self.skipped(backend, n_workers, variant, pinned)
+        if reason:
+            raise NotImplementedError(reason)
+        self.run = harness.prepare("model_inference", backend, n_workers, variant)
+        self.engine, self.inputs = harness.prepared(self.run)
+        if pinned:
+            model_inference.pin(self.engine)
+            self.pinned = self.engine
+
+    def teardown(self, model, backend, n_workers, variant, pinned):
+        if getattr(self, "pinned", None) is not None:  # asv tears down skipped setups too
+            model_inference.unpin(self.pinned)
+
+    def time_rounds(self, model, backend, n_workers, variant, pinned):
+        self.run()
+
+    def track_first_round(self, model, backend, n_workers, variant, pinned):
+        """Seconds of one round in which every worker loads the model (new actors)."""
+        return model_inference.time_first_round(self.engine, self.inputs, variant)
+
+    track_first_round.unit = "seconds"
