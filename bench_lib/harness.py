@@ -19,6 +19,22 @@ BACKENDS = config.selected("PARBENCH_BACKENDS", backends.names())
 _primed: set[tuple] = set()
 
 
+class LongRuns:
+    """asv sampling for benchmarks whose one run takes seconds: each sample is one run
+    (setup already primed one), 2-5 samples within 30 s, one round, no warm-up."""
+
+    number = 1
+    repeat = (2, 5, 30.0)
+    rounds = 1
+    warmup_time = 0
+
+
+class VeryLongRuns(LongRuns):
+    """One run takes 10-40 s: one sample, more only while they fit in 20 s."""
+
+    repeat = (1, 3, 20.0)
+
+
 def n_workers() -> list[int]:
     return config.worker_counts()
 

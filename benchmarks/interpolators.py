@@ -7,7 +7,7 @@ from bench_lib import config, harness, workloads
 BACKENDS_SWEEP = [b for b in ("serial", "threads", "loky") if b in harness.BACKENDS]
 
 
-class Interpolators:
+class Interpolators(harness.VeryLongRuns):
     """``sum(exp(f_k.ev(xi, yi)))`` over 50 interpolators (bench_lib.workloads.interpolators).
 
     ``grid`` sets the object's pickled size (see track_pickled_mb). ``pickle-self``: a
@@ -17,13 +17,7 @@ class Interpolators:
 
     params = (harness.BACKENDS, harness.n_workers(), harness.variants("interpolators"), [50, 300, 530])
     param_names = ["backend", "n_workers", "variant", "grid"]
-    # One run takes 10-40 s at full size (50 x 1M-point evaluations): one sample after
-    # the priming run, more only while they fit in 20 s.
-    timeout = 900
-    number = 1
-    repeat = (1, 3, 20.0)
-    rounds = 1
-    warmup_time = 0
+    timeout = 900  # one run is 10-40 s at full size (50 x 1M-point evaluations)
 
     def setup(self, backend, n_workers, variant, grid):
         self.run = harness.prepare("interpolators", backend, n_workers, variant, grid=grid)
@@ -32,7 +26,7 @@ class Interpolators:
         self.run()
 
 
-class InterpolatorChunks:
+class InterpolatorChunks(harness.VeryLongRuns):
     """The cache effect: the ``shared`` run with the query points evaluated in slices.
 
     Smaller slices keep ``ev``'s temporaries in cache; a few backends suffice, since the
@@ -42,10 +36,6 @@ class InterpolatorChunks:
     params = (BACKENDS_SWEEP, harness.n_workers(), ["125K", "250K", "500K", "1000K", "unlimited"])
     param_names = ["backend", "n_workers", "chunk"]
     timeout = 900
-    number = 1
-    repeat = (1, 3, 20.0)
-    rounds = 1
-    warmup_time = 0
 
     def setup(self, backend, n_workers, chunk):
         variant = "pickle-self" if backend in ("serial", "threads") else "shared"

@@ -4,7 +4,7 @@ from bench_lib import harness, models
 from bench_lib.workloads import model_inference
 
 
-class ModelInference:
+class ModelInference(harness.LongRuns):
     """One batch of 28x28 images per worker per round, ``model.predict`` (see
     bench_lib.workloads.model_inference). ``reload`` loads the model in every task,
     ``per-worker`` once per worker, ``tf-threads`` is serial on TensorFlow's intra-op
@@ -21,12 +21,6 @@ class ModelInference:
     # Each combination's process warms workers that import TensorFlow (seconds each) and a
     # full-size round classifies 10,000 images per worker; setup_cache may train the model.
     timeout = 900
-    # One run takes seconds at full size: each sample is one run (setup already primed
-    # one), 2-5 samples per combination, one round.
-    number = 1
-    repeat = (2, 5, 30.0)
-    rounds = 1
-    warmup_time = 0
 
     @staticmethod
     def process_group(backend, n_workers, variant, pinned):

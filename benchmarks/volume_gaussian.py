@@ -4,7 +4,7 @@ from bench_lib import harness, memory
 from bench_lib.workloads import volume_gaussian
 
 
-class VolumeGaussian:
+class VolumeGaussian(harness.LongRuns):
     """Tiles with a 12-voxel halo, stitched back (see bench_lib.workloads.volume_gaussian).
 
     Variants: ``naive`` ships each task its own padded tile, ``shared`` places the volume
@@ -14,12 +14,6 @@ class VolumeGaussian:
     params = (harness.BACKENDS, harness.n_workers(), harness.variants("volume_gaussian"))
     param_names = ["backend", "n_workers", "variant"]
     timeout = 900
-    # One run takes seconds at full size: each sample is one run (setup already primed
-    # one), 2-5 samples per combination, one round.
-    number = 1
-    repeat = (2, 5, 30.0)
-    rounds = 1
-    warmup_time = 0
 
     def setup(self, backend, n_workers, variant):
         self.run = harness.prepare("volume_gaussian", backend, n_workers, variant)

@@ -136,6 +136,8 @@ def test_every_benchmark_class_names_its_params():
     for cls, _ in discover():
         params = getattr(cls, "params", None)
         if params:
+            if not isinstance(params[0], (list, tuple)):
+                params = [params]  # asv's form for a single parameter
             assert len(cls.param_names) == len(params), cls
             for common in ("backend", "n_workers", "variant"):
                 if common in cls.param_names:
