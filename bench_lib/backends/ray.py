@@ -59,17 +59,13 @@ class RayBackend(Backend):
                 f"ray: could not reserve {self.n_workers} CPUs within {PLACEMENT_TIMEOUT:.0f} s "
                 f"({free:g} free in the cluster)"
             ) from None
-        self._remote = ray.remote(_worker.call).options(
-            num_cpus=1,
-            scheduling_strategy=PlacementGroupSchedulingStrategy(self._pg),
-        )
+        self._strategy = PlacementGroupSchedulingStrategy(self._pg)
+        self._remote = ray.remote(_worker.call).options(num_cpus=1, scheduling_strategy=self._strategy)
 
     def scheduling(self):
         """The placement-group strategy tasks use, for actors that must stay in this run's CPUs."""
-        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
-
         self.start()
-        return PlacementGroupSchedulingStrategy(self._pg)
+        return self._strategy
 
     def _map(self, fn, items, data):
         import ray
