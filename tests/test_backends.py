@@ -13,7 +13,7 @@ from bench_lib import backends, config
 from bench_lib.backends import BackendError
 from bench_lib.backends._worker import thread_info, warm_up
 from bench_lib.workloads.filter_bank import convolve
-from conftest import live_children
+from conftest import describe, live_children
 
 EXPECTED = {"serial", "threads", "multiprocessing", "loky", "joblib-threading",
             "joblib-multiprocessing", "ray", "dask"}
@@ -171,3 +171,52 @@ def test_cached_fork_pools_close_every_time(name, no_children_left):
             backends.warm("threads", 1)
     finally:
         backends.close_all()
+
+
+DIE_WITHOUT_CLOSING = """
+import json, os, sys, psutil
+from bench_lib import backends
+backend = backends.warm(sys.argv[1], 2)
+pids = [p.pid for p in psutil.Process().children(recursive=True)]
+print(json.dumps({"workers": backend.worker_pids, "children": pids}), flush=True)
+os._exit(0)  # as asv's benchmark process ends: no atexit, no close()
+"""
+
+
+@pytest.mark.parametrize("name", ["multiprocessing", "loky", "joblib-multiprocessing", "dask", "ray"])
+def test_workers_die_with_a_caller_that_never_closed(name):
+    """asv's benchmark process ends with os._exit (and a timed-out one is SIGKILLed): the
+    engine's processes must not outlive it."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", DIE_WITHOUT_CLOSING, name],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(set(seen["workers"])) == 2 and set(seen["workers"]) <= set(seen["children"])
+    # Ray's dashboard and runtime-env agents notice their raylet is gone by polling: ~40 s.
+    left = still_running(seen["children"], within=90 if name == "ray" else 30)
+    for p in left:
+        p.kill()
+    assert not left, f"{name}: processes outlived their caller: {describe(left)}"
+
+
+def still_running(pids, within: float) -> list:
+    """The processes among ``pids`` still running (not zombies) after up to ``within`` s."""
+    import psutil
+
+    deadline = time.monotonic() + within
+    while True:
+        left = []
+        for pid in pids:
+            try:
+                p = psutil.Process(pid)
+                if p.status() != psutil.STATUS_ZOMBIE:
+                    left.append(p)
+            except psutil.NoSuchProcess:
+                pass
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)

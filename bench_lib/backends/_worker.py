@@ -6,8 +6,10 @@ in a thread, a forked or spawned process, a Ray worker or a Dask worker.
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -40,8 +42,9 @@ class SharedKey:
         return obj
 
 
-def init_worker(threads: int, shared: dict | None = None) -> None:
+def init_worker(threads: int, shared: dict | None = None, caller: int | None = None) -> None:
     """Pool initializer: limit threads, and hold the shared inputs for the pool's life."""
+    die_with_parent(caller)
     limit_threads(threads)
     if shared:
         _SHARED.update(shared)
@@ -65,16 +68,46 @@ def limit_threads(threads: int) -> None:
     _LIMITED = (threads, len(sys.modules))
 
 
-def call(fn, data, item, threads: int):
+_GUARDED: int | None = None  # pid of this process once die_with_parent armed it
+
+
+def die_with_parent(caller: int | None) -> None:
+    """In a worker process, arrange to be SIGKILLed when the process that started it dies.
+
+    An engine's workers are normally stopped by ``Backend.close`` (at exit, on SIGTERM).
+    asv's benchmark process ends with ``os._exit`` -- no atexit -- and a timed-out one is
+    SIGKILLed: loky and Pool workers then lived on as orphans (TensorFlow threads still
+    spinning). Linux's parent-death signal ends them with their parent whatever the way
+    it died. ``caller`` is the pid that created the backend: a task running there (the
+    threads backend, joblib's n_jobs=1) must not arm it. The signal fires when the *thread*
+    that started the worker ends; every engine here starts workers from a thread that
+    lives as long as the engine (caller's main thread, pool handler, event loop, raylet).
+    """
+    global _GUARDED
+    pid = os.getpid()
+    if caller is None or pid == caller or _GUARDED == pid or not sys.platform.startswith("linux"):
+        return
+    _GUARDED = pid
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - no prctl: close() still applies
+        return
+
+
+def call(fn, data, item, threads: int, caller: int | None = None):
     """Run one task: ``fn(item)``, or ``fn(data, item)`` when the workload has an input."""
+    die_with_parent(caller)
     limit_threads(threads)
     if isinstance(data, SharedKey):
         data = data.resolve()
     return fn(item) if data is None else fn(data, item)
 
 
-def warm_up(modules: tuple[str, ...], threads: int, hold: float = 0.0) -> int:
+def warm_up(modules: tuple[str, ...], threads: int, hold: float = 0.0,
+            caller: int | None = None) -> int:
     """Import ``modules`` in this worker; ``hold`` keeps it busy so peers get their own."""
+    die_with_parent(caller)
     limit_threads(threads)
     for name in modules:
         importlib.import_module(name)

@@ -137,6 +137,7 @@ class Backend(ABC):
         limit, why = self.worker_limit()
         self.n_workers = check_n_workers(self.name, n_workers, limit, why)
         self.threads = config.threads_per_worker()
+        self.caller = os.getpid()  # workers elsewhere die with their parent (_worker)
         self.started = False
         self.closed = False
         self._placed: dict[int, tuple[object, object]] = {}
@@ -193,7 +194,7 @@ class Backend(ABC):
         self.start()
         self._warmed = tuple(modules)
         hold = 0.2 if self.uses_processes else 0.0
-        task = functools.partial(_worker.warm_up, self._warmed, self.threads)
+        task = functools.partial(_worker.warm_up, self._warmed, self.threads, caller=self.caller)
         seen: set[int] = set()
         for _ in range(10):  # a pool may hand two warm-up tasks to one worker; retry
             seen.update(self.map(task, [hold] * self.n_workers))
@@ -282,4 +283,4 @@ class Backend(ABC):
 
     def _task(self, fn: Callable, data: Any) -> Callable:
         """The picklable per-item callable every engine runs."""
-        return functools.partial(_worker.call, fn, data, threads=self.threads)
+        return functools.partial(_worker.call, fn, data, threads=self.threads, caller=self.caller)

@@ -65,7 +65,8 @@ class DaskBackend(Backend):
             warnings.filterwarnings("ignore", message="Large object of size")
             futures = [
                 self.client.submit(
-                    _worker.call, fn, data, item, self.threads, pure=False, workers=self._workers
+                    _worker.call, fn, data, item, self.threads, self.caller, pure=False,
+                    workers=self._workers,
                 )
                 for item in items
             ]

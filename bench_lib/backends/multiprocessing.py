@@ -34,7 +34,7 @@ class MultiprocessingBackend(Backend):
             self._pool = ctx.Pool(
                 self.n_workers,
                 initializer=_worker.init_worker,
-                initargs=(self.threads, dict(self._objects)),
+                initargs=(self.threads, dict(self._objects), self.caller),
             )
 
     def _map(self, fn, items, data):
