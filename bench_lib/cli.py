@@ -144,6 +144,24 @@ def model(args: argparse.Namespace) -> int:
     return 0
 
 
+def report(args: argparse.Namespace) -> int:
+    """Print per workload: time, speedup, efficiency, overheads, the backend to use."""
+    from . import report as rep
+
+    results = Path(args.results) if args.results else project_root() / "results"
+    try:
+        machines = rep.load(results)
+    except rep.ReportError as exc:
+        raise CLIError(str(exc)) from None
+    if args.machine:
+        chosen = [m for m in machines if m.name == args.machine]
+        if not chosen:
+            raise CLIError(f"no results for machine {args.machine!r}; have: {', '.join(m.name for m in machines)}")
+        machines = chosen
+    print(rep.render(machines))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench_lib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -154,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-publish", dest="publish", action="store_false", help="skip asv publish")
     p.add_argument("asv_args", nargs=argparse.REMAINDER, help="after --: passed to asv run")
     p.set_defaults(func=run)
+    p = sub.add_parser("report", help="per workload: times, speedups, overheads, a recommendation")
+    p.add_argument("--results", help="results folder (default: results/ of this checkout)")
+    p.add_argument("--machine", help="only this machine")
+    p.set_defaults(func=report)
     p = sub.add_parser("info", help="print this machine's metadata, backends and workloads")
     p.set_defaults(func=info)
     p = sub.add_parser("model", help="show the model_inference model cache (built if missing)")

@@ -45,16 +45,35 @@ def variants(workload: str) -> list[str]:
 
 def unsupported(workload: str, backend: str, n_workers: int, variant: str) -> str | None:
     """Why this combination has no meaning (asv records it as n/a), or None."""
-    reason = workloads.get(workload).unsupported(backend, variant)
+    reason = workloads.get(workload).unsupported(backend, variant) or worker_limit(backend, n_workers)
     if reason:
         return reason
     cls = backends.backend_class(backend)
-    limit, why = cls.worker_limit()
-    if n_workers > limit:
-        return f"{backend}: n_workers={n_workers} exceeds {limit} ({why})"
     if variant == "shared" and cls.shares_memory:
         return f"{backend} shares memory with the caller: 'shared' would repeat the unshared run"
     return None
+
+
+def worker_limit(backend: str, n_workers: int) -> str | None:
+    """Why ``backend`` cannot have ``n_workers`` here (serial has one), or None."""
+    limit, why = backends.backend_class(backend).worker_limit()
+    if n_workers > limit:
+        return f"{backend}: n_workers={n_workers} exceeds {limit} ({why})"
+    return None
+
+
+def prepare_per_call(workload: str, backend: str, n_workers: int, variant: str, **params) -> Callable[[], Any]:
+    """Like :func:`prepare`, but each call starts a pool of its own and closes it after
+    (``with Pool() as p: p.map(...)`` inside a loop). No warm engine is kept alongside."""
+    reason = unsupported(workload, backend, n_workers, variant)
+    if reason:
+        raise NotImplementedError(reason)
+    from . import overhead
+
+    backends.close_all()
+    overhead.import_engine(backends.backend_class(backend))
+    inputs = workloads.get(workload).inputs(config.size(), n_workers=n_workers, **params)
+    return functools.partial(overhead.on_new_pool, workload, backend, n_workers, variant, inputs)
 
 
 def prepare(workload: str, backend: str, n_workers: int, variant: str, **params) -> Callable[[], Any]:

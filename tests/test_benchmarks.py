@@ -43,6 +43,21 @@ def discover():
                 yield cls, methods
 
 
+# The overhead and scaling classes cross every backend with cold starts, every workload
+# and array sizes: they are driven for a loop, a thread and a process backend at the
+# smallest transfer (bench_lib's overhead functions run on every engine in test_overhead,
+# and the workload classes run every backend); so is TensorFlow's import cost.
+THIN_BACKENDS = {"serial", "threads", "loky"}
+THIN_MODULES = ("benchmarks.overhead", "benchmarks.scaling")
+
+
+def thinned(cls, combo) -> bool:
+    named = dict(zip(getattr(cls, "param_names", []), combo))
+    crossing = cls.__module__ in THIN_MODULES or named.get("modules") == "tensorflow"
+    return crossing and (named.get("backend", "serial") not in THIN_BACKENDS
+                         or named.get("megabytes", 1) > 1)
+
+
 def cases():
     out = []
     for cls, methods in discover():
@@ -50,6 +65,8 @@ def cases():
         if params and not isinstance(params[0], (list, tuple)):
             params = [params]
         for combo in itertools.product(*params) if params != [[]] else [()]:
+            if thinned(cls, combo):
+                continue
             out.append(pytest.param(cls, methods, combo, id=f"{cls.__name__}{list(combo)}"))
     return out
 

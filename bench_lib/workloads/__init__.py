@@ -58,6 +58,11 @@ class Workload:
     uses_n_workers: bool = False  # build() sizes the batch to the workers (weak scaling)
     standard: tuple[str, ...] = VARIANTS  # which of naive/shared this workload runs
     prime: bool = True  # run once before timing; False where one run is long and cold-safe
+    # The steady serial work without an engine, for speedups and the machine's ceiling
+    # (default: ``serial``); and the (naive, shared) pair of variants whose ratio is the
+    # cost of shipping state with every task.
+    solo: Callable[[Inputs], Any] | None = None
+    gap: tuple[str, str] = VARIANTS
 
     @property
     def variants(self) -> list[str]:
@@ -101,6 +106,10 @@ class Workload:
     def serial(self, inputs: Inputs):
         """The reference answer: a plain loop, no engine."""
         return self.reduce([self.task(inputs.data, item) for item in inputs.items])
+
+    def baseline(self, inputs: Inputs):
+        """The steady serial run speedups are measured against (a loop, no engine)."""
+        return self.solo(inputs) if self.solo is not None else self.serial(inputs)
 
 
 _REGISTRY = {

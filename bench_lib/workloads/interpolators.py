@@ -109,5 +109,6 @@ WORKLOAD = Workload(
     params={"grid": GRIDS, "chunk": CHUNKS},
     standard=("shared",),
     extra={"pickle-self": Variant(run_pickle_self), "batched": Variant(run_batched)},
+    gap=("pickle-self", "shared"),
     prime=False,  # a run takes 10-40 s; workers are warm and the object is placed in setup
 )

@@ -111,6 +111,12 @@ def predict_held(batches: Batches, index: int, threads: tuple[int, int],
     return classify(model, images, batches, index)
 
 
+def solo(inputs: Inputs) -> np.ndarray:
+    """Serial steady state: one model held by this process, every batch in a loop."""
+    threads = tf_threads("per-worker")
+    return concatenate([predict_held(inputs.data, i, threads) for i in inputs.items])
+
+
 def concatenate(results: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(results)
 
@@ -387,6 +393,8 @@ WORKLOAD = Workload(
     modules=("numpy", "tensorflow", "keras"),
     uses_n_workers=True,
     standard=(),
+    solo=solo,
+    gap=("reload", "per-worker"),
     extra={
         "reload": Variant(functools.partial(run_variant, "reload")),
         "per-worker": Variant(functools.partial(run_variant, "per-worker")),

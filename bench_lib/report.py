@@ -1,0 +1,264 @@
+"""``python -m bench_lib report``: what the results say, per machine and workload, in the
+terminal -- times, speedup, efficiency against the machine's ceiling, the overheads that
+explain them, and the backend to use here and why.
+
+Reads asv's own files: ``results/benchmarks.json`` (parameter names) and
+``results/<machine>/<commit>-<env>.json``. Each benchmark is taken from the newest result
+file that has it, so runs of different parts of the suite on different commits combine
+(the commit of every number is listed at the end).
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# workload -> (benchmark holding its steady-state time, parameters fixed for the table)
+TIMES = {
+    "filter_bank": ("filter_bank.FilterBank.time_filter_bank", {"filter_size": "5x5"}),
+    "convolve2d": ("convolve2d.Convolve2D.time_convolve2d", {"scaling": "strong"}),
+    "volume_gaussian": ("volume_gaussian.VolumeGaussian.time_volume_gaussian", {}),
+    "interpolators": ("interpolators.Interpolators.time_interpolators", {"grid": 300}),
+    "model_inference": ("model_inference.ModelInference.time_rounds", {"pinned": False}),
+}
+SPEEDUP = "scaling.Ratios.track_speedup"
+EFFICIENCY = "scaling.Ratios.track_efficiency"
+CEILING = "scaling.Ceiling.track_ceiling_speedup"
+GAP = "scaling.Gap.track_naive_to_shared"
+START = "overhead.Startup.track_start"
+IMPORTS = "overhead.Imports.track_imports"
+PER_TASK = "overhead.TaskOverhead.track_per_task"
+TRANSFER = "overhead.Transfer.track_transfer_mbps"
+POOL_REUSE = "overhead.PoolReuse.time_filter_bank"
+LIBRARIES = {"model_inference": "tensorflow"}  # which import cost a workload's workers pay
+
+
+class ReportError(RuntimeError):
+    pass
+
+
+@dataclass
+class Series:
+    """One benchmark's values over its parameter grid, from one result file."""
+
+    name: str
+    param_names: list[str]
+    params: list[list[Any]]
+    values: list[float | None]
+    commit: str
+    unit: str = ""
+
+    def get(self, **wanted) -> float | None:
+        """The value at ``wanted`` parameters (others must be unambiguous), or None."""
+        for combo, value in zip(itertools.product(*self.params), self.values):
+            named = dict(zip(self.param_names, combo))
+            if all(named.get(k) == v for k, v in wanted.items() if k in named):
+                if value is not None and not (isinstance(value, float) and math.isnan(value)):
+                    return value
+        return None
+
+    def combos(self):
+        for combo, value in zip(itertools.product(*self.params), self.values):
+            if value is not None and not (isinstance(value, float) and math.isnan(value)):
+                yield dict(zip(self.param_names, combo)), value
+
+
+@dataclass
+class Machine:
+    name: str
+    info: dict = field(default_factory=dict)
+    series: dict[str, Series] = field(default_factory=dict)
+
+    def value(self, benchmark: str, **params) -> float | None:
+        s = self.series.get(benchmark)
+        return s.get(**params) if s else None
+
+
+def _literal(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def load(results: Path) -> list[Machine]:
+    """Every machine under ``results`` with the newest value of each benchmark."""
+    results = Path(results)
+    index = results / "benchmarks.json"
+    if not index.is_file():
+        raise ReportError(f"{index} not found: run the suite first (python -m bench_lib run)")
+    try:
+        meta = json.loads(index.read_text())
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"{index} is not valid JSON ({exc}); restore it from git") from None
+    machines = []
+    for folder in sorted(p for p in results.iterdir() if p.is_dir()):
+        machine = Machine(folder.name)
+        info_file = folder / "sysinfo.jsonl"  # bench_lib run appends one line per run
+        if info_file.is_file():
+            lines = info_file.read_text().splitlines()
+            machine.info = json.loads(lines[-1]) if lines else {}
+        files = []
+        for path in folder.glob("*.json"):
+            if path.name == "machine.json":
+                continue
+            try:
+                files.append(json.loads(path.read_text()))
+            except json.JSONDecodeError as exc:
+                raise ReportError(f"{path} is not valid JSON ({exc})") from None
+        for data in sorted(files, key=lambda d: d.get("date", 0)):  # newest last: wins
+            columns = data.get("result_columns", [])
+            for name, row in data.get("results", {}).items():
+                entry = dict(zip(columns, row))
+                params = [[_literal(v) for v in axis] for axis in entry.get("params") or []]
+                values = entry.get("result")
+                if values is None or name not in meta:
+                    continue
+                names = meta[name].get("param_names", [])
+                if len(names) != len(params):
+                    continue  # the benchmark's parameters changed since: not comparable
+                machine.series[name] = Series(name, names, params, values,
+                                              data.get("commit_hash", "")[:8], meta[name].get("unit", ""))
+        if machine.series:
+            machines.append(machine)
+    if not machines:
+        raise ReportError(f"no results under {results}: run the suite first")
+    return machines
+
+
+# -- one workload's table ---------------------------------------------------------------------
+@dataclass
+class Row:
+    backend: str
+    n_workers: int
+    seconds: float
+    variant: str
+    speedup: float | None = None
+    measured: bool = False  # speedup timed back to back (scaling.Ratios), else from times
+    efficiency: float | None = None
+    overheads: dict[str, float] = field(default_factory=dict)
+
+
+def rows(machine: Machine, workload: str) -> list[Row]:
+    name, fixed = TIMES[workload]
+    series = machine.series.get(name)
+    if series is None:
+        return []
+    best: dict[tuple[str, int], Row] = {}
+    for combo, value in series.combos():
+        if any(combo.get(k, v) != v for k, v in fixed.items()):
+            continue
+        key = (combo["backend"], combo["n_workers"])
+        if key not in best or value < best[key].seconds:
+            best[key] = Row(combo["backend"], combo["n_workers"], value, str(combo.get("variant", "")))
+    serial = best.get(("serial", 1))
+    for row in best.values():
+        measured = machine.value(SPEEDUP, workload=workload, backend=row.backend, n_workers=row.n_workers)
+        if measured is not None:
+            row.speedup, row.measured = measured, True
+        elif serial is not None:
+            row.speedup = serial.seconds / row.seconds
+        row.efficiency = machine.value(EFFICIENCY, workload=workload, backend=row.backend,
+                                       n_workers=row.n_workers)
+        top = machine.value(CEILING, workload=workload, n_workers=row.n_workers)
+        if row.efficiency is None and row.speedup is not None and top:
+            row.efficiency = row.speedup / top
+        row.overheads = overheads(machine, workload, row.backend, row.n_workers)
+    return sorted(best.values(), key=lambda r: (r.n_workers, r.seconds))
+
+
+def overheads(machine: Machine, workload: str, backend: str, n_workers: int) -> dict[str, float]:
+    out = {}
+    pieces = {
+        "start s": (START, {}),
+        "import s": (IMPORTS, {"modules": LIBRARIES.get(workload, "scipy")}),
+        "per-task ms": (PER_TASK, {"pool": "reused"}),
+        "new-pool ms/task": (PER_TASK, {"pool": "per-call"}),
+    }
+    for label, (bench, extra) in pieces.items():
+        value = machine.value(bench, backend=backend, n_workers=n_workers, **extra)
+        if value is not None:
+            out[label] = value * 1000 if "ms" in label else value
+    mbps = machine.value(TRANSFER, backend=backend, path="normal", megabytes=10)
+    if mbps is not None:
+        out["MB/s"] = mbps
+    return out
+
+
+def recommend(machine: Machine, workload: str, table: list[Row]) -> str:
+    """The fastest backend at the most workers, and the overhead that sank the runner-up."""
+    if not table:
+        return "no results"
+    top_n = max(r.n_workers for r in table)
+    candidates = sorted((r for r in table if r.n_workers == top_n or r.backend == "serial"),
+                        key=lambda r: r.seconds)
+    best = candidates[0]
+    text = f"{best.backend} (n_workers={best.n_workers}, {best.variant}): {_s(best.seconds)}"
+    if best.speedup is not None:
+        text += f", {best.speedup:.2f}x over serial"
+    if best.efficiency is not None:
+        text += f", {best.efficiency:.0%} of the machine's ceiling"
+    ceiling = machine.value(CEILING, workload=workload, n_workers=top_n)
+    reasons = []
+    if ceiling is not None and ceiling < 0.8 * top_n:
+        reasons.append(f"the machine allows only {ceiling:.2f}x on {top_n} cores (memory-bound)")
+    if best.backend == "serial":
+        reasons.append("no backend beats the loop")
+    gap = machine.value(GAP, workload=workload, backend=best.backend, n_workers=top_n)
+    if gap is not None and gap > 1.2:
+        reasons.append(f"naive use is {gap:.1f}x slower here: place the input once")
+    for other in candidates[1:3]:
+        pieces = {k: v for k, v in other.overheads.items() if k in ("start s", "import s", "per-task ms")}
+        dominant = ""
+        if pieces:
+            label, value = max(pieces.items(), key=lambda kv: kv[1] / (1000 if "ms" in kv[0] else 1))
+            dominant = f"; its largest overhead: {label.split()[0]} {value:.3g} {label.split()[1]}"
+        reasons.append(f"{other.backend} is {other.seconds / best.seconds:.2f}x slower{dominant}")
+    return text + (" -- " + "; ".join(reasons) if reasons else "")
+
+
+def _s(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def render(machines: list[Machine]) -> str:
+    lines = []
+    for machine in machines:
+        info = machine.info
+        memory = info.get("memory_bytes")
+        lines.append(f"== machine {machine.name}: {info.get('cpu_model', '?')}, "
+                     f"{info.get('physical_cores', '?')} cores / {info.get('logical_cpus', '?')} CPUs, "
+                     f"{'?' if memory is None else f'{memory / 2**30:.0f} GiB'}, "
+                     f"{info.get('threads_per_worker', '?')} BLAS thread(s) per worker")
+        for workload in TIMES:
+            table = rows(machine, workload)
+            if not table:
+                continue
+            name, fixed = TIMES[workload]
+            shown = ", ".join(f"{k}={v}" for k, v in fixed.items())
+            lines.append(f"\n-- {workload}" + (f" ({shown})" if shown else "") + f"   [{name}]")
+            header = (f"{'backend':<23}{'n':>2} {'variant':<12}{'time':>10}{'speedup':>9}{'effic.':>8}"
+                      f"{'start s':>9}{'import s':>9}{'task ms':>9}{'new-pool':>9}{'MB/s':>8}")
+            lines.append(header)
+            for r in table:
+                o = r.overheads
+                speed = "-" if r.speedup is None else f"{r.speedup:.2f}x" + ("" if r.measured else "*")
+                lines.append(
+                    f"{r.backend:<23}{r.n_workers:>2} {r.variant:<12}{_s(r.seconds):>10}{speed:>9}"
+                    f"{_fmt(r.efficiency, '.0%'):>8}{_fmt(o.get('start s'), '.3f'):>9}"
+                    f"{_fmt(o.get('import s'), '.3f'):>9}{_fmt(o.get('per-task ms'), '.3f'):>9}"
+                    f"{_fmt(o.get('new-pool ms/task'), '.2f'):>9}{_fmt(o.get('MB/s'), '.0f'):>8}")
+            lines.append(f"recommended: {recommend(machine, workload, table)}")
+        commits = sorted({s.commit for s in machine.series.values()})
+        lines.append(f"\n(* speedup from separate runs' times, not timed back to back; "
+                     f"results of commits {', '.join(commits)})\n")
+    return "\n".join(lines)

@@ -1,0 +1,72 @@
+"""Speedup, efficiency against the machine's ceiling, and the naive-to-shared gap: ratios
+whose two sides are timed back to back in one process (unit: x)."""
+
+from bench_lib import harness, ratios, workloads
+
+WORKLOADS = workloads.names()
+TOP = harness.n_workers()[-1:]  # ratios at the most workers; workload benchmarks cover 1..n
+
+
+def process_group(workload, backend, n_workers):
+    """model_inference's serial side loads TensorFlow in the caller (see ModelInference):
+    tests run those combinations in a spawned child per backend; None: run anywhere."""
+    return ("model_inference", backend) if workload == "model_inference" else None
+
+
+class Ceiling:
+    """n copies of a workload's serial work in n processes, no engine: n x T1 / Tn."""
+
+    params = (WORKLOADS, harness.n_workers())
+    param_names = ["workload", "n_workers"]
+    timeout = 1200
+
+    def track_ceiling_speedup(self, workload, n_workers):
+        return ratios.ceiling_speedup(workload, n_workers)
+
+    track_ceiling_speedup.unit = "x"
+
+
+class Ratios:
+    """Speedup over the serial loop, and efficiency = speedup / ceiling speedup, on the
+    variant a careful user picks (the shared one where it exists)."""
+
+    params = (WORKLOADS, harness.BACKENDS, TOP)
+    param_names = ["workload", "backend", "n_workers"]
+    timeout = 1800
+    process_group = staticmethod(process_group)
+
+    def setup(self, workload, backend, n_workers):
+        reason = harness.worker_limit(backend, n_workers) or ratios.unsupported(workload, backend, n_workers)
+        if reason:
+            raise NotImplementedError(reason)
+
+    def track_speedup(self, workload, backend, n_workers):
+        return ratios.speedup(workload, backend, n_workers)
+
+    track_speedup.unit = "x"
+
+    def track_efficiency(self, workload, backend, n_workers):
+        return ratios.efficiency(workload, backend, n_workers)
+
+    track_efficiency.unit = "x"
+
+
+class Gap:
+    """Naive time / shared time on one warm backend: the workload's own pair of variants
+    (naive/shared, pickle-self/shared, reload/per-worker)."""
+
+    params = (WORKLOADS, harness.BACKENDS, TOP)
+    param_names = ["workload", "backend", "n_workers"]
+    timeout = 1800
+    process_group = staticmethod(process_group)
+
+    def setup(self, workload, backend, n_workers):
+        reason = harness.worker_limit(backend, n_workers) or ratios.unsupported(
+            workload, backend, n_workers, "gap")
+        if reason:
+            raise NotImplementedError(reason)
+
+    def track_naive_to_shared(self, workload, backend, n_workers):
+        return ratios.gap(workload, backend, n_workers)
+
+    track_naive_to_shared.unit = "x"

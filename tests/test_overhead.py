@@ -1,0 +1,169 @@
+"""Overhead decomposition, the machine's ceiling, ratios and the report: structure, units
+and real processes -- never a timing threshold (speed is measured by asv, not here)."""
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench_lib import backends, ceiling, overhead, ratios, report
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = Path(__file__).parent / "fixtures" / "results"
+
+
+def finite_positive(value):
+    return isinstance(value, float) and math.isfinite(value) and value > 0
+
+
+@pytest.mark.parametrize("name", ["threads", "multiprocessing", "loky"])
+def test_start_and_imports_are_seconds_and_leave_no_process(name, no_children_left):
+    assert finite_positive(overhead.start(name, 2))
+    cost = overhead.imports(name, 2, overhead.IMPORTS["scipy"])
+    assert isinstance(cost, float) and cost >= 0.0
+
+
+@pytest.mark.parametrize("name", ["threads", "loky", "dask"])
+def test_transfer_round_trips_every_path(name, no_children_left):
+    engine = backends.get(name, 2).warm(())
+    try:
+        for path in overhead.PATHS:
+            if path == "shared" and engine.shares_memory:
+                continue
+            assert finite_positive(overhead.transfer(engine, 1, path, repeats=1))
+        with pytest.raises(ValueError, match="path must be one of"):
+            overhead.transfer(engine, 1, "teleport")
+    finally:
+        engine.close()
+
+
+def test_transfer_notices_a_changed_array():
+    import numpy as np
+
+    with pytest.raises(AssertionError, match="came back changed"):
+        overhead._check_echo([np.zeros(3)], np.ones(3))
+
+
+@pytest.mark.parametrize("pool", overhead.POOLS)
+def test_per_task_is_seconds_per_task(pool, no_children_left):
+    try:
+        assert finite_positive(overhead.per_task("loky", 2, pool, 20))
+    finally:
+        backends.close_all()
+    with pytest.raises(ValueError, match="pool must be one of"):
+        overhead.per_task("loky", 2, "borrowed", 20)
+
+
+def test_ceiling_runs_n_concurrent_processes(no_children_left):
+    copies = ceiling.run_copies("filter_bank", 2, loops=5, params={"filter_size": "5x5"})
+    pids = {c.pid for c in copies}
+    assert len(pids) == 2 and os.getpid() not in pids
+    # they ran at the same time: each started before the other finished
+    assert max(c.began for c in copies) < min(c.ended for c in copies)
+    usable = os.sched_getaffinity(0)
+    assert all(set(c.affinity) <= usable and c.loops == 5 for c in copies)
+
+
+def test_ceiling_calibrates_alone_then_runs_the_same_loops(no_children_left):
+    result = ceiling.measure("convolve2d", 2, {"scaling": "weak", "n_workers": 1}, min_seconds=0.2)
+    assert result.single > 0 and result.concurrent > 0 and finite_positive(result.speedup)
+    assert len(result.copies) == 2 and len({c.loops for c in result.copies}) == 1
+    one = ceiling.measure("convolve2d", 1, {"scaling": "weak", "n_workers": 1}, min_seconds=0.2)
+    assert one.speedup == pytest.approx(1.0)
+
+
+def test_ceiling_reports_a_failing_copy_and_bad_n(no_children_left):
+    with pytest.raises(RuntimeError, match="filter_size"):
+        ceiling.run_copies("filter_bank", 1, params={"filter_size": "9x9"})
+    with pytest.raises(ValueError, match="at least 1"):
+        ceiling.run_copies("filter_bank", 0)
+    with pytest.raises(ValueError, match="calibrate"):
+        ceiling.run_copies("filter_bank", 2)
+
+
+def test_paired_alternates_order_and_takes_the_median():
+    calls = []
+    ratio = ratios.paired(lambda: calls.append("a"), lambda: calls.append("b"), repeats=4)
+    assert calls == ["a", "b", "b", "a", "a", "b", "b", "a"]
+    assert finite_positive(ratio)
+
+
+@pytest.mark.parametrize("name", ["threads", "loky"])
+def test_ratios_run_on_real_backends(name, no_children_left):
+    try:
+        assert finite_positive(ratios.speedup("filter_bank", name, 2, repeats=1))
+        assert finite_positive(ratios.efficiency("filter_bank", name, 2, repeats=1))
+        if ratios.unsupported("filter_bank", name, 2, "gap") is None:
+            assert finite_positive(ratios.gap("filter_bank", name, 2, repeats=1))
+    finally:
+        backends.close_all()
+
+
+def test_best_variant_prefers_the_shared_one():
+    assert ratios.best_variant("interpolators", "loky", 2) == "shared"
+    assert ratios.best_variant("interpolators", "threads", 2) == "pickle-self"
+    assert ratios.best_variant("model_inference", "ray", 2) == "per-worker"
+    assert "shares memory" in ratios.unsupported("filter_bank", "threads", 2, "gap")
+
+
+# -- report ------------------------------------------------------------------------------------
+def test_report_reads_the_committed_fixture():
+    machines = report.load(FIXTURE)
+    text = report.render(machines)
+    for workload in report.TIMES:
+        assert f"-- {workload}" in text
+    assert text.count("recommended: ") == len(report.TIMES) * len(machines)
+    # ratios measured back to back are used as they are (no asterisk on those rows)
+    machine = machines[0]
+    table = report.rows(machine, "filter_bank")
+    measured = [r for r in table if r.measured]
+    assert measured and all(r.speedup == machine.value(report.SPEEDUP, workload="filter_bank",
+                                                       backend=r.backend, n_workers=r.n_workers)
+                            for r in measured)
+
+
+def test_report_on_this_repositorys_results():
+    done = subprocess.run([sys.executable, "-m", "bench_lib", "report"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "recommended: " in done.stdout and "-- filter_bank" in done.stdout
+
+
+def test_report_errors_are_one_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "bench_lib", "report", "--results", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "run the suite first" in done.stderr
+    broken = tmp_path / "broken"
+    shutil.copytree(FIXTURE, broken)
+    victim = next(p for p in broken.glob("*/*.json") if p.name != "machine.json")
+    victim.write_text(victim.read_text()[:100])
+    with pytest.raises(report.ReportError, match="not valid JSON"):
+        report.load(broken)
+    done = subprocess.run([sys.executable, "-m", "bench_lib", "report", "--results", str(FIXTURE),
+                           "--machine", "nope"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "no results for machine 'nope'" in done.stderr
+    assert json.loads((FIXTURE / "benchmarks.json").read_text())  # the fixture itself is intact
+
+
+def test_every_overhead_and_ratio_benchmark_states_its_unit():
+    sys.path.insert(0, str(ROOT))
+    import inspect
+
+    from benchmarks import overhead as ob, scaling as sb
+
+    units = {}
+    for module in (ob, sb):
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            for name in dir(cls):
+                if name.startswith("track_"):
+                    units[f"{cls.__name__}.{name}"] = getattr(getattr(cls, name), "unit", None)
+    assert units["Startup.track_start"] == units["TaskOverhead.track_per_task"] == "seconds"
+    assert units["Transfer.track_transfer_mbps"] == "MB/s"
+    assert {units[k] for k in ("Ratios.track_speedup", "Ratios.track_efficiency",
+                               "Gap.track_naive_to_shared", "Ceiling.track_ceiling_speedup")} == {"x"}
+    assert all(units.values()), units
