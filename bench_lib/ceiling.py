@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from . import config, workloads
 from .backends import _worker
+from .backends.base import stop_resource_trackers
 
 TIMEOUT = 1800.0  # seconds for one measurement, past which the copies are killed
 
@@ -101,6 +102,7 @@ def run_copies(name: str, n: int, loops: int = 0, min_seconds: float = 1.0,
             if p.is_alive():
                 p.kill()
                 p.join()
+        stop_resource_trackers()  # spawn started one for the barrier's semaphores
     errors = [o for o in out if isinstance(o, str)]
     if errors:
         raise RuntimeError(f"ceiling copy of {name} failed: {errors[0]}")

@@ -35,7 +35,10 @@ IMPORTS = "overhead.Imports.track_imports"
 PER_TASK = "overhead.TaskOverhead.track_per_task"
 TRANSFER = "overhead.Transfer.track_transfer_mbps"
 POOL_REUSE = "overhead.PoolReuse.time_filter_bank"
-LIBRARIES = {"model_inference": "tensorflow"}  # which import cost a workload's workers pay
+LIBRARIES = {"model_inference": "tensorflow"}
+# Weak scaling: the run's work grows with n_workers (a batch per worker), so a speedup
+# from times is n x T(serial) / T(n). Convolve2D is shown at strong scaling.
+WEAK = {"model_inference"}  # which import cost a workload's workers pay
 
 
 class ReportError(RuntimeError):
@@ -162,7 +165,8 @@ def rows(machine: Machine, workload: str) -> list[Row]:
         if measured is not None:
             row.speedup, row.measured = measured, True
         elif serial is not None:
-            row.speedup = serial.seconds / row.seconds
+            work = row.n_workers if workload in WEAK else 1
+            row.speedup = work * serial.seconds / row.seconds
         row.efficiency = machine.value(EFFICIENCY, workload=workload, backend=row.backend,
                                        n_workers=row.n_workers)
         top = machine.value(CEILING, workload=workload, n_workers=row.n_workers)
@@ -191,13 +195,17 @@ def overheads(machine: Machine, workload: str, backend: str, n_workers: int) -> 
 
 
 def recommend(machine: Machine, workload: str, table: list[Row]) -> str:
-    """The fastest backend at the most workers, and the overhead that sank the runner-up."""
+    """The backend with the best speedup at the most workers (timed back to back where
+    Ratios ran), or the loop if none beats it; and what holds the others back."""
     if not table:
         return "no results"
     top_n = max(r.n_workers for r in table)
-    candidates = sorted((r for r in table if r.n_workers == top_n or r.backend == "serial"),
-                        key=lambda r: r.seconds)
+    candidates = [r for r in table if r.n_workers == top_n or r.backend == "serial"]
+    candidates.sort(key=lambda r: -(r.speedup if r.speedup is not None else 0.0))
     best = candidates[0]
+    if best.speedup is not None and best.speedup < 1.0:
+        serial = next((r for r in table if r.backend == "serial"), None)
+        best = serial or best
     text = f"{best.backend} (n_workers={best.n_workers}, {best.variant}): {_s(best.seconds)}"
     if best.speedup is not None:
         text += f", {best.speedup:.2f}x over serial"
@@ -212,13 +220,16 @@ def recommend(machine: Machine, workload: str, table: list[Row]) -> str:
     gap = machine.value(GAP, workload=workload, backend=best.backend, n_workers=top_n)
     if gap is not None and gap > 1.2:
         reasons.append(f"naive use is {gap:.1f}x slower here: place the input once")
-    for other in candidates[1:3]:
+    for other in [r for r in candidates if r is not best and r.backend != "serial"][:2]:
         pieces = {k: v for k, v in other.overheads.items() if k in ("start s", "import s", "per-task ms")}
-        dominant = ""
+        text_other = f"{other.backend}"
+        if other.speedup is not None:
+            text_other += f" reaches {other.speedup:.2f}x"
         if pieces:
             label, value = max(pieces.items(), key=lambda kv: kv[1] / (1000 if "ms" in kv[0] else 1))
-            dominant = f"; its largest overhead: {label.split()[0]} {value:.3g} {label.split()[1]}"
-        reasons.append(f"{other.backend} is {other.seconds / best.seconds:.2f}x slower{dominant}")
+            name, unit = label.split()
+            text_other += f" (largest overhead: {name} {value:.3g} {unit})"
+        reasons.append(text_other)
     return text + (" -- " + "; ".join(reasons) if reasons else "")
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_lib import backends
+from bench_lib import backends, config
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIXES = ("time_", "track_", "peakmem_", "mem_", "timeraw_")
@@ -53,9 +53,14 @@ THIN_MODULES = ("benchmarks.overhead", "benchmarks.scaling")
 
 def thinned(cls, combo) -> bool:
     named = dict(zip(getattr(cls, "param_names", []), combo))
-    crossing = cls.__module__ in THIN_MODULES or named.get("modules") == "tensorflow"
-    return crossing and (named.get("backend", "serial") not in THIN_BACKENDS
-                         or named.get("megabytes", 1) > 1)
+    if not (cls.__module__ in THIN_MODULES or named.get("modules") == "tensorflow"):
+        return False
+    if named.get("backend", "serial") not in THIN_BACKENDS or named.get("megabytes", 1) > 1:
+        return True
+    # TensorFlow in workers costs seconds per process: once, on loky at the most workers.
+    heavy = named.get("workload") == "model_inference" or named.get("modules") == "tensorflow"
+    top = max(config.worker_counts())
+    return heavy and (named.get("backend", "loky") != "loky" or named.get("n_workers", top) != top)
 
 
 def cases():
