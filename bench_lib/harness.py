@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
-from . import backends, config, workloads
+from . import backends, config, overhead, workloads
 
 BACKENDS = config.selected("PARBENCH_BACKENDS", backends.names())
 
@@ -68,8 +68,6 @@ def prepare_per_call(workload: str, backend: str, n_workers: int, variant: str, 
     reason = unsupported(workload, backend, n_workers, variant)
     if reason:
         raise NotImplementedError(reason)
-    from . import overhead
-
     backends.close_all()
     overhead.import_engine(backends.backend_class(backend))
     inputs = workloads.get(workload).inputs(config.size(), n_workers=n_workers, **params)

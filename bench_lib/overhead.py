@@ -43,7 +43,8 @@ def median_of(repeats: int, measure: Callable[..., float], *args) -> float:
     return statistics.median(measure(*args) for _ in range(repeats))
 
 
-def _timed(fn: Callable[[], object]) -> float:
+def timed(fn: Callable[[], object]) -> float:
+    """Seconds one call of ``fn`` takes."""
     started = time.perf_counter()
     fn()
     return time.perf_counter() - started
@@ -61,7 +62,7 @@ def start(backend: str, n_workers: int) -> float:
     import_engine(cls)
     hold = 0.05 if cls.uses_processes else 0.0
     try:
-        return _timed(lambda: engine.map(noop(engine.threads), [hold] * n_workers))
+        return timed(lambda: engine.map(noop(engine.threads), [hold] * n_workers))
     finally:
         engine.close()
 
@@ -83,20 +84,17 @@ def imports(backend: str, n_workers: int, modules: tuple[str, ...]) -> float:
     hold = 0.05 if engine.uses_processes else 0.0
     task = functools.partial(_worker.warm_up, tuple(modules), engine.threads)
     try:
-        engine.map(noop(engine.threads), [hold] * n_workers)  # workers exist: start excluded
-        cold = _timed(lambda: engine.map(task, [hold] * n_workers))
-        warm = min(_timed(lambda: engine.map(task, [hold] * n_workers)) for _ in range(3))
+        engine.warm(())  # every worker exists, nothing imported: the start is excluded
+        cold = timed(lambda: engine.map(task, [hold] * n_workers))
+        warm = min(timed(lambda: engine.map(task, [hold] * n_workers)) for _ in range(3))
         return max(cold - warm, 0.0)
     finally:
         engine.close()
 
 
 def echo(array: np.ndarray, _item=None) -> np.ndarray:
-    """The transfer task: hands back what it received (so it travels both ways)."""
-    return array
-
-
-def echo_item(array: np.ndarray) -> np.ndarray:
+    """The transfer task: hands back what it received (so it travels both ways); called
+    as ``echo(array)`` on the normal path and ``echo(shared_array, None)`` on the shared one."""
     return array
 
 
@@ -115,9 +113,9 @@ def transfer(engine: backends.Backend, megabytes: int, path: str, repeats: int =
     for _ in range(repeats):
         array = base.copy()
         if path == "normal":
-            seconds = _timed(lambda: _check_echo(engine.map(echo_item, [array]), array))
+            seconds = timed(lambda: _check_echo(engine.map(echo, [array]), array))
         else:
-            seconds = _timed(lambda: _check_echo(engine.map(echo, [None], data=engine.share(array)), array))
+            seconds = timed(lambda: _check_echo(engine.map(echo, [None], data=engine.share(array)), array))
         times.append(seconds)
     return statistics.median(times)
 
@@ -136,9 +134,9 @@ def per_task(backend: str, n_workers: int, pool: str, tasks: int) -> float:
     items = [0.0] * tasks
     if pool == "reused":
         engine = backends.warm(backend, n_workers, ())
-        return _timed(lambda: engine.map(noop(engine.threads), items)) / tasks
+        return timed(lambda: engine.map(noop(engine.threads), items)) / tasks
     import_engine(backends.backend_class(backend))
-    return _timed(lambda: new_pool_map(backend, n_workers, noop(), items)) / tasks
+    return timed(lambda: new_pool_map(backend, n_workers, noop(), items)) / tasks
 
 
 def new_pool_map(backend: str, n_workers: int, fn: Callable, items: list, data=None) -> list:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import functools
 import statistics
-import time
 from typing import Any, Callable
 
 from . import ceiling, config, harness, workloads
+from .overhead import timed
 
 # The parameters a workload's ratios are measured at: where the question is sharpest.
 # Interpolators at g=300 (36 MB pickled), the size at which real programs went 10x slower.
@@ -35,17 +35,11 @@ def paired(a: Callable[[], Any], b: Callable[[], Any], repeats: int = REPEATS) -
     ratios = []
     for i in range(repeats):
         first, second = (a, b) if i % 2 == 0 else (b, a)
-        t1 = _timed(first)
-        t2 = _timed(second)
+        t1 = timed(first)
+        t2 = timed(second)
         ta, tb = (t1, t2) if i % 2 == 0 else (t2, t1)
         ratios.append(ta / tb)
     return statistics.median(ratios)
-
-
-def _timed(fn: Callable[[], Any]) -> float:
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
 
 
 def best_variant(workload: str, backend: str, n_workers: int) -> str | None:

@@ -34,11 +34,10 @@ START = "overhead.Startup.track_start"
 IMPORTS = "overhead.Imports.track_imports"
 PER_TASK = "overhead.TaskOverhead.track_per_task"
 TRANSFER = "overhead.Transfer.track_transfer_mbps"
-POOL_REUSE = "overhead.PoolReuse.time_filter_bank"
-LIBRARIES = {"model_inference": "tensorflow"}
+LIBRARIES = {"model_inference": "tensorflow"}  # which import cost a workload's workers pay
 # Weak scaling: the run's work grows with n_workers (a batch per worker), so a speedup
 # from times is n x T(serial) / T(n). Convolve2D is shown at strong scaling.
-WEAK = {"model_inference"}  # which import cost a workload's workers pay
+WEAK = {"model_inference"}
 
 
 class ReportError(RuntimeError):
@@ -57,15 +56,14 @@ class Series:
     unit: str = ""
 
     def get(self, **wanted) -> float | None:
-        """The value at ``wanted`` parameters (others must be unambiguous), or None."""
-        for combo, value in zip(itertools.product(*self.params), self.values):
-            named = dict(zip(self.param_names, combo))
-            if all(named.get(k) == v for k, v in wanted.items() if k in named):
-                if value is not None and not (isinstance(value, float) and math.isnan(value)):
-                    return value
+        """The first measured value at ``wanted`` parameters, or None."""
+        for named, value in self.combos():
+            if all(named[k] == v for k, v in wanted.items() if k in named):
+                return value
         return None
 
     def combos(self):
+        """(parameters by name, value) of every combination that has a measured value."""
         for combo, value in zip(itertools.product(*self.params), self.values):
             if value is not None and not (isinstance(value, float) and math.isnan(value)):
                 yield dict(zip(self.param_names, combo)), value
