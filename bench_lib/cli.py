@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
 
     _step(1, steps, f"recording machine {machine!r}")
-    if _asv(root, "machine", "--yes", "--machine", machine) != 0:
+    facts = sysinfo.asv_machine()
+    if _asv(root, "machine", "--yes", "--machine", machine, *facts) != 0:
         raise CLIError("asv machine failed")
 
     _step(2, steps, f"running benchmarks (size={env.get('PARBENCH_SIZE', 'full')}) on {commit[:8]}")
@@ -98,12 +99,64 @@ def run(args: argparse.Namespace) -> int:
         f.write(json.dumps(info) + "\n")
 
     if args.publish:
-        _step(3, steps, "publishing the site into html/")
-        if _asv(root, "publish") != 0:
-            raise CLIError("asv publish failed")
-        print(f"site: {root / 'html' / 'index.html'}  (preview: python -m asv preview)")
+        _step(3, steps, "publishing the site into html/ (asv history + scaling report)")
+        publish(root)
     print(f"\nparbench: done in {time.perf_counter() - started:.0f} s; asv run exit status {status}")
     return status
+
+
+def publish(root: Path, results: Path | None = None, html_dir: Path | None = None) -> Path:
+    """``asv publish``, then the vendored scripts and the scaling report (bench_lib.site)."""
+    from . import site
+
+    extra = []
+    if results or html_dir:  # a results folder elsewhere (tests): same config, other folders
+        extra = ["--config", str(site.config_for(root, results, html_dir))]
+    if _asv(root, "publish", *extra) != 0:
+        raise CLIError("asv publish failed")
+    try:
+        page = site.build(root, results, html_dir)
+    except (site.SiteError, site.rep.ReportError) as exc:
+        raise CLIError(str(exc)) from None
+    print(f"site: {page.parent.parent / 'index.html'}, report: {page}\n"
+          "view: python -m asv preview (or any static server on html/)")
+    return page
+
+
+def site_cmd(args: argparse.Namespace) -> int:
+    """Rebuild html/ from results/ without running anything."""
+    from . import site
+
+    root = project_root()
+    page = publish(root, Path(args.results).resolve() if args.results else None,
+                   Path(args.html).resolve() if args.html else None)
+    if args.screenshot:
+        try:
+            print(f"screenshot: {site.screenshot(page.parent.parent, Path(args.screenshot))}")
+        except site.SiteError as exc:
+            raise CLIError(str(exc)) from None
+    return 0
+
+
+def compare_cmd(args: argparse.Namespace) -> int:
+    """Exit 1 when a tracked ratio (speedup, efficiency) fell by more than --factor."""
+    from . import compare, report as rep
+
+    results = Path(args.results) if args.results else project_root() / "results"
+    try:
+        base = compare.result_set(args.base, results, args.machine)
+        new = compare.result_set(args.new, results, args.machine)
+        changes, worse = compare.compare(base, new, args.factor)
+    except (rep.ReportError, ValueError) as exc:
+        raise CLIError(str(exc)) from None
+    if not changes:
+        raise CLIError(f"no tracked ratio ({', '.join(compare.TRACKED)}) is in both {args.base} and "
+                       f"{args.new}: run scaling.Ratios on both (python -m bench_lib run --bench scaling.Ratios)")
+    for change in worse:
+        print(f"REGRESSION {change}  (worse than 1/{args.factor:g})")
+    print(f"{len(worse)} of {len(changes)} tracked ratios fell by more than a factor {args.factor:g} "
+          f"({args.base} -> {args.new})")
+    return 1 if worse else 0
 
 
 def info(args: argparse.Namespace) -> int:
@@ -176,6 +229,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", help="results folder (default: results/ of this checkout)")
     p.add_argument("--machine", help="only this machine")
     p.set_defaults(func=report)
+    p = sub.add_parser("site", help="rebuild html/ (asv publish + the scaling report) from results/")
+    p.add_argument("--results", help="results folder (default: results/ of this checkout)")
+    p.add_argument("--html", help="output folder (default: html/ of this checkout)")
+    p.add_argument("--screenshot", metavar="PNG", help="also save the report page as Chromium draws it")
+    p.set_defaults(func=site_cmd)
+    p = sub.add_parser("compare", help="exit 1 when a speedup or efficiency fell by more than --factor")
+    p.add_argument("base", help="results folder, asv result file, or commit (prefix) in results/")
+    p.add_argument("new", help="the same, for the run under test")
+    p.add_argument("--factor", type=float, default=1.2, help="fail when new < base / factor (default 1.2)")
+    p.add_argument("--machine", help="the machine to compare (required when a set holds several)")
+    p.add_argument("--results", help="where commits are looked up (default: results/ of this checkout)")
+    p.set_defaults(func=compare_cmd)
     p = sub.add_parser("info", help="print this machine's metadata, backends and workloads")
     p.set_defaults(func=info)
     p = sub.add_parser("model", help="show the model_inference model cache (built if missing)")
