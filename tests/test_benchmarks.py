@@ -51,8 +51,28 @@ THIN_BACKENDS = {"serial", "threads", "loky"}
 THIN_MODULES = ("benchmarks.overhead", "benchmarks.scaling")
 
 
+# ModelInference loads TensorFlow in every worker (seconds per process): every backend is
+# driven once at the most workers (``per-worker``), every variant on serial, loky and Ray,
+# pinning on loky; tests/test_models.py checks every backend's predictions against serial.
+MODEL_BACKENDS = {"serial", "loky", "ray"}
+
+
+def thinned_model(named) -> bool:
+    top = max(config.worker_counts())
+    backend, n, variant = named["backend"], named["n_workers"], named["variant"]
+    if backend == "serial":
+        return n != 1
+    if n != top:
+        return True
+    if named["pinned"]:
+        return backend != "loky"
+    return not (backend in MODEL_BACKENDS or variant == "per-worker")
+
+
 def thinned(cls, combo) -> bool:
     named = dict(zip(getattr(cls, "param_names", []), combo))
+    if cls.__name__ == "ModelInference":
+        return thinned_model(named)
     if not (cls.__module__ in THIN_MODULES or named.get("modules") == "tensorflow"):
         return False
     if named.get("backend", "serial") not in THIN_BACKENDS or named.get("megabytes", 1) > 1:
