@@ -9,8 +9,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.parbench-installed
 RUN_ARGS := $(if $(QUICK),--quick) $(if $(BENCH),--bench '$(BENCH)')
 
-# Debian packages the tests drive: headless Chromium and its WebDriver (tests/test_site.py).
-SYSTEM_PACKAGES := chromium chromium-driver
+# Debian packages the tests drive: headless Chromium and its WebDriver (tests/test_site.py),
+# shellcheck (tests/test_ec2.py). Installed with apt when a command is missing.
+SYSTEM_PACKAGES := chromium chromium-driver shellcheck
+SYSTEM_COMMANDS := chromium chromedriver shellcheck
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup system bench test preview site clean
@@ -18,16 +20,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 setup: $(STAMP)
 
 system:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
-	  echo "installing $(SYSTEM_PACKAGES) (apt)"; \
+	@missing=; for c in $(SYSTEM_COMMANDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "missing:$$missing -- installing $(SYSTEM_PACKAGES) (apt)"; \
 	  $(SUDO) apt-get update -q && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES); }
-
-$(STAMP): pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
-	touch $@
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES); \
+	fi
 
 bench: setup
 	$(BIN)/python -m bench_lib run $(RUN_ARGS)
