@@ -52,15 +52,84 @@ def _git(root: Path, *args: str) -> str:
 
 
 def check_results_writable(results: Path) -> None:
-    results.mkdir(parents=True, exist_ok=True)
-    if not os.access(results, os.W_OK):
-        raise CLIError(f"{results} is not writable: fix its permissions or run from a writable clone")
+    """Write a probe file: permissions, a read-only mount, a full disk all show up here."""
+    probe = results / f".parbench-write-probe-{os.getpid()}"
+    try:
+        results.mkdir(parents=True, exist_ok=True)
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise CLIError(f"{results} is not writable ({exc.strerror}): fix its permissions "
+                       "or run from a writable clone") from None
+
+
+def benchmark_names(root: Path) -> list[str]:
+    """What asv's ``--bench`` regexes are matched against: every benchmark's name and, for
+    a parameterised one, ``name(p1, p2, ...)`` per combination (benchmark modules import
+    no engine, so this is cheap)."""
+    import importlib
+    import inspect
+    import itertools
+    import pkgutil
+
+    sys.path.insert(0, str(root))
+    try:
+        import benchmarks
+
+        names = []
+        for info in pkgutil.walk_packages(benchmarks.__path__, "benchmarks."):
+            module = importlib.import_module(info.name)
+            for cls_name, cls in inspect.getmembers(module, inspect.isclass):
+                if cls.__module__ != module.__name__:
+                    continue
+                params = getattr(cls, "params", [])
+                params = [params] if params and not isinstance(params[0], (list, tuple)) else params
+                for method in dir(cls):
+                    if method.startswith(("time_", "track_", "peakmem_", "mem_", "timeraw_")):
+                        name = f"{info.name.split('.', 1)[1]}.{cls_name}.{method}"
+                        names.append(name)
+                        names += [f"{name}({', '.join(map(repr, c))})" for c in itertools.product(*params)]
+        return names
+    finally:
+        sys.path.remove(str(root))
+
+
+def preflight(root: Path, args: argparse.Namespace) -> None:
+    """Bad configuration fails here, in one line, before asv starts anything."""
+    import re
+
+    from . import config, harness
+    from .backends import BackendError, _cluster
+
+    config.max_workers()  # PARBENCH_MAX_WORKERS
+
+    if args.bench:
+        names = benchmark_names(root)
+        for pattern in args.bench:
+            try:
+                matched = any(re.search(pattern, name) for name in names)
+            except re.error as exc:
+                raise CLIError(f"--bench {pattern!r} is not a regular expression ({exc})") from None
+            if not matched:
+                classes = sorted({n.split(".")[1] for n in names if "(" not in n})
+                raise CLIError(f"no benchmark matches --bench {pattern!r}; classes: {', '.join(classes)}")
+    for backend, variable in (("ray", "RAY_ADDRESS"), ("dask", "DASK_SCHEDULER_ADDRESS")):
+        address = os.environ.get(variable)
+        if address and address != "auto" and backend in harness.BACKENDS:
+            try:
+                _cluster.check_reachable(backend, variable, address.removeprefix("ray://"))
+            except BackendError as exc:
+                raise CLIError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:
     from . import sysinfo
 
     root = project_root()
+    try:
+        preflight(root, args)
+    except ValueError as exc:  # PARBENCH_* settings (unknown backend, bad worker counts)
+        raise CLIError(str(exc)) from None
     commit = _git(root, "rev-parse", "HEAD")
     if _git(root, "status", "--porcelain", "--untracked-files=no"):
         print(

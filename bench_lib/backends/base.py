@@ -32,6 +32,59 @@ class BackendError(RuntimeError):
     """An engine could not start, run or stop; the message names the backend and the cause."""
 
 
+class WorkerDied(BackendError):
+    """A worker process died during a map; the backend is closed (its pool is broken)."""
+
+
+# What engines raise when a worker process died under a task (loky, concurrent.futures,
+# Dask after its retries, Ray after its retries).
+DEATHS = ("TerminatedWorkerError", "BrokenProcessPool", "KilledWorker", "WorkerCrashedError",
+          "NodeDiedError", "ActorDiedError")
+WATCH_POLL = 0.1  # seconds between checks for a dead pool worker
+
+
+def exit_cause(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+def call_watched(name: str, workers: list, call: Callable[[], Any]) -> Any:
+    """``call()`` -- a blocking map on a ``multiprocessing`` pool -- or WorkerDied.
+
+    A Pool replaces a killed worker but never re-runs, nor fails, the task it held: the
+    map waits forever. The call runs in a thread while this one watches the workers the
+    pool had when the map began.
+    """
+    box: dict[str, Any] = {}
+
+    def run():
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name=f"{name}-map", daemon=True)
+    thread.start()
+    while True:
+        thread.join(WATCH_POLL)
+        if not thread.is_alive():
+            break
+        dead = next((w for w in workers if w.exitcode is not None), None)
+        if dead is not None:
+            raise WorkerDied(
+                f"{name}: worker pid {dead.pid} died during the map ({exit_cause(dead.exitcode)}); "
+                "a multiprocessing pool never re-runs the task a dead worker held, so the run "
+                "stops here instead of waiting forever"
+            )
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 def check_n_workers(name: str, n_workers: Any, limit: int, why: str) -> int:
     if isinstance(n_workers, bool) or not isinstance(n_workers, int):
         raise BackendError(f"{name}: n_workers must be an integer, got {n_workers!r}")
@@ -65,7 +118,7 @@ def main_not_reimported():
             main.__dict__.update(saved)
 
 
-def end_pool(pool, grace: float = 10.0) -> None:
+def end_pool(pool, grace: float = 10.0, broken: bool = False) -> None:
     """End a ``multiprocessing.Pool`` (or joblib's subclass) without a join that can hang.
 
     ``terminate()`` signals workers and joins them; it was seen to wait forever, and a
@@ -74,14 +127,25 @@ def end_pool(pool, grace: float = 10.0) -> None:
     worker a sentinel and ``join()`` sees them exit. Only if that stalls (a hung task)
     are the workers killed. ``terminate()`` then releases what is left (joblib's temp
     folders), in a thread so it cannot hang the caller.
+
+    A ``broken`` pool (a worker died under a task) can never finish that task, so
+    ``join`` would only wait out the grace: its workers are killed and it is terminated.
     """
+    if broken:
+        _kill_workers(pool)
+        _within(pool.terminate, grace)
+        return
     pool.close()
     if not _within(pool.join, grace):
-        for worker in list(getattr(pool, "_pool", ())):
-            if worker.exitcode is None:
-                worker.kill()
+        _kill_workers(pool)
         _within(pool.join, grace)
     _within(pool.terminate, grace)
+
+
+def _kill_workers(pool) -> None:
+    for worker in list(getattr(pool, "_pool", ())):
+        if worker.exitcode is None:
+            worker.kill()
 
 
 def _within(fn, seconds: float) -> bool:
@@ -140,6 +204,7 @@ class Backend(ABC):
         self.caller = os.getpid()  # workers elsewhere die with their parent (_worker)
         self.started = False
         self.closed = False
+        self.broken = False  # a worker died under a task: close without waiting for it
         self._placed: dict[int, tuple[object, object]] = {}
         self._warmed: tuple[str, ...] = ()
         self.worker_pids: list[int] = []  # processes seen running tasks while warming
@@ -212,9 +277,20 @@ class Backend(ABC):
         self.start()
         try:
             return self._map(fn, list(items), data)
+        except WorkerDied:
+            self.broken = True
+            self.close()  # the warm cache starts a new backend next time
+            raise
         except BackendError:
             raise
         except Exception as exc:
+            if type(exc).__name__ in DEATHS:
+                self.broken = True
+                self.close()
+                raise WorkerDied(
+                    f"{self.name} (n_workers={self.n_workers}): a worker process died under a "
+                    f"task: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                ) from exc
             raise BackendError(
                 f"{self.name} (n_workers={self.n_workers}): task failed: "
                 f"{type(exc).__name__}: {exc}"
