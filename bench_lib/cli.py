@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -178,11 +179,16 @@ def publish(root: Path, results: Path | None = None, html_dir: Path | None = Non
     """``asv publish``, then the vendored scripts and the scaling report (bench_lib.site)."""
     from . import site
 
-    extra = []
+    extra, config = [], None
     if results or html_dir:  # a results folder elsewhere (tests): same config, other folders
-        extra = ["--config", str(site.config_for(root, results, html_dir))]
-    if _asv(root, "publish", *extra) != 0:
-        raise CLIError("asv publish failed")
+        config = site.config_for(root, results, html_dir)
+        extra = ["--config", str(config)]
+    try:
+        if _asv(root, "publish", *extra) != 0:
+            raise CLIError("asv publish failed")
+    finally:
+        if config is not None:
+            shutil.rmtree(config.parent, ignore_errors=True)
     try:
         page = site.build(root, results, html_dir)
     except (site.SiteError, site.rep.ReportError) as exc:
@@ -213,19 +219,23 @@ def compare_cmd(args: argparse.Namespace) -> int:
 
     results = Path(args.results) if args.results else project_root() / "results"
     try:
-        base = compare.result_set(args.base, results, args.machine)
-        new = compare.result_set(args.new, results, args.machine)
-        changes, worse = compare.compare(base, new, args.factor)
+        root = results.resolve().parent
+        base = compare.result_set(args.base, results, args.machine, root)
+        new = compare.result_set(args.new, results, args.machine, root)
+        changes, worse, missing = compare.compare(base, new, args.factor)
     except (rep.ReportError, ValueError) as exc:
         raise CLIError(str(exc)) from None
-    if not changes:
-        raise CLIError(f"no tracked ratio ({', '.join(compare.TRACKED)}) is in both {args.base} and "
-                       f"{args.new}: run scaling.Ratios on both (python -m bench_lib run --bench scaling.Ratios)")
+    if not changes and not missing:
+        raise CLIError(f"no tracked ratio ({', '.join(compare.TRACKED)}) is in {args.base}: run "
+                       "scaling.Ratios on both (python -m bench_lib run --bench scaling.Ratios)")
     for change in worse:
         print(f"REGRESSION {change}  (worse than 1/{args.factor:g})")
-    print(f"{len(worse)} of {len(changes)} tracked ratios fell by more than a factor {args.factor:g} "
-          f"({args.base} -> {args.new})")
-    return 1 if worse else 0
+    for name, params in missing:
+        shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        print(f"MISSING {name}({shown}): measured in {args.base}, failed or not run in {args.new}")
+    print(f"{len(worse)} of {len(changes)} tracked ratios fell by more than a factor {args.factor:g}, "
+          f"{len(missing)} missing ({args.base} -> {args.new})")
+    return 1 if worse or missing else 0
 
 
 def info(args: argparse.Namespace) -> int:
@@ -272,14 +282,9 @@ def report(args: argparse.Namespace) -> int:
 
     results = Path(args.results) if args.results else project_root() / "results"
     try:
-        machines = rep.load(results)
+        machines = rep.pick(rep.load(results), args.machine, str(results))
     except rep.ReportError as exc:
         raise CLIError(str(exc)) from None
-    if args.machine:
-        chosen = [m for m in machines if m.name == args.machine]
-        if not chosen:
-            raise CLIError(f"no results for machine {args.machine!r}; have: {', '.join(m.name for m in machines)}")
-        machines = chosen
     print(rep.render(machines))
     return 0
 

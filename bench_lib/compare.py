@@ -10,6 +10,7 @@ looked up in ``results/<machine>/``.
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,53 +36,64 @@ class Change:
                 f"({self.ratio - 1:+.0%})")
 
 
-def _pick(machines: list[rep.Machine], machine: str | None, spec: str) -> rep.Machine:
-    if machine:
-        chosen = [m for m in machines if m.name == machine]
-        if not chosen:
-            raise rep.ReportError(f"{spec}: no results for machine {machine!r} "
-                                  f"(have: {', '.join(m.name for m in machines)})")
-        return chosen[0]
-    if len(machines) > 1:
-        raise rep.ReportError(f"{spec} holds several machines ({', '.join(m.name for m in machines)}): "
+def _one(machines: list[rep.Machine], machine: str | None, spec: str) -> rep.Machine:
+    chosen = rep.pick(machines, machine, spec)
+    if len(chosen) > 1:
+        raise rep.ReportError(f"{spec} holds several machines ({', '.join(m.name for m in chosen)}): "
                               "choose one with --machine")
-    return machines[0]
+    return chosen[0]
 
 
-def result_set(spec: str, results: Path, machine: str | None = None) -> rep.Machine:
+def _commit(spec: str, root: Path | None) -> str:
+    """A commit-ish (HEAD, a branch, a tag, a hash) as the 8-character prefix asv uses."""
+    try:
+        return subprocess.check_output(["git", "rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}"],
+                                       cwd=root, text=True, stderr=subprocess.DEVNULL).strip()[:8]
+    except (OSError, subprocess.CalledProcessError):
+        return spec[:8]
+
+
+def result_set(spec: str, results: Path, machine: str | None = None, root: Path | None = None) -> rep.Machine:
     """The series of a results folder, an asv result file, or a commit in ``results``."""
     path = Path(spec)
     if path.is_dir():
-        return _pick(rep.load(path), machine, spec)
+        return _one(rep.load(path), machine, spec)
     if path.is_file():
         found = rep.Machine(path.parent.name, rep.machine_info(path.parent))
         rep.add_results(found, rep.read_file(path), rep.read_index(path.parent.parent))
         return found
-    files = sorted(Path(results).glob(f"*/{spec}*.json")) if len(spec) >= 4 else []
+    prefix = _commit(spec, root)
+    files = sorted(Path(results).glob(f"*/{prefix}*.json")) if len(prefix) >= 4 else []
     files = [f for f in files if f.name != "machine.json" and (not machine or f.parent.name == machine)]
     if not files:
         raise rep.ReportError(f"{spec!r} is neither a results folder, a result file nor a commit "
                               f"with results under {results} (git log shows the commits)")
-    machines = {}
-    meta = rep.read_index(results)
-    for f in sorted(files, key=lambda f: rep.read_file(f).get("date", 0)):
-        found = machines.setdefault(f.parent.name, rep.Machine(f.parent.name, rep.machine_info(f.parent)))
-        rep.add_results(found, rep.read_file(f), meta)
-    return _pick(list(machines.values()), machine, spec)
+    by_machine: dict[str, list[Path]] = {}
+    for f in files:
+        by_machine.setdefault(f.parent.name, []).append(f)
+    name = _one([rep.Machine(m) for m in by_machine], machine, spec).name
+    if len(by_machine[name]) > 1:  # one file per environment (asv.conf.json's matrix)
+        raise rep.ReportError(f"{spec} has results from {len(by_machine[name])} environments on {name}: "
+                              f"pass one file ({', '.join(str(f) for f in by_machine[name])})")
+    return result_set(str(by_machine[name][0]), results)
 
 
-def compare(base: rep.Machine, new: rep.Machine, factor: float) -> tuple[list[Change], list[Change]]:
-    """(every tracked ratio present in both, those that fell by more than ``factor``)."""
+def compare(base: rep.Machine, new: rep.Machine, factor: float):
+    """(tracked ratios present in both, those that fell by more than ``factor``, and the
+    (benchmark, params) measured in ``base`` but missing or failed in ``new``)."""
     if factor < 1:
         raise ValueError(f"factor must be >= 1 (a drop to 1/factor fails), got {factor}")
-    changes = []
+    changes, missing = [], []
     for name in TRACKED:
-        old_series, new_series = base.series.get(name), new.series.get(name)
-        if old_series is None or new_series is None:
+        old_series = base.series.get(name)
+        if old_series is None:
             continue
-        old = {tuple(sorted(p.items())): v for p, v in old_series.combos()}
-        for params, value in new_series.combos():
-            before = old.get(tuple(sorted(params.items())))
-            if before is not None and before > 0:
+        new_series = new.series.get(name)
+        now = {tuple(sorted(p.items())): v for p, v in new_series.combos()} if new_series else {}
+        for params, before in old_series.combos():
+            value = now.get(tuple(sorted(params.items())))
+            if value is None:
+                missing.append((name, params))
+            elif before > 0:
                 changes.append(Change(name, params, before, value))
-    return changes, [c for c in changes if c.new < c.base / factor]
+    return changes, [c for c in changes if c.new < c.base / factor], missing

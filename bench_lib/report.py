@@ -147,6 +147,17 @@ def load(results: Path) -> list[Machine]:
     return machines
 
 
+def pick(machines: list[Machine], name: str | None, where: str) -> list[Machine]:
+    """The machine called ``name`` (all of them when None), or a one-line error."""
+    if name is None:
+        return machines
+    chosen = [m for m in machines if m.name == name]
+    if not chosen:
+        raise ReportError(f"no results for machine {name!r} in {where}; have: "
+                          f"{', '.join(m.name for m in machines)}")
+    return chosen
+
+
 # -- one workload's table ---------------------------------------------------------------------
 @dataclass
 class Row:

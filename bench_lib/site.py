@@ -262,13 +262,12 @@ def config_for(root: Path, results: Path | None, html_dir: Path | None) -> Path:
 
     from asv import util
 
-    conf = util.load_json(str(Path(root) / "asv.conf.json"), js_comments=True)
-    conf["repo"] = str(Path(root).resolve())
-    conf["benchmark_dir"] = str(Path(root, conf.get("benchmark_dir", "benchmarks")).resolve())
-    if results:
-        conf["results_dir"] = str(Path(results).resolve())
-    if html_dir:
-        conf["html_dir"] = str(Path(html_dir).resolve())
+    root = Path(root).resolve()
+    conf = util.load_json(str(root / "asv.conf.json"), js_comments=True)
+    conf["repo"] = str(root)  # asv resolves relative paths from the config file's folder
+    conf["benchmark_dir"] = str(root / conf.get("benchmark_dir", "benchmarks"))
+    conf["results_dir"] = str(Path(results or root / conf.get("results_dir", "results")).resolve())
+    conf["html_dir"] = str(Path(html_dir or root / conf.get("html_dir", "html")).resolve())
     path = Path(tempfile.mkdtemp(prefix="parbench-site-")) / "asv.conf.json"
     path.write_text(json.dumps(conf, indent=1))
     return path
@@ -323,8 +322,9 @@ def serve(directory: Path):
 def screenshot(html_dir: Path, out: Path, page: str = f"{REPORT_DIR}/index.html", width: int = 1400) -> Path:
     """A full-page PNG of ``page`` of the built site, as a visitor's browser draws it."""
     httpd = serve(html_dir)
-    driver = browser(width)
+    driver = None
     try:
+        driver = browser(width)
         driver.get(f"http://127.0.0.1:{httpd.server_address[1]}/{page}")
         driver.execute_script("return document.readyState")
         height = driver.execute_script("return document.documentElement.scrollHeight")
@@ -332,7 +332,8 @@ def screenshot(html_dir: Path, out: Path, page: str = f"{REPORT_DIR}/index.html"
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(out))
     finally:
-        driver.quit()
+        if driver is not None:
+            driver.quit()
         httpd.shutdown()
         httpd.server_close()
     return Path(out)

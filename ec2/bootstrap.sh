@@ -10,8 +10,11 @@
 #   PARBENCH_BENCH           benchmark regex (default: the whole suite)
 #   PARBENCH_QUICK=1         small sizes, one sample each
 #   PARBENCH_PYTHON          use this Python instead of the checkout's .venv (make setup)
+#   PARBENCH_INSTANCE_TYPE   the machine's name without instance metadata
 #   PARBENCH_DRY_RUN=1       no cloud calls: no instance metadata (PARBENCH_INSTANCE_TYPE or
-#                            "dry-run"), no apt, no git push; everything else runs for real
+#                            "dry-run"), no apt, no fetch or push of the results branch; the
+#                            clone, setup, run, site and results commit run for real (give a
+#                            local PARBENCH_REPO and PARBENCH_PYTHON to stay offline)
 set -euo pipefail
 
 REPO=${PARBENCH_REPO:-https://github.com/OWNER/parbench.git}
@@ -34,7 +37,7 @@ cloud() {
 }
 
 instance_type() {
-    if [ -n "$DRY" ]; then
+    if [ -n "${PARBENCH_INSTANCE_TYPE:-}" ] || [ -n "$DRY" ]; then
         echo "${PARBENCH_INSTANCE_TYPE:-dry-run}"
         return
     fi
@@ -65,7 +68,10 @@ else
     PY=$WORKDIR/.venv/bin/python
 fi
 
-TYPE=$(instance_type)
+if ! TYPE=$(instance_type) || [ -z "$TYPE" ]; then
+    log "instance metadata unreachable: not on EC2? set PARBENCH_INSTANCE_TYPE; using 'unknown'"
+    TYPE=unknown
+fi
 MACHINE="ec2-$TYPE"
 log "4/5 running the suite on $MACHINE${BENCH:+ (--bench $BENCH)}${QUICK:+ (quick)}"
 args=(run --machine "$MACHINE")
@@ -74,18 +80,34 @@ args=(run --machine "$MACHINE")
 status=0
 "$PY" -m bench_lib "${args[@]}" || status=$?
 
+# The results branch lives in a worktree of its own: the code branch stays as cloned, so
+# the next run's pull still fast-forwards.
+WT="$WORKDIR-results"
+fetch_results() {
+    git ls-remote --exit-code --heads origin "$BRANCH" >/dev/null && git fetch -q origin "$BRANCH"
+}
+
 # shellcheck disable=SC2317  # reached through cloud()
 push_results() {
     # Several instances push to one branch: each adds its own results/<machine>/ folder.
     if git ls-remote --exit-code --heads origin "$BRANCH" >/dev/null; then
-        git pull --rebase -q origin "$BRANCH"
+        git -C "$WT" pull --rebase -q origin "$BRANCH"
     fi
-    git push -q origin "HEAD:$BRANCH"
+    git -C "$WT" push -q origin "HEAD:$BRANCH"
 }
 
 log "5/5 storing results/ on branch $BRANCH"
-git add results
-if git -c user.name=parbench -c user.email=parbench@localhost \
+base=HEAD
+if [ -z "$DRY" ] && fetch_results; then
+    base=FETCH_HEAD
+fi
+rm -rf "$WT"
+git worktree prune
+git worktree add -q -B "$BRANCH" "$WT" "$base"
+mkdir -p "$WT/results"
+cp -R results/. "$WT/results/"
+git -C "$WT" add results
+if git -C "$WT" -c user.name=parbench -c user.email=parbench@localhost \
         commit -q -m "results: $MACHINE at $(git rev-parse --short HEAD)"; then
     stored=
     for attempt in 1 2 3; do
@@ -97,11 +119,11 @@ if git -c user.name=parbench -c user.email=parbench@localhost \
         sleep $((attempt * 10))
     done
     if [ -z "$stored" ]; then
-        log "results are committed in $WORKDIR but were NOT pushed: push them before terminating"
+        log "results are committed on $BRANCH in $WT but were NOT pushed: push them before terminating"
         status=1
     fi
 else
     log "no new results to store"
 fi
-log "done: asv run exit status $status; site in $WORKDIR/html"
+log "done: exit status $status; site in $WORKDIR/html, results on branch $BRANCH"
 exit "$status"

@@ -90,8 +90,6 @@ def thinned(cls, combo) -> bool:
         return thinned_model(named)
     if cls.__module__ not in THIN_MODULES and named.get("modules") != "tensorflow":
         return thinned_workload(cls, named)
-    if not (cls.__module__ in THIN_MODULES or named.get("modules") == "tensorflow"):
-        return False
     if named.get("backend", "serial") not in THIN_BACKENDS or named.get("megabytes", 1) > 1:
         return True
     # TensorFlow in workers costs seconds per process: once, on loky at the most workers.

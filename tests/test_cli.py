@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -94,7 +95,7 @@ class Fine:
     def track_ok(self):
         return 1.0
 '''
-ENGINE_WORDS = ("loky", "joblib", "multiprocessing", "ray", "raylet", "gcs_server", "dask", "distributed")
+ENGINE = re.compile(r"\b(loky|joblib|multiprocessing|ray|raylet|gcs_server|dask|distributed)\b")
 
 
 def engine_processes() -> dict[int, str]:
@@ -104,7 +105,7 @@ def engine_processes() -> dict[int, str]:
     out = {}
     for p in psutil.process_iter(["pid", "cmdline", "status"]):
         cmd = " ".join(p.info["cmdline"] or [])
-        if p.info["status"] != psutil.STATUS_ZOMBIE and any(w in cmd for w in ENGINE_WORDS):
+        if p.info["status"] != psutil.STATUS_ZOMBIE and ENGINE.search(cmd):
             out[p.info["pid"]] = cmd[:120]
     return out
 

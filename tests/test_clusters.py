@@ -3,8 +3,10 @@ them (``ray start --head`` plus a second ``ray start --address`` node; ``dask sc
 plus two ``dask worker``): a workload runs through the address and gives the serial
 answer, ``n_workers`` limits what it uses, and stopping the clusters leaves no process."""
 
+import contextlib
 import functools
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -103,19 +105,34 @@ def dask_cluster(monkeypatch):
         assert not alive(started), f"dask cluster processes left: {alive(started)}"
 
 
+RAY_PROCESS = re.compile(r"raylet|gcs_server|default_worker|\bray\b|ray/_private|ray/dashboard|ray::")
+
+
+def ray_processes(before: set[int]) -> set[int]:
+    """Processes started since ``before`` that belong to Ray (daemons, workers)."""
+    out = set()
+    for p in psutil.process_iter(["pid", "cmdline", "name"]):
+        text = " ".join(p.info["cmdline"] or [p.info["name"] or ""])
+        if p.info["pid"] not in before and RAY_PROCESS.search(text):
+            out.add(p.info["pid"])
+    return out
+
+
 @pytest.fixture
-def ray_cluster(monkeypatch, tmp_path):
+def ray_cluster(monkeypatch):
     port = free_port()
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     ray = str(BIN / "ray")
     before = {p.pid for p in psutil.process_iter()}
+    cluster: set[int] = set()
     try:
         subprocess.run([ray, "start", "--head", "--port", str(port), "--node-ip-address", "127.0.0.1",
                         "--num-cpus", "1", "--include-dashboard=false", "--disable-usage-stats"],
                        env=env, check=True, capture_output=True, timeout=180)
         subprocess.run([ray, "start", "--address", f"127.0.0.1:{port}", "--node-ip-address", "127.0.0.1",
                         "--num-cpus", "1"], env=env, check=True, capture_output=True, timeout=180)
+        cluster = ray_processes(before)
         monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")
         yield port
     finally:
@@ -124,12 +141,16 @@ def ray_cluster(monkeypatch, tmp_path):
 
         if ray_module.is_initialized():
             ray_module.shutdown()
-        subprocess.run([ray, "stop", "--force"], env=env, capture_output=True, timeout=120)
-        started = {p.pid for p in psutil.process_iter()} - before
+        cluster |= ray_processes(before)
+        subprocess.run([ray, "stop"], env=env, capture_output=True, timeout=120)  # how users stop it
         deadline = time.monotonic() + 60
-        while alive(started) and time.monotonic() < deadline:
+        while alive(cluster) and time.monotonic() < deadline:
             time.sleep(1)
-        assert not alive(started), f"ray cluster processes left: {alive(started)}"
+        left = alive(cluster)
+        for pid in cluster:  # never leave them running for the next test, even on failure
+            with contextlib.suppress(psutil.Error):
+                psutil.Process(pid).kill()
+        assert cluster and not left, f"ray cluster processes left after ray stop: {left}"
 
 
 def test_dask_cluster_by_address(dask_cluster):

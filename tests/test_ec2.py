@@ -48,8 +48,13 @@ def test_ray_cluster_yaml_passes_rays_loader_and_schema():
 
 
 def test_bootstrap_dry_run_installs_runs_publishes_and_commits(tmp_path):
+    # An "origin" whose main is this checkout's HEAD: the script clones what is tested here.
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(ROOT), str(origin)], check=True)
+    head = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=ROOT, text=True).strip()
+    subprocess.run(["git", "update-ref", "refs/heads/main", head], cwd=origin, check=True)
     work = tmp_path / "parbench"
-    env = {**os.environ, "PARBENCH_DRY_RUN": "1", "PARBENCH_REPO": str(ROOT),
+    env = {**os.environ, "PARBENCH_DRY_RUN": "1", "PARBENCH_REPO": str(origin),
            "PARBENCH_WORKDIR": str(work), "PARBENCH_PYTHON": sys.executable,
            "PARBENCH_QUICK": "1", "PARBENCH_BENCH": "VolumeGraph", "PARBENCH_INSTANCE_TYPE": "c5.xlarge"}
     done = subprocess.run(["bash", str(ROOT / "ec2" / "bootstrap.sh")], env=env, capture_output=True,
@@ -60,6 +65,7 @@ def test_bootstrap_dry_run_installs_runs_publishes_and_commits(tmp_path):
     machine = work / "results" / "ec2-c5.xlarge-small"
     assert any("VolumeGraph" in p.read_text() for p in machine.glob("*-*.json"))
     assert (work / "html" / "report" / "index.html").is_file()
-    log = subprocess.run(["git", "log", "-1", "--format=%s", "--name-only"], cwd=work,
-                         capture_output=True, text=True).stdout
+    git = lambda *a: subprocess.check_output(["git", *a], cwd=work, text=True)  # noqa: E731
+    assert git("rev-parse", "HEAD").strip() == head  # the code branch is left as cloned
+    log = git("log", "-1", "--format=%s", "--name-only", "results")
     assert log.startswith("results: ec2-c5.xlarge-small at ") and "results/ec2-c5.xlarge-small/" in log

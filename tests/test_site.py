@@ -125,6 +125,17 @@ def test_compare_fails_when_a_speedup_drops_by_30_percent(tmp_path):
     assert bench_lib("compare", commit, str(worse), "--results", str(FIXTURE)).returncode == 1
 
 
+def test_compare_fails_when_a_ratio_goes_missing(tmp_path):
+    broken = dropped(tmp_path, report.SPEEDUP, 1.0)
+    path = next(broken.glob("fixture-small/*-*.json"))
+    data = json.loads(path.read_text())
+    values = data["results"][report.SPEEDUP][0]
+    values[next(i for i, v in enumerate(values) if isinstance(v, float) and v == v)] = None  # failed
+    path.write_text(json.dumps(data))
+    done = bench_lib("compare", str(FIXTURE), str(broken))
+    assert done.returncode == 1 and "MISSING scaling.Ratios.track_speedup(" in done.stdout, done.stdout
+
+
 def test_compare_bad_input_is_one_line(tmp_path):
     done = bench_lib("compare", "nope", str(FIXTURE), "--results", str(FIXTURE))
     assert done.returncode == 2 and "is neither a results folder" in done.stderr

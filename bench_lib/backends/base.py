@@ -52,47 +52,53 @@ def exit_cause(code: int | None) -> str:
     return f"exit status {code}"
 
 
-def call_watched(name: str, workers: list, call: Callable[[], Any]) -> Any:
-    """``call()`` -- a blocking map on a ``multiprocessing`` pool -- or WorkerDied.
+def call_watched(name: str, pool, start: Callable[[], Any]) -> Any:
+    """The result of ``start()`` -- an AsyncResult-like map on ``pool``, a
+    ``multiprocessing`` pool -- or WorkerDied when one of the pool's workers dies first.
 
     A Pool replaces a killed worker but never re-runs, nor fails, the task it held: the
-    map waits forever. The call runs in a thread while this one watches the workers the
-    pool had when the map began.
+    map would wait forever. Every worker seen during the map is watched, replacements too.
     """
-    box: dict[str, Any] = {}
-
-    def run():
-        try:
-            box["value"] = call()
-        except BaseException as exc:  # handed to the caller below
-            box["error"] = exc
-
-    thread = threading.Thread(target=run, name=f"{name}-map", daemon=True)
-    thread.start()
+    pending = start()
+    watched: dict[int, Any] = {}
     while True:
-        thread.join(WATCH_POLL)
-        if not thread.is_alive():
-            break
-        dead = next((w for w in workers if w.exitcode is not None), None)
+        pending.wait(WATCH_POLL)
+        if pending.ready():
+            return pending.get()
+        watched.update((id(w), w) for w in list(getattr(pool, "_pool", ())))
+        dead = next((w for w in watched.values() if w.exitcode is not None), None)
         if dead is not None:
             raise WorkerDied(
                 f"{name}: worker pid {dead.pid} died during the map ({exit_cause(dead.exitcode)}); "
                 "a multiprocessing pool never re-runs the task a dead worker held, so the run "
                 "stops here instead of waiting forever"
             )
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
 
 
-def check_n_workers(name: str, n_workers: Any, limit: int, why: str) -> int:
-    if isinstance(n_workers, bool) or not isinstance(n_workers, int):
-        raise BackendError(f"{name}: n_workers must be an integer, got {n_workers!r}")
-    if n_workers < 1:
-        raise BackendError(f"{name}: n_workers must be at least 1, got {n_workers}")
-    if n_workers > limit:
-        raise BackendError(f"{name}: n_workers={n_workers} exceeds the limit of {limit} ({why})")
-    return n_workers
+class InThread:
+    """A blocking call run in a daemon thread, waited on like an AsyncResult."""
+
+    def __init__(self, call: Callable[[], Any], name: str):
+        self._box: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._run, args=(call,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, call):
+        try:
+            self._box["value"] = call()
+        except BaseException as exc:  # handed to get()
+            self._box["error"] = exc
+
+    def wait(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    def ready(self) -> bool:
+        return not self._thread.is_alive()
+
+    def get(self) -> Any:
+        if "error" in self._box:
+            raise self._box["error"]
+        return self._box["value"]
 
 
 @contextlib.contextmanager
@@ -132,8 +138,15 @@ def end_pool(pool, grace: float = 10.0, broken: bool = False) -> None:
     ``join`` would only wait out the grace: its workers are killed and it is terminated.
     """
     if broken:
+        from multiprocessing.pool import TERMINATE
+
+        pool._worker_handler._state = TERMINATE  # no more replacement workers
         _kill_workers(pool)
-        _within(pool.terminate, grace)
+        for worker in list(getattr(pool, "_pool", ())):
+            worker.join(grace)
+        # A worker killed while waiting for a task holds the task queue's lock, which
+        # terminate() then waits for: bounded, and the workers are gone already.
+        _within(pool.terminate, 2.0)
         return
     pool.close()
     if not _within(pool.join, grace):

@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 
 from . import _worker
-from .base import Backend, call_watched, end_pool
+from .base import Backend, InThread, call_watched, end_pool
 
 
 class JoblibBackend(Backend):
@@ -41,9 +41,9 @@ class JoblibBackend(Backend):
         task = delayed(self._task(fn, data))
         run = lambda: self._parallel(task(item) for item in items)  # noqa: E731
         pool = getattr(self._parallel._backend, "_pool", None)  # joblib's multiprocessing Pool
-        if pool is None:
+        if pool is None or not self.uses_processes:
             return run()  # loky raises TerminatedWorkerError itself; threads cannot die alone
-        return call_watched(self.name, list(pool._pool), run)
+        return call_watched(self.name, pool, lambda: InThread(run, f"{self.name}-map"))
 
     def _share(self, obj):
         import joblib

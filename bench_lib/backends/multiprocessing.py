@@ -39,7 +39,7 @@ class MultiprocessingBackend(Backend):
 
     def _map(self, fn, items, data):
         task = self._task(fn, data)
-        return call_watched(self.name, list(self._pool._pool), lambda: self._pool.map(task, items))
+        return call_watched(self.name, self._pool, lambda: self._pool.map_async(task, items))
 
     def _share(self, obj):
         key = f"mp-{id(obj)}"
