@@ -134,7 +134,7 @@ def test_a_hung_benchmark_times_out_loses_nothing_and_leaves_no_engine(checkout,
     [new] = [p for p in machine.glob(f"{head[:8]}-*.json")]
     results = json.loads(new.read_text())["results"]
     assert results["zz_faults.Hang.time_hangs"][0] is None  # failed, recorded as such
-    assert results["zz_faults.Fine.track_ok"][0] == 1.0  # the benchmark after it ran
+    assert results["zz_faults.Fine.track_ok"][0] == [1.0]  # the benchmark after it ran
     timed = results["filter_bank.FilterBank.time_filter_bank"][0]
     assert sum(v is not None and not math.isnan(v) for v in timed) == 4, timed
     for path, content in earlier.items():

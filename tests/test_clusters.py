@@ -102,6 +102,9 @@ def dask_cluster(monkeypatch):
     finally:
         started = pids_of(procs)
         stop(procs)
+        deadline = time.monotonic() + 30  # resource trackers exit once their pipes close
+        while alive(started) and time.monotonic() < deadline:
+            time.sleep(0.5)
         assert not alive(started), f"dask cluster processes left: {alive(started)}"
 
 

@@ -67,5 +67,5 @@ def test_bootstrap_dry_run_installs_runs_publishes_and_commits(tmp_path):
     assert (work / "html" / "report" / "index.html").is_file()
     git = lambda *a: subprocess.check_output(["git", *a], cwd=work, text=True)  # noqa: E731
     assert git("rev-parse", "HEAD").strip() == head  # the code branch is left as cloned
-    log = git("log", "-1", "--format=%s", "--name-only", "results")
-    assert log.startswith("results: ec2-c5.xlarge-small at ") and "results/ec2-c5.xlarge-small/" in log
+    log = git("log", "-1", "--format=%s", "--name-only", "refs/heads/results", "--")
+    assert log.startswith("results: ec2-c5.xlarge at ") and "results/ec2-c5.xlarge-small/" in log

@@ -101,6 +101,16 @@ class InThread:
         return self._box["value"]
 
 
+def check_n_workers(name: str, n_workers: Any, limit: int, why: str) -> int:
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int):
+        raise BackendError(f"{name}: n_workers must be an integer, got {n_workers!r}")
+    if n_workers < 1:
+        raise BackendError(f"{name}: n_workers must be at least 1, got {n_workers}")
+    if n_workers > limit:
+        raise BackendError(f"{name}: n_workers={n_workers} exceeds the limit of {limit} ({why})")
+    return n_workers
+
+
 @contextlib.contextmanager
 def main_not_reimported():
     """Start spawned workers without re-running the caller's script in them.
