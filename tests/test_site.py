@@ -142,3 +142,22 @@ def test_compare_bad_input_is_one_line(tmp_path):
     assert len(done.stderr.strip().splitlines()) == 1
     done = bench_lib("compare", str(FIXTURE), str(FIXTURE), "--factor", "0.5")
     assert done.returncode == 2 and "factor must be >= 1" in done.stderr
+
+
+def test_results_of_several_machines_sit_side_by_side(tmp_path):
+    """Machines' folders merged under one results/ (as EC2 runs push them): the report has
+    a section and figures per machine, asv's index lists each machine."""
+    merged = tmp_path / "results"
+    shutil.copytree(FIXTURE, merged)
+    other = merged / "ec2-c5.xlarge-small"
+    shutil.copytree(merged / "fixture-small", other)
+    for path in other.glob("*.json"):  # what that machine's own asv would have written
+        path.write_text(path.read_text().replace('"fixture-small"', '"ec2-c5.xlarge-small"'))
+    out = tmp_path / "html"
+    done = bench_lib("site", "--results", str(merged), "--html", str(out))
+    assert done.returncode == 0, done.stderr[-2000:]
+    page = (out / "report" / "index.html").read_text()
+    assert 'id="fixture-small"' in page and 'id="ec2-c5.xlarge-small"' in page
+    assert page.count('<figure class="workload"') == 2 * len(list((out / "report").glob("fixture-small-*.svg")))
+    machines = json.loads((out / "index.json").read_text())["params"]["machine"]
+    assert set(machines) == {"fixture-small", "ec2-c5.xlarge-small"}
