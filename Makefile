@@ -9,9 +9,23 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.parbench-installed
 RUN_ARGS := $(if $(QUICK),--quick) $(if $(BENCH),--bench '$(BENCH)')
 
-.PHONY: setup bench test preview clean
+# Debian packages the tests drive: headless Chromium and its WebDriver (tests/test_site.py),
+# shellcheck (tests/test_ec2.py). Installed with apt when a command is missing.
+SYSTEM_PACKAGES := chromium chromium-driver shellcheck
+SYSTEM_COMMANDS := chromium chromedriver shellcheck
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup system bench test preview site clean
 
 setup: $(STAMP)
+
+system:
+	@missing=; for c in $(SYSTEM_COMMANDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "missing:$$missing -- installing $(SYSTEM_PACKAGES) (apt)"; \
+	  $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES); \
+	fi
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +36,14 @@ $(STAMP): pyproject.toml constraints.txt
 bench: setup
 	$(BIN)/python -m bench_lib run $(RUN_ARGS)
 
-test: setup
+test: setup system
 	$(BIN)/python -m pytest $(ARGS)
 
 preview: setup
 	$(BIN)/python -m asv preview
+
+site: setup
+	$(BIN)/python -m bench_lib site
 
 clean:
 	rm -rf $(VENV) .asv

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -52,15 +53,84 @@ def _git(root: Path, *args: str) -> str:
 
 
 def check_results_writable(results: Path) -> None:
-    results.mkdir(parents=True, exist_ok=True)
-    if not os.access(results, os.W_OK):
-        raise CLIError(f"{results} is not writable: fix its permissions or run from a writable clone")
+    """Write a probe file: permissions, a read-only mount, a full disk all show up here."""
+    probe = results / f".parbench-write-probe-{os.getpid()}"
+    try:
+        results.mkdir(parents=True, exist_ok=True)
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise CLIError(f"{results} is not writable ({exc.strerror}): fix its permissions "
+                       "or run from a writable clone") from None
+
+
+def benchmark_names(root: Path) -> list[str]:
+    """What asv's ``--bench`` regexes are matched against: every benchmark's name and, for
+    a parameterised one, ``name(p1, p2, ...)`` per combination (benchmark modules import
+    no engine, so this is cheap)."""
+    import importlib
+    import inspect
+    import itertools
+    import pkgutil
+
+    sys.path.insert(0, str(root))
+    try:
+        import benchmarks
+
+        names = []
+        for info in pkgutil.walk_packages(benchmarks.__path__, "benchmarks."):
+            module = importlib.import_module(info.name)
+            for cls_name, cls in inspect.getmembers(module, inspect.isclass):
+                if cls.__module__ != module.__name__:
+                    continue
+                params = getattr(cls, "params", [])
+                params = [params] if params and not isinstance(params[0], (list, tuple)) else params
+                for method in dir(cls):
+                    if method.startswith(("time_", "track_", "peakmem_", "mem_", "timeraw_")):
+                        name = f"{info.name.split('.', 1)[1]}.{cls_name}.{method}"
+                        names.append(name)
+                        names += [f"{name}({', '.join(map(repr, c))})" for c in itertools.product(*params)]
+        return names
+    finally:
+        sys.path.remove(str(root))
+
+
+def preflight(root: Path, args: argparse.Namespace) -> None:
+    """Bad configuration fails here, in one line, before asv starts anything."""
+    import re
+
+    from . import config, harness
+    from .backends import BackendError, _cluster
+
+    config.max_workers()  # PARBENCH_MAX_WORKERS
+
+    if args.bench:
+        names = benchmark_names(root)
+        for pattern in args.bench:
+            try:
+                matched = any(re.search(pattern, name) for name in names)
+            except re.error as exc:
+                raise CLIError(f"--bench {pattern!r} is not a regular expression ({exc})") from None
+            if not matched:
+                classes = sorted({n.split(".")[1] for n in names if "(" not in n})
+                raise CLIError(f"no benchmark matches --bench {pattern!r}; classes: {', '.join(classes)}")
+    for backend, variable in (("ray", "RAY_ADDRESS"), ("dask", "DASK_SCHEDULER_ADDRESS")):
+        address = os.environ.get(variable)
+        if address and address != "auto" and backend in harness.BACKENDS:
+            try:
+                _cluster.check_reachable(backend, variable, address.removeprefix("ray://"))
+            except BackendError as exc:
+                raise CLIError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:
     from . import sysinfo
 
     root = project_root()
+    try:
+        preflight(root, args)
+    except ValueError as exc:  # PARBENCH_* settings (unknown backend, bad worker counts)
+        raise CLIError(str(exc)) from None
     commit = _git(root, "rev-parse", "HEAD")
     if _git(root, "status", "--porcelain", "--untracked-files=no"):
         print(
@@ -81,7 +151,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
 
     _step(1, steps, f"recording machine {machine!r}")
-    if _asv(root, "machine", "--yes", "--machine", machine) != 0:
+    facts = sysinfo.asv_machine()
+    if _asv(root, "machine", "--yes", "--machine", machine, *facts) != 0:
         raise CLIError("asv machine failed")
 
     _step(2, steps, f"running benchmarks (size={env.get('PARBENCH_SIZE', 'full')}) on {commit[:8]}")
@@ -98,12 +169,73 @@ def run(args: argparse.Namespace) -> int:
         f.write(json.dumps(info) + "\n")
 
     if args.publish:
-        _step(3, steps, "publishing the site into html/")
-        if _asv(root, "publish") != 0:
-            raise CLIError("asv publish failed")
-        print(f"site: {root / 'html' / 'index.html'}  (preview: python -m asv preview)")
+        _step(3, steps, "publishing the site into html/ (asv history + scaling report)")
+        publish(root)
     print(f"\nparbench: done in {time.perf_counter() - started:.0f} s; asv run exit status {status}")
     return status
+
+
+def publish(root: Path, results: Path | None = None, html_dir: Path | None = None) -> Path:
+    """``asv publish``, then the vendored scripts and the scaling report (bench_lib.site)."""
+    from . import site
+
+    extra, config = [], None
+    if results or html_dir:  # a results folder elsewhere (tests): same config, other folders
+        config = site.config_for(root, results, html_dir)
+        extra = ["--config", str(config)]
+    try:
+        if _asv(root, "publish", *extra) != 0:
+            raise CLIError("asv publish failed")
+    finally:
+        if config is not None:
+            shutil.rmtree(config.parent, ignore_errors=True)
+    try:
+        page = site.build(root, results, html_dir)
+    except (site.SiteError, site.rep.ReportError) as exc:
+        raise CLIError(str(exc)) from None
+    print(f"site: {page.parent.parent / 'index.html'}, report: {page}\n"
+          "view: python -m asv preview (or any static server on html/)")
+    return page
+
+
+def site_cmd(args: argparse.Namespace) -> int:
+    """Rebuild html/ from results/ without running anything."""
+    from . import site
+
+    root = project_root()
+    page = publish(root, Path(args.results).resolve() if args.results else None,
+                   Path(args.html).resolve() if args.html else None)
+    if args.screenshot:
+        try:
+            print(f"screenshot: {site.screenshot(page.parent.parent, Path(args.screenshot))}")
+        except site.SiteError as exc:
+            raise CLIError(str(exc)) from None
+    return 0
+
+
+def compare_cmd(args: argparse.Namespace) -> int:
+    """Exit 1 when a tracked ratio (speedup, efficiency) fell by more than --factor."""
+    from . import compare, report as rep
+
+    results = Path(args.results) if args.results else project_root() / "results"
+    try:
+        root = results.resolve().parent
+        base = compare.result_set(args.base, results, args.machine, root)
+        new = compare.result_set(args.new, results, args.machine, root)
+        changes, worse, missing = compare.compare(base, new, args.factor)
+    except (rep.ReportError, ValueError) as exc:
+        raise CLIError(str(exc)) from None
+    if not changes and not missing:
+        raise CLIError(f"no tracked ratio ({', '.join(compare.TRACKED)}) is in {args.base}: run "
+                       "scaling.Ratios on both (python -m bench_lib run --bench scaling.Ratios)")
+    for change in worse:
+        print(f"REGRESSION {change}  (worse than 1/{args.factor:g})")
+    for name, params in missing:
+        shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        print(f"MISSING {name}({shown}): measured in {args.base}, failed or not run in {args.new}")
+    print(f"{len(worse)} of {len(changes)} tracked ratios fell by more than a factor {args.factor:g}, "
+          f"{len(missing)} missing ({args.base} -> {args.new})")
+    return 1 if worse or missing else 0
 
 
 def info(args: argparse.Namespace) -> int:
@@ -150,14 +282,9 @@ def report(args: argparse.Namespace) -> int:
 
     results = Path(args.results) if args.results else project_root() / "results"
     try:
-        machines = rep.load(results)
+        machines = rep.pick(rep.load(results), args.machine, str(results))
     except rep.ReportError as exc:
         raise CLIError(str(exc)) from None
-    if args.machine:
-        chosen = [m for m in machines if m.name == args.machine]
-        if not chosen:
-            raise CLIError(f"no results for machine {args.machine!r}; have: {', '.join(m.name for m in machines)}")
-        machines = chosen
     print(rep.render(machines))
     return 0
 
@@ -176,6 +303,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", help="results folder (default: results/ of this checkout)")
     p.add_argument("--machine", help="only this machine")
     p.set_defaults(func=report)
+    p = sub.add_parser("site", help="rebuild html/ (asv publish + the scaling report) from results/")
+    p.add_argument("--results", help="results folder (default: results/ of this checkout)")
+    p.add_argument("--html", help="output folder (default: html/ of this checkout)")
+    p.add_argument("--screenshot", metavar="PNG", help="also save the report page as Chromium draws it")
+    p.set_defaults(func=site_cmd)
+    p = sub.add_parser("compare", help="exit 1 when a speedup or efficiency fell by more than --factor")
+    p.add_argument("base", help="results folder, asv result file, or commit (prefix) in results/")
+    p.add_argument("new", help="the same, for the run under test")
+    p.add_argument("--factor", type=float, default=1.2, help="fail when new < base / factor (default 1.2)")
+    p.add_argument("--machine", help="the machine to compare (required when a set holds several)")
+    p.add_argument("--results", help="where commits are looked up (default: results/ of this checkout)")
+    p.set_defaults(func=compare_cmd)
     p = sub.add_parser("info", help="print this machine's metadata, backends and workloads")
     p.set_defaults(func=info)
     p = sub.add_parser("model", help="show the model_inference model cache (built if missing)")

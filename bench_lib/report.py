@@ -87,49 +87,75 @@ def _literal(text: str) -> Any:
         return text
 
 
-def load(results: Path) -> list[Machine]:
-    """Every machine under ``results`` with the newest value of each benchmark."""
-    results = Path(results)
-    index = results / "benchmarks.json"
+def read_index(results: Path) -> dict:
+    """asv's ``benchmarks.json`` of a results folder: parameter names and units."""
+    index = Path(results) / "benchmarks.json"
     if not index.is_file():
         raise ReportError(f"{index} not found: run the suite first (python -m bench_lib run)")
     try:
-        meta = json.loads(index.read_text())
+        return json.loads(index.read_text())
     except json.JSONDecodeError as exc:
         raise ReportError(f"{index} is not valid JSON ({exc}); restore it from git") from None
+
+
+def read_file(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"{path} is not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise ReportError(f"{path} cannot be read ({exc})") from None
+
+
+def add_results(machine: Machine, data: dict, meta: dict) -> None:
+    """Put one asv result file's series into ``machine`` (replacing older ones)."""
+    columns = data.get("result_columns", [])
+    for name, row in data.get("results", {}).items():
+        entry = dict(zip(columns, row))
+        params = [[_literal(v) for v in axis] for axis in entry.get("params") or []]
+        values = entry.get("result")
+        if values is None or name not in meta:
+            continue
+        names = meta[name].get("param_names", [])
+        if len(names) != len(params):
+            continue  # the benchmark's parameters changed since: not comparable
+        machine.series[name] = Series(name, names, params, values,
+                                      data.get("commit_hash", "")[:8], meta[name].get("unit", ""))
+
+
+def machine_info(folder: Path) -> dict:
+    """The newest line of ``sysinfo.jsonl`` (bench_lib run appends one per run)."""
+    info_file = Path(folder) / "sysinfo.jsonl"
+    lines = info_file.read_text().splitlines() if info_file.is_file() else []
+    return json.loads(lines[-1]) if lines else {}
+
+
+def load(results: Path) -> list[Machine]:
+    """Every machine under ``results`` with the newest value of each benchmark."""
+    results = Path(results)
+    meta = read_index(results)
     machines = []
     for folder in sorted(p for p in results.iterdir() if p.is_dir()):
-        machine = Machine(folder.name)
-        info_file = folder / "sysinfo.jsonl"  # bench_lib run appends one line per run
-        if info_file.is_file():
-            lines = info_file.read_text().splitlines()
-            machine.info = json.loads(lines[-1]) if lines else {}
-        files = []
-        for path in folder.glob("*.json"):
-            if path.name == "machine.json":
-                continue
-            try:
-                files.append(json.loads(path.read_text()))
-            except json.JSONDecodeError as exc:
-                raise ReportError(f"{path} is not valid JSON ({exc})") from None
+        machine = Machine(folder.name, machine_info(folder))
+        files = [read_file(path) for path in folder.glob("*.json") if path.name != "machine.json"]
         for data in sorted(files, key=lambda d: d.get("date", 0)):  # newest last: wins
-            columns = data.get("result_columns", [])
-            for name, row in data.get("results", {}).items():
-                entry = dict(zip(columns, row))
-                params = [[_literal(v) for v in axis] for axis in entry.get("params") or []]
-                values = entry.get("result")
-                if values is None or name not in meta:
-                    continue
-                names = meta[name].get("param_names", [])
-                if len(names) != len(params):
-                    continue  # the benchmark's parameters changed since: not comparable
-                machine.series[name] = Series(name, names, params, values,
-                                              data.get("commit_hash", "")[:8], meta[name].get("unit", ""))
+            add_results(machine, data, meta)
         if machine.series:
             machines.append(machine)
     if not machines:
         raise ReportError(f"no results under {results}: run the suite first")
     return machines
+
+
+def pick(machines: list[Machine], name: str | None, where: str) -> list[Machine]:
+    """The machine called ``name`` (all of them when None), or a one-line error."""
+    if name is None:
+        return machines
+    chosen = [m for m in machines if m.name == name]
+    if not chosen:
+        raise ReportError(f"no results for machine {name!r} in {where}; have: "
+                          f"{', '.join(m.name for m in machines)}")
+    return chosen
 
 
 # -- one workload's table ---------------------------------------------------------------------

@@ -82,3 +82,10 @@ def default_machine_name() -> str:
     """Unique per kind of machine: host, cores and memory (EC2 runs pass the instance type)."""
     gib = round(config.total_memory() / 1024**3)
     return f"{platform.node() or 'host'}-{config.physical_cores()}core-{gib}gb"
+
+
+def asv_machine() -> list[str]:
+    """``asv machine`` options, so asv's own machine record (and its site) names the hardware."""
+    return ["--cpu", cpu_model(), "--num_cpu", str(config.usable_cpus()),
+            "--ram", str(config.total_memory()), "--os", f"{platform.system()} {platform.release()}",
+            "--arch", platform.machine()]

@@ -51,10 +51,45 @@ THIN_BACKENDS = {"serial", "threads", "loky"}
 THIN_MODULES = ("benchmarks.overhead", "benchmarks.scaling")
 
 
+# ModelInference loads TensorFlow in every worker (seconds per process): every backend is
+# driven once at the most workers (``per-worker``), every variant on serial, loky and Ray,
+# pinning on loky; tests/test_models.py checks every backend's predictions against serial.
+MODEL_BACKENDS = {"serial", "loky", "ray"}
+
+
+def thinned_model(named) -> bool:
+    top = max(config.worker_counts())
+    backend, n, variant = named["backend"], named["n_workers"], named["variant"]
+    if backend == "serial":
+        return n != 1
+    if n != top:
+        return True
+    if named["pinned"]:
+        return backend != "loky"
+    return not (backend in MODEL_BACKENDS or variant == "per-worker")
+
+
+COMMON = ("backend", "n_workers", "variant")
+
+
+def thinned_workload(cls, named) -> bool:
+    """Workload classes: a loop, a thread and a process backend over every combination;
+    the other engines at the most workers, every variant, the first value of the rest
+    (tests/test_workloads.py checks each engine's answers for 1 and 2 workers)."""
+    if named.get("backend", "serial") in THIN_BACKENDS:
+        return False
+    if named.get("n_workers", 0) not in (0, max(config.worker_counts())):
+        return True
+    firsts = dict(zip(cls.param_names, (axis[0] for axis in cls.params)))
+    return any(named[k] != firsts[k] for k in named if k not in COMMON)
+
+
 def thinned(cls, combo) -> bool:
     named = dict(zip(getattr(cls, "param_names", []), combo))
-    if not (cls.__module__ in THIN_MODULES or named.get("modules") == "tensorflow"):
-        return False
+    if cls.__name__ == "ModelInference":
+        return thinned_model(named)
+    if cls.__module__ not in THIN_MODULES and named.get("modules") != "tensorflow":
+        return thinned_workload(cls, named)
     if named.get("backend", "serial") not in THIN_BACKENDS or named.get("megabytes", 1) > 1:
         return True
     # TensorFlow in workers costs seconds per process: once, on loky at the most workers.

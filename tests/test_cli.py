@@ -3,9 +3,11 @@
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,119 @@ def test_unknown_backend_selection_is_a_clear_error(checkout):
                           env={**os.environ, "PARBENCH_BACKENDS": "serial,spark"},
                           capture_output=True, text=True)
     assert done.returncode != 0 and "unknown ['spark']" in done.stderr
+
+
+FAULTY = '''"""Written by tests/test_cli.py: a benchmark that hangs, beside one that works."""
+import functools
+
+from bench_lib import backends
+from bench_lib.backends import _worker
+
+
+class Hang:
+    timeout = 20  # seconds, deliberately short: what asv.conf.json's timeouts do at scale
+
+    def setup(self):
+        self.engine = backends.warm("loky", 2, ())
+
+    def time_hangs(self):
+        self.engine.map(functools.partial(_worker.warm_up, (), 1), [3600.0] * 2)
+
+
+class Fine:
+    def track_ok(self):
+        return 1.0
+'''
+ENGINE = re.compile(r"\b(loky|joblib|multiprocessing|ray|raylet|gcs_server|dask|distributed)\b")
+
+
+def engine_processes() -> dict[int, str]:
+    """Every live process on the machine whose command line names an engine."""
+    import psutil
+
+    out = {}
+    for p in psutil.process_iter(["pid", "cmdline", "status"]):
+        cmd = " ".join(p.info["cmdline"] or [])
+        if p.info["status"] != psutil.STATUS_ZOMBIE and ENGINE.search(cmd):
+            out[p.info["pid"]] = cmd[:120]
+    return out
+
+
+def test_a_hung_benchmark_times_out_loses_nothing_and_leaves_no_engine(checkout, tmp_path):
+    """A run in which a benchmark hangs: asv's timeout stops it, the next benchmarks run,
+    the earlier commit's results are byte-identical, every results file parses, and no
+    engine process (multiprocessing, loky, Ray, Dask) outlives the run."""
+    repo = tmp_path / "parbench"
+    shutil.copytree(checkout, repo)
+    (repo / "benchmarks" / "zz_faults.py").write_text(FAULTY)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*GIT, "commit", "-qm", "faulty benchmark"], cwd=repo, check=True)
+    first = run_cli(repo, "run", "--quick", "--machine", "ci-faults", "--bench", "Fine", "--no-publish")
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    machine = repo / "results" / "ci-faults-small"
+    earlier = {p: p.read_bytes() for p in machine.glob("*.json")}
+    subprocess.run([*GIT, "commit", "-q", "--allow-empty", "-m", "next commit"], cwd=repo, check=True)
+
+    before = engine_processes()
+    engines = r"FilterBank.time_filter_bank\('(multiprocessing|loky|ray|dask)', 2, 'naive', '5x5'\)"
+    done = run_cli(repo, "run", "--quick", "--machine", "ci-faults", "--bench", f"zz_faults|{engines}")
+    out = done.stdout + done.stderr
+    assert done.returncode != 0 and "asv: benchmark timed out (timeout 20" in out, out[-3000:]
+    head = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=repo, text=True).strip()
+    [new] = [p for p in machine.glob(f"{head[:8]}-*.json")]
+    results = json.loads(new.read_text())["results"]
+    assert results["zz_faults.Hang.time_hangs"][0] is None  # failed, recorded as such
+    assert results["zz_faults.Fine.track_ok"][0] == [1.0]  # the benchmark after it ran
+    timed = results["filter_bank.FilterBank.time_filter_bank"][0]
+    assert sum(v is not None and not math.isnan(v) for v in timed) == 4, timed
+    for path, content in earlier.items():
+        assert path.read_bytes() == content, f"{path} changed"
+    for path in (repo / "results").rglob("*.json"):
+        json.loads(path.read_text())
+    left = {}
+    for _ in range(30):  # Ray's daemons notice their driver is gone within seconds
+        left = {pid: cmd for pid, cmd in engine_processes().items() if pid not in before}
+        if not left:
+            break
+        time.sleep(2)
+    assert not left, f"engine processes outlived the run: {left}"
+
+
+@pytest.mark.parametrize("args,env,message", [
+    (["--bench", "NoSuchWorkload"], {}, "no benchmark matches --bench 'NoSuchWorkload'; classes: "),
+    (["--bench", "Filter[Bank"], {}, "is not a regular expression"),
+    ([], {"PARBENCH_BACKENDS": "serial,spark"}, "PARBENCH_BACKENDS names unknown ['spark']"),
+    ([], {"PARBENCH_MAX_WORKERS": "0"}, "PARBENCH_MAX_WORKERS"),
+    ([], {"DASK_SCHEDULER_ADDRESS": "tcp://127.0.0.1:9"}, "cannot reach the cluster at DASK_SCHEDULER_ADDRESS"),
+    ([], {"RAY_ADDRESS": "127.0.0.1:9"}, "cannot reach the cluster at RAY_ADDRESS"),
+])
+def test_bad_configuration_is_one_line_before_anything_runs(checkout, args, env, message):
+    done = run_cli(checkout, "run", "--quick", *args, **env)
+    assert done.returncode == 2, done.stdout[-1000:] + done.stderr[-1000:]
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "asv run" not in done.stdout  # nothing was started
+
+
+def test_read_only_results_is_one_line(checkout, tmp_path):
+    repo = tmp_path / "parbench"
+    shutil.copytree(checkout, repo)
+    results = repo / "results"
+    results.mkdir(exist_ok=True)
+    mounted = False
+    if os.geteuid() == 0:  # root writes through permissions: use a read-only file system
+        mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(results)],
+                               capture_output=True, text=True)
+        if mount.returncode != 0:
+            pytest.skip(f"root cannot mount a read-only tmpfs here: {mount.stderr.strip()}")
+        mounted = True
+    else:
+        results.chmod(0o555)
+    try:
+        done = run_cli(repo, "run", "--quick")
+        assert done.returncode == 2 and "is not writable" in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(results)], check=True)
+        else:
+            results.chmod(0o755)

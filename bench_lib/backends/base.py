@@ -32,6 +32,75 @@ class BackendError(RuntimeError):
     """An engine could not start, run or stop; the message names the backend and the cause."""
 
 
+class WorkerDied(BackendError):
+    """A worker process died during a map; the backend is closed (its pool is broken)."""
+
+
+# What engines raise when a worker process died under a task (loky, concurrent.futures,
+# Dask after its retries, Ray after its retries).
+DEATHS = ("TerminatedWorkerError", "BrokenProcessPool", "KilledWorker", "WorkerCrashedError",
+          "NodeDiedError", "ActorDiedError")
+WATCH_POLL = 0.1  # seconds between checks for a dead pool worker
+
+
+def exit_cause(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+def call_watched(name: str, pool, start: Callable[[], Any]) -> Any:
+    """The result of ``start()`` -- an AsyncResult-like map on ``pool``, a
+    ``multiprocessing`` pool -- or WorkerDied when one of the pool's workers dies first.
+
+    A Pool replaces a killed worker but never re-runs, nor fails, the task it held: the
+    map would wait forever. Every worker seen during the map is watched, replacements too.
+    """
+    pending = start()
+    watched: dict[int, Any] = {}
+    while True:
+        pending.wait(WATCH_POLL)
+        if pending.ready():
+            return pending.get()
+        watched.update((id(w), w) for w in list(getattr(pool, "_pool", ())))
+        dead = next((w for w in watched.values() if w.exitcode is not None), None)
+        if dead is not None:
+            raise WorkerDied(
+                f"{name}: worker pid {dead.pid} died during the map ({exit_cause(dead.exitcode)}); "
+                "a multiprocessing pool never re-runs the task a dead worker held, so the run "
+                "stops here instead of waiting forever"
+            )
+
+
+class InThread:
+    """A blocking call run in a daemon thread, waited on like an AsyncResult."""
+
+    def __init__(self, call: Callable[[], Any], name: str):
+        self._box: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._run, args=(call,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, call):
+        try:
+            self._box["value"] = call()
+        except BaseException as exc:  # handed to get()
+            self._box["error"] = exc
+
+    def wait(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    def ready(self) -> bool:
+        return not self._thread.is_alive()
+
+    def get(self) -> Any:
+        if "error" in self._box:
+            raise self._box["error"]
+        return self._box["value"]
+
+
 def check_n_workers(name: str, n_workers: Any, limit: int, why: str) -> int:
     if isinstance(n_workers, bool) or not isinstance(n_workers, int):
         raise BackendError(f"{name}: n_workers must be an integer, got {n_workers!r}")
@@ -65,7 +134,7 @@ def main_not_reimported():
             main.__dict__.update(saved)
 
 
-def end_pool(pool, grace: float = 10.0) -> None:
+def end_pool(pool, grace: float = 10.0, broken: bool = False) -> None:
     """End a ``multiprocessing.Pool`` (or joblib's subclass) without a join that can hang.
 
     ``terminate()`` signals workers and joins them; it was seen to wait forever, and a
@@ -74,14 +143,32 @@ def end_pool(pool, grace: float = 10.0) -> None:
     worker a sentinel and ``join()`` sees them exit. Only if that stalls (a hung task)
     are the workers killed. ``terminate()`` then releases what is left (joblib's temp
     folders), in a thread so it cannot hang the caller.
+
+    A ``broken`` pool (a worker died under a task) can never finish that task, so
+    ``join`` would only wait out the grace: its workers are killed and it is terminated.
     """
+    if broken:
+        from multiprocessing.pool import TERMINATE
+
+        pool._worker_handler._state = TERMINATE  # no more replacement workers
+        _kill_workers(pool)
+        for worker in list(getattr(pool, "_pool", ())):
+            worker.join(grace)
+        # A worker killed while waiting for a task holds the task queue's lock, which
+        # terminate() then waits for: bounded, and the workers are gone already.
+        _within(pool.terminate, 2.0)
+        return
     pool.close()
     if not _within(pool.join, grace):
-        for worker in list(getattr(pool, "_pool", ())):
-            if worker.exitcode is None:
-                worker.kill()
+        _kill_workers(pool)
         _within(pool.join, grace)
     _within(pool.terminate, grace)
+
+
+def _kill_workers(pool) -> None:
+    for worker in list(getattr(pool, "_pool", ())):
+        if worker.exitcode is None:
+            worker.kill()
 
 
 def _within(fn, seconds: float) -> bool:
@@ -140,6 +227,7 @@ class Backend(ABC):
         self.caller = os.getpid()  # workers elsewhere die with their parent (_worker)
         self.started = False
         self.closed = False
+        self.broken = False  # a worker died under a task: close without waiting for it
         self._placed: dict[int, tuple[object, object]] = {}
         self._warmed: tuple[str, ...] = ()
         self.worker_pids: list[int] = []  # processes seen running tasks while warming
@@ -212,9 +300,20 @@ class Backend(ABC):
         self.start()
         try:
             return self._map(fn, list(items), data)
+        except WorkerDied:
+            self.broken = True
+            self.close()  # the warm cache starts a new backend next time
+            raise
         except BackendError:
             raise
         except Exception as exc:
+            if type(exc).__name__ in DEATHS:
+                self.broken = True
+                self.close()
+                raise WorkerDied(
+                    f"{self.name} (n_workers={self.n_workers}): a worker process died under a "
+                    f"task: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                ) from exc
             raise BackendError(
                 f"{self.name} (n_workers={self.n_workers}): task failed: "
                 f"{type(exc).__name__}: {exc}"

@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 
 from . import _worker
-from .base import Backend, end_pool
+from .base import Backend, InThread, call_watched, end_pool
 
 
 class JoblibBackend(Backend):
@@ -39,7 +39,11 @@ class JoblibBackend(Backend):
         from joblib import delayed
 
         task = delayed(self._task(fn, data))
-        return self._parallel(task(item) for item in items)
+        run = lambda: self._parallel(task(item) for item in items)  # noqa: E731
+        pool = getattr(self._parallel._backend, "_pool", None)  # joblib's multiprocessing Pool
+        if pool is None or not self.uses_processes:
+            return run()  # loky raises TerminatedWorkerError itself; threads cannot die alone
+        return call_watched(self.name, pool, lambda: InThread(run, f"{self.name}-map"))
 
     def _share(self, obj):
         import joblib
@@ -55,7 +59,7 @@ class JoblibBackend(Backend):
         if parallel is not None:
             engine = parallel._backend
             if self.uses_processes and getattr(engine, "_pool", None) is not None:
-                end_pool(engine._pool)
+                end_pool(engine._pool, broken=self.broken)
                 engine._pool = None
             if getattr(engine, "_workers", None) is not None:
                 # Exiting alone leaves loky's reusable workers idling for 300 s: kill them.

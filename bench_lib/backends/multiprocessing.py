@@ -12,7 +12,7 @@ import multiprocessing
 
 from .. import config
 from . import _worker
-from .base import Backend, BackendError, end_pool, main_not_reimported
+from .base import Backend, BackendError, call_watched, end_pool, main_not_reimported
 
 
 class MultiprocessingBackend(Backend):
@@ -38,7 +38,8 @@ class MultiprocessingBackend(Backend):
             )
 
     def _map(self, fn, items, data):
-        return self._pool.map(self._task(fn, data), items)
+        task = self._task(fn, data)
+        return call_watched(self.name, self._pool, lambda: self._pool.map_async(task, items))
 
     def _share(self, obj):
         key = f"mp-{id(obj)}"
@@ -52,7 +53,7 @@ class MultiprocessingBackend(Backend):
     def _close(self):
         pool = getattr(self, "_pool", None)
         if pool is not None:
-            end_pool(pool)
+            end_pool(pool, broken=self.broken)
             self._pool = None
 
     def _info(self):

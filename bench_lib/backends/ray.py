@@ -115,9 +115,14 @@ def _ensure_runtime(n_workers: int) -> None:
             return
         ray.shutdown()  # our idle local runtime is too small for this request
     if address:
+        options = {}
         if address != "auto":
             check_reachable("ray", "RAY_ADDRESS", address.removeprefix("ray://"))
-        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+            if address.removeprefix("ray://").rsplit(":", 1)[0] in ("127.0.0.1", "localhost"):
+                # A cluster on loopback reaches this driver only at loopback too (its
+                # workers call back to the owner of every object the driver puts).
+                options["_node_ip_address"] = "127.0.0.1"
+        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING, **options)
         _runtime.update(owned=False, cpus=0)
         return
     if os.environ.get("RAY_AUTH_MODE", "token") != "disabled":

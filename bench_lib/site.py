@@ -1,0 +1,339 @@
+"""The published site: asv's history pages made to work offline, plus a scaling and
+overhead report drawn from ``results/`` with matplotlib.
+
+asv 0.6's pages load jQuery, flot and bootstrap from CDNs; a site browsed on a machine
+without internet (or a CDN that changed) is a blank page. ``localize`` points them at
+copies under ``html/vendor`` (bench_lib/www/vendor, licenses beside them) and keeps each
+Subresource Integrity hash where the copy is byte-identical to what asv pinned.
+``build_report`` writes ``html/report/index.html``: per machine its metadata, and per
+workload one figure answering "which backend here?" (speedup and efficiency against the
+ideal and the measured ceiling, the naive-to-shared gap, where a first call's time goes).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+import shutil
+from pathlib import Path
+
+from . import report as rep
+
+VENDOR = Path(__file__).parent / "www" / "vendor"
+# asv 0.6.6's CDN addresses -> the vendored copy (same version unless stated in www/README.md)
+CDN = {
+    "https://code.jquery.com/jquery-3.3.1.min.js": "jquery-3.3.1.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.min.js": "jquery.flot-0.8.3.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.time.min.js": "jquery.flot.time-0.8.3.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.selection.min.js":
+        "jquery.flot.selection-0.8.3.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.categories.min.js":
+        "jquery.flot.categories-0.8.3.js",
+    "https://cdn.jsdelivr.net/npm/flot-orderbars@1.0.0/js/jquery.flot.orderBars.js":
+        "jquery.flot.orderBars-1.0.0.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/stupidtable/1.0.1/stupidtable.min.js": "stupidtable-1.1.3.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/blueimp-md5/2.19.0/js/md5.min.js": "md5-2.19.0.min.js",
+    "https://cdn.jsdelivr.net/npm/bootstrap@3.1.1/dist/js/bootstrap.min.js": "bootstrap-3.1.1/js/bootstrap.min.js",
+    "https://cdn.jsdelivr.net/npm/bootstrap@3.1.1/dist/css/bootstrap.min.css":
+        "bootstrap-3.1.1/css/bootstrap.min.css",
+}
+REPORT_DIR = "report"
+NAV_LINK = ('<li><a id="parbench-report" class="navbar-link" href="report/index.html">'
+            'scaling &amp; overhead report</a></li>')
+TAG = re.compile(r"<(script|link)\b[^>]*>", re.S)
+
+
+class SiteError(RuntimeError):
+    pass
+
+
+def _integrity_ok(path: Path, integrity: str) -> bool:
+    algorithm, _, expected = integrity.partition("-")
+    try:
+        digest = hashlib.new(algorithm, path.read_bytes()).digest()
+    except ValueError:
+        return False
+    return base64.b64encode(digest).decode() == expected
+
+
+def localize(html_dir: Path) -> list[str]:
+    """Serve asv's third-party scripts from ``html/vendor`` and link the report from the
+    navigation bar; returns the CDN addresses replaced (a test checks none is left)."""
+    html_dir = Path(html_dir)
+    index = html_dir / "index.html"
+    if not index.is_file():
+        raise SiteError(f"{index} not found: run asv publish first")
+    shutil.copytree(VENDOR, html_dir / "vendor", dirs_exist_ok=True)
+    replaced = []
+
+    def swap(match: re.Match) -> str:
+        tag = match.group(0)
+        for url, local in CDN.items():
+            if url in tag:
+                replaced.append(url)
+                tag = tag.replace(url, f"vendor/{local}")
+                integrity = re.search(r'\s+integrity="([^"]*)"', tag)
+                if integrity and not _integrity_ok(VENDOR / local, integrity.group(1)):
+                    tag = tag.replace(integrity.group(0), "")  # a re-minified or newer copy
+        return tag
+
+    # asv's grid lists every benchmark in benchmarks.json and fetches a summary even for one
+    # never run on any machine (a 404 in every visitor's console): an empty series instead.
+    for name in json.loads((html_dir / "index.json").read_text()).get("benchmarks", {}):
+        summary = html_dir / "graphs" / "summary" / f"{name}.json"
+        if not summary.exists():
+            summary.parent.mkdir(parents=True, exist_ok=True)
+            summary.write_text("[]")
+    for page in html_dir.glob("*.html"):
+        text = TAG.sub(swap, page.read_text())
+        if page.name == "index.html" and NAV_LINK not in text:
+            text = text.replace('<ul class="nav navbar-nav navbar-left">',
+                                '<ul class="nav navbar-nav navbar-left">\n' + NAV_LINK, 1)
+        page.write_text(text)
+    return replaced
+
+
+# -- the report page --------------------------------------------------------------------------
+def _backends(machine: rep.Machine, workload: str) -> dict[str, list[rep.Row]]:
+    out: dict[str, list[rep.Row]] = {}
+    for row in rep.rows(machine, workload):
+        out.setdefault(row.backend, []).append(row)
+    return {b: sorted(r, key=lambda r: r.n_workers) for b, r in sorted(out.items())}
+
+
+def _empty(ax, what: str) -> None:
+    ax.text(0.5, 0.5, f"not measured\n({what})", ha="center", va="center", color="0.5",
+            transform=ax.transAxes)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def workload_figure(machine: rep.Machine, workload: str, path: Path) -> bool:
+    """One SVG with four panels; False when the workload has no results on this machine."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_backend = _backends(machine, workload)
+    if not by_backend:
+        return False
+    ns = sorted({r.n_workers for rows in by_backend.values() for r in rows})
+    top = max(ns)
+    colors = {b: plt.get_cmap("tab10")(i % 10) for i, b in enumerate(by_backend)}
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4.2), layout="constrained")
+    speed, effic, gap, first = axes
+
+    ceiling = {n: machine.value(rep.CEILING, workload=workload, n_workers=n) for n in ns}
+    ceiling = {n: v for n, v in ceiling.items() if v is not None}
+    xs = [1, top] if top > 1 else [1, 2]
+    speed.plot(xs, xs, ls=":", color="0.4", label="ideal")
+    if ceiling:
+        cn = sorted({1, *ceiling})
+        speed.plot(cn, [ceiling.get(n, 1.0) for n in cn], "k--", marker="s", label="machine ceiling")
+    for backend, rows in by_backend.items():
+        pts = [(r.n_workers, r.speedup) for r in rows if r.speedup is not None]
+        if pts and backend != "serial":
+            speed.plot(*zip(*pts), marker="o", color=colors[backend], label=backend)
+        pts = [(r.n_workers, r.efficiency) for r in rows if r.efficiency is not None]
+        if pts and backend != "serial":
+            effic.plot(*zip(*pts), marker="o", color=colors[backend], label=backend)
+    speed.axhline(1.0, color="0.7", lw=0.8)
+    speed.set(title="speedup over the serial loop", xlabel="n_workers", ylabel="x", xticks=ns)
+    speed.legend(fontsize=7, loc="upper left")
+    if effic.lines:
+        effic.axhline(1.0, color="k", ls="--", lw=0.8)
+        effic.set(title="efficiency = speedup / ceiling", xlabel="n_workers", xticks=ns)
+    else:
+        _empty(effic, "scaling.Ratios / Ceiling")
+
+    gaps = {b: machine.value(rep.GAP, workload=workload, backend=b, n_workers=top) for b in by_backend}
+    gaps = {b: v for b, v in gaps.items() if v is not None}
+    if gaps:
+        gap.barh(list(gaps), list(gaps.values()), color=[colors[b] for b in gaps])
+        gap.axvline(1.0, color="k", lw=0.8)
+        gap.set(title=f"naive / shared time, n_workers={top}", xlabel="x (>1: naive use is slower)")
+    else:
+        _empty(gap, "scaling.Gap")
+
+    parts = {}
+    for backend, rows in by_backend.items():
+        row = next((r for r in rows if r.n_workers == top), rows[-1])
+        parts[f"{backend} ({row.n_workers})"] = (row.overheads.get("start s", 0.0),
+                                                  row.overheads.get("import s", 0.0), row.seconds)
+    labels = list(parts)
+    left = [0.0] * len(labels)
+    for i, (name, color) in enumerate((("start workers", "tab:red"), ("imports in workers", "tab:orange"),
+                                       ("the work (steady state)", "tab:blue"))):
+        widths = [max(parts[label][i], 0.0) for label in labels]
+        first.barh(labels, widths, left=left, color=color, label=name)
+        left = [a + b for a, b in zip(left, widths)]
+    first.set(title="a first call on a new pool", xlabel="seconds")
+    first.legend(fontsize=7, loc="best")
+    name, fixed = rep.TIMES[workload]
+    shown = ", ".join(f"{k}={v}" for k, v in fixed.items())
+    fig.suptitle(f"{workload}" + (f" ({shown})" if shown else "") + f" on {machine.name}", fontsize=11)
+    fig.savefig(path, format="svg")
+    plt.close(fig)
+    return True
+
+
+def _metadata(info: dict) -> list[tuple[str, str]]:
+    memory, shm = info.get("memory_bytes"), info.get("dev_shm_bytes")
+    versions = info.get("versions") or {}
+    tf = info.get("tensorflow_threads") or {}
+    return [
+        ("CPU", str(info.get("cpu_model", "?"))),
+        ("cores", f"{info.get('physical_cores', '?')} physical, {info.get('logical_cpus', '?')} logical, "
+                  f"{info.get('usable_cpus', '?')} usable"),
+        ("memory", "?" if memory is None else f"{memory / 2**30:.1f} GiB (/dev/shm "
+                   f"{'?' if shm is None else f'{shm / 2**30:.1f} GiB'})"),
+        ("python / platform", f"{info.get('python', '?')} / {info.get('platform', '?')}"),
+        ("threads", f"{info.get('threads_per_worker', '?')} BLAS thread(s) per worker and for serial; "
+                    f"TensorFlow (intra, inter) per worker {tf.get('per_worker', '?')}, "
+                    f"tf-threads {tf.get('tf-threads', '?')}; multiprocessing start "
+                    f"{info.get('mp_start_method', '?')}"),
+        ("clusters", f"Ray {info.get('ray_address', '?')}, Dask {info.get('dask_address', '?')}"),
+        ("libraries", ", ".join(f"{k} {v}" for k, v in versions.items() if v)),
+    ]
+
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>parbench: scaling and overhead report</title>
+<link rel="icon" href="../swallow.ico">
+<style>
+body {{ font-family: sans-serif; margin: 1.5em auto; max-width: 1500px; color: #222; }}
+figure.workload {{ margin: 1.2em 0 2em; }} figure img {{ width: 100%; height: auto; }}
+figcaption {{ font-size: 0.95em; }} table.meta td {{ padding: 2px 10px; vertical-align: top; }}
+pre {{ font-size: 11px; overflow-x: auto; background: #f6f6f6; padding: 8px; }}
+</style></head><body>
+<p><a id="asv-link" href="../index.html">&larr; benchmark history (asv)</a></p>
+<h1>Which backend for which workload, and why</h1>
+<p>Per machine and workload: speedup over the serial loop (measured back to back where
+<code>scaling.Ratios</code> ran, else from the run times) against the ideal line and the
+machine's measured ceiling (n copies of the serial work at once, no engine); efficiency =
+speedup / ceiling; how much slower the naive use of each engine is than placing the input
+once; and where a first call on a new pool spends its time. Built from <code>results/</code>
+by <code>python -m bench_lib site</code>.</p>
+{body}
+</body></html>
+"""
+
+
+def build_report(results: Path, out_dir: Path) -> list[Path]:
+    """Write ``out_dir/index.html`` and one SVG per machine and workload; returns the SVGs."""
+    try:
+        machines = rep.load(results)
+    except rep.ReportError as exc:
+        raise SiteError(str(exc)) from None
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figures, body = [], []
+    for machine in machines:
+        body.append(f'<section class="machine" id="{html.escape(machine.name)}">'
+                    f"<h2>machine {html.escape(machine.name)}</h2>")
+        rows = _metadata(machine.info) if machine.info else [("metadata", "not recorded")]
+        body.append('<table class="meta">' + "".join(
+            f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>" for k, v in rows) + "</table>")
+        for workload, (bench, _) in rep.TIMES.items():
+            svg = out_dir / f"{machine.name}-{workload}.svg"
+            if not workload_figure(machine, workload, svg):
+                continue
+            figures.append(svg)
+            advice = rep.recommend(machine, workload, rep.rows(machine, workload))
+            body.append(
+                f'<figure class="workload" data-workload="{workload}">'
+                f'<h3>{workload}</h3><img src="{svg.name}" alt="{workload} on {html.escape(machine.name)}">'
+                f"<figcaption><b>recommended:</b> {html.escape(advice)}. "
+                f'History: <a href="../index.html#{bench}">{bench}</a></figcaption></figure>')
+        body.append(f"<details><summary>the same as text (python -m bench_lib report)</summary>"
+                    f"<pre>{html.escape(rep.render([machine]))}</pre></details></section>")
+    (out_dir / "index.html").write_text(PAGE.format(body="\n".join(body)))
+    return figures
+
+
+def config_for(root: Path, results: Path | None, html_dir: Path | None) -> Path:
+    """A copy of asv.conf.json reading ``results`` and writing ``html_dir`` (absolute paths)."""
+    import tempfile
+
+    from asv import util
+
+    root = Path(root).resolve()
+    conf = util.load_json(str(root / "asv.conf.json"), js_comments=True)
+    conf["repo"] = str(root)  # asv resolves relative paths from the config file's folder
+    conf["benchmark_dir"] = str(root / conf.get("benchmark_dir", "benchmarks"))
+    conf["results_dir"] = str(Path(results or root / conf.get("results_dir", "results")).resolve())
+    conf["html_dir"] = str(Path(html_dir or root / conf.get("html_dir", "html")).resolve())
+    path = Path(tempfile.mkdtemp(prefix="parbench-site-")) / "asv.conf.json"
+    path.write_text(json.dumps(conf, indent=1))
+    return path
+
+
+def build(root: Path, results: Path | None = None, html_dir: Path | None = None) -> Path:
+    """After ``asv publish``: vendored scripts, the report link, the report itself."""
+    results = Path(results or root / "results")
+    html_dir = Path(html_dir or root / "html")
+    localize(html_dir)
+    build_report(results, html_dir / REPORT_DIR)
+    return html_dir / REPORT_DIR / "index.html"
+
+
+# -- a real browser: the tests and the README's screenshots ----------------------------------
+def browser(width: int = 1400, height: int = 1000):
+    """Headless Chromium under selenium (Debian's ``chromium`` and ``chromium-driver``, the
+    test extra's selenium), keeping the console log so callers can check it for errors."""
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        raise SiteError("chromium and chromedriver are needed: make test installs them "
+                        "(apt-get install chromium chromium-driver)")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        raise SiteError("selenium is needed: pip install -e '.[test]' (make test does)") from None
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                f"--window-size={width},{height}"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+def serve(directory: Path):
+    """A static server for ``directory`` on 127.0.0.1 (a free port) in a daemon thread."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
+def screenshot(html_dir: Path, out: Path, page: str = f"{REPORT_DIR}/index.html", width: int = 1400) -> Path:
+    """A full-page PNG of ``page`` of the built site, as a visitor's browser draws it."""
+    httpd = serve(html_dir)
+    driver = None
+    try:
+        driver = browser(width)
+        driver.get(f"http://127.0.0.1:{httpd.server_address[1]}/{page}")
+        driver.execute_script("return document.readyState")
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(width, height + 100)
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(out))
+    finally:
+        if driver is not None:
+            driver.quit()
+        httpd.shutdown()
+        httpd.server_close()
+    return Path(out)
