@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -154,6 +155,9 @@ def ray_cluster(monkeypatch):
             deadline = time.monotonic() + 15
             while alive(cluster) and time.monotonic() < deadline:
                 time.sleep(0.5)
+        current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"  # ray stop removes it too
+        if current.is_file() and current.read_text().strip().endswith(f":{port}"):
+            current.unlink()
         assert cluster and not alive(cluster), f"ray cluster processes left: {alive(cluster)}"
 
 

@@ -128,6 +128,7 @@ def _ensure_runtime(n_workers: int) -> None:
     if os.environ.get("RAY_AUTH_MODE", "token") != "disabled":
         os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
     ray.init(
+        address="local",  # a new runtime, even if `ray start` left one (or its file) here
         num_cpus=n_workers,
         include_dashboard=False,
         object_store_memory=_object_store_bytes(),
