@@ -4,9 +4,9 @@ plus two ``dask worker``): a workload runs through the address and gives the ser
 answer, ``n_workers`` limits what it uses, and stopping the clusters leaves no process."""
 
 import contextlib
-import functools
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -20,7 +20,6 @@ import psutil
 import pytest
 
 from bench_lib import backends, workloads
-from bench_lib.backends import _worker
 
 BIN = Path(sys.executable).parent
 
@@ -77,8 +76,7 @@ def filter_bank_matches_serial(name, n_workers):
         for variant in ("naive", "shared"):
             np.testing.assert_allclose(wl.run(engine, inputs, variant), wl.serial(inputs),
                                        rtol=1e-10, atol=1e-10)
-        busy = functools.partial(_worker.warm_up, (), 1)
-        return set(engine.map(busy, [0.3] * 6))  # the worker processes tasks ran in
+        return set(engine.worker_pids)  # the worker processes warm-up tasks ran in
 
 
 @pytest.fixture
@@ -125,8 +123,11 @@ def ray_processes(before: set[int]) -> set[int]:
 @pytest.fixture
 def ray_cluster(monkeypatch):
     port = free_port()
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
-    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    # Ray's token authentication stays on, with this process's token: Ray caches its auth
+    # mode per process, so a driver switched to "disabled" here could not talk to the
+    # token-authenticated local clusters later tests start (nor could they to it).
+    token = os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
+    env = {**os.environ, "RAY_AUTH_TOKEN": token, "RAY_USAGE_STATS_ENABLED": "0"}
     ray = str(BIN / "ray")
     before = {p.pid for p in psutil.process_iter()}
     cluster: set[int] = set()
