@@ -127,7 +127,8 @@ def ray_cluster(monkeypatch):
     # mode per process, so a driver switched to "disabled" here could not talk to the
     # token-authenticated local clusters later tests start (nor could they to it).
     token = os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
-    env = {**os.environ, "RAY_AUTH_TOKEN": token, "RAY_USAGE_STATS_ENABLED": "0"}
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # `ray start --address` defaults to disabled
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token, "RAY_USAGE_STATS_ENABLED": "0"}
     ray = str(BIN / "ray")
     before = {p.pid for p in psutil.process_iter()}
     cluster: set[int] = set()
