@@ -64,35 +64,44 @@ def check_results_writable(results: Path) -> None:
                        "or run from a writable clone") from None
 
 
-def benchmark_names(root: Path) -> list[str]:
-    """What asv's ``--bench`` regexes are matched against: every benchmark's name and, for
-    a parameterised one, ``name(p1, p2, ...)`` per combination (benchmark modules import
-    no engine, so this is cheap)."""
+BENCHMARK_PREFIXES = ("time_", "track_", "peakmem_", "mem_", "timeraw_")
+
+
+def discover(root: Path):
+    """(class, benchmark method names) of every asv benchmark class under ``root/benchmarks``,
+    found the way asv finds them (benchmark modules import no engine, so this is cheap)."""
     import importlib
     import inspect
-    import itertools
     import pkgutil
 
-    sys.path.insert(0, str(root))
-    try:
-        import benchmarks
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    import benchmarks
 
-        names = []
-        for info in pkgutil.walk_packages(benchmarks.__path__, "benchmarks."):
-            module = importlib.import_module(info.name)
-            for cls_name, cls in inspect.getmembers(module, inspect.isclass):
-                if cls.__module__ != module.__name__:
-                    continue
-                params = getattr(cls, "params", [])
-                params = [params] if params and not isinstance(params[0], (list, tuple)) else params
-                for method in dir(cls):
-                    if method.startswith(("time_", "track_", "peakmem_", "mem_", "timeraw_")):
-                        name = f"{info.name.split('.', 1)[1]}.{cls_name}.{method}"
-                        names.append(name)
-                        names += [f"{name}({', '.join(map(repr, c))})" for c in itertools.product(*params)]
-        return names
-    finally:
-        sys.path.remove(str(root))
+    for info in pkgutil.walk_packages(benchmarks.__path__, "benchmarks."):
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ != module.__name__:
+                continue
+            methods = [m for m in dir(cls) if m.startswith(BENCHMARK_PREFIXES)]
+            if methods:
+                yield cls, methods
+
+
+def benchmark_names(root: Path) -> list[str]:
+    """What asv's ``--bench`` regexes are matched against: every benchmark's name and, for
+    a parameterised one, ``name(p1, p2, ...)`` per combination."""
+    import itertools
+
+    names = []
+    for cls, methods in discover(root):
+        params = getattr(cls, "params", [])
+        params = [params] if params and not isinstance(params[0], (list, tuple)) else params
+        for method in methods:
+            name = f"{cls.__module__.split('.', 1)[1]}.{cls.__name__}.{method}"
+            names.append(name)
+            names += [f"{name}({', '.join(map(repr, c))})" for c in itertools.product(*params)]
+    return names
 
 
 def preflight(root: Path, args: argparse.Namespace) -> None:

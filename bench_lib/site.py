@@ -97,9 +97,9 @@ def localize(html_dir: Path) -> list[str]:
 
 
 # -- the report page --------------------------------------------------------------------------
-def _backends(machine: rep.Machine, workload: str) -> dict[str, list[rep.Row]]:
+def _backends(table: list[rep.Row]) -> dict[str, list[rep.Row]]:
     out: dict[str, list[rep.Row]] = {}
-    for row in rep.rows(machine, workload):
+    for row in table:
         out.setdefault(row.backend, []).append(row)
     return {b: sorted(r, key=lambda r: r.n_workers) for b, r in sorted(out.items())}
 
@@ -111,14 +111,14 @@ def _empty(ax, what: str) -> None:
     ax.set_yticks([])
 
 
-def workload_figure(machine: rep.Machine, workload: str, path: Path) -> bool:
+def workload_figure(machine: rep.Machine, workload: str, table: list[rep.Row], path: Path) -> bool:
     """One SVG with four panels; False when the workload has no results on this machine."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    by_backend = _backends(machine, workload)
+    by_backend = _backends(table)
     if not by_backend:
         return False
     ns = sorted({r.n_workers for rows in by_backend.values() for r in rows})
@@ -241,10 +241,11 @@ def build_report(results: Path, out_dir: Path) -> list[Path]:
             f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>" for k, v in rows) + "</table>")
         for workload, (bench, _) in rep.TIMES.items():
             svg = out_dir / f"{machine.name}-{workload}.svg"
-            if not workload_figure(machine, workload, svg):
+            table = rep.rows(machine, workload)
+            if not workload_figure(machine, workload, table, svg):
                 continue
             figures.append(svg)
-            advice = rep.recommend(machine, workload, rep.rows(machine, workload))
+            advice = rep.recommend(machine, workload, table)
             body.append(
                 f'<figure class="workload" data-workload="{workload}">'
                 f'<h3>{workload}</h3><img src="{svg.name}" alt="{workload} on {html.escape(machine.name)}">'

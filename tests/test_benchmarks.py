@@ -9,38 +9,25 @@ spawned child per group instead of here.
 """
 
 import concurrent.futures as cf
-import importlib
-import inspect
 import itertools
 import math
 import multiprocessing
-import pkgutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from bench_lib import backends, config
+from bench_lib import backends, cli, config
 
 ROOT = Path(__file__).resolve().parent.parent
-PREFIXES = ("time_", "track_", "peakmem_", "mem_", "timeraw_")
 ENGINES = ("ray", "dask", "distributed", "joblib", "tensorflow", "keras", "loky")
 
 sys.path.insert(0, str(ROOT))
 
 
 def discover():
-    import benchmarks
-
-    for info in pkgutil.walk_packages(benchmarks.__path__, "benchmarks."):
-        module = importlib.import_module(info.name)
-        for _, cls in inspect.getmembers(module, inspect.isclass):
-            if cls.__module__ != module.__name__:
-                continue
-            methods = [m for m in dir(cls) if m.startswith(PREFIXES)]
-            if methods:
-                yield cls, methods
+    return cli.discover(ROOT)
 
 
 # The overhead and scaling classes cross every backend with cold starts, every workload
