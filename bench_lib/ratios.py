@@ -1,20 +1,23 @@
-"""Ratios measured back to back in one process: speedup, efficiency and the naive-to-shared
-gap. Absolute times on cloud VMs drift by tens of percent between runs; the two sides
-of a ratio timed alternately, seconds apart, drift together.
+"""Speedup and the naive-to-shared gap, each measured once per point through the protocol
+(bench_lib.protocol): both sides in one process, interleaved round by round, until the
+interval is within 3% or the point's time cap is reached.
 
-Each ratio times its two sides ``repeats`` times, alternating which goes first, and
-returns the median of the per-pair ratios. The serial side is the workload's
-``baseline`` -- a loop in this process, no engine -- on the very inputs the backend runs.
+The serial side is the workload's ``baseline`` -- a loop in this process, no engine,
+under the same BLAS thread limit as every worker -- on the very inputs the backend runs.
+Efficiency is not measured again: it is the speedup over the ceiling of the same run
+(bench_lib.report divides them). Each point's samples, interval and load record go to
+``points.jsonl`` (bench_lib.points) as soon as it is measured.
 """
 
 from __future__ import annotations
 
 import functools
-import statistics
-from typing import Any, Callable
+import math
+import os
+from typing import Any
 
-from . import ceiling, config, harness, workloads
-from .overhead import timed
+from . import ceiling, config, harness, points, protocol, workloads
+from .backends import _worker
 
 # The parameters a workload's ratios are measured at: where the question is sharpest.
 # Interpolators at g=300 (36 MB pickled), the size at which real programs went 10x slower.
@@ -23,23 +26,29 @@ REPRESENTATIVE: dict[str, dict[str, Any]] = {
     "convolve2d": {"scaling": "strong"},
     "interpolators": {"grid": 300},
 }
-REPEATS = 3
+SERIAL = "serial"
 
 
 def params_for(workload: str) -> dict[str, Any]:
     return dict(REPRESENTATIVE.get(workload, {}))
 
 
-def paired(a: Callable[[], Any], b: Callable[[], Any], repeats: int = REPEATS) -> float:
-    """Median of time(a) / time(b) over ``repeats`` adjacent pairs, alternating the order."""
-    ratios = []
-    for i in range(repeats):
-        first, second = (a, b) if i % 2 == 0 else (b, a)
-        t1 = timed(first)
-        t2 = timed(second)
-        ta, tb = (t1, t2) if i % 2 == 0 else (t2, t1)
-        ratios.append(ta / tb)
-    return statistics.median(ratios)
+def time_cap_s() -> float:
+    """Seconds one point may take before it is recorded as imprecise
+    (``PARBENCH_POINT_CAP_S``; default 120 at full size, 10 at small)."""
+    raw = os.environ.get("PARBENCH_POINT_CAP_S")
+    if raw:
+        value = float(raw)
+        if not value > 0:
+            raise config.ConfigError(f"PARBENCH_POINT_CAP_S={raw!r} must be a positive number of seconds")
+        return value
+    return 120.0 if config.size() == "full" else 10.0
+
+
+def guard():
+    """The foreign-load guard, unless ``PARBENCH_GUARD=off`` (a machine where the run
+    cannot see other processes, e.g. a container without /proc of its host)."""
+    return protocol.NoGuard() if os.environ.get("PARBENCH_GUARD") == "off" else protocol.Guard()
 
 
 def best_variant(workload: str, backend: str, n_workers: int) -> str | None:
@@ -65,23 +74,42 @@ def unsupported(workload: str, backend: str, n_workers: int, what: str = "speedu
     return None
 
 
-def speedup(workload: str, backend: str, n_workers: int, repeats: int = REPEATS) -> float:
-    """Serial loop time / warm backend time, on the same inputs, in this process."""
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def record(kind: str, top: str, bottom: str, m: protocol.Measurement, **point) -> dict:
+    """The published view of one measurement: ratio ``top / bottom`` with its interval,
+    both sides' median times, and how quietly and precisely it was taken."""
+    iv = m.ratio(top, bottom)
+    return {
+        "kind": kind, **point,
+        "value": iv.estimate, "ci": [_finite(iv.low), _finite(iv.high)],
+        "half_width": _finite(iv.half_width), "pairs": iv.pairs,
+        "time_s": m.median(bottom), "other_time_s": m.median(top),
+        "precise": m.precise, "stopped": m.stopped,
+        "discarded": m.discarded, "noisy": m.noisy, "quiet": m.quiet,
+        "foreign_cores_max": max((load.foreign_cores for load in m.loads), default=0.0),
+    }
+
+
+def speedup(workload: str, backend: str, n_workers: int, **options) -> dict:
+    """Serial loop vs warm backend, interleaved on the same inputs in this process.
+    ``options`` go to :func:`protocol.measure` (tests shorten the rounds)."""
     variant = best_variant(workload, backend, n_workers)
     if variant is None:
         raise ValueError(unsupported(workload, backend, n_workers))
     run = harness.prepare(workload, backend, n_workers, variant, **params_for(workload))
     _, inputs = harness.prepared(run)
     wl = workloads.get(workload)
+    _worker.limit_threads(config.threads_per_worker())  # serial under the workers' limit
     wl.baseline(inputs)  # its caches and imports are warm too
-    return paired(lambda: wl.baseline(inputs), run, repeats)
-
-
-def efficiency(workload: str, backend: str, n_workers: int, repeats: int = REPEATS) -> float:
-    """Speedup / the machine's ceiling speedup for n_workers copies, both measured here."""
-    s = speedup(workload, backend, n_workers, repeats)
-    top = ceiling_speedup(workload, n_workers)
-    return s / top
+    options = {"time_cap_s": time_cap_s(), "guard": guard(), **options}
+    m = protocol.measure({SERIAL: functools.partial(wl.baseline, inputs), backend: run}, SERIAL, **options)
+    out = record("speedup", SERIAL, backend, m, workload=workload, backend=backend, n_workers=n_workers,
+                 variant=variant)
+    points.write(out)
+    return out
 
 
 @functools.lru_cache(maxsize=None)
@@ -95,10 +123,15 @@ def ceiling_speedup(workload: str, n_workers: int) -> float:
     return ceiling.measure(workload, n_workers, params, min_seconds=seconds).speedup
 
 
-def gap(workload: str, backend: str, n_workers: int, repeats: int = REPEATS) -> float:
-    """Time of the naive variant / time of the shared one, on one warm backend."""
+def gap(workload: str, backend: str, n_workers: int, **options) -> dict:
+    """Naive vs shared on one warm backend, interleaved: naive time / shared time."""
     naive, shared = workloads.get(workload).gap
     params = params_for(workload)
     run_shared = harness.prepare(workload, backend, n_workers, shared, **params)
     run_naive = harness.prepare(workload, backend, n_workers, naive, **params)
-    return paired(run_naive, run_shared, repeats)
+    options = {"time_cap_s": time_cap_s(), "guard": guard(), **options}
+    m = protocol.measure({naive: run_naive, shared: run_shared}, shared, **options)
+    out = record("gap", naive, shared, m, workload=workload, backend=backend, n_workers=n_workers,
+                 variant=f"{naive}/{shared}")
+    points.write(out)
+    return out

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_lib import backends, ceiling, overhead, ratios, report
+from bench_lib import backends, ceiling, overhead, points, protocol, ratios, report
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).parent / "fixtures" / "results"
@@ -86,22 +86,27 @@ def test_ceiling_reports_a_failing_copy_and_bad_n(no_children_left):
         ceiling.run_copies("filter_bank", 2)
 
 
-def test_paired_alternates_order_and_takes_the_median():
-    calls = []
-    ratio = ratios.paired(lambda: calls.append("a"), lambda: calls.append("b"), repeats=4)
-    assert calls == ["a", "b", "b", "a", "a", "b", "b", "a"]
-    assert finite_positive(ratio)
-
-
 @pytest.mark.parametrize("name", ["threads", "loky"])
-def test_ratios_run_on_real_backends(name, no_children_left):
+def test_ratios_run_on_real_backends_and_record_their_points(name, no_children_left, tmp_path, monkeypatch):
+    monkeypatch.setenv("PARBENCH_POINTS", str(tmp_path / "points.jsonl"))
+    monkeypatch.setenv("PARBENCH_RUN", "r1")
+    quick = {"min_rounds": 3, "max_rounds": 3, "guard": protocol.NoGuard()}
     try:
-        assert finite_positive(ratios.speedup("filter_bank", name, 2, repeats=1))
-        assert finite_positive(ratios.efficiency("filter_bank", name, 2, repeats=1))
+        point = ratios.speedup("filter_bank", name, 2, **quick)
+        gap = None
         if ratios.unsupported("filter_bank", name, 2, "gap") is None:
-            assert finite_positive(ratios.gap("filter_bank", name, 2, repeats=1))
+            gap = ratios.gap("filter_bank", name, 2, **quick)
     finally:
         backends.close_all()
+    assert point["pairs"] == 3 and point["stopped"] in ("precise", "max rounds")
+    low, high = point["ci"]
+    assert low <= point["value"] <= high
+    # the geometric mean of paired ratios and the ratio of the median times agree roughly
+    assert point["other_time_s"] / point["time_s"] == pytest.approx(point["value"], rel=0.3)
+    assert point["variant"] == ("shared" if name == "loky" else "naive")
+    written, bad = points.read(tmp_path / "points.jsonl")
+    assert bad == 0 and [r["kind"] for r in written] == ["speedup"] + (["gap"] if gap else [])
+    assert written[0]["run"] == "r1" and written[0]["value"] == point["value"]
 
 
 def test_best_variant_prefers_the_shared_one():
@@ -164,6 +169,6 @@ def test_every_overhead_and_ratio_benchmark_states_its_unit():
                     units[f"{cls.__name__}.{name}"] = getattr(getattr(cls, name), "unit", None)
     assert units["Startup.track_start"] == units["TaskOverhead.track_per_task"] == "seconds"
     assert units["Transfer.track_transfer_mbps"] == "MB/s"
-    assert {units[k] for k in ("Ratios.track_speedup", "Ratios.track_efficiency",
+    assert {units[k] for k in ("Ratios.track_speedup",
                                "Gap.track_naive_to_shared", "Ceiling.track_ceiling_speedup")} == {"x"}
     assert all(units.values()), units

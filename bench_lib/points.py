@@ -1,0 +1,60 @@
+"""Measured points with their intervals, one JSON line each, beside asv's result files.
+
+asv stores one number per ``track_*`` value. A point's interval, number of pairs, times
+of both sides and foreign-load record have no place there, so the benchmark process
+appends them here as soon as the point is measured: ``results/<machine>/points.jsonl``.
+``python -m bench_lib run`` names the file and the run (``PARBENCH_POINTS``,
+``PARBENCH_RUN``, ``PARBENCH_COMMIT``, ``PARBENCH_MACHINE``); outside a run (tests, a bare
+``asv run``) nothing is written. One ``write`` per line in append mode: a killed run
+leaves at most its last line cut short, which ``read`` skips and counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+FILE = "points.jsonl"
+
+
+def context() -> dict:
+    """Which run a point belongs to, from the environment ``bench_lib run`` set."""
+    return {"machine": os.environ.get("PARBENCH_MACHINE", ""), "commit": os.environ.get("PARBENCH_COMMIT", ""),
+            "run": os.environ.get("PARBENCH_RUN", "")}
+
+
+def write(record: dict, path: str | os.PathLike | None = None) -> bool:
+    """Append ``record`` (with its run context) to ``path`` or ``$PARBENCH_POINTS``."""
+    target = path or os.environ.get("PARBENCH_POINTS")
+    if not target:
+        return False
+    line = json.dumps({**context(), **record}, allow_nan=False) + "\n"
+    fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return True
+
+
+def read(path: str | os.PathLike) -> tuple[list[dict], int]:
+    """(the records of a points file, how many lines were unreadable and skipped)."""
+    path = Path(path)
+    if not path.is_file():
+        return [], 0
+    records, bad = [], 0
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            bad += 1
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+        else:
+            bad += 1
+    return records, bad

@@ -1,0 +1,295 @@
+"""The measurement protocol every compared figure goes through: how one sample is timed,
+how the sides of a ratio are interleaved, when to stop, the interval, and the
+foreign-load guard.
+
+Why paired: absolute times on cloud VMs drift by tens of percent within minutes. Two
+sides timed in the same round, seconds apart, drift together, so their ratio is stable
+where their times are not. Every round times every arm once, in an order that rotates
+from round to round (S B1 B2, B1 B2 S, B2 S B1, ...), so no arm always runs first.
+
+The ratio of arm X over arm Y is the geometric mean of the per-round ratios
+``X_i / Y_i``, and its 95% interval is Student's t interval on their logarithms,
+exponentiated (log-ratios of timings are close to normal; the interval of a ratio is then
+multiplicative, as a speedup's uncertainty is). Kalibera & Jones (ISMM 2013) use the
+same unit of repetition: the round, not the single sample.
+
+A sample taken while processes outside this run used the CPU, or while the hypervisor
+stole it, is thrown away and taken again (a bounded number of times): the foreign-load
+guard. Everything here is engine-free and pure apart from the clock and /proc, so its
+unit tests are fast enough for mutation testing.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+LEVEL = 0.95
+TARGET_HALF_WIDTH = 0.03  # stop once the interval is within +-3% of the ratio
+MIN_ROUNDS = 3
+FOREIGN_CPU_LIMIT = 0.10  # cores' worth of CPU used by processes outside the run
+STEAL_LIMIT = 0.05  # share of the machine's CPU time stolen by the hypervisor
+RETRIES = 3  # discarded samples retaken per sample, at most
+
+
+# -- one sample ---------------------------------------------------------------------------
+def timed(fn: Callable[[], object], clock: Callable[[], float] = time.perf_counter) -> float:
+    """Wall seconds of one call of ``fn``, with the garbage collector off, as asv's own
+    ``time_*`` samples are taken: one timing discipline for every figure compared."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        started = clock()
+        fn()
+        return clock() - started
+    finally:
+        if enabled:
+            gc.enable()
+
+
+# -- statistics ---------------------------------------------------------------------------
+def t_quantile(p: float, dof: int) -> float:
+    """Student's t quantile (scipy's, imported late: this module stays light)."""
+    from scipy.stats import t
+
+    return float(t.ppf(p, dof))
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A ratio with its interval: ``estimate`` in [``low``, ``high``] at ``level``,
+    from ``pairs`` paired rounds. With fewer than two rounds the bounds are unknown (nan)."""
+
+    estimate: float
+    low: float
+    high: float
+    pairs: int
+    level: float = LEVEL
+
+    @property
+    def half_width(self) -> float:
+        """Half the interval's width as a fraction of the estimate (inf when unknown)."""
+        if math.isnan(self.low) or math.isnan(self.high):
+            return math.inf
+        return (self.high - self.low) / 2 / self.estimate
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+    def overlaps(self, other: "Interval") -> bool:
+        return self.low <= other.high and other.low <= self.high
+
+    def scaled(self, factor: float) -> "Interval":
+        """The interval of ``ratio * factor`` for an exact ``factor``."""
+        return Interval(self.estimate * factor, self.low * factor, self.high * factor, self.pairs, self.level)
+
+    def as_dict(self) -> dict:
+        return {"estimate": self.estimate, "ci": [self.low, self.high], "pairs": self.pairs,
+                "half_width": self.half_width, "level": self.level}
+
+
+def log_interval(logs: list[float], level: float = LEVEL) -> Interval:
+    """Geometric mean and t interval of values given by their logarithms."""
+    n = len(logs)
+    if n == 0:
+        raise ValueError("no samples")
+    centre = statistics.fmean(logs)
+    if n < 2:
+        return Interval(math.exp(centre), math.nan, math.nan, n, level)
+    spread = t_quantile(0.5 + level / 2, n - 1) * statistics.stdev(logs) / math.sqrt(n)
+    return Interval(math.exp(centre), math.exp(centre - spread), math.exp(centre + spread), n, level)
+
+
+def ratio_interval(top: list[float], bottom: list[float], level: float = LEVEL) -> Interval:
+    """Ratio ``top / bottom`` of paired samples (round i of one with round i of the other)."""
+    if len(top) != len(bottom):
+        raise ValueError(f"paired samples differ in length: {len(top)} and {len(bottom)}")
+    if any(x <= 0 for x in (*top, *bottom)):
+        raise ValueError("times must be positive")
+    return log_interval([math.log(a / b) for a, b in zip(top, bottom)], level)
+
+
+def product_interval(first: Interval, second: Interval, power: int = 1) -> Interval:
+    """``first * second**power`` of two independent measurements: their log half-widths
+    add in quadrature (efficiency = speedup / ceiling is ``power=-1``; a change between
+    runs, new / base, too)."""
+    estimate = first.estimate * second.estimate ** power
+    pairs = min(first.pairs, second.pairs)
+    wide = [_log_half(i) for i in (first, second)]
+    if math.inf in wide:
+        return Interval(estimate, math.nan, math.nan, pairs, first.level)
+    spread = math.hypot(*wide)
+    return Interval(estimate, estimate * math.exp(-spread), estimate * math.exp(spread), pairs, first.level)
+
+
+def _log_half(interval: Interval) -> float:
+    if math.isnan(interval.low) or math.isnan(interval.high):
+        return math.inf
+    return (math.log(interval.high) - math.log(interval.low)) / 2
+
+
+# -- the foreign-load guard ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Load:
+    """What the rest of the machine did while one sample was timed."""
+
+    wall_s: float
+    foreign_cpu_s: float  # CPU time of processes outside this run's process tree
+    steal: float  # share of all CPUs' time the hypervisor took
+
+    @property
+    def foreign_cores(self) -> float:
+        return self.foreign_cpu_s / self.wall_s if self.wall_s > 0 else 0.0
+
+    def quiet(self, cpu_limit: float = FOREIGN_CPU_LIMIT, steal_limit: float = STEAL_LIMIT) -> bool:
+        return self.foreign_cores <= cpu_limit and self.steal <= steal_limit
+
+
+def steal_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """Stolen share of CPU time between two (steal, total) tick counts of /proc/stat."""
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total > 0 else 0.0
+
+
+def proc_stat(path: str = "/proc/stat") -> tuple[int, int]:
+    """(steal, total) jiffies over all CPUs, from /proc/stat's first line."""
+    try:
+        with open(path) as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:  # not Linux: no steal to see
+        return (0, 0)
+    # user nice system idle iowait irq softirq steal [guest guest_nice, already in user]
+    return (fields[7] if len(fields) > 7 else 0, sum(fields[:8]))
+
+
+def foreign_cpu(before: Mapping[tuple[int, float], float], after: Mapping[tuple[int, float], float]) -> float:
+    """CPU seconds spent between two snapshots by processes outside the run. Keys are
+    (pid, create time), so a reused pid is a new process, counted from zero."""
+    return sum(cpu - before.get(key, 0.0) for key, cpu in after.items())
+
+
+class Guard:
+    """Snapshots of every process's CPU time except this process's tree (its engine
+    workers included) and of the steal counter, around each sample."""
+
+    def __init__(self, root: int | None = None):
+        import psutil
+
+        self._psutil = psutil
+        self._root = psutil.Process(root or os.getpid())
+
+    def _own(self) -> set[int]:
+        own = {self._root.pid}
+        try:
+            own.update(p.pid for p in self._root.children(recursive=True))
+        except self._psutil.Error:
+            pass
+        return own
+
+    def snapshot(self) -> tuple[dict[tuple[int, float], float], tuple[int, int], float]:
+        own = self._own()
+        cpu = {}
+        for p in self._psutil.process_iter(["pid", "create_time", "cpu_times"]):
+            info = p.info
+            times = info.get("cpu_times")
+            if info["pid"] in own or times is None:
+                continue
+            cpu[(info["pid"], info["create_time"])] = times.user + times.system
+        return cpu, proc_stat(), time.perf_counter()
+
+    def load(self, before, after) -> Load:
+        return Load(after[2] - before[2], foreign_cpu(before[0], after[0]), steal_share(before[1], after[1]))
+
+
+class NoGuard:
+    """Takes every sample as quiet (tests of the arithmetic; a machine that cannot see
+    its processes)."""
+
+    def snapshot(self):
+        return None
+
+    def load(self, before, after) -> Load:
+        return Load(1.0, 0.0, 0.0)
+
+
+# -- the rounds -----------------------------------------------------------------------------
+def rotation(names: list[str], round_index: int) -> list[str]:
+    """Round ``i``'s order: the arms rotated left by ``i``."""
+    k = round_index % len(names)
+    return names[k:] + names[:k]
+
+
+@dataclass
+class Measurement:
+    """The samples of every arm, aligned by round, and how they were taken."""
+
+    times: dict[str, list[float]]
+    discarded: int = 0
+    noisy: int = 0  # samples kept although never quiet (retries ran out)
+    precise: bool = False
+    stopped: str = ""  # "precise", "time cap" or "max rounds"
+    loads: list[Load] = field(default_factory=list)
+
+    @property
+    def rounds(self) -> int:
+        return min((len(v) for v in self.times.values()), default=0)
+
+    @property
+    def quiet(self) -> bool:
+        return self.noisy == 0
+
+    def ratio(self, top: str, bottom: str) -> Interval:
+        return ratio_interval(self.times[top], self.times[bottom])
+
+    def median(self, arm: str) -> float:
+        return statistics.median(self.times[arm])
+
+
+def guarded(fn: Callable[[], object], guard, clock, retries: int, out: Measurement) -> float:
+    """One sample of ``fn``, retaken while the machine was not quiet (``retries`` times)."""
+    for attempt in range(retries + 1):
+        before = guard.snapshot()
+        seconds = timed(fn, clock)
+        load = guard.load(before, guard.snapshot())
+        out.loads.append(load)
+        if load.quiet():
+            return seconds
+        if attempt < retries:
+            out.discarded += 1
+    out.noisy += 1
+    return seconds
+
+
+def measure(arms: Mapping[str, Callable[[], object]], baseline: str, *,
+            target: float = TARGET_HALF_WIDTH, min_rounds: int = MIN_ROUNDS, max_rounds: int = 30,
+            time_cap_s: float = 60.0, guard=None, retries: int = RETRIES,
+            clock: Callable[[], float] = time.perf_counter) -> Measurement:
+    """Rounds of every arm in rotating order until each arm's ratio to ``baseline`` is
+    within ``target`` (half-width, relative) after ``min_rounds``, or the time cap or
+    ``max_rounds`` is reached, whichever comes first."""
+    names = list(arms)
+    if baseline not in arms or len(names) < 2:
+        raise ValueError(f"need a baseline among at least two arms, got {names} and {baseline!r}")
+    if min_rounds < 2 or max_rounds < min_rounds:
+        raise ValueError(f"need 2 <= min_rounds <= max_rounds, got {min_rounds}, {max_rounds}")
+    guard = NoGuard() if guard is None else guard
+    out = Measurement({name: [] for name in names})
+    started = clock()
+    for i in range(max_rounds):
+        for name in rotation(names, i):
+            out.times[name].append(guarded(arms[name], guard, clock, retries, out))
+        if i + 1 < min_rounds:
+            continue
+        if all(out.ratio(baseline, other).half_width <= target for other in names if other != baseline):
+            out.precise, out.stopped = True, "precise"
+            return out
+        if clock() - started >= time_cap_s:
+            out.stopped = "time cap"
+            return out
+    out.stopped = "max rounds"
+    return out
