@@ -132,6 +132,16 @@ def preflight(root: Path, args: argparse.Namespace) -> None:
                 raise CLIError(str(exc)) from None
 
 
+def check_same_cpu(folder: Path, cpu: str) -> None:
+    """A series is one kind of machine: refuse to add runs of another CPU model to it."""
+    info_file = folder / "sysinfo.jsonl"
+    lines = info_file.read_text().splitlines() if info_file.is_file() else []
+    recorded = json.loads(lines[-1]).get("cpu_model") if lines else None
+    if recorded and recorded != cpu:
+        raise CLIError(f"{folder} holds runs on {recorded!r} but this CPU is {cpu!r}: their figures "
+                       "would mix in one series; pass another --machine (the default name carries the CPU)")
+
+
 def run(args: argparse.Namespace) -> int:
     from . import sysinfo
 
@@ -141,12 +151,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # PARBENCH_* settings (unknown backend, bad worker counts)
         raise CLIError(str(exc)) from None
     commit = _git(root, "rev-parse", "HEAD")
-    if _git(root, "status", "--porcelain", "--untracked-files=no"):
-        print(
-            "parbench: warning: tracked files have uncommitted changes; results are "
-            f"recorded under {commit[:8]} but measure the working tree",
-            file=sys.stderr,
-        )
+    dirty = bool(_git(root, "status", "--porcelain", "--untracked-files=no"))
+    if dirty and not args.allow_dirty:
+        raise CLIError(f"tracked files have uncommitted changes: results would be recorded under "
+                       f"{commit[:8]} but measure another tree; commit first, or pass --allow-dirty "
+                       "(the run is then marked dirty)")
     env = dict(os.environ)
     if args.quick:
         env.setdefault("PARBENCH_SIZE", "small")
@@ -156,6 +165,11 @@ def run(args: argparse.Namespace) -> int:
         machine += f"-{env['PARBENCH_SIZE']}"
     results = root / "results"
     check_results_writable(results)
+    check_same_cpu(results / machine, sysinfo.cpu_model())
+    run_id = f"{commit[:8]}-{time.strftime('%Y%m%dT%H%M%S')}" + ("-dirty" if dirty else "")
+    (results / machine).mkdir(parents=True, exist_ok=True)
+    env.update(PARBENCH_POINTS=str(results / machine / "points.jsonl"), PARBENCH_RUN=run_id,
+               PARBENCH_COMMIT=commit[:8], PARBENCH_MACHINE=machine)
     steps = 3 if args.publish else 2
     started = time.perf_counter()
 
@@ -173,7 +187,8 @@ def run(args: argparse.Namespace) -> int:
         run_args += ["--bench", pattern]
     status = _asv(root, *run_args, *args.asv_args, env=env)
     info = {"commit": commit, "time": time.time(), "machine": machine, **sysinfo.collect()}
-    info["size"] = env.get("PARBENCH_SIZE", "full")
+    info.update(size=env.get("PARBENCH_SIZE", "full"), run=run_id, dirty=dirty,
+                wall_s=round(time.perf_counter() - started, 1), asv_status=status)
     with open(results / machine / "sysinfo.jsonl", "a") as f:
         f.write(json.dumps(info) + "\n")
 
@@ -294,7 +309,10 @@ def report(args: argparse.Namespace) -> int:
         machines = rep.pick(rep.load(results), args.machine, str(results))
     except rep.ReportError as exc:
         raise CLIError(str(exc)) from None
-    print(rep.render(machines))
+    if args.json:
+        print(json.dumps(rep.point_objects(machines), indent=1))
+    else:
+        print(rep.render(machines))
     return 0
 
 
@@ -306,11 +324,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bench", action="append", metavar="REGEX", help="only benchmarks matching (repeatable)")
     p.add_argument("--machine", help="machine name for results/ (default: host-cores-memory)")
     p.add_argument("--no-publish", dest="publish", action="store_false", help="skip asv publish")
+    p.add_argument("--allow-dirty", action="store_true",
+                   help="measure a tree with uncommitted changes (the run is marked dirty)")
     p.add_argument("asv_args", nargs=argparse.REMAINDER, help="after --: passed to asv run")
     p.set_defaults(func=run)
     p = sub.add_parser("report", help="per workload: times, speedups, overheads, a recommendation")
     p.add_argument("--results", help="results folder (default: results/ of this checkout)")
     p.add_argument("--machine", help="only this machine")
+    p.add_argument("--json", action="store_true",
+                   help="one object per measured point (every run), with intervals, instead of tables")
     p.set_defaults(func=report)
     p = sub.add_parser("site", help="rebuild html/ (asv publish + the scaling report) from results/")
     p.add_argument("--results", help="results folder (default: results/ of this checkout)")

@@ -1,22 +1,26 @@
 """``python -m bench_lib compare BASE NEW``: a regression gate on ratios, not times.
 
-Absolute times on cloud VMs drift by tens of percent between runs; a speedup or an
-efficiency is timed back to back in one process (scaling.Ratios), so both sides drift
-together. The gate fails when a tracked ratio fell by more than ``factor`` between two
-result sets: ``new < base / factor``. A result set is a results folder (the newest value
-of each benchmark, as the report reads it), one asv result file, or a commit hash (prefix)
-looked up in ``results/<machine>/``.
+Absolute times on cloud VMs drift by tens of percent between runs; a speedup is measured
+interleaved with its serial side in one process (scaling.Ratios), so both sides drift
+together. Where both result sets carry the speedup's interval (points.jsonl), a change is
+a regression only when the whole interval of new / base lies below ``1 / factor``; where
+one lacks it (results from before intervals), when ``new < base / factor``. A result set
+is a results folder (the newest value of each benchmark, as the report reads it), one asv
+result file, a commit hash (prefix) looked up in ``results/<machine>/``, or a run id from
+points.jsonl (two runs of one commit: an A/A comparison).
 """
 
 from __future__ import annotations
 
+import math
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import report as rep
+from . import protocol, report as rep
 
-TRACKED = (rep.SPEEDUP, rep.EFFICIENCY)  # higher is better
+TRACKED = (rep.SPEEDUP,)  # higher is better
+KEY = ("workload", "backend", "n_workers")
 
 
 @dataclass
@@ -25,15 +29,31 @@ class Change:
     params: dict
     base: float
     new: float
+    interval: protocol.Interval | None = None  # of new / base, where both have intervals
 
     @property
     def ratio(self) -> float:
         return self.new / self.base
 
+    def worse(self, factor: float) -> bool:
+        """Fell by more than ``factor``: the whole interval below 1/factor where known."""
+        if self.interval is not None and math.isfinite(self.interval.high):
+            return self.interval.high < 1 / factor
+        return self.new < self.base / factor
+
     def __str__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return (f"{self.benchmark}({shown}): {self.base:.2f}x -> {self.new:.2f}x "
-                f"({self.ratio - 1:+.0%})")
+        text = f"{self.benchmark}({shown}): {self.base:.2f}x -> {self.new:.2f}x ({self.ratio - 1:+.0%}"
+        if self.interval is not None and math.isfinite(self.interval.high):
+            text += f", interval {self.interval.low - 1:+.0%} .. {self.interval.high - 1:+.0%}"
+        return text + ")"
+
+
+def interval(record: dict) -> protocol.Interval:
+    low, high = record.get("ci") or (None, None)
+    nan = math.nan
+    return protocol.Interval(record["value"], nan if low is None else low, nan if high is None else high,
+                             record.get("pairs", 0))
 
 
 def _one(machines: list[rep.Machine], machine: str | None, spec: str) -> rep.Machine:
@@ -54,19 +74,25 @@ def _commit(spec: str, root: Path | None) -> str:
 
 
 def result_set(spec: str, results: Path, machine: str | None = None, root: Path | None = None) -> rep.Machine:
-    """The series of a results folder, an asv result file, or a commit in ``results``."""
+    """The series of a results folder, an asv result file, a commit or a run in ``results``."""
     path = Path(spec)
     if path.is_dir():
         return _one(rep.load(path), machine, spec)
     if path.is_file():
         found = rep.Machine(path.parent.name, rep.machine_info(path.parent))
-        rep.add_results(found, rep.read_file(path), rep.read_index(path.parent.parent))
+        data = rep.read_file(path)
+        rep.add_results(found, data, rep.read_index(path.parent.parent))
+        commit = data.get("commit_hash", "")[:8]
+        found.points = [r for r in _points(path.parent) if r.get("commit") == commit]
         return found
+    runs = _run(Path(results), spec, machine)
+    if runs is not None:
+        return runs
     prefix = _commit(spec, root)
     files = sorted(Path(results).glob(f"*/{prefix}*.json")) if len(prefix) >= 4 else []
     files = [f for f in files if f.name != "machine.json" and (not machine or f.parent.name == machine)]
     if not files:
-        raise rep.ReportError(f"{spec!r} is neither a results folder, a result file nor a commit "
+        raise rep.ReportError(f"{spec!r} is neither a results folder, a result file, a run nor a commit "
                               f"with results under {results} (git log shows the commits)")
     by_machine: dict[str, list[Path]] = {}
     for f in files:
@@ -78,11 +104,53 @@ def result_set(spec: str, results: Path, machine: str | None = None, root: Path 
     return result_set(str(by_machine[name][0]), results)
 
 
+def _points(folder: Path) -> list[dict]:
+    from . import points
+
+    return points.read(folder / points.FILE)[0]
+
+
+def _run(results: Path, run: str, machine: str | None) -> rep.Machine | None:
+    """The points of one run (its id as points.jsonl records it), or None."""
+    found = []
+    for folder in sorted(p for p in results.glob("*") if p.is_dir()):
+        if machine and folder.name != machine:
+            continue
+        records = [r for r in _points(folder) if r.get("run") == run]
+        if records:
+            found.append(rep.Machine(folder.name, rep.machine_info(folder), points=records))
+    return _one(found, machine, run) if found else None
+
+
+def _speedup_changes(base: rep.Machine, new: rep.Machine):
+    """Changes of measured speedups (points), keyed by workload, backend and n_workers."""
+    def newest(machine):
+        out = {}
+        for record in machine.points:
+            if record.get("kind") == "speedup":
+                out[tuple(record[k] for k in KEY)] = record
+        return out
+    before, after = newest(base), newest(new)
+    changes, missing = [], []
+    for key, old in before.items():
+        params = dict(zip(KEY, key))
+        now = after.get(key)
+        if now is None:
+            missing.append((rep.SPEEDUP, params))
+            continue
+        change = protocol.product_interval(interval(now), interval(old), power=-1)
+        changes.append(Change(rep.SPEEDUP, params, old["value"], now["value"], change))
+    return changes, missing
+
+
 def compare(base: rep.Machine, new: rep.Machine, factor: float):
     """(tracked ratios present in both, those that fell by more than ``factor``, and the
     (benchmark, params) measured in ``base`` but missing or failed in ``new``)."""
     if factor < 1:
         raise ValueError(f"factor must be >= 1 (a drop to 1/factor fails), got {factor}")
+    if base.points and new.points:
+        changes, missing = _speedup_changes(base, new)
+        return changes, [c for c in changes if c.worse(factor)], missing
     changes, missing = [], []
     for name in TRACKED:
         old_series = base.series.get(name)
@@ -96,4 +164,4 @@ def compare(base: rep.Machine, new: rep.Machine, factor: float):
                 missing.append((name, params))
             elif before > 0:
                 changes.append(Change(name, params, before, value))
-    return changes, [c for c in changes if c.new < c.base / factor], missing
+    return changes, [c for c in changes if c.worse(factor)], missing

@@ -80,13 +80,14 @@ def _finite(x: float) -> float | None:
 
 def record(kind: str, top: str, bottom: str, m: protocol.Measurement, **point) -> dict:
     """The published view of one measurement: ratio ``top / bottom`` with its interval,
-    both sides' median times, and how quietly and precisely it was taken."""
+    both sides' geometric mean times and samples, and how quietly and precisely it was taken."""
     iv = m.ratio(top, bottom)
     return {
         "kind": kind, **point,
         "value": iv.estimate, "ci": [_finite(iv.low), _finite(iv.high)],
         "half_width": _finite(iv.half_width), "pairs": iv.pairs,
-        "time_s": m.median(bottom), "other_time_s": m.median(top),
+        "time_s": m.center(bottom), "other_time_s": m.center(top),
+        "samples_s": {"top": m.times[top], "bottom": m.times[bottom]},
         "precise": m.precise, "stopped": m.stopped,
         "discarded": m.discarded, "noisy": m.noisy, "quiet": m.quiet,
         "foreign_cores_max": max((load.foreign_cores for load in m.loads), default=0.0),

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import points
+
 # workload -> (benchmark holding its steady-state time, parameters fixed for the table)
 TIMES = {
     "filter_bank": ("filter_bank.FilterBank.time_filter_bank", {"filter_size": "5x5"}),
@@ -27,7 +29,6 @@ TIMES = {
     "model_inference": ("model_inference.ModelInference.time_rounds", {"pinned": False}),
 }
 SPEEDUP = "scaling.Ratios.track_speedup"
-EFFICIENCY = "scaling.Ratios.track_efficiency"
 CEILING = "scaling.Ceiling.track_ceiling_speedup"
 GAP = "scaling.Gap.track_naive_to_shared"
 START = "overhead.Startup.track_start"
@@ -74,10 +75,26 @@ class Machine:
     name: str
     info: dict = field(default_factory=dict)
     series: dict[str, Series] = field(default_factory=dict)
+    points: list[dict] = field(default_factory=list)  # points.jsonl, oldest first
 
     def value(self, benchmark: str, **params) -> float | None:
         s = self.series.get(benchmark)
         return s.get(**params) if s else None
+
+    def point(self, kind: str, **params) -> dict | None:
+        """The newest measured point of ``kind`` at ``params`` (with its interval)."""
+        for record in reversed(self.points):
+            if record.get("kind") == kind and all(record.get(k) == v for k, v in params.items()):
+                return record
+        return None
+
+    def ceiling(self, workload: str, n_workers: int, commit: str | None = None) -> float | None:
+        """The ceiling at ``n_workers``; with ``commit``, only one recorded at that commit
+        (the same run as a speedup it divides), else missing."""
+        s = self.series.get(CEILING)
+        if s is None or (commit is not None and s.commit != commit[:8]):
+            return None
+        return s.get(workload=workload, n_workers=n_workers)
 
 
 def _literal(text: str) -> Any:
@@ -136,7 +153,7 @@ def load(results: Path) -> list[Machine]:
     meta = read_index(results)
     machines = []
     for folder in sorted(p for p in results.iterdir() if p.is_dir()):
-        machine = Machine(folder.name, machine_info(folder))
+        machine = Machine(folder.name, machine_info(folder), points=points.read(folder / points.FILE)[0])
         files = [read_file(path) for path in folder.glob("*.json") if path.name != "machine.json"]
         for data in sorted(files, key=lambda d: d.get("date", 0)):  # newest last: wins
             add_results(machine, data, meta)
@@ -166,18 +183,30 @@ class Row:
     seconds: float
     variant: str
     speedup: float | None = None
-    measured: bool = False  # speedup timed back to back (scaling.Ratios), else from times
+    measured: bool = False  # speedup measured interleaved with serial (a point), else from times
     efficiency: float | None = None
     overheads: dict[str, float] = field(default_factory=dict)
+    speedup_ci: tuple[float, float] | None = None
+    efficiency_ci: tuple[float, float] | None = None
+    pairs: int = 0
+    precise: bool = True
+    quiet: bool = True
+    reason: str = ""  # why an efficiency above 1 is not an error
+
+
+def _ci(record: dict) -> tuple[float, float] | None:
+    low, high = record.get("ci") or (None, None)
+    return None if low is None or high is None else (low, high)
 
 
 def rows(machine: Machine, workload: str) -> list[Row]:
+    """One row per backend and n_workers. Where the speedup was measured (a point), the
+    row's time, variant and speedup all come from that one measurement; elsewhere the
+    fastest variant's asv time, and a speedup from separate runs' times (marked)."""
     name, fixed = TIMES[workload]
     series = machine.series.get(name)
-    if series is None:
-        return []
     best: dict[tuple[str, int], Row] = {}
-    for combo, value in series.combos():
+    for combo, value in series.combos() if series else ():
         if any(combo.get(k, v) != v for k, v in fixed.items()):
             continue
         key = (combo["backend"], combo["n_workers"])
@@ -185,19 +214,32 @@ def rows(machine: Machine, workload: str) -> list[Row]:
             best[key] = Row(combo["backend"], combo["n_workers"], value, str(combo.get("variant", "")))
     serial = best.get(("serial", 1))
     for row in best.values():
-        measured = machine.value(SPEEDUP, workload=workload, backend=row.backend, n_workers=row.n_workers)
-        if measured is not None:
-            row.speedup, row.measured = measured, True
-        elif serial is not None:
+        if serial is not None:
             work = row.n_workers if workload in WEAK else 1
             row.speedup = work * serial.seconds / row.seconds
-        row.efficiency = machine.value(EFFICIENCY, workload=workload, backend=row.backend,
-                                       n_workers=row.n_workers)
-        top = machine.value(CEILING, workload=workload, n_workers=row.n_workers)
-        if row.efficiency is None and row.speedup is not None and top:
-            row.efficiency = row.speedup / top
         row.overheads = overheads(machine, workload, row.backend, row.n_workers)
+    for record in machine.points:
+        if record.get("kind") != "speedup" or record.get("workload") != workload:
+            continue
+        key = (record["backend"], record["n_workers"])  # newer records replace older ones
+        best[key] = measured_row(machine, record)
     return sorted(best.values(), key=lambda r: (r.n_workers, r.seconds))
+
+
+def measured_row(machine: Machine, record: dict) -> Row:
+    row = Row(record["backend"], record["n_workers"], record["time_s"], record["variant"],
+              record["value"], True, speedup_ci=_ci(record), pairs=record.get("pairs", 0),
+              precise=bool(record.get("precise")), quiet=bool(record.get("quiet")))
+    top = machine.ceiling(record["workload"], row.n_workers, record.get("commit") or None)
+    if top:
+        row.efficiency = row.speedup / top
+        if row.speedup_ci:
+            row.efficiency_ci = (row.speedup_ci[0] / top, row.speedup_ci[1] / top)
+        if row.efficiency_ci and row.efficiency_ci[0] > 1.0:
+            row.reason = ("above the ceiling: the ceiling's copies each build their own input, "
+                          "while this backend's workers share one (less memory traffic)")
+    row.overheads = overheads(machine, record["workload"], row.backend, row.n_workers)
+    return row
 
 
 def overheads(machine: Machine, workload: str, backend: str, n_workers: int) -> dict[str, float]:
@@ -218,9 +260,34 @@ def overheads(machine: Machine, workload: str, backend: str, n_workers: int) -> 
     return out
 
 
+def speedup_text(row: Row) -> str:
+    """'1.62x ±0.04' (measured, with its interval); marks: * from separate runs' times,
+    ~ imprecise (time cap before +-3%), ! taken beside foreign load."""
+    if row.speedup is None:
+        return "-"
+    text = f"{row.speedup:.2f}x"
+    if row.speedup_ci:
+        text += f" ±{(row.speedup_ci[1] - row.speedup_ci[0]) / 2:.2f}"
+    if not row.measured:
+        text += "*"
+    if row.measured and not row.precise:
+        text += "~"
+    if row.measured and not row.quiet:
+        text += "!"
+    return text
+
+
+def tied(best: Row, other: Row) -> bool:
+    """Two measured speedups whose intervals overlap cannot be told apart."""
+    if not (best.speedup_ci and other.speedup_ci):
+        return False
+    return best.speedup_ci[0] <= other.speedup_ci[1] and other.speedup_ci[0] <= best.speedup_ci[1]
+
+
 def recommend(machine: Machine, workload: str, table: list[Row]) -> str:
-    """The backend with the best speedup at the most workers (timed back to back where
-    Ratios ran), or the loop if none beats it; and what holds the others back."""
+    """The backend with the best speedup at the most workers (measured interleaved where
+    Ratios ran), or the loop if none beats it; a tie where the runner-up's interval
+    overlaps; and what holds the others back."""
     if not table:
         return "no results"
     top_n = max(r.n_workers for r in table)
@@ -232,15 +299,20 @@ def recommend(machine: Machine, workload: str, table: list[Row]) -> str:
         best = serial or best
     text = f"{best.backend} (n_workers={best.n_workers}, {best.variant}): {_s(best.seconds)}"
     if best.speedup is not None:
-        text += f", {best.speedup:.2f}x over serial"
+        text += f", {speedup_text(best)} over serial"
     if best.efficiency is not None:
         text += f", {best.efficiency:.0%} of the machine's ceiling"
+    runner = next((r for r in candidates if r is not best and r.backend != "serial"), None)
+    if runner is not None and tied(best, runner):
+        text = f"tie: {text}; {runner.backend} {speedup_text(runner)} (intervals overlap)"
     ceiling = machine.value(CEILING, workload=workload, n_workers=top_n)
     reasons = []
     if ceiling is not None and ceiling < 0.8 * top_n:
         reasons.append(f"the machine allows only {ceiling:.2f}x on {top_n} cores (memory-bound)")
     if best.backend == "serial":
         reasons.append("no backend beats the loop")
+    if best.reason:
+        reasons.append(best.reason)
     gap = machine.value(GAP, workload=workload, backend=best.backend, n_workers=top_n)
     if gap is not None and gap > 1.2:
         reasons.append(f"naive use is {gap:.1f}x slower here: place the input once")
@@ -248,7 +320,7 @@ def recommend(machine: Machine, workload: str, table: list[Row]) -> str:
         pieces = {k: v for k, v in other.overheads.items() if k in ("start s", "import s", "per-task ms")}
         text_other = f"{other.backend}"
         if other.speedup is not None:
-            text_other += f" reaches {other.speedup:.2f}x"
+            text_other += f" reaches {speedup_text(other)}"
         if pieces:
             label, value = max(pieces.items(), key=lambda kv: kv[1] / (1000 if "ms" in kv[0] else 1))
             name, unit = label.split()
@@ -281,19 +353,44 @@ def render(machines: list[Machine]) -> str:
             name, fixed = TIMES[workload]
             shown = ", ".join(f"{k}={v}" for k, v in fixed.items())
             lines.append(f"\n-- {workload}" + (f" ({shown})" if shown else "") + f"   [{name}]")
-            header = (f"{'backend':<23}{'n':>2} {'variant':<12}{'time':>10}{'speedup':>9}{'effic.':>8}"
+            header = (f"{'backend':<23}{'n':>2} {'variant':<12}{'time':>10}{'speedup':>15}{'effic.':>8}"
                       f"{'start s':>9}{'import s':>9}{'task ms':>9}{'new-pool':>9}{'MB/s':>8}")
             lines.append(header)
             for r in table:
                 o = r.overheads
-                speed = "-" if r.speedup is None else f"{r.speedup:.2f}x" + ("" if r.measured else "*")
                 lines.append(
-                    f"{r.backend:<23}{r.n_workers:>2} {r.variant:<12}{_s(r.seconds):>10}{speed:>9}"
+                    f"{r.backend:<23}{r.n_workers:>2} {r.variant:<12}{_s(r.seconds):>10}{speedup_text(r):>15}"
                     f"{_fmt(r.efficiency, '.0%'):>8}{_fmt(o.get('start s'), '.3f'):>9}"
                     f"{_fmt(o.get('import s'), '.3f'):>9}{_fmt(o.get('per-task ms'), '.3f'):>9}"
                     f"{_fmt(o.get('new-pool ms/task'), '.2f'):>9}{_fmt(o.get('MB/s'), '.0f'):>8}")
             lines.append(f"recommended: {recommend(machine, workload, table)}")
         commits = sorted({s.commit for s in machine.series.values()})
-        lines.append(f"\n(* speedup from separate runs' times, not timed back to back; "
-                     f"results of commits {', '.join(commits)})\n")
+        runs = sorted({p.get("run", "") for p in machine.points} - {""})
+        lines.append("\n(speedup ±: half the 95% interval of paired rounds; * from separate runs' times, "
+                     "not measured interleaved; ~ imprecise: the time cap came before ±3%; ! measured "
+                     f"beside foreign load; results of commits {', '.join(commits)}"
+                     + (f"; runs {', '.join(runs)}" if runs else "") + ")\n")
     return "\n".join(lines)
+
+
+# -- one object per measured point -------------------------------------------------------------
+def point_objects(machines: list[Machine]) -> list[dict]:
+    """Every measured speedup of every run, as ``report --json`` prints them."""
+    out = []
+    for machine in machines:
+        for record in machine.points:
+            if record.get("kind") != "speedup":
+                continue
+            row = measured_row(machine, record)
+            out.append({
+                "machine": machine.name, "commit": record.get("commit", ""), "run": record.get("run", ""),
+                "workload": record["workload"], "backend": row.backend, "n_workers": row.n_workers,
+                "variant": row.variant, "time_s": row.seconds, "serial_time_s": record.get("other_time_s"),
+                "speedup": row.speedup, "speedup_ci": list(row.speedup_ci) if row.speedup_ci else None,
+                "efficiency": row.efficiency,
+                "efficiency_ci": list(row.efficiency_ci) if row.efficiency_ci else None,
+                "efficiency_reason": row.reason or None,
+                "pairs": row.pairs, "precise": row.precise, "quiet": row.quiet,
+                "discarded": record.get("discarded", 0),
+            })
+    return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import re
 import shutil
 
 from . import config
@@ -78,10 +79,20 @@ def model_inference_settings() -> dict:
             "model_cache": str(config.cache_dir())}
 
 
+def cpu_tag(model: str) -> str:
+    """A CPU model as a short name part: 'Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz'
+    -> 'xeon-platinum-8259cl' (vendor, trademarks, 'CPU', 'Processor' and clock dropped)."""
+    model = re.sub(r"\((r|tm)\)", " ", model.split("@")[0], flags=re.I)
+    words = [w for w in re.split(r"[^a-z0-9]+", model.lower())
+             if w and w not in ("intel", "amd", "cpu", "processor", "core", "with", "radeon", "graphics")]
+    return "-".join(words)[:32].strip("-") or "cpu"
+
+
 def default_machine_name() -> str:
-    """Unique per kind of machine: host, cores and memory (EC2 runs pass the instance type)."""
+    """Unique per kind of machine: host, cores, memory and CPU model, so two VMs of the
+    same size with other CPUs never share a series (EC2 runs pass the instance type)."""
     gib = round(config.total_memory() / 1024**3)
-    return f"{platform.node() or 'host'}-{config.physical_cores()}core-{gib}gb"
+    return f"{platform.node() or 'host'}-{config.physical_cores()}core-{gib}gb-{cpu_tag(cpu_model())}"
 
 
 def asv_machine() -> list[str]:

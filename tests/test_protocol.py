@@ -296,7 +296,13 @@ def test_measure_interleaves_in_rotating_order_and_stops_when_precise():
     assert out.precise and out.stopped == "precise" and out.rounds == 3
     assert out.ratio("serial", "x").estimate == pytest.approx(2.0)
     assert out.ratio("serial", "y").estimate == pytest.approx(0.5)
-    assert out.median("y") == 4.0 and out.quiet and out.discarded == 0
+    assert out.center("y") == pytest.approx(4.0) and out.quiet and out.discarded == 0
+
+
+def test_center_is_the_geometric_mean():
+    out = p.Measurement({"a": [1.0, 4.0], "b": [2.0, 8.0, 4.0]})
+    assert out.center("a") == pytest.approx(2.0)
+    assert out.center("b") == pytest.approx(4.0)
 
 
 def test_measure_goes_on_until_the_half_width_is_reached():

@@ -1,0 +1,118 @@
+"""The regression gate (bench_lib.compare) in-process: interval rules on hand-made points
+whose answers are worked out by hand, then the real thing -- two measurements of one
+backend (A/A) pass, a backend slowed in this test (registered here only) is caught."""
+
+import math
+import time
+
+import pytest
+
+from bench_lib import backends, compare, protocol, ratios, report
+from bench_lib.backends.threads import ThreadsBackend
+
+
+def point(value, half=None, backend="threads", workload="filter_bank", n=2, pairs=5):
+    """A speedup record with an interval of +-``half`` on the log scale (exp(+-half))."""
+    ci = [None, None] if half is None else [value * math.exp(-half), value * math.exp(half)]
+    return {"kind": "speedup", "workload": workload, "backend": backend, "n_workers": n,
+            "variant": "naive", "value": value, "ci": ci, "pairs": pairs}
+
+
+def machine(*records):
+    return report.Machine("m", points=list(records))
+
+
+def test_identical_points_pass():
+    changes, worse, missing = compare.compare(machine(point(2.0, 0.02)), machine(point(2.0, 0.02)), 1.2)
+    assert len(changes) == 1 and worse == [] and missing == []
+    assert changes[0].ratio == 1.0
+
+
+def test_a_30_percent_drop_with_narrow_intervals_is_a_regression():
+    # new/base = 0.7, log half-width sqrt(0.02^2 + 0.02^2) = 0.0283: the interval's top
+    # 0.7 * e^0.0283 = 0.720 lies below 1/1.2 = 0.833; the bottom 0.7 * e^-0.0283 = 0.680
+    changes, worse, _ = compare.compare(machine(point(2.0, 0.02)), machine(point(1.4, 0.02)), 1.2)
+    assert worse == changes and len(worse) == 1
+    iv = worse[0].interval
+    assert iv.estimate == pytest.approx(0.7)
+    assert iv.high == pytest.approx(0.7 * math.exp(math.sqrt(2) * 0.02))
+    assert iv.low == pytest.approx(0.7 * math.exp(-math.sqrt(2) * 0.02))
+    assert "-30%" in str(worse[0]) and "interval -32% .. -28%" in str(worse[0])
+
+
+def test_a_drop_whose_interval_reaches_past_the_factor_is_not_called():
+    # new/base = 0.8 (< 1/1.2 as a point), but log half-width sqrt(0.1^2 + 0.1^2) = 0.141:
+    # the top 0.8 * e^0.141 = 0.921 is above 0.833: not shown to be worse
+    _, worse, _ = compare.compare(machine(point(2.0, 0.1)), machine(point(1.6, 0.1)), 1.2)
+    assert worse == []
+    # the same drop with half-widths of 0.01 (top 0.8 * e^0.0141 = 0.811) is caught
+    _, worse, _ = compare.compare(machine(point(2.0, 0.01)), machine(point(1.6, 0.01)), 1.2)
+    assert len(worse) == 1
+
+
+def test_the_interval_bound_is_strict_at_one_over_factor():
+    # top of the interval exactly at 1/factor: not wholly below it
+    change = compare.Change("s", {}, 1.0, 0.5, protocol.Interval(0.5, 0.4, 0.5, 3))
+    assert not change.worse(2.0)
+    assert change.worse(1.99)
+
+
+def test_points_without_intervals_fall_back_to_the_factor_on_the_values():
+    changes, worse, _ = compare.compare(machine(point(2.0)), machine(point(1.6)), 1.2)
+    assert len(changes) == 1 and len(worse) == 1  # 1.6 < 2.0 / 1.2 = 1.667
+    _, worse, _ = compare.compare(machine(point(2.0)), machine(point(1.7)), 1.2)
+    assert worse == []
+    assert compare.Change("s", {}, 2.0, 1.0).worse(1.99) and not compare.Change("s", {}, 2.0, 1.0).worse(2.0)
+
+
+def test_a_point_missing_in_new_is_reported_and_an_improvement_is_not():
+    base = machine(point(2.0, 0.02), point(1.5, 0.02, backend="loky"))
+    new = machine(point(3.0, 0.02))
+    changes, worse, missing = compare.compare(base, new, 1.2)
+    assert [c.params["backend"] for c in changes] == ["threads"] and worse == []
+    assert missing == [(report.SPEEDUP, {"workload": "filter_bank", "backend": "loky", "n_workers": 2})]
+
+
+def test_newest_point_of_a_key_wins():
+    base = machine(point(2.0, 0.02))
+    new = machine(point(1.0, 0.02), point(2.0, 0.02))  # the later line replaces the earlier
+    _, worse, _ = compare.compare(base, new, 1.2)
+    assert worse == []
+
+
+def test_factor_below_one_is_refused():
+    with pytest.raises(ValueError, match="factor must be >= 1"):
+        compare.compare(machine(), machine(), 0.9)
+
+
+class SlowedThreads(ThreadsBackend):
+    """threads, plus 30 ms per map: a backend that got slower (this test's only)."""
+
+    name = "slowed-threads"
+
+    def _map(self, fn, items, data):
+        time.sleep(0.03)
+        return super()._map(fn, items, data)
+
+
+@pytest.fixture
+def slowed():
+    backends.register("slowed-threads", SlowedThreads)
+    yield "slowed-threads"
+    backends.close_all()
+    backends._REGISTRY.pop("slowed-threads", None)
+
+
+def test_real_a_a_passes_and_a_slowed_backend_is_caught(slowed, no_children_left):
+    options = {"min_rounds": 5, "max_rounds": 12, "time_cap_s": 5.0, "guard": protocol.NoGuard()}
+    try:
+        first = ratios.speedup("filter_bank", "threads", 2, **options)
+        again = ratios.speedup("filter_bank", "threads", 2, **options)
+        slow = ratios.speedup("filter_bank", slowed, 2, **options)
+    finally:
+        backends.close_all()
+    _, worse, _ = compare.compare(machine(first), machine(again), 1.2)
+    assert worse == [], [str(c) for c in worse]
+    slow["backend"] = "threads"  # the same point, measured after the slowdown
+    _, worse, _ = compare.compare(machine(first), machine(slow), 1.2)
+    assert len(worse) == 1, (first, slow)
