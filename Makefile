@@ -1,6 +1,7 @@
 # parbench: the two commands of the README, and what they need.
 #   make bench   set up .venv, run the whole suite (real sizes) with asv, publish html/
 #   make test    set up .venv, run the tests
+#   make mutation  mutation-test the measurement core (minutes; last line: killed K of N)
 # Options: QUICK=1 (small sizes, one sample: minutes), BENCH=regex, PYTHON=python3.11
 
 PYTHON ?= python3
@@ -15,7 +16,7 @@ SYSTEM_PACKAGES := chromium chromium-driver shellcheck
 SYSTEM_COMMANDS := chromium chromedriver shellcheck
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system bench test preview site clean
+.PHONY: setup system bench test mutation preview site clean
 
 setup: $(STAMP)
 
@@ -38,6 +39,13 @@ bench: setup
 
 test: setup system
 	$(BIN)/python -m pytest $(ARGS)
+
+# Mutation testing of the measurement core (pyproject's [tool.mutmut]); not part of make test.
+mutation: setup
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,mutation]'
+	rm -rf mutants
+	$(BIN)/mutmut run > mutants.log 2>&1 || { tail -20 mutants.log; exit 1; }
+	$(BIN)/python tests/mutation_score.py
 
 preview: setup
 	$(BIN)/python -m asv preview

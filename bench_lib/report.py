@@ -293,10 +293,7 @@ def recommend(machine: Machine, workload: str, table: list[Row]) -> str:
     top_n = max(r.n_workers for r in table)
     candidates = [r for r in table if r.n_workers == top_n or r.backend == "serial"]
     candidates.sort(key=lambda r: -(r.speedup if r.speedup is not None else 0.0))
-    best = candidates[0]
-    if best.speedup is not None and best.speedup < 1.0:
-        serial = next((r for r in table if r.backend == "serial"), None)
-        best = serial or best
+    best = candidates[0]  # the loop (1.00x) wins where no backend beats it
     text = f"{best.backend} (n_workers={best.n_workers}, {best.variant}): {_s(best.seconds)}"
     if best.speedup is not None:
         text += f", {speedup_text(best)} over serial"

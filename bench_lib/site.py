@@ -111,6 +111,17 @@ def _empty(ax, what: str) -> None:
     ax.set_yticks([])
 
 
+def _with_errors(ax, pts: list, color, label: str) -> None:
+    """A backend's line, with error bars where its points carry a 95% interval."""
+    if not pts:
+        return
+    xs, ys, cis = zip(*pts)
+    low = [y - ci[0] if ci else 0.0 for y, ci in zip(ys, cis)]
+    high = [ci[1] - y if ci else 0.0 for y, ci in zip(ys, cis)]
+    ax.errorbar(xs, ys, yerr=[low, high] if any(cis) else None, marker="o", color=color, label=label,
+                capsize=3)
+
+
 def workload_figure(machine: rep.Machine, workload: str, table: list[rep.Row], path: Path) -> bool:
     """One SVG with four panels; False when the workload has no results on this machine."""
     import matplotlib
@@ -132,19 +143,20 @@ def workload_figure(machine: rep.Machine, workload: str, table: list[rep.Row], p
     xs = [1, top] if top > 1 else [1, 2]
     speed.plot(xs, xs, ls=":", color="0.4", label="ideal")
     if ceiling:
-        cn = sorted({1, *ceiling})
-        speed.plot(cn, [ceiling.get(n, 1.0) for n in cn], "k--", marker="s", label="machine ceiling")
+        ceiling.setdefault(1, 1.0)  # one copy against one copy: 1 by definition, not a default
+        cn = sorted(ceiling)
+        speed.plot(cn, [ceiling[n] for n in cn], "k--", marker="s", label="machine ceiling")
     for backend, rows in by_backend.items():
-        pts = [(r.n_workers, r.speedup) for r in rows if r.speedup is not None]
-        if pts and backend != "serial":
-            speed.plot(*zip(*pts), marker="o", color=colors[backend], label=backend)
-        pts = [(r.n_workers, r.efficiency) for r in rows if r.efficiency is not None]
-        if pts and backend != "serial":
-            effic.plot(*zip(*pts), marker="o", color=colors[backend], label=backend)
+        if backend == "serial":
+            continue
+        _with_errors(speed, [(r.n_workers, r.speedup, r.speedup_ci) for r in rows if r.speedup is not None],
+                     colors[backend], backend)
+        _with_errors(effic, [(r.n_workers, r.efficiency, r.efficiency_ci) for r in rows
+                             if r.efficiency is not None], colors[backend], backend)
     speed.axhline(1.0, color="0.7", lw=0.8)
     speed.set(title="speedup over the serial loop", xlabel="n_workers", ylabel="x", xticks=ns)
     speed.legend(fontsize=7, loc="upper left")
-    if effic.lines:
+    if effic.lines or effic.containers:
         effic.axhline(1.0, color="k", ls="--", lw=0.8)
         effic.set(title="efficiency = speedup / ceiling", xlabel="n_workers", xticks=ns)
     else:
@@ -162,8 +174,11 @@ def workload_figure(machine: rep.Machine, workload: str, table: list[rep.Row], p
     parts = {}
     for backend, rows in by_backend.items():
         row = next((r for r in rows if r.n_workers == top), rows[-1])
-        parts[f"{backend} ({row.n_workers})"] = (row.overheads.get("start s", 0.0),
-                                                  row.overheads.get("import s", 0.0), row.seconds)
+        start, imports = row.overheads.get("start s"), row.overheads.get("import s")
+        label = f"{backend} ({row.n_workers})"
+        if start is None or imports is None:  # drawn as missing, never as 0 s
+            label += " [start/import not measured]"
+        parts[label] = (start or 0.0, imports or 0.0, row.seconds)
     labels = list(parts)
     left = [0.0] * len(labels)
     for i, (name, color) in enumerate((("start workers", "tab:red"), ("imports in workers", "tab:orange"),
@@ -213,10 +228,10 @@ pre {{ font-size: 11px; overflow-x: auto; background: #f6f6f6; padding: 8px; }}
 </style></head><body>
 <p><a id="asv-link" href="../index.html">&larr; benchmark history (asv)</a></p>
 <h1>Which backend for which workload, and why</h1>
-<p>Per machine and workload: speedup over the serial loop (measured back to back where
-<code>scaling.Ratios</code> ran, else from the run times) against the ideal line and the
-machine's measured ceiling (n copies of the serial work at once, no engine); efficiency =
-speedup / ceiling; how much slower the naive use of each engine is than placing the input
+<p>Per machine and workload: speedup over the serial loop (measured interleaved with it where
+<code>scaling.Ratios</code> ran, with its 95% interval as error bars; else from the run times)
+against the ideal line and the machine's measured ceiling (n copies of the serial work at once,
+no engine); efficiency = that speedup / the ceiling of the same run; how much slower the naive use of each engine is than placing the input
 once; and where a first call on a new pool spends its time. Built from <code>results/</code>
 by <code>python -m bench_lib site</code>.</p>
 {body}

@@ -356,3 +356,165 @@ def test_measure_refuses_bad_arguments():
 
 def test_measurement_of_no_arms_has_no_rounds():
     assert p.Measurement({}).rounds == 0
+
+
+# -- edges, each pinned by hand ------------------------------------------------------------
+def test_scaled_and_one_sample_intervals_keep_their_level():
+    assert p.Interval(2.0, 1.5, 3.0, 4, 0.9).scaled(0.5).level == 0.9
+    assert p.log_interval([0.1], level=0.9).level == 0.9
+    assert p.ratio_interval([2.0, 2.0], [1.0, 1.0], level=0.9).level == 0.9
+    with pytest.raises(ValueError, match="^no samples$"):
+        p.log_interval([])
+    with pytest.raises(ValueError, match="^times must be positive$"):
+        p.ratio_interval([0.0, 1.0], [1.0, 1.0])
+
+
+def test_two_pairs_have_an_interval_by_hand():
+    # logs ln 2, ln 3: mean ln sqrt(6), sd/sqrt(n) = ln(1.5)/2, t(0.975, 1) = 12.706
+    iv = p.ratio_interval([2.0, 3.0], [1.0, 1.0])
+    assert iv.estimate == pytest.approx(math.sqrt(6))
+    assert iv.low == pytest.approx(math.sqrt(6) * math.exp(-12.7062 * math.log(1.5) / 2), rel=1e-4)
+    assert iv.high == pytest.approx(math.sqrt(6) * math.exp(12.7062 * math.log(1.5) / 2), rel=1e-4)
+
+
+def test_a_90_percent_interval_uses_the_95th_t_quantile():
+    # logs 0, 0.1, 0.2 as above; t(0.95, 2) = 2.920
+    iv = p.ratio_interval([1.0, math.exp(0.1), math.exp(0.2)], [1.0, 1.0, 1.0], level=0.9)
+    assert iv.high == pytest.approx(math.exp(0.1 + 2.919986 * 0.1 / math.sqrt(3)), rel=1e-5)
+
+
+def test_product_of_unknown_intervals_keeps_pairs_and_level():
+    known = p.Interval(2.0, 1.9, 2.1, 3, 0.9)
+    half_known = p.Interval(1.5, math.nan, 1.6, 5, 0.9)  # one bound is enough to be unknown
+    iv = p.product_interval(known, half_known)
+    assert math.isnan(iv.low) and iv.pairs == 3 and iv.level == 0.9
+    assert p.product_interval(known, p.Interval(1.5, 1.4, math.nan, 5)).pairs == 3
+    assert p.product_interval(known, p.Interval(1.5, 1.4, 1.6, 5)).level == 0.9
+
+
+def test_steal_share_of_a_single_tick():
+    assert p.steal_share((0, 0), (1, 1)) == 1.0
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("cpu  1 2 3 4 5 6 7\n", (0, 28)),  # no steal column (old kernels)
+    ("cpu  1 2 3 4 5 6 7 8\n", (8, 36)),
+])
+def test_proc_stat_with_and_without_a_steal_column(tmp_path, line, expected):
+    stat = tmp_path / "stat"
+    stat.write_text(line)
+    assert p.proc_stat(stat) == expected
+
+
+def test_no_guard_reports_one_quiet_second():
+    assert p.NoGuard().load(None, None) == p.Load(1.0, 0.0, 0.0)
+
+
+class TokenGuard:
+    """Hands out numbered snapshots and records which pair each load was given."""
+
+    def __init__(self, loud=0):
+        self.n, self.pairs, self.loud = 0, [], loud
+
+    def snapshot(self):
+        self.n += 1
+        return self.n
+
+    def load(self, before, after):
+        self.pairs.append((before, after))
+        self.loud -= 1
+        return p.Load(1.0, 1.0 if self.loud >= 0 else 0.0, 0.0)
+
+
+def test_guarded_gives_the_load_its_own_before_and_after_and_keeps_every_load():
+    clock, guard = Clock(), TokenGuard(loud=1)
+    out = p.Measurement({})
+    out.noisy = 2
+    p.guarded(arm(clock, [1.0, 1.0]), guard, clock, 3, out)
+    assert guard.pairs == [(1, 2), (3, 4)]
+    assert out.loads == [p.Load(1.0, 1.0, 0.0), p.Load(1.0, 0.0, 0.0)]
+    p.guarded(arm(clock, [1.0]), TokenGuard(loud=5), clock, 0, out)
+    assert out.noisy == 3
+
+
+def test_measure_uses_the_guard_it_is_given():
+    clock = Clock()
+    out = p.measure({"s": arm(clock, 2.0), "b": arm(clock, 1.0)}, "s", clock=clock, guard=TokenGuard(loud=2))
+    assert out.discarded == 2 and out.rounds == 3 and out.quiet
+
+
+def test_measure_defaults_cap_at_60_s_and_30_rounds():
+    clock = Clock()  # rounds of 2 s, never precise: the 60 s cap ends round 30
+    out = p.measure({"s": arm(clock, 1.0), "b": arm(clock, [0.5, 1.5] * 40)}, "s", clock=clock)
+    assert out.rounds == 30 and out.stopped == "time cap"
+    clock = Clock()  # rounds of 1 s: 30 rounds come first
+    out = p.measure({"s": arm(clock, 0.5), "b": arm(clock, [0.25, 0.75] * 40)}, "s", clock=clock)
+    assert out.rounds == 30 and out.stopped == "max rounds"
+
+
+def test_measure_stops_at_exactly_the_target_and_exactly_the_cap():
+    clock = Clock()  # constant ratio: half-width 0, equal to a target of 0
+    out = p.measure({"s": arm(clock, 2.0), "b": arm(clock, 1.0)}, "s", clock=clock, target=0.0)
+    assert out.rounds == 3 and out.precise
+    clock = Clock()  # rounds of 3, 3.5, 3 s: 9.5 s after round 3, exactly the cap
+    out = p.measure({"s": arm(clock, 2.0), "b": arm(clock, [1.0, 1.5] * 50)}, "s", clock=clock,
+                    target=0.001, time_cap_s=9.5)
+    assert out.rounds == 3 and out.stopped == "time cap"
+
+
+def test_guard_of_another_root_counts_this_process_as_foreign_and_its_root_tree_as_own(hog):
+    busy_grandchild = subprocess.Popen(["sh", "-c", f"{sys.executable} -c 'while True: pass'; true"],
+                                       start_new_session=True)
+    try:
+        time.sleep(0.3)
+        mine, theirs = p.Guard(), p.Guard(root=hog)
+        before, before_theirs = mine.snapshot(), theirs.snapshot()
+        time.sleep(0.5)
+        after, after_theirs = mine.snapshot(), theirs.snapshot()
+    finally:
+        os.killpg(busy_grandchild.pid, signal.SIGKILL)
+        busy_grandchild.wait()
+    # mine: the hog is foreign (~1 core), the grandchild is its own; theirs: the hog is
+    # its own and the grandchild foreign (~1 core) -- each about one core, never two
+    for guard, b, a in ((mine, before, after), (p.Guard(root=hog), before_theirs, after_theirs)):
+        load = guard.load(b, a)
+        assert 0.5 < load.foreign_cores < 1.5, load
+        assert isinstance(load.steal, float) and 0.0 <= load.steal <= 1.0
+
+
+def test_guard_snapshot_adds_user_and_system_time(tmp_path):
+    # a process that spends most of its time in the kernel (stat calls), read back from
+    # /proc/<pid>/stat by hand: utime + stime in clock ticks
+    script = "import os\nwhile True: os.stat('/')\n"
+    out = subprocess.check_output(["sh", "-c", f"{sys.executable} -c \"{script}\" >/dev/null 2>&1 & echo $!"],
+                                  text=True)
+    pid = int(out.strip())
+    try:
+        time.sleep(1.0)
+        os.kill(pid, signal.SIGSTOP)
+        time.sleep(0.1)
+        snap = p.Guard().snapshot()[0]
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        utime, stime = int(fields[11]), int(fields[12])
+    finally:
+        os.kill(pid, signal.SIGKILL)
+    [cpu] = [v for (q, _), v in snap.items() if q == pid]
+    ticks = os.sysconf("SC_CLK_TCK")
+    assert stime > 0.2 * (utime + stime)  # the kernel share is large enough to tell + from -
+    assert cpu == pytest.approx((utime + stime) / ticks, abs=0.02)
+
+
+def test_real_guard_counts_grandchildren_as_own():
+    """A busy grandchild (under a shell child) is the run's own work: with nothing else
+    busy, the guard sees almost no foreign load. Needs a quiet machine: not under mutmut."""
+    busy = subprocess.Popen(["sh", "-c", f"{sys.executable} -c 'while True: pass'; true"], start_new_session=True)
+    try:
+        time.sleep(0.3)
+        guard = p.Guard()
+        before = guard.snapshot()
+        time.sleep(0.5)
+        load = guard.load(before, guard.snapshot())
+    finally:
+        os.killpg(busy.pid, signal.SIGKILL)
+        busy.wait()
+    assert load.foreign_cores < 0.4, load

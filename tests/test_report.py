@@ -2,6 +2,7 @@
 every expected figure is written out here, not computed by the report."""
 
 import json
+import os
 
 import pytest
 
@@ -14,17 +15,18 @@ def series(name, names, params, values, commit="c0ffee00"):
     return report.Series(name, names, params, values, commit)
 
 
-def fixture_machine(records=()):
+def fixture_machine(records=(), ceiling=1.6):
     """filter_bank 5x5: serial 100 ms; threads n=2 50 ms naive; loky n=2 40 ms naive and
-    80 ms shared; a ceiling of 1.6 at n=2 recorded at commit c0ffee00."""
+    80 ms shared (3x3 runs faster, and must not leak into the 5x5 table); a ceiling of
+    ``ceiling`` at n=2 recorded at commit c0ffee00 (convolve2d's is 1.9)."""
     m = report.Machine("m")
     m.series[TIME] = series(TIME, ["backend", "n_workers", "variant", "filter_size"],
-                            [["serial", "threads", "loky"], [1, 2], ["naive", "shared"], ["5x5"]],
-                            [0.100, None, None, None,  # serial
-                             None, None, 0.050, None,  # threads
-                             None, None, 0.040, 0.080])  # loky
+                            [["serial", "threads", "loky"], [1, 2], ["naive", "shared"], ["5x5", "3x3"]],
+                            [0.100, 0.01, None, None, None, None, None, None,  # serial
+                             None, None, None, None, 0.050, 0.005, None, None,  # threads
+                             None, None, None, None, 0.040, 0.004, 0.080, 0.008])  # loky
     m.series[report.CEILING] = series(report.CEILING, ["workload", "n_workers"],
-                                      [["filter_bank"], [1, 2]], [1.0, 1.6])
+                                      [["convolve2d", "filter_bank"], [1, 2]], [1.0, 1.9, 1.0, ceiling])
     m.points = list(records)
     return m
 
@@ -157,9 +159,242 @@ def test_points_file_round_trip_and_a_cut_last_line(tmp_path, monkeypatch):
     assert bad == 1
     assert records == [{"machine": "box", "commit": "abc12345", "run": "r9", "kind": "speedup", "value": 2.0},
                        {"machine": "box", "commit": "abc12345", "run": "r9", "kind": "gap", "value": 1.5}]
-    path.write_text('[1, 2]\n\n{"a": 1}\n')
-    assert points.read(path) == ([{"a": 1}], 1)
+    path.write_text('{"cut\n\n{"a": 1}\n{"cut again\n{"b": 2}\n[1, 2]\n')
+    assert points.read(path) == ([{"a": 1}, {"b": 2}], 3)
     assert points.read(tmp_path / "none.jsonl") == ([], 0)
     with pytest.raises(ValueError):
         points.write({"value": float("nan")})
-    assert json.loads(path.read_text().splitlines()[-1]) == {"a": 1}
+    assert json.loads(path.read_text().splitlines()[-2]) == {"b": 2}
+
+
+def test_points_context_outside_a_run_is_empty_and_files_are_world_readable(tmp_path, monkeypatch):
+    for name in ("PARBENCH_MACHINE", "PARBENCH_COMMIT", "PARBENCH_RUN"):
+        monkeypatch.delenv(name, raising=False)
+    assert points.context() == {"machine": "", "commit": "", "run": ""}
+    old = os.umask(0o022)
+    try:
+        points.write({"kind": "gap"}, tmp_path / "new.jsonl")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new.jsonl").stat().st_mode & 0o777 == 0o644
+
+
+def with_overheads(m):
+    """Overheads at n=2 written out: loky start 0.9 s, scipy import 1.5 s, tensorflow 6 s,
+    0.1 ms per task reused, 2 ms on a new pool, 250 MB/s for 10 MB; threads start 1 ms;
+    naive/shared gap 1.5 on loky."""
+    m.info = {"cpu_model": "TestCPU", "physical_cores": 2, "logical_cpus": 2, "memory_bytes": 2**34,
+              "threads_per_worker": 1}
+    m.series[report.START] = series(report.START, ["backend", "n_workers"], [["threads", "loky"], [1, 2]],
+                                    [None, 0.001, None, 0.9])
+    m.series[report.IMPORTS] = series(report.IMPORTS, ["backend", "n_workers", "modules"],
+                                      [["loky"], [2], ["scipy", "tensorflow"]], [1.5, 6.0])
+    m.series[report.PER_TASK] = series(report.PER_TASK, ["backend", "n_workers", "pool"],
+                                       [["loky"], [2], ["reused", "per-call"]], [0.0001, 0.002])
+    m.series[report.TRANSFER] = series(report.TRANSFER, ["backend", "path", "megabytes"],
+                                       [["loky"], ["normal", "shared"], [1, 10]], [900.0, 250.0, 5.0, 6.0])
+    m.series[report.GAP] = series(report.GAP, ["workload", "backend", "n_workers"],
+                                  [["filter_bank"], ["loky"], [2]], [1.5])
+    return m
+
+
+def test_overheads_by_hand():
+    m = with_overheads(fixture_machine())
+    assert report.overheads(m, "filter_bank", "loky", 2) == {
+        "start s": 0.9, "import s": 1.5, "per-task ms": pytest.approx(0.1), "new-pool ms/task": pytest.approx(2.0),
+        "MB/s": 250.0}
+    assert report.overheads(m, "model_inference", "loky", 2)["import s"] == 6.0
+    assert report.overheads(m, "filter_bank", "threads", 2) == {"start s": 0.001}
+    assert report.overheads(m, "filter_bank", "loky", 1) == {"MB/s": 250.0}
+
+
+def test_render_by_hand():
+    m = with_overheads(fixture_machine([record("loky", 1.25, [1.2, 1.3], 0.080)], ceiling=1.5))
+    text = report.render([m])
+    assert text.endswith("runs r1)\n")
+    lines = text.splitlines()
+    assert lines[0] == "== machine m: TestCPU, 2 cores / 2 CPUs, 16 GiB, 1 BLAS thread(s) per worker"
+    assert lines[1:3] == ["", "-- filter_bank (filter_size=5x5)   [filter_bank.FilterBank.time_filter_bank]"]
+    assert lines[3].split() == ["backend", "n", "variant", "time", "speedup", "effic.", "start", "s", "import",
+                                "s", "task", "ms", "new-pool", "MB/s"]
+    assert [ln.split() for ln in lines[4:7]] == [
+        ["serial", "1", "naive", "100.0", "ms", "1.00x*", "-", "-", "-", "-", "-", "-"],
+        ["threads", "2", "naive", "50.0", "ms", "2.00x*", "-", "0.001", "-", "-", "-", "-"],
+        ["loky", "2", "shared", "80.0", "ms", "1.25x", "±0.05", "83%", "0.900", "1.500", "0.100", "2.00", "250"]]
+    assert lines[7] == ("recommended: threads (n_workers=2, naive): 50.0 ms, 2.00x* over serial -- the machine "
+                        "allows only 1.50x on 2 cores (memory-bound); loky reaches 1.25x ±0.05 (largest "
+                        "overhead: import 1.5 s)")
+    assert lines[8:] == ["", "(speedup ±: half the 95% interval of paired rounds; * from separate runs' times, "
+                         "not measured interleaved; ~ imprecise: the time cap came before ±3%; ! measured beside "
+                         "foreign load; results of commits c0ffee00; runs r1)"]
+    assert report.render([report.Machine("bare")]).splitlines()[0] == (
+        "== machine bare: ?, ? cores / ? CPUs, ?, ? BLAS thread(s) per worker")
+
+
+def test_recommendation_by_hand_with_every_reason():
+    m = with_overheads(fixture_machine([record("loky", 2.5, [2.4, 2.6], 0.040)], ceiling=1.5))
+    text = report.recommend(m, "filter_bank", report.rows(m, "filter_bank"))
+    assert text == ("loky (n_workers=2, shared): 40.0 ms, 2.50x ±0.10 over serial, 167% of the machine's "
+                    "ceiling -- the machine allows only 1.50x on 2 cores (memory-bound); above the ceiling: "
+                    "the ceiling's copies each build their own input, while this backend's workers share one "
+                    "(less memory traffic); naive use is 1.5x slower here: place the input once; threads "
+                    "reaches 2.00x* (largest overhead: start 0.001 s)")
+
+
+def test_no_memory_bound_reason_at_the_bound_and_no_gap_reason_at_1_2():
+    m = with_overheads(fixture_machine([record("loky", 1.25, [1.2, 1.3], 0.080)], ceiling=1.6))
+    m.series[report.GAP].values = [1.2]
+    m.points.append(record("loky", 2.5, [2.4, 2.6], 0.040))
+    text = report.recommend(m, "filter_bank", report.rows(m, "filter_bank"))
+    assert "memory-bound" not in text and "naive use" not in text
+
+
+def test_weak_scaling_rows_count_the_work_of_every_worker():
+    name = report.TIMES["model_inference"][0]
+    m = report.Machine("m")
+    m.series[name] = series(name, ["backend", "n_workers", "variant", "pinned"],
+                            [["serial", "loky"], [1, 2], ["per-worker"], [False, True]],
+                            [4.0, 1.0, None, None, None, None, 4.0, 1.0])
+    rows = by_backend(report.rows(m, "model_inference"))
+    assert rows[("loky", 2)].speedup == pytest.approx(2.0)  # 2 batches in the time of one
+    assert rows[("serial", 1)].seconds == 4.0  # pinned=True is not this table's
+
+
+def test_equal_times_keep_the_first_variant_and_a_series_without_variants_has_none():
+    m = fixture_machine()
+    m.series[TIME].values[20:24] = [0.05, None, 0.05, None]
+    assert by_backend(report.rows(m, "filter_bank"))[("loky", 2)].variant == "naive"
+    name = report.TIMES["volume_gaussian"][0]
+    m.series[name] = series(name, ["backend", "n_workers"], [["serial"], [1]], [2.0])
+    [row] = report.rows(m, "volume_gaussian")
+    assert (row.variant, row.seconds, row.speedup) == ("", 2.0, 1.0)
+    assert report.rows(m, "interpolators") == []
+
+
+def test_measured_row_defaults_and_an_efficiency_exactly_at_one():
+    rec = record("loky", 1.5, [1.5, 1.8], 0.05)
+    del rec["pairs"]
+    row = report.measured_row(fixture_machine(ceiling=1.5), rec)
+    assert row.pairs == 0 and row.efficiency_ci[0] == pytest.approx(1.0) and row.reason == ""
+    bare = {k: v for k, v in record("loky", 1.5, [None, None], 0.05).items() if k not in ("commit", "run")}
+    [obj] = report.point_objects([fixture_machine([bare])])
+    assert (obj["commit"], obj["run"], obj["discarded"]) == ("", "", 0)
+    assert obj["speedup_ci"] is None and obj["efficiency_ci"] is None
+    assert obj["efficiency"] == pytest.approx(1.5 / 1.6)  # no commit: the ceiling at hand
+    assert report.point_objects([fixture_machine([{"kind": "gap", "workload": "filter_bank"}])]) == []
+
+
+def test_ci_needs_both_bounds():
+    assert report._ci({"ci": [1.0, 2.0]}) == (1.0, 2.0)
+    assert report._ci({"ci": [None, 2.0]}) is None and report._ci({"ci": [1.0, None]}) is None
+    assert report._ci({}) is None
+
+
+def test_ceiling_is_looked_up_per_workload():
+    m = fixture_machine()
+    assert m.ceiling("convolve2d", 2) == 1.9 and m.ceiling("filter_bank", 2) == 1.6
+
+
+def test_seconds_and_missing_values_by_hand():
+    assert report._s(0.0123) == "12.3 ms" and report._s(1.0) == "1.00 s" and report._s(1.5) == "1.50 s"
+    assert report._fmt(None, ".2f") == "-" and report._fmt(0.5, ".0%") == "50%"
+
+
+def table_of(*rows):
+    return [report.Row(b, n, t, "v", sp, measured, speedup_ci=ci, overheads=o or {})
+            for b, n, t, sp, measured, ci, o in rows]
+
+
+def test_the_loop_wins_when_no_backend_beats_it_and_other_reasons_are_given():
+    m = report.Machine("m")
+    table = table_of(("serial", 1, 0.1, 1.0, False, None, None), ("loky", 2, 0.2, 0.5, False, None, None))
+    assert report.recommend(m, "filter_bank", table) == (
+        "serial (n_workers=1, v): 100.0 ms, 1.00x* over serial -- no backend beats the loop; loky reaches 0.50x*")
+
+
+def test_a_lone_backend_without_reasons_has_no_dash():
+    m = report.Machine("m")
+    table = table_of(("serial", 1, 0.1, 1.0, False, None, None), ("loky", 2, 0.05, 2.0, True, (1.9, 2.1), None))
+    assert report.recommend(m, "filter_bank", table) == "loky (n_workers=2, v): 50.0 ms, 2.00x ±0.10 over serial"
+
+
+def test_unknown_speedups_rank_last_and_fewer_workers_are_not_candidates():
+    m = report.Machine("m")
+    table = table_of(("threads", 2, 0.05, None, False, None, None), ("loky", 2, 0.2, 0.8, True, None, None),
+                     ("dask", 1, 0.01, 9.0, True, None, None))
+    assert report.recommend(m, "filter_bank", table).startswith("loky (n_workers=2, v): 200.0 ms, 0.80x over")
+
+
+def test_two_others_at_most_and_the_largest_overhead_in_its_own_unit():
+    m = report.Machine("m")
+    slow_tasks = {"start s": 0.9, "import s": 0.1, "per-task ms": 500.0}
+    table = table_of(("serial", 1, 0.1, 1.0, False, None, None), ("loky", 2, 0.05, 2.0, False, None, None),
+                     ("a", 2, 0.06, 1.7, False, None, slow_tasks),
+                     ("b", 2, 0.07, 1.5, False, None, {"start s": 0.1, "per-task ms": 900.0, "MB/s": 1e9}),
+                     ("c", 2, 0.08, 1.4, False, None, None))
+    text = report.recommend(m, "filter_bank", table)
+    assert text.endswith("-- a reaches 1.70x* (largest overhead: start 0.9 s); "
+                         "b reaches 1.50x* (largest overhead: per-task 900 ms)")
+
+
+def test_gap_is_read_for_this_workload_at_the_most_workers():
+    m = with_overheads(fixture_machine([record("loky", 2.5, [2.4, 2.6], 0.040)], ceiling=1.9))
+    m.series[report.GAP] = series(report.GAP, ["workload", "backend", "n_workers"],
+                                  [["convolve2d", "filter_bank"], ["loky"], [1, 2]], [3.0, 3.0, 3.0, 1.1])
+    text = report.recommend(m, "filter_bank", report.rows(m, "filter_bank"))
+    assert "naive use" not in text
+
+
+def test_render_of_a_workload_without_fixed_parameters_and_of_several_commits_and_runs():
+    m = report.Machine("m")
+    name = report.TIMES["volume_gaussian"][0]
+    m.series[name] = series(name, ["backend", "n_workers"], [["serial"], [1]], [2.0], commit="aaaa0000")
+    m.series[TIME] = series(TIME, ["backend", "n_workers"], [["serial"], [1]], [None], commit="bbbb0000")
+    m.points = [{"kind": "gap", "run": "r2"}, {"kind": "gap"}, {"kind": "gap", "run": ""}, {"kind": "gap", "run": "r1"}]
+    text = report.render([m])
+    assert "\n-- volume_gaussian   [volume_gaussian.VolumeGaussian.time_volume_gaussian]\n" in text
+    assert "-- filter_bank" not in text
+    assert text.endswith("results of commits aaaa0000, bbbb0000; runs r1, r2)\n")
+    m.points = [{"kind": "gap", "run": ""}]
+    assert report.render([m]).endswith("results of commits aaaa0000, bbbb0000)\n")
+
+
+def test_rows_skip_other_records_and_keep_series_without_the_fixed_parameter():
+    m = fixture_machine([record("loky", 1.25, [1.2, 1.3], 0.080)])
+    m.points.insert(0, {"kind": "gap", "workload": "filter_bank"})
+    m.points.insert(0, {**record("threads", 9.0, [8.0, 10.0], 0.01), "workload": "convolve2d"})
+    table = by_backend(report.rows(m, "filter_bank"))
+    assert table[("loky", 2)].speedup == 1.25 and table[("threads", 2)].speedup == pytest.approx(2.0)
+    m.series[TIME] = series(TIME, ["backend", "n_workers"], [["serial"], [1]], [0.1])  # no filter_size axis
+    assert [r.seconds for r in report.rows(m, "filter_bank")] == [0.1, 0.08]
+    assert [(o["workload"], o["backend"]) for o in report.point_objects([m])] == [
+        ("convolve2d", "threads"), ("filter_bank", "loky")]
+
+
+def test_model_inference_rows_show_the_tensorflow_import():
+    name = report.TIMES["model_inference"][0]
+    m = with_overheads(report.Machine("m"))
+    m.series[name] = series(name, ["backend", "n_workers", "variant", "pinned"],
+                            [["serial", "loky"], [1, 2], ["per-worker"], [False]], [4.0, None, None, 4.0])
+    rows = by_backend(report.rows(m, "model_inference"))
+    assert rows[("loky", 2)].overheads["import s"] == 6.0
+    rec = {**record("loky", 1.9, [1.8, 2.0], 4.2), "workload": "model_inference"}
+    assert report.measured_row(m, rec).overheads["import s"] == 6.0
+
+
+def test_overheads_pick_their_own_pool_and_path():
+    m = with_overheads(fixture_machine())
+    m.series[report.PER_TASK] = series(report.PER_TASK, ["backend", "n_workers", "pool"],
+                                       [["loky"], [2], ["per-call", "reused"]], [0.002, 0.0001])
+    m.series[report.TRANSFER] = series(report.TRANSFER, ["backend", "path", "megabytes"],
+                                       [["loky"], ["shared", "normal"], [10]], [5.0, 250.0])
+    got = report.overheads(m, "filter_bank", "loky", 2)
+    assert got["per-task ms"] == pytest.approx(0.1) and got["new-pool ms/task"] == pytest.approx(2.0)
+    assert got["MB/s"] == 250.0
+
+
+def test_speedup_text_of_nothing_and_touching_intervals():
+    assert report.speedup_text(report.Row("a", 1, 1.0, "v")) == "-"
+    a = report.Row("a", 2, 1.0, "v", 1.2, True, speedup_ci=(1.1, 1.3))
+    c = report.Row("c", 2, 1.0, "v", 1.4, True, speedup_ci=(1.3, 1.5))
+    assert report.tied(c, a) and report.tied(a, c)
