@@ -146,16 +146,18 @@ def run(args: argparse.Namespace) -> int:
     from . import sysinfo
 
     root = project_root()
-    try:
-        preflight(root, args)
-    except ValueError as exc:  # PARBENCH_* settings (unknown backend, bad worker counts)
-        raise CLIError(str(exc)) from None
     commit = _git(root, "rev-parse", "HEAD")
-    dirty = bool(_git(root, "status", "--porcelain", "--untracked-files=no"))
+    # results/ and html/ are what runs write: a run is dirty when the code it measures is
+    dirty = bool(_git(root, "status", "--porcelain", "--untracked-files=no", "--", ".",
+                      ":(exclude)results", ":(exclude)html"))
     if dirty and not args.allow_dirty:
         raise CLIError(f"tracked files have uncommitted changes: results would be recorded under "
                        f"{commit[:8]} but measure another tree; commit first, or pass --allow-dirty "
                        "(the run is then marked dirty)")
+    try:
+        preflight(root, args)
+    except ValueError as exc:  # PARBENCH_* settings (unknown backend, bad worker counts)
+        raise CLIError(str(exc)) from None
     env = dict(os.environ)
     if args.quick:
         env.setdefault("PARBENCH_SIZE", "small")
@@ -257,6 +259,12 @@ def compare_cmd(args: argparse.Namespace) -> int:
     for name, params in missing:
         shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
         print(f"MISSING {name}({shown}): measured in {args.base}, failed or not run in {args.new}")
+    agreed, both, winners = compare.agreement(base, new)
+    if both:
+        print(f"agreement: {agreed} of {both} speedups within {compare.AGREE:.0%} or with overlapping "
+              f"intervals ({agreed / both:.0%})")
+        for workload, (before, after) in winners.items():
+            print(f"recommended for {workload}: {before} -> {after}" + ("" if before == after else "  (CHANGED)"))
     print(f"{len(worse)} of {len(changes)} tracked ratios fell by more than a factor {args.factor:g}, "
           f"{len(missing)} missing ({args.base} -> {args.new})")
     return 1 if worse or missing else 0

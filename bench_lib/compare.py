@@ -165,3 +165,43 @@ def compare(base: rep.Machine, new: rep.Machine, factor: float):
             elif before > 0:
                 changes.append(Change(name, params, before, value))
     return changes, [c for c in changes if c.worse(factor)], missing
+
+
+# -- do two result sets tell the same story? ---------------------------------------------------
+AGREE = 0.05  # two measurements of one speedup agree within 5%, or where their intervals overlap
+
+
+def agrees(a: dict, b: dict, within: float = AGREE) -> bool:
+    """Two records of one speedup agree: values within ``within`` of each other, or
+    intervals that overlap."""
+    if abs(b["value"] / a["value"] - 1) <= within:
+        return True
+    return interval(a).overlaps(interval(b))
+
+
+def winner(records: list[dict]) -> str:
+    """The backend a set of speedup points recommends: the fastest at the most workers,
+    the loop where none beats it, and 'tie: x/y' where the runner-up's interval overlaps."""
+    top = max(r["n_workers"] for r in records)
+    ranked = sorted((r for r in records if r["n_workers"] == top), key=lambda r: -r["value"])
+    best = ranked[0]
+    if best["value"] < 1.0:
+        return "serial"
+    if len(ranked) > 1 and interval(best).overlaps(interval(ranked[1])):
+        return f"tie: {best['backend']}/{ranked[1]['backend']}"
+    return best["backend"]
+
+
+def agreement(base: rep.Machine, new: rep.Machine) -> tuple[int, int, dict[str, tuple[str, str]]]:
+    """(speedups that agree, speedups in both, workload -> (base's winner, new's winner))."""
+    def newest(machine):
+        return {tuple(r[k] for k in KEY): r for r in machine.points if r.get("kind") == "speedup"}
+    before, after = newest(base), newest(new)
+    both = [k for k in before if k in after]
+    agreed = sum(agrees(before[k], after[k]) for k in both)
+    winners = {}
+    for workload in sorted({k[0] for k in both}):
+        pick = [[r for k, r in side.items() if k[0] == workload and k in after and k in before]
+                for side in (before, after)]
+        winners[workload] = (winner(pick[0]), winner(pick[1]))
+    return agreed, len(both), winners

@@ -43,7 +43,7 @@ def main() -> int:
     for name in unlisted:
         print(f"not listed in {LISTED.name}: {name} ({found[name]}); `mutmut show {name}`")
     for name in sorted(known - set(survivors)):
-        print(f"listed but no longer surviving (prune it): {name}")
+        print(f"listed, killed this time (prune it if it stays killed): {name}")
     print(f"killed {killed} of {len(found)} mutants ({100 * killed / len(found):.1f}%)")
     return 1 if unlisted else 0
 

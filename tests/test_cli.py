@@ -188,3 +188,41 @@ def test_read_only_results_is_one_line(checkout, tmp_path):
             subprocess.run(["umount", str(results)], check=True)
         else:
             results.chmod(0o755)
+
+
+def test_a_dirty_tree_is_refused_unless_allowed(checkout, tmp_path):
+    repo = tmp_path / "parbench"
+    shutil.copytree(checkout, repo)
+    (repo / "results").mkdir(exist_ok=True)
+    (repo / "results" / "note.txt").write_text("results and html are what runs write: never dirty")
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*GIT, "commit", "-qm", "results"], cwd=repo, check=True)
+    (repo / "results" / "note.txt").write_text("changed")
+    args = ("run", "--quick", "--no-publish", "--machine", "ci-dirty", "--bench", "NoSuchWorkload")
+    done = run_cli(repo, *args)  # clean code: gets past the check to the --bench check
+    assert "no benchmark matches" in done.stderr, done.stderr
+    with open(repo / "bench_lib" / "__init__.py", "a") as f:
+        f.write("# edited\n")
+    done = run_cli(repo, *args)
+    assert done.returncode == 2 and "uncommitted changes" in done.stderr and "--allow-dirty" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_series_of_another_cpu_is_refused(checkout, tmp_path):
+    repo = tmp_path / "parbench"
+    shutil.copytree(checkout, repo)
+    series = repo / "results" / "ci-cpu-small"
+    series.mkdir(parents=True)
+    (series / "sysinfo.jsonl").write_text(json.dumps({"cpu_model": "Some Other CPU 9000"}) + "\n")
+    done = run_cli(repo, "run", "--quick", "--no-publish", "--machine", "ci-cpu", "--bench", "FilterBank")
+    assert done.returncode == 2, done.stdout[-1000:] + done.stderr[-1000:]
+    assert "holds runs on 'Some Other CPU 9000'" in done.stderr and "asv run" not in done.stdout
+
+
+def test_the_default_machine_name_carries_the_cpu():
+    from bench_lib import sysinfo
+
+    assert sysinfo.cpu_tag("Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz") == "xeon-platinum-8259cl"
+    assert sysinfo.cpu_tag("AMD EPYC 7R13 Processor") == "epyc-7r13"
+    assert sysinfo.cpu_tag("(R)") == "cpu"
+    assert sysinfo.default_machine_name().endswith("-" + sysinfo.cpu_tag(sysinfo.cpu_model()))

@@ -116,3 +116,35 @@ def test_real_a_a_passes_and_a_slowed_backend_is_caught(slowed, no_children_left
     slow["backend"] = "threads"  # the same point, measured after the slowdown
     _, worse, _ = compare.compare(machine(first), machine(slow), 1.2)
     assert len(worse) == 1, (first, slow)
+
+
+def test_agreement_by_hand():
+    a = [point(2.0, 0.01), point(1.0, 0.01, backend="loky"), point(0.5, 0.01, backend="dask")]
+    b = [point(2.09, 0.01), point(1.2, 0.1, backend="loky"), point(0.6, 0.01, backend="dask")]
+    # threads: 4.5% apart; loky 20% apart but [1.086, 1.326] overlaps [0.990, 1.010]? no:
+    # 1.2 * e^-0.1 = 1.086 > 1.010; dask: 20% apart, [0.594, 0.606] vs [0.495, 0.505]: no
+    agreed, both, winners = compare.agreement(machine(*a), machine(*b))
+    assert (agreed, both) == (1, 3)
+    assert winners == {"filter_bank": ("threads", "threads")}
+    b[1] = point(1.2, 0.2, backend="loky")  # 1.2 * e^-0.2 = 0.982 < 1.010: overlaps
+    assert compare.agreement(machine(*a), machine(*b))[0] == 2
+    assert compare.agrees(point(2.0), point(2.09)) and compare.agrees(point(2.0), point(1.91)) and not compare.agrees(point(2.0), point(2.11, 0.001))
+
+
+def test_winner_by_hand():
+    assert compare.winner([point(2.0, 0.01), point(1.5, 0.01, backend="loky")]) == "threads"
+    assert compare.winner([point(2.0, 0.1), point(1.9, 0.01, backend="loky")]) == "tie: threads/loky"
+    assert compare.winner([point(0.9, 0.01), point(0.8, 0.01, backend="loky")]) == "serial"
+    assert compare.winner([point(0.9, 0.01, n=1), point(1.2, 0.01, backend="loky")]) == "loky"
+
+
+def test_agreement_boundaries_and_winners_of_each_side():
+    assert compare.agrees(point(1.0), point(1.0625), within=0.0625)  # exactly at the bound
+    assert compare.winner([point(1.0, 0.01)]) == "threads"  # 1.00x is not below the loop
+    base = [point(2.0, 0.01), point(1.5, 0.01, backend="loky"), point(5.0, 0.01, backend="ray"),
+            point(1.2, 0.01, workload="convolve2d"), point(9.0, 0.01, backend="dask", workload="convolve2d")]
+    new = [point(1.5, 0.01), point(2.0, 0.01, backend="loky"), point(1.2, 0.01, workload="convolve2d")]
+    agreed, both, winners = compare.agreement(machine(*base), machine(*new))
+    # ray and dask were measured in base only: they take part in neither side's choice
+    assert both == 3 and agreed == 1
+    assert winners == {"convolve2d": ("threads", "threads"), "filter_bank": ("threads", "loky")}
