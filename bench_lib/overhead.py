@@ -19,14 +19,15 @@ from __future__ import annotations
 import functools
 import importlib
 import statistics
-import time
 from typing import Any, Callable
 
 import numpy as np
 
 from . import backends, workloads
 from .backends import _worker
+from .protocol import timed  # one timing discipline (gc off) for every figure
 
+HOLD = 0.05  # seconds each worker holds its no-op, so a lazy pool must start every worker
 POOLS = ("reused", "per-call")  # a warm pool kept, or a new pool for every call
 TRANSFER_MB = (1, 10, 100)
 PATHS = ("normal", "shared")
@@ -43,13 +44,6 @@ def median_of(repeats: int, measure: Callable[..., float], *args) -> float:
     return statistics.median(measure(*args) for _ in range(repeats))
 
 
-def timed(fn: Callable[[], object]) -> float:
-    """Seconds one call of ``fn`` takes."""
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
-
-
 def start(backend: str, n_workers: int) -> float:
     """Seconds from nothing to every worker having answered a no-op (then closed).
 
@@ -60,9 +54,10 @@ def start(backend: str, n_workers: int) -> float:
     cls = backends.backend_class(backend)
     engine = backends.get(backend, n_workers)
     import_engine(cls)
-    hold = 0.05 if cls.uses_processes else 0.0
+    hold = HOLD if cls.uses_processes else 0.0
     try:
-        return timed(lambda: engine.map(noop(engine.threads), [hold] * n_workers))
+        # The workers hold at once: the hold adds one HOLD to the wall time, taken back off.
+        return timed(lambda: engine.map(noop(engine.threads), [hold] * n_workers)) - hold
     finally:
         engine.close()
 
@@ -81,15 +76,26 @@ def imports(backend: str, n_workers: int, modules: tuple[str, ...]) -> float:
     what the caller had imported, which is exactly what users of fork get (often ~0 s).
     """
     engine = backends.get(backend, n_workers)
-    hold = 0.05 if engine.uses_processes else 0.0
+    hold = HOLD if engine.uses_processes else 0.0
     task = functools.partial(_worker.warm_up, tuple(modules), engine.threads)
     try:
         engine.warm(())  # every worker exists, nothing imported: the start is excluded
         cold = timed(lambda: engine.map(task, [hold] * n_workers))
-        warm = min(timed(lambda: engine.map(task, [hold] * n_workers)) for _ in range(3))
-        return max(cold - warm, 0.0)
+        warm = statistics.median(timed(lambda: engine.map(task, [hold] * n_workers)) for _ in range(3))
+        # Not clamped: a difference below the warm calls' noise (fork pools inherit the
+        # imports) shows as a value near 0, of either sign, rather than as exactly 0.
+        return cold - warm
     finally:
         engine.close()
+
+
+def transfer_unsupported(cls, path: str) -> str | None:
+    """Why ``path`` is no transfer on this engine (asv records n/a), or None."""
+    if path == "shared" and cls.shares_memory:
+        return f"{cls.name} shares memory: nothing to place"
+    if path == "shared" and cls.share_restarts:
+        return f"{cls.name} places objects by restarting its pool: that is a start, not a transfer"
+    return None
 
 
 def echo(array: np.ndarray, _item=None) -> np.ndarray:
@@ -107,6 +113,9 @@ def transfer(engine: backends.Backend, megabytes: int, path: str, repeats: int =
     """
     if path not in PATHS:
         raise ValueError(f"path must be one of {PATHS}, got {path!r}")
+    reason = transfer_unsupported(type(engine), path)
+    if reason:
+        raise ValueError(reason)
     n = megabytes * 1_000_000 // 8
     base = np.random.default_rng(megabytes).standard_normal(n)
     times = []

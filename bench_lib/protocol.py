@@ -35,6 +35,11 @@ MIN_ROUNDS = 3
 FOREIGN_CPU_LIMIT = 0.10  # cores' worth of CPU used by processes outside the run
 STEAL_LIMIT = 0.05  # share of the machine's CPU time stolen by the hypervisor
 RETRIES = 3  # discarded samples retaken per sample, at most
+MAX_ROUNDS = 400  # fast points stop here; slow ones reach their time cap first
+# CPU times are counted in clock ticks: any process that ran at all shows up as at least
+# one tick, which in a 40 ms sample alone would look like a quarter of a core. Two ticks
+# of foreign CPU are always allowed on top of the limit.
+TICK_SLACK_S = 2 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.02
 
 
 # -- one sample ---------------------------------------------------------------------------
@@ -147,7 +152,7 @@ class Load:
         return self.foreign_cpu_s / self.wall_s if self.wall_s > 0 else 0.0
 
     def quiet(self, cpu_limit: float = FOREIGN_CPU_LIMIT, steal_limit: float = STEAL_LIMIT) -> bool:
-        return self.foreign_cores <= cpu_limit and self.steal <= steal_limit
+        return self.foreign_cpu_s <= cpu_limit * self.wall_s + TICK_SLACK_S and self.steal <= steal_limit
 
 
 def steal_share(before: tuple[int, int], after: tuple[int, int]) -> float:
@@ -268,7 +273,7 @@ def guarded(fn: Callable[[], object], guard, clock, retries: int, out: Measureme
 
 
 def measure(arms: Mapping[str, Callable[[], object]], baseline: str, *,
-            target: float = TARGET_HALF_WIDTH, min_rounds: int = MIN_ROUNDS, max_rounds: int = 30,
+            target: float = TARGET_HALF_WIDTH, min_rounds: int = MIN_ROUNDS, max_rounds: int = MAX_ROUNDS,
             time_cap_s: float = 60.0, guard=None, retries: int = RETRIES,
             clock: Callable[[], float] = time.perf_counter) -> Measurement:
     """Rounds of every arm in rotating order until each arm's ratio to ``baseline`` is

@@ -66,8 +66,9 @@ class Transfer(harness.LongRuns):
 
     def setup(self, backend, path, megabytes):
         cls = harness.backends.backend_class(backend)
-        if path == "shared" and cls.shares_memory:
-            raise NotImplementedError(f"{backend} shares memory: nothing to place")
+        reason = overhead.transfer_unsupported(cls, path)
+        if reason:
+            raise NotImplementedError(reason)
         self.engine = harness.backends.warm(backend, min(harness.n_workers()[-1], cls.worker_limit()[0]), ())
 
     def track_transfer_seconds(self, backend, path, megabytes):

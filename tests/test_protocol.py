@@ -168,13 +168,18 @@ def test_product_interval_of_an_unknown_interval_is_unknown():
 
 # -- the foreign-load guard ----------------------------------------------------------------
 def test_load_limits_at_their_bounds():
-    assert p.Load(2.0, 0.2, 0.0).quiet()  # 0.10 cores: at the limit
-    assert not p.Load(2.0, 0.21, 0.0).quiet()
+    # 0.10 cores over the sample plus two clock ticks (0.02 s at Linux's 100 Hz)
+    assert os.sysconf("SC_CLK_TCK") == 100 and p.TICK_SLACK_S == 0.02
+    assert p.Load(2.0, 0.219, 0.0).quiet()
+    assert not p.Load(2.0, 0.221, 0.0).quiet()
+    assert p.Load(0.04, 0.02, 0.0).quiet()  # one process's 2 ticks in a 40 ms sample: not load
+    assert not p.Load(0.04, 0.03, 0.0).quiet()
     assert p.Load(1.0, 0.0, 0.05).quiet()
     assert not p.Load(1.0, 0.0, 0.051).quiet()
     assert p.Load(2.0, 0.5, 0.0).foreign_cores == pytest.approx(0.25)
     assert p.Load(0.0, 0.5, 0.0).foreign_cores == 0.0
-    assert p.Load(1.0, 0.3, 0.0).quiet(cpu_limit=0.5)
+    assert p.Load(1.0, 0.51, 0.0).quiet(cpu_limit=0.5)
+    assert not p.Load(1.0, 0.53, 0.0).quiet(cpu_limit=0.5)
     assert not p.Load(1.0, 0.0, 0.2).quiet(steal_limit=0.1)
 
 
@@ -443,13 +448,13 @@ def test_measure_uses_the_guard_it_is_given():
     assert out.discarded == 2 and out.rounds == 3 and out.quiet
 
 
-def test_measure_defaults_cap_at_60_s_and_30_rounds():
+def test_measure_defaults_cap_at_60_s_and_400_rounds():
     clock = Clock()  # rounds of 2 s, never precise: the 60 s cap ends round 30
     out = p.measure({"s": arm(clock, 1.0), "b": arm(clock, [0.5, 1.5] * 40)}, "s", clock=clock)
     assert out.rounds == 30 and out.stopped == "time cap"
-    clock = Clock()  # rounds of 1 s: 30 rounds come first
-    out = p.measure({"s": arm(clock, 0.5), "b": arm(clock, [0.25, 0.75] * 40)}, "s", clock=clock)
-    assert out.rounds == 30 and out.stopped == "max rounds"
+    clock = Clock()  # rounds of 0.125 s: 400 rounds (50 s) come first
+    out = p.measure({"s": arm(clock, 0.0625), "b": arm(clock, [0.03125, 0.09375] * 250)}, "s", clock=clock)
+    assert out.rounds == 400 and out.stopped == "max rounds"
 
 
 def test_measure_stops_at_exactly_the_target_and_exactly_the_cap():

@@ -219,6 +219,9 @@ class Backend(ABC):
     uses_processes: ClassVar[bool] = True
     # Tasks see the caller's objects without copying: naive and shared are the same thing.
     shares_memory: ClassVar[bool] = False
+    # ``share`` places an object by restarting the workers (a pool initializer): placing a
+    # new object is a pool start, not a transfer.
+    share_restarts: ClassVar[bool] = False
 
     def __init__(self, n_workers: int):
         limit, why = self.worker_limit()

@@ -17,6 +17,7 @@ from .base import Backend, BackendError, call_watched, end_pool, main_not_reimpo
 
 class MultiprocessingBackend(Backend):
     name = "multiprocessing"
+    share_restarts = True
 
     def __init__(self, n_workers, start_method: str | None = None):
         super().__init__(n_workers)
