@@ -299,9 +299,10 @@ def recommend(machine: Machine, workload: str, table: list[Row]) -> str:
         text += f", {speedup_text(best)} over serial"
     if best.efficiency is not None:
         text += f", {best.efficiency:.0%} of the machine's ceiling"
-    runner = next((r for r in candidates if r is not best and r.backend != "serial"), None)
-    if runner is not None and tied(best, runner):
-        text = f"tie: {text}; {runner.backend} {speedup_text(runner)} (intervals overlap)"
+    ties = [r for r in candidates if r is not best and r.backend != "serial" and tied(best, r)]
+    if ties:
+        others = "; ".join(f"{r.backend} {speedup_text(r)}" for r in ties)
+        text = f"tie: {text}; {others} (intervals overlap)"
     ceiling = machine.value(CEILING, workload=workload, n_workers=top_n)
     reasons = []
     if ceiling is not None and ceiling < 0.8 * top_n:

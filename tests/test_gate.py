@@ -133,7 +133,12 @@ def test_agreement_by_hand():
 
 def test_winner_by_hand():
     assert compare.winner([point(2.0, 0.01), point(1.5, 0.01, backend="loky")]) == "threads"
-    assert compare.winner([point(2.0, 0.1), point(1.9, 0.01, backend="loky")]) == "tie: threads/loky"
+    assert compare.winner([point(2.0, 0.1), point(1.9, 0.01, backend="loky")]) == "tie: loky/threads"
+    assert compare.winner([point(1.9, 0.1), point(2.0, 0.01, backend="loky")]) == "tie: loky/threads"
+    # every backend whose interval reaches the fastest one's is in the tie, not only the second
+    three = [point(2.0, 0.05), point(1.95, 0.01, backend="loky"), point(1.92, 0.05, backend="dask"),
+             point(1.5, 0.01, backend="ray")]
+    assert compare.winner(three) == "tie: dask/loky/threads"
     assert compare.winner([point(0.9, 0.01), point(0.8, 0.01, backend="loky")]) == "serial"
     assert compare.winner([point(0.9, 0.01, n=1), point(1.2, 0.01, backend="loky")]) == "loky"
 

@@ -173,6 +173,7 @@ def test_load_limits_at_their_bounds():
     assert p.Load(2.0, 0.219, 0.0).quiet()
     assert not p.Load(2.0, 0.221, 0.0).quiet()
     assert p.Load(0.04, 0.02, 0.0).quiet()  # one process's 2 ticks in a 40 ms sample: not load
+    assert p.Load(0.0, 0.02, 0.0).quiet()  # exactly the slack: still quiet
     assert not p.Load(0.04, 0.03, 0.0).quiet()
     assert p.Load(1.0, 0.0, 0.05).quiet()
     assert not p.Load(1.0, 0.0, 0.051).quiet()

@@ -95,6 +95,10 @@ def test_recommendation_names_a_tie_when_intervals_overlap():
     text = report.recommend(m, "filter_bank", report.rows(m, "filter_bank"))
     assert text.startswith("tie: loky (n_workers=2, shared): 80.0 ms, 1.25x ±0.10 over serial")
     assert "; threads 1.20x ±0.10 (intervals overlap)" in text
+    m.points.append(record("ray", 1.16, [1.0, 1.32], 0.086))  # a third overlapping one joins the tie
+    m.points.append(record("dask", 0.5, [0.45, 0.55], 0.2))  # one that does not, stays out
+    text = report.recommend(m, "filter_bank", report.rows(m, "filter_bank"))
+    assert "; threads 1.20x ±0.10; ray 1.16x ±0.16 (intervals overlap)" in text and "dask 0.50x ±0.05 (" not in text
 
 
 def test_recommendation_without_overlap_is_no_tie_and_serial_wins_below_one():
