@@ -134,9 +134,9 @@ def preflight(root: Path, args: argparse.Namespace) -> None:
 
 def check_same_cpu(folder: Path, cpu: str) -> None:
     """A series is one kind of machine: refuse to add runs of another CPU model to it."""
-    info_file = folder / "sysinfo.jsonl"
-    lines = info_file.read_text().splitlines() if info_file.is_file() else []
-    recorded = json.loads(lines[-1]).get("cpu_model") if lines else None
+    from .report import machine_info
+
+    recorded = machine_info(folder).get("cpu_model")
     if recorded and recorded != cpu:
         raise CLIError(f"{folder} holds runs on {recorded!r} but this CPU is {cpu!r}: their figures "
                        "would mix in one series; pass another --machine (the default name carries the CPU)")

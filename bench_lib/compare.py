@@ -122,15 +122,14 @@ def _run(results: Path, run: str, machine: str | None) -> rep.Machine | None:
     return _one(found, machine, run) if found else None
 
 
+def _speedups(machine: rep.Machine) -> dict[tuple, dict]:
+    """The newest speedup point of each (workload, backend, n_workers): later lines win."""
+    return {tuple(r[k] for k in KEY): r for r in machine.points if r.get("kind") == "speedup"}
+
+
 def _speedup_changes(base: rep.Machine, new: rep.Machine):
     """Changes of measured speedups (points), keyed by workload, backend and n_workers."""
-    def newest(machine):
-        out = {}
-        for record in machine.points:
-            if record.get("kind") == "speedup":
-                out[tuple(record[k] for k in KEY)] = record
-        return out
-    before, after = newest(base), newest(new)
+    before, after = _speedups(base), _speedups(new)
     changes, missing = [], []
     for key, old in before.items():
         params = dict(zip(KEY, key))
@@ -194,9 +193,7 @@ def winner(records: list[dict]) -> str:
 
 def agreement(base: rep.Machine, new: rep.Machine) -> tuple[int, int, dict[str, tuple[str, str]]]:
     """(speedups that agree, speedups in both, workload -> (base's winner, new's winner))."""
-    def newest(machine):
-        return {tuple(r[k] for k in KEY): r for r in machine.points if r.get("kind") == "speedup"}
-    before, after = newest(base), newest(new)
+    before, after = _speedups(base), _speedups(new)
     both = [k for k in before if k in after]
     agreed = sum(agrees(before[k], after[k]) for k in both)
     winners = {}

@@ -89,14 +89,6 @@ class Interval:
     def overlaps(self, other: "Interval") -> bool:
         return self.low <= other.high and other.low <= self.high
 
-    def scaled(self, factor: float) -> "Interval":
-        """The interval of ``ratio * factor`` for an exact ``factor``."""
-        return Interval(self.estimate * factor, self.low * factor, self.high * factor, self.pairs, self.level)
-
-    def as_dict(self) -> dict:
-        return {"estimate": self.estimate, "ci": [self.low, self.high], "pairs": self.pairs,
-                "half_width": self.half_width, "level": self.level}
-
 
 def log_interval(logs: list[float], level: float = LEVEL) -> Interval:
     """Geometric mean and t interval of values given by their logarithms."""

@@ -94,6 +94,15 @@ def record(kind: str, top: str, bottom: str, m: protocol.Measurement, **point) -
     }
 
 
+def measured(kind: str, arms: dict, top: str, bottom: str, options: dict, **point) -> dict:
+    """Measure ``top / bottom`` through the protocol (the run's cap and guard unless
+    ``options`` say otherwise), record the point in points.jsonl and return it."""
+    options = {"time_cap_s": time_cap_s(), "guard": guard(), **options}
+    out = record(kind, top, bottom, protocol.measure(arms, bottom, **options), **point)
+    points.write(out)
+    return out
+
+
 def speedup(workload: str, backend: str, n_workers: int, **options) -> dict:
     """Serial loop vs warm backend, interleaved on the same inputs in this process.
     ``options`` go to :func:`protocol.measure` (tests shorten the rounds)."""
@@ -105,12 +114,9 @@ def speedup(workload: str, backend: str, n_workers: int, **options) -> dict:
     wl = workloads.get(workload)
     _worker.limit_threads(config.threads_per_worker())  # serial under the workers' limit
     wl.baseline(inputs)  # its caches and imports are warm too
-    options = {"time_cap_s": time_cap_s(), "guard": guard(), **options}
-    m = protocol.measure({SERIAL: functools.partial(wl.baseline, inputs), backend: run}, SERIAL, **options)
-    out = record("speedup", SERIAL, backend, m, workload=workload, backend=backend, n_workers=n_workers,
-                 variant=variant)
-    points.write(out)
-    return out
+    arms = {SERIAL: functools.partial(wl.baseline, inputs), backend: run}
+    return measured("speedup", arms, SERIAL, backend, options, workload=workload, backend=backend,
+                    n_workers=n_workers, variant=variant)
 
 
 @functools.lru_cache(maxsize=None)
@@ -130,9 +136,5 @@ def gap(workload: str, backend: str, n_workers: int, **options) -> dict:
     params = params_for(workload)
     run_shared = harness.prepare(workload, backend, n_workers, shared, **params)
     run_naive = harness.prepare(workload, backend, n_workers, naive, **params)
-    options = {"time_cap_s": time_cap_s(), "guard": guard(), **options}
-    m = protocol.measure({naive: run_naive, shared: run_shared}, shared, **options)
-    out = record("gap", naive, shared, m, workload=workload, backend=backend, n_workers=n_workers,
-                 variant=f"{naive}/{shared}")
-    points.write(out)
-    return out
+    return measured("gap", {naive: run_naive, shared: run_shared}, naive, shared, options,
+                    workload=workload, backend=backend, n_workers=n_workers, variant=f"{naive}/{shared}")

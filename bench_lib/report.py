@@ -81,13 +81,6 @@ class Machine:
         s = self.series.get(benchmark)
         return s.get(**params) if s else None
 
-    def point(self, kind: str, **params) -> dict | None:
-        """The newest measured point of ``kind`` at ``params`` (with its interval)."""
-        for record in reversed(self.points):
-            if record.get("kind") == kind and all(record.get(k) == v for k, v in params.items()):
-                return record
-        return None
-
     def ceiling(self, workload: str, n_workers: int, commit: str | None = None) -> float | None:
         """The ceiling at ``n_workers``; with ``commit``, only one recorded at that commit
         (the same run as a speedup it divides), else missing."""

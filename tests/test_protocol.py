@@ -137,14 +137,6 @@ def test_interval_contains_and_overlaps_at_their_bounds():
     assert not p.Interval(0.5, 0.4, 0.8999, 3).overlaps(iv)
 
 
-def test_interval_scaled_and_as_dict():
-    iv = p.Interval(2.0, 1.5, 3.0, 4).scaled(0.5)
-    assert (iv.estimate, iv.low, iv.high, iv.pairs) == (1.0, 0.75, 1.5, 4)
-    d = p.Interval(2.0, 1.8, 2.4, 5).as_dict()
-    assert d == {"estimate": 2.0, "ci": [1.8, 2.4], "pairs": 5, "half_width": pytest.approx(0.15),
-                 "level": 0.95}
-
-
 def test_product_interval_adds_log_half_widths_in_quadrature():
     speedup = p.Interval(2.0, 2.0 * math.exp(-0.03), 2.0 * math.exp(0.03), 7)
     ceiling = p.Interval(1.5, 1.5 * math.exp(-0.04), 1.5 * math.exp(0.04), 5)
@@ -365,8 +357,7 @@ def test_measurement_of_no_arms_has_no_rounds():
 
 
 # -- edges, each pinned by hand ------------------------------------------------------------
-def test_scaled_and_one_sample_intervals_keep_their_level():
-    assert p.Interval(2.0, 1.5, 3.0, 4, 0.9).scaled(0.5).level == 0.9
+def test_one_sample_intervals_keep_their_level():
     assert p.log_interval([0.1], level=0.9).level == 0.9
     assert p.ratio_interval([2.0, 2.0], [1.0, 1.0], level=0.9).level == 0.9
     with pytest.raises(ValueError, match="^no samples$"):

@@ -131,10 +131,8 @@ def test_point_objects_carry_every_field_of_each_run():
         "pairs": 6, "precise": True, "quiet": True, "discarded": 2}
 
 
-def test_machine_point_and_ceiling_lookups():
+def test_machine_ceiling_lookups():
     m = fixture_machine([record("loky", 1.25, [1.2, 1.3], 0.08)])
-    assert m.point("speedup", backend="loky")["value"] == 1.25
-    assert m.point("speedup", backend="dask") is None and m.point("gap", backend="loky") is None
     assert m.ceiling("filter_bank", 2) == 1.6 and m.ceiling("filter_bank", 2, "c0ffee00ab") == 1.6
     assert m.ceiling("filter_bank", 2, "deadbeef") is None
     assert report.Machine("empty").ceiling("filter_bank", 2) is None
