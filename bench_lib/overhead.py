@@ -8,6 +8,9 @@ it should be.
                array travels with the task) or its shared path (``share`` places it)
 ``per_task``   seconds per no-op task, in a batch of many, on a warm or a new pool
 ``steady``     a workload's warm run (the workload benchmarks time it)
+``harness``    parbench's ``Backend.map`` over the engine's own idiom on the same warm
+               engine (``Pool.map``, ``Parallel``, ``f.remote`` + ``ray.get``,
+               ``client.map`` + ``gather``), no-op tasks: what the suite itself adds
 
 Every function returns seconds and leaves no engine running. The no-op task is
 ``_worker.warm_up`` with nothing to import: the same picklable function every engine
@@ -23,7 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import backends, workloads
+from . import backends, ratios, workloads
 from .backends import _worker
 from .protocol import timed  # one timing discipline (gc off) for every figure
 
@@ -44,6 +47,48 @@ def median_of(repeats: int, measure: Callable[..., float], *args) -> float:
     return statistics.median(measure(*args) for _ in range(repeats))
 
 
+def import_cost(cold: float, warm: list[float]) -> float:
+    """First call minus the median warm call. Not clamped: a difference below the warm
+    calls' noise (fork pools inherit the imports) shows as a value near 0, of either sign,
+    rather than as exactly 0."""
+    return cold - statistics.median(warm)
+
+
+def per_item(seconds: float, items: int) -> float:
+    return seconds / items
+
+
+def transfer_unsupported(cls, path: str) -> str | None:
+    """Why ``path`` is no transfer on this engine (asv records n/a), or None."""
+    if path == "shared" and cls.shares_memory:
+        return f"{cls.name} shares memory: nothing to place"
+    if path == "shared" and cls.share_restarts:
+        return f"{cls.name} places objects by restarting its pool: that is a start, not a transfer"
+    return None
+
+
+def echo(array: np.ndarray, _item=None) -> np.ndarray:
+    """The transfer task: hands back what it received (so it travels both ways); called
+    as ``echo(array)`` on the normal path and ``echo(shared_array, None)`` on the shared one."""
+    return array
+
+
+def _check_echo(results: list, array: np.ndarray) -> None:
+    [back] = results
+    if back.shape != array.shape or back[-1] != array[-1]:
+        raise AssertionError("transfer: the array came back changed")
+
+
+def harness_unsupported(cls) -> str | None:
+    """Why the harness benchmark has nothing to compare on this engine, or None."""
+    if cls.raw is backends.Backend.raw:
+        return f"{cls.name}: a loop in the caller, no engine idiom to compare with"
+    return None
+
+
+# -- engine-driving: exercised with real engines (tests/test_engines.py, test_ceiling.py,
+# test_harness.py), too slow for mutation testing, which covers the arithmetic above.
+# pragma: no mutate block
 def start(backend: str, n_workers: int) -> float:
     """Seconds from nothing to every worker having answered a no-op (then closed).
 
@@ -81,27 +126,9 @@ def imports(backend: str, n_workers: int, modules: tuple[str, ...]) -> float:
     try:
         engine.warm(())  # every worker exists, nothing imported: the start is excluded
         cold = timed(lambda: engine.map(task, [hold] * n_workers))
-        warm = statistics.median(timed(lambda: engine.map(task, [hold] * n_workers)) for _ in range(3))
-        # Not clamped: a difference below the warm calls' noise (fork pools inherit the
-        # imports) shows as a value near 0, of either sign, rather than as exactly 0.
-        return cold - warm
+        return import_cost(cold, [timed(lambda: engine.map(task, [hold] * n_workers)) for _ in range(3)])
     finally:
         engine.close()
-
-
-def transfer_unsupported(cls, path: str) -> str | None:
-    """Why ``path`` is no transfer on this engine (asv records n/a), or None."""
-    if path == "shared" and cls.shares_memory:
-        return f"{cls.name} shares memory: nothing to place"
-    if path == "shared" and cls.share_restarts:
-        return f"{cls.name} places objects by restarting its pool: that is a start, not a transfer"
-    return None
-
-
-def echo(array: np.ndarray, _item=None) -> np.ndarray:
-    """The transfer task: hands back what it received (so it travels both ways); called
-    as ``echo(array)`` on the normal path and ``echo(shared_array, None)`` on the shared one."""
-    return array
 
 
 def transfer(engine: backends.Backend, megabytes: int, path: str, repeats: int = 3) -> float:
@@ -129,12 +156,6 @@ def transfer(engine: backends.Backend, megabytes: int, path: str, repeats: int =
     return statistics.median(times)
 
 
-def _check_echo(results: list, array: np.ndarray) -> None:
-    [back] = results
-    if back.shape != array.shape or back[-1] != array[-1]:
-        raise AssertionError("transfer: the array came back changed")
-
-
 def per_task(backend: str, n_workers: int, pool: str, tasks: int) -> float:
     """Seconds per no-op task in a map of ``tasks``: on a warm pool, or on a new pool
     started (and closed) for the call -- the ``with Pool() as p: p.map(...)`` in a loop."""
@@ -143,9 +164,9 @@ def per_task(backend: str, n_workers: int, pool: str, tasks: int) -> float:
     items = [0.0] * tasks
     if pool == "reused":
         engine = backends.warm(backend, n_workers, ())
-        return timed(lambda: engine.map(noop(engine.threads), items)) / tasks
+        return per_item(timed(lambda: engine.map(noop(engine.threads), items)), tasks)
     import_engine(backends.backend_class(backend))
-    return timed(lambda: new_pool_map(backend, n_workers, noop(), items)) / tasks
+    return per_item(timed(lambda: new_pool_map(backend, n_workers, noop(), items)), tasks)
 
 
 def new_pool_map(backend: str, n_workers: int, fn: Callable, items: list, data=None) -> list:
@@ -158,3 +179,18 @@ def on_new_pool(workload: str, backend: str, n_workers: int, variant: str, input
     """A workload run on a pool started for it and closed after it."""
     with backends.get(backend, n_workers) as engine:
         return workloads.get(workload).run(engine, inputs, variant)
+
+
+def harness(backend: str, n_workers: int, tasks: int, **options) -> dict:
+    """``Backend.map`` time / raw engine time for a map of ``tasks`` no-op tasks on one warm
+    engine, interleaved through the protocol; recorded in points.jsonl like a speedup.
+    ``options`` go to :func:`protocol.measure`."""
+    engine = backends.warm(backend, n_workers, ())
+    items = list(range(tasks))
+    raw, fn = engine.raw(_worker.nothing), _worker.nothing
+    for call in (raw, lambda batch: engine.map(fn, batch)):  # both warm, both right
+        if call(items) != items:
+            raise AssertionError(f"harness: {backend} did not hand the no-op items back in order")
+    arms = {"raw": lambda: raw(items), "parbench": lambda: engine.map(fn, items)}
+    return ratios.measured("harness", arms, "parbench", "raw", options, workload="no-op",
+                           backend=backend, n_workers=n_workers, variant=f"{tasks}-tasks")

@@ -113,3 +113,24 @@ class PoolReuse(ByPool):
 
     def time_filter_bank(self, backend, n_workers, pool):
         self.run()
+
+
+class Harness:
+    """What parbench adds over the engine used directly: ``Backend.map`` time / the
+    engine's own idiom's time (Pool.map, Parallel, f.remote + ray.get, client.map +
+    gather) on one warm engine, no-op tasks, interleaved. Target: <= 1.05."""
+
+    params = (harness.BACKENDS, harness.n_workers()[-1:])
+    param_names = ["backend", "n_workers"]
+    timeout = 600
+
+    def setup(self, backend, n_workers):
+        reason = harness.worker_limit(backend, n_workers) or overhead.harness_unsupported(
+            harness.backends.backend_class(backend))
+        if reason:
+            raise NotImplementedError(reason)
+
+    def track_harness_ratio(self, backend, n_workers):
+        return overhead.harness(backend, n_workers, TASKS[config.size()])["value"]
+
+    track_harness_ratio.unit = "x"

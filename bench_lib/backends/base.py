@@ -15,7 +15,6 @@ import importlib.metadata
 import os
 import signal
 import sys
-import threading
 import time
 import warnings
 from abc import ABC, abstractmethod
@@ -40,67 +39,6 @@ class WorkerDied(BackendError):
 # Dask after its retries, Ray after its retries).
 DEATHS = ("TerminatedWorkerError", "BrokenProcessPool", "KilledWorker", "WorkerCrashedError",
           "NodeDiedError", "ActorDiedError")
-WATCH_POLL = 0.1  # seconds between checks for a dead pool worker
-
-
-def exit_cause(code: int | None) -> str:
-    if code is not None and code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit status {code}"
-
-
-def call_watched(name: str, pool, start: Callable[[], Any]) -> Any:
-    """The result of ``start()`` -- an AsyncResult-like map on ``pool``, a
-    ``multiprocessing`` pool -- or WorkerDied when one of the pool's workers dies first.
-
-    A Pool replaces a killed worker but never re-runs, nor fails, the task it held: the
-    map would wait forever. Every worker seen during the map is watched, replacements too.
-    """
-    pending = start()
-    watched: dict[int, Any] = {}
-    while True:
-        pending.wait(WATCH_POLL)
-        if pending.ready():
-            return pending.get()
-        watched.update((id(w), w) for w in list(getattr(pool, "_pool", ())))
-        dead = next((w for w in watched.values() if w.exitcode is not None), None)
-        if dead is not None:
-            raise WorkerDied(
-                f"{name}: worker pid {dead.pid} died during the map ({exit_cause(dead.exitcode)}); "
-                "a multiprocessing pool never re-runs the task a dead worker held, so the run "
-                "stops here instead of waiting forever"
-            )
-
-
-class InThread:
-    """A blocking call run in a daemon thread, waited on like an AsyncResult."""
-
-    def __init__(self, call: Callable[[], Any], name: str):
-        self._box: dict[str, Any] = {}
-        self._thread = threading.Thread(target=self._run, args=(call,), name=name, daemon=True)
-        self._thread.start()
-
-    def _run(self, call):
-        try:
-            self._box["value"] = call()
-        except BaseException as exc:  # handed to get()
-            self._box["error"] = exc
-
-    def wait(self, timeout: float) -> None:
-        self._thread.join(timeout)
-
-    def ready(self) -> bool:
-        return not self._thread.is_alive()
-
-    def get(self) -> Any:
-        if "error" in self._box:
-            raise self._box["error"]
-        return self._box["value"]
-
-
 def check_n_workers(name: str, n_workers: Any, limit: int, why: str) -> int:
     if isinstance(n_workers, bool) or not isinstance(n_workers, int):
         raise BackendError(f"{name}: n_workers must be an integer, got {n_workers!r}")
@@ -132,51 +70,6 @@ def main_not_reimported():
     finally:
         if main is not None:
             main.__dict__.update(saved)
-
-
-def end_pool(pool, grace: float = 10.0, broken: bool = False) -> None:
-    """End a ``multiprocessing.Pool`` (or joblib's subclass) without a join that can hang.
-
-    ``terminate()`` signals workers and joins them; it was seen to wait forever, and a
-    worker killed while holding the task queue's lock deadlocks it. A backend closes its
-    pool only after its work returned, so the clean way works: ``close()`` sends every
-    worker a sentinel and ``join()`` sees them exit. Only if that stalls (a hung task)
-    are the workers killed. ``terminate()`` then releases what is left (joblib's temp
-    folders), in a thread so it cannot hang the caller.
-
-    A ``broken`` pool (a worker died under a task) can never finish that task, so
-    ``join`` would only wait out the grace: its workers are killed and it is terminated.
-    """
-    if broken:
-        from multiprocessing.pool import TERMINATE
-
-        pool._worker_handler._state = TERMINATE  # no more replacement workers
-        _kill_workers(pool)
-        for worker in list(getattr(pool, "_pool", ())):
-            worker.join(grace)
-        # A worker killed while waiting for a task holds the task queue's lock, which
-        # terminate() then waits for: bounded, and the workers are gone already.
-        _within(pool.terminate, 2.0)
-        return
-    pool.close()
-    if not _within(pool.join, grace):
-        _kill_workers(pool)
-        _within(pool.join, grace)
-    _within(pool.terminate, grace)
-
-
-def _kill_workers(pool) -> None:
-    for worker in list(getattr(pool, "_pool", ())):
-        if worker.exitcode is None:
-            worker.kill()
-
-
-def _within(fn, seconds: float) -> bool:
-    """Run ``fn`` in a daemon thread; True if it returned within ``seconds``."""
-    thread = threading.Thread(target=fn, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    return not thread.is_alive()
 
 
 def stop_resource_trackers(grace: float = 2.0) -> None:
@@ -356,6 +249,12 @@ class Backend(ABC):
             if self.uses_processes:
                 stop_resource_trackers()
 
+    def raw(self, fn: Callable) -> Callable[[list], list]:
+        """``items -> [fn(item) for item in items]`` on this backend's own engine, written
+        as the engine's documentation writes it, with nothing of parbench around it: what
+        the harness benchmark holds :meth:`map` against. Process engines provide it."""
+        raise NotImplementedError(f"{self.name}: no raw engine idiom to hold map against")
+
     def info(self) -> dict:
         """Where and how this backend runs, stored with results."""
         version = None
@@ -384,5 +283,9 @@ class Backend(ABC):
         return f"<{type(self).__name__} {self.name} n_workers={self.n_workers} {state}>"
 
     def _task(self, fn: Callable, data: Any) -> Callable:
-        """The picklable per-item callable every engine runs."""
+        """The picklable per-item callable every engine runs. Tasks that run in this
+        process get this process prepared once, here, and nothing around ``fn``."""
+        if not self.uses_processes:
+            _worker.prepare(self.threads, self.caller)
+            return fn if data is None else functools.partial(fn, data)
         return functools.partial(_worker.call, fn, data, threads=self.threads, caller=self.caller)

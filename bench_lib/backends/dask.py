@@ -63,14 +63,18 @@ class DaskBackend(Backend):
         with warnings.catch_warnings():
             # Naive runs put big inputs in the graph on purpose; Dask warns each time.
             warnings.filterwarnings("ignore", message="Large object of size")
-            futures = [
-                self.client.submit(
-                    _worker.call, fn, data, item, self.threads, self.caller, pure=False,
-                    workers=self._workers,
-                )
-                for item in items
-            ]
+            # Positional, one per task: a large keyword argument becomes a graph key of its
+            # own in Client.map (seen to collide), and a future here is resolved per task.
+            futures = self.client.map(
+                _worker.call, [fn] * len(items), [data] * len(items), items,
+                threads=self.threads, caller=self.caller, pure=False, workers=self._workers,
+            )
         return self.client.gather(futures)
+
+    def raw(self, fn):
+        self.start()
+        client = self.client
+        return lambda items: client.gather(client.map(fn, items, pure=False))
 
     def _share(self, obj):
         [future] = self.client.scatter([obj], broadcast=True, hash=False, workers=self._workers)

@@ -18,10 +18,10 @@ import uuid
 from pathlib import Path
 
 from . import _worker
-from .base import Backend, InThread, call_watched, end_pool
+from ._pool import PoolBackend
 
 
-class JoblibBackend(Backend):
+class JoblibBackend(PoolBackend):
     engine = "joblib"
     joblib_backend = "loky"
 
@@ -34,16 +34,25 @@ class JoblibBackend(Backend):
 
         self._parallel = Parallel(n_jobs=self.n_workers, backend=self.joblib_backend)
         self._parallel.__enter__()
+        pool = getattr(self._parallel._backend, "_pool", None)  # joblib's multiprocessing Pool
+        if pool is not None and self.uses_processes:  # loky raises TerminatedWorkerError itself
+            # The broken pool is ours to end (``close``): joblib's abort would start another.
+            self._watch_pool(pool, lambda: setattr(self._parallel, "_aborted", True))
 
     def _map(self, fn, items, data):
         from joblib import delayed
 
-        task = delayed(self._task(fn, data))
-        run = lambda: self._parallel(task(item) for item in items)  # noqa: E731
-        pool = getattr(self._parallel._backend, "_pool", None)  # joblib's multiprocessing Pool
-        if pool is None or not self.uses_processes:
-            return run()  # loky raises TerminatedWorkerError itself; threads cannot die alone
-        return call_watched(self.name, pool, lambda: InThread(run, f"{self.name}-map"))
+        self._check_pool()
+        # Arguments, not a partial per task: joblib pickles each task's callable anew.
+        task = delayed(_worker.call)
+        return self._parallel(task(fn, data, item, self.threads, self.caller) for item in items)
+
+    def raw(self, fn):
+        from joblib import delayed
+
+        self.start()
+        parallel = self._parallel  # the ``with Parallel(...)`` block this backend lives in
+        return lambda items: parallel(delayed(fn)(item) for item in items)
 
     def _share(self, obj):
         import joblib
@@ -59,7 +68,7 @@ class JoblibBackend(Backend):
         if parallel is not None:
             engine = parallel._backend
             if self.uses_processes and getattr(engine, "_pool", None) is not None:
-                end_pool(engine._pool, broken=self.broken)
+                self._end_pool(engine._pool)
                 engine._pool = None
             if getattr(engine, "_workers", None) is not None:
                 # Exiting alone leaves loky's reusable workers idling for 300 s: kill them.

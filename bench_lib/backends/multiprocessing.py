@@ -12,10 +12,11 @@ import multiprocessing
 
 from .. import config
 from . import _worker
-from .base import Backend, BackendError, call_watched, end_pool, main_not_reimported
+from ._pool import PoolBackend
+from .base import BackendError, main_not_reimported
 
 
-class MultiprocessingBackend(Backend):
+class MultiprocessingBackend(PoolBackend):
     name = "multiprocessing"
     share_restarts = True
 
@@ -37,10 +38,19 @@ class MultiprocessingBackend(Backend):
                 initializer=_worker.init_worker,
                 initargs=(self.threads, dict(self._objects), self.caller),
             )
+        self._watch_pool(self._pool)
 
     def _map(self, fn, items, data):
-        task = self._task(fn, data)
-        return call_watched(self.name, self._pool, lambda: self._pool.map_async(task, items))
+        # The initializer prepared every worker (thread limit, parent-death signal): a task
+        # without an input is ``fn`` itself, as in ``Pool.map`` (the harness benchmark).
+        self._check_pool()
+        task = fn if data is None else self._task(fn, data)
+        return self._pool.map(task, items)
+
+    def raw(self, fn):
+        self.start()
+        pool = self._pool
+        return lambda items: pool.map(fn, items)
 
     def _share(self, obj):
         key = f"mp-{id(obj)}"
@@ -54,7 +64,7 @@ class MultiprocessingBackend(Backend):
     def _close(self):
         pool = getattr(self, "_pool", None)
         if pool is not None:
-            end_pool(pool, broken=self.broken)
+            self._end_pool(pool)
             self._pool = None
 
     def _info(self):

@@ -1,8 +1,11 @@
 """Ray tasks, on a local Ray started here or on an existing cluster (``RAY_ADDRESS``).
 
-One Ray runtime per process (Ray's own rule). ``n_workers`` is enforced the same way
-locally and on a shared cluster: a placement group of ``n_workers`` one-CPU bundles that
-every task is scheduled into, so a run never uses more than it asked for.
+One Ray runtime per process (Ray's own rule). A run never uses more than ``n_workers``
+CPUs: a local runtime started for it has exactly ``n_workers`` CPUs, and tasks of one CPU
+each are bounded by that alone, as in Ray's own examples. Only where the runtime has more
+CPUs than the run asked for (a shared cluster, or a local runtime another backend of this
+process started bigger) are tasks scheduled into a placement group of ``n_workers``
+one-CPU bundles: that bounds them too, at a cost per task (1.16x on no-op tasks).
 
 Ray >= 2.59 turns on token authentication for local clusters and writes a token under
 ``~/.ray``; a local cluster here gets a fresh random ``RAY_AUTH_TOKEN`` in this process's
@@ -15,8 +18,10 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import types
 
 from .. import config
+from . import _worker
 from ._cluster import check_reachable
 from .base import Backend, BackendError
 
@@ -39,8 +44,6 @@ class RayBackend(Backend):
         from ray.util.placement_group import placement_group
         from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-        from . import _worker
-
         _ensure_runtime(self.n_workers)
         _runtime["users"] += 1
         self._counted = True
@@ -50,6 +53,18 @@ class RayBackend(Backend):
                 f"ray: n_workers={self.n_workers} exceeds the limit of {cpus} "
                 f"(CPUs in the Ray cluster)"
             )
+        self._pg = None
+        if _runtime["owned"] and _runtime["cpus"] == self.n_workers:
+            self._strategy = "DEFAULT"  # the runtime's CPUs are the bound
+        else:
+            self._strategy = PlacementGroupSchedulingStrategy(self._reserve(placement_group))
+        self._remote = ray.remote(_worker.call).options(num_cpus=1, scheduling_strategy=self._strategy)
+        self._remotes = {}
+
+    def _reserve(self, placement_group):
+        """A placement group of ``n_workers`` one-CPU bundles, ready."""
+        import ray
+
         self._pg = placement_group([{"CPU": 1}] * self.n_workers, strategy="PACK")
         try:
             ray.get(self._pg.ready(), timeout=PLACEMENT_TIMEOUT)
@@ -59,18 +74,40 @@ class RayBackend(Backend):
                 f"ray: could not reserve {self.n_workers} CPUs within {PLACEMENT_TIMEOUT:.0f} s "
                 f"({free:g} free in the cluster)"
             ) from None
-        self._strategy = PlacementGroupSchedulingStrategy(self._pg)
-        self._remote = ray.remote(_worker.call).options(num_cpus=1, scheduling_strategy=self._strategy)
+        return self._pg
 
     def scheduling(self):
-        """The placement-group strategy tasks use, for actors that must stay in this run's CPUs."""
+        """The strategy tasks use, for actors that must stay in this run's CPUs."""
         self.start()
         return self._strategy
+
+    def free_cpus(self) -> float:
+        """CPUs of this run's reservation not held by a task or actor right now."""
+        import ray
+
+        self.start()
+        resource = f"CPU_group_{self._pg.id.hex()}" if self._pg is not None else "CPU"
+        return ray.available_resources().get(resource, 0)
+
+    def raw(self, fn):
+        import ray
+
+        self.start()
+        # ``@ray.remote`` takes functions; anything else callable goes in a closure, as users write it.
+        remote = ray.remote(num_cpus=1)(fn if isinstance(fn, types.FunctionType) else lambda item: fn(item))
+        return lambda items: ray.get([remote.remote(item) for item in items])
 
     def _map(self, fn, items, data):
         import ray
 
-        refs = [self._remote.remote(fn, data, item, self.threads) for item in items]
+        if _exported_by_reference(fn):  # one remote function per fn, like ``@ray.remote``
+            remote = self._remotes.get(fn)
+            if remote is None:
+                remote = self._remotes[fn] = ray.remote(_worker.bound(fn, self.threads, self.caller)).options(
+                    num_cpus=1, scheduling_strategy=self._strategy)
+            refs = [remote.remote(item) if data is None else remote.remote(data, item) for item in items]
+        else:  # fn carries state (a bound method, a partial): it travels with each task
+            refs = [self._remote.remote(fn, data, item, self.threads, self.caller) for item in items]
         return ray.get(refs)
 
     def _share(self, obj):
@@ -98,6 +135,12 @@ class RayBackend(Backend):
             "address": os.environ.get("RAY_ADDRESS") or "local",
             "object_store_bytes": _object_store_bytes(),
         }
+
+
+def _exported_by_reference(fn) -> bool:
+    """A module-level function: pickled by name, so binding it into a remote function
+    exports nothing of a workload's state."""
+    return isinstance(fn, types.FunctionType) and "<locals>" not in fn.__qualname__
 
 
 def _object_store_bytes() -> int:

@@ -19,6 +19,11 @@ class ThreadsBackend(Backend):
     def _map(self, fn, items, data):
         return list(self._pool.map(self._task(fn, data), items))
 
+    def raw(self, fn):
+        self.start()
+        pool = self._pool
+        return lambda items: list(pool.map(fn, items))
+
     def _close(self):
         pool = getattr(self, "_pool", None)
         if pool is not None:

@@ -14,7 +14,7 @@ Variants (no naive/shared: the input is a file name):
                 backends -- which is what a Pool/loky initializer or Dask worker state gives
 ``tf-threads``  serial only: one model in the caller, TensorFlow's own intra-op threads
                 on every usable CPU
-``actors``      ray only: one actor per worker in the backend's placement group, each
+``actors``      ray only: one actor per worker within the backend's CPUs, each
                 loading the model in ``__init__``; batches go round-robin
 
 Every process that classifies sets TensorFlow's intra/inter-op threads explicitly
@@ -164,7 +164,7 @@ def actors_for(backend: Backend, batches: Batches, generation: str | None = None
 
 
 def retire_actors(backend: Backend, wait: bool = True) -> None:
-    """Kill the backend's actors; ``wait`` until their CPUs are back in the placement group."""
+    """Kill the backend's actors; ``wait`` until their CPUs are free again."""
     current = _actors.pop(id(backend), None)
     if not current:
         return
@@ -176,9 +176,8 @@ def retire_actors(backend: Backend, wait: bool = True) -> None:
     for actor in current[2]:
         ray.kill(actor)
     if wait:
-        group = f"CPU_group_{backend.scheduling().placement_group.id.hex()}"
         deadline = time.monotonic() + ACTOR_TIMEOUT
-        while ray.available_resources().get(group, 0) < backend.n_workers:
+        while backend.free_cpus() < backend.n_workers:
             if time.monotonic() > deadline:
                 raise BackendError(f"ray: killed actors did not free their CPUs in {ACTOR_TIMEOUT:.0f} s")
             time.sleep(0.02)
@@ -209,7 +208,7 @@ def classify_items(backend: Backend, inputs: Inputs, variant: str, items: list,
                    generation: str | None = None) -> np.ndarray:
     if variant == "actors":
         return concatenate(run_actors(backend, inputs.data, items, generation))
-    retire_actors(backend)  # actors hold the placement group's CPUs that tasks need
+    retire_actors(backend)  # actors hold the run's CPUs that tasks need
     threads = tf_threads(variant)
     if variant == "reload":
         task = functools.partial(predict_reload, threads=threads)
