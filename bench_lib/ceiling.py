@@ -1,39 +1,42 @@
-"""The machine's ceiling: how much faster n copies of a task can finish than one, with no
-engine and no transfer at all.
+"""The machine's ceiling: how much faster n copies of a workload's serial work finish side
+by side than one after another, with no engine and no transfer at all.
 
-``measure(workload, n)`` starts n fresh processes (``spawn``: nothing inherited), each
-generating its own inputs from the fixed seeds and running the workload's serial loop
-once to warm up; they then wait at a barrier and each runs the same number of loops.
-ceiling speedup = n x (time of one copy alone) / (time until the last of n concurrent
-copies finished). A compute-bound task reaches ~n; one limited by memory bandwidth or a
-shared cache stays well below, and no backend can beat that on this machine.
+``measure(workload, n)`` keeps n copy processes ready, each warmed up on the workload's
+inputs. Where the workload's best variant shares one input across workers, the parent
+builds that input once and the copies inherit it (``fork``): they read one copy of it, as
+shared workers do, so an efficiency above 1 means something real. Elsewhere (a model each
+worker loads for itself) every copy is started clean (``spawn``) and builds its own.
+
+Each round of the protocol (bench_lib.protocol) times two arms, interleaved:
+``alone``    one copy runs ``n x loops`` loops;
+``together`` every copy runs ``loops`` loops at once (the last one to finish ends it).
+ceiling = alone / together, with the protocol's interval. A compute-bound task reaches ~n;
+one limited by memory bandwidth or a shared cache stays below, and no backend sharing the
+input the same way can beat that on this machine.
 """
 
 from __future__ import annotations
 
+import math
 import multiprocessing
-import os
-import queue as queues
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from . import config, workloads
+from . import config, protocol, workloads
 from .backends import _worker
-from .backends.base import stop_resource_trackers
+from .backends.base import main_not_reimported, stop_resource_trackers
 
-TIMEOUT = 1800.0  # seconds for one measurement, past which the copies are killed
+TIMEOUT = 1800.0  # seconds a copy may take to answer, past which the copies are killed
+READY_TIMEOUT = 600.0  # seconds for a copy to build its inputs and warm up
 
 
-@dataclass(frozen=True)
-class Copy:
-    """What one copy reports: who ran, where, when (wall clock) and for how long."""
+class CeilingError(RuntimeError):
+    """A copy failed, died or did not answer; the message names the workload and the cause."""
 
-    pid: int
-    affinity: tuple[int, ...]
-    began: float
-    ended: float
-    seconds: float
-    loops: int
+
+def shares_input(name: str) -> bool:
+    """Whether the workload's best variant shares one input across workers (``shared``)."""
+    return "shared" in workloads.get(name).standard
 
 
 @dataclass(frozen=True)
@@ -41,97 +44,144 @@ class Ceiling:
     workload: str
     n: int
     params: dict
-    single: float  # seconds of one copy alone
-    concurrent: float  # seconds until the last of n concurrent copies finished
-    copies: list[Copy] = field(default_factory=list)
+    loops: int  # loops per copy in ``together`` (``alone`` runs n times as many)
+    shared: bool  # the copies read one input inherited from the parent
+    measurement: protocol.Measurement | None  # None at n=1: 1 by definition
+
+    def interval(self) -> protocol.Interval:
+        if self.measurement is None:
+            return protocol.Interval(1.0, 1.0, 1.0, 0)
+        return self.measurement.ratio("alone", "together")
 
     @property
     def speedup(self) -> float:
-        return self.n * self.single / self.concurrent
+        return self.interval().estimate
 
 
-def _copy(name: str, size: str, params: dict, loops: int, min_seconds: float,
-          threads: int, barrier, queue) -> None:
-    """One copy, in its own process: build inputs, warm up, wait, run ``loops`` (or calibrate)."""
+def loops_for(seconds_one_loop: float, min_seconds: float) -> int:
+    """Loops per copy so that one copy's share of a round lasts at least ``min_seconds``."""
+    if not seconds_one_loop > 0:
+        raise ValueError(f"a loop took {seconds_one_loop!r} s")
+    return max(1, math.ceil(min_seconds / seconds_one_loop))
+
+
+# -- engine-driving: exercised with real engines (tests/test_engines.py, test_ceiling.py,
+# test_harness.py), too slow for mutation testing, which covers the arithmetic above.
+# pragma: no mutate block
+def _serve(conn, name: str, size: str, params: dict, threads: int, inputs) -> None:
+    """One copy: build (unless inherited) and warm its inputs, then run ``loops`` loops of
+    the serial work each time it is told, answering with its seconds, until told None."""
     try:
         _worker.limit_threads(threads)
         wl = workloads.get(name)
-        inputs = wl.inputs(size, **params)
-        wl.baseline(inputs)  # imports, caches, lazy loading: not part of the copy's time
-        if loops == 0:  # calibrate: as many loops as fill min_seconds, alone
-            began, count = time.perf_counter(), 0
-            while True:
+        built = inputs is None
+        if built:
+            inputs = wl.inputs(size, **params)
+        wl.baseline(inputs)  # imports, caches, lazy loading: not part of any sample
+        conn.send(("ready", built))
+        while (loops := conn.recv()) is not None:
+            began = time.monotonic()  # one clock for every process of the machine
+            for _ in range(loops):
                 wl.baseline(inputs)
-                count += 1
-                if time.perf_counter() - began >= min_seconds:
-                    break
-            loops = count
-        barrier.wait(timeout=TIMEOUT)
-        began_wall, began = time.time(), time.perf_counter()
-        for _ in range(loops):
-            wl.baseline(inputs)
-        seconds = time.perf_counter() - began
-        queue.put(Copy(os.getpid(), tuple(sorted(os.sched_getaffinity(0))), began_wall,
-                       began_wall + seconds, seconds, loops))
+            conn.send(("done", (began, time.monotonic())))
     except BaseException as exc:  # the parent must hear about it rather than wait
-        queue.put(f"{type(exc).__name__}: {exc}")
+        try:
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        except OSError:
+            pass
         raise
 
 
-def run_copies(name: str, n: int, loops: int = 0, min_seconds: float = 1.0,
-               params: dict | None = None, size: str | None = None) -> list[Copy]:
-    """Run ``n`` copies at once in ``n`` processes; ``loops=0`` calibrates (use n=1)."""
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
-    if loops == 0 and n != 1:
-        raise ValueError("calibrate (loops=0) with one copy, then run n copies with its loops")
-    ctx = multiprocessing.get_context("spawn")
-    barrier, queue = ctx.Barrier(n), ctx.Queue()
-    args = (name, size or config.size(), dict(params or {}), loops, min_seconds,
-            config.threads_per_worker(), barrier, queue)
-    procs = [ctx.Process(target=_copy, args=args, daemon=True) for _ in range(n)]
-    for p in procs:
-        p.start()
-    out: list = []
-    try:
-        out = _collect(queue, procs, name)
-    finally:
-        finished = len(out) == n and not isinstance(out[0], str)
-        for p in procs:
-            p.join(timeout=10 if finished else 0.5)
-            if p.is_alive():
-                p.kill()
-                p.join()
-        stop_resource_trackers()  # spawn started one for the barrier's semaphores
-    errors = [o for o in out if isinstance(o, str)]
-    if errors:
-        raise RuntimeError(f"ceiling copy of {name} failed: {errors[0]}")
-    return out
+class Copies:
+    """``n`` copy processes of one workload, ready to run its serial work on command."""
 
-
-def _collect(queue, procs, name: str) -> list:
-    """One report per copy; a copy that died without reporting is an error, not a hang."""
-    out, deadline = [], time.monotonic() + TIMEOUT
-    while len(out) < len(procs):
+    def __init__(self, name: str, n: int, params: dict | None = None, size: str | None = None):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        self.name, self.n = name, n
+        size, params = size or config.size(), dict(params or {})
+        self.shared = shares_input(name)
+        inputs = workloads.get(name).inputs(size, **params) if self.shared else None
+        ctx = multiprocessing.get_context("fork" if self.shared else "spawn")
+        self.conns, self.procs = [], []
         try:
-            item = queue.get(timeout=1.0)
-        except queues.Empty:
-            dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
-            if dead:
-                return [f"a copy of {name} died (exit code {dead[0]}) before reporting"]
+            for _ in range(n):
+                mine, theirs = ctx.Pipe()
+                proc = ctx.Process(target=_serve, daemon=True,
+                                   args=(theirs, name, size, params, config.threads_per_worker(), inputs))
+                with main_not_reimported():  # a script's top level must not run again in a copy
+                    proc.start()
+                theirs.close()
+                self.conns.append(mine)
+                self.procs.append(proc)
+            self.built = [self._answer(i, READY_TIMEOUT) for i in range(n)]  # own inputs?
+        except BaseException:
+            self.close()
+            raise
+
+    def _answer(self, i: int, timeout: float = TIMEOUT):
+        conn, proc = self.conns[i], self.procs[i]
+        deadline = time.monotonic() + timeout
+        while not conn.poll(0.5):
+            if not proc.is_alive():
+                raise CeilingError(f"a copy of {self.name} died (exit code {proc.exitcode}) before answering")
             if time.monotonic() > deadline:
-                return [f"copies of {name} did not finish within {TIMEOUT:.0f} s"]
-            continue
-        if isinstance(item, str):  # its peers wait at the barrier: stop them all
-            return [item]
-        out.append(item)
-    return out
+                raise CeilingError(f"a copy of {self.name} did not answer within {timeout:.0f} s")
+        try:
+            kind, value = conn.recv()
+        except EOFError:
+            raise CeilingError(f"a copy of {self.name} died (exit code {proc.exitcode}) before answering") from None
+        if kind == "error":
+            raise CeilingError(f"ceiling copy of {self.name} failed: {value}")
+        return value
+
+    def alone(self, loops: int) -> float:
+        """Copy 0 runs ``loops`` loops while the others wait; its own seconds."""
+        self.conns[0].send(loops)
+        began, ended = self._answer(0)
+        return ended - began
+
+    def together(self, loops: int) -> list[tuple[float, float]]:
+        """Every copy runs ``loops`` loops at once; returns, when the last one finished,
+        each copy's (began, ended) on the machine's monotonic clock."""
+        for conn in self.conns:
+            conn.send(loops)
+        return [self._answer(i) for i in range(self.n)]
+
+    def close(self) -> None:
+        for conn in self.conns:
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+        for proc in self.procs:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+        for conn in self.conns:
+            conn.close()
+        self.conns, self.procs = [], []
+        if not self.shared:
+            stop_resource_trackers()  # spawn started one
+
+    def __enter__(self) -> "Copies":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def measure(name: str, n: int, params: dict | None = None, min_seconds: float = 1.0,
-            size: str | None = None) -> Ceiling:
-    """One copy alone (calibrated to last ``min_seconds``), then ``n`` at once."""
-    [alone] = run_copies(name, 1, 0, min_seconds, params, size)
-    together = run_copies(name, n, alone.loops, min_seconds, params, size) if n > 1 else [alone]
-    concurrent = max(c.ended for c in together) - min(c.began for c in together)
-    return Ceiling(name, n, dict(params or {}), alone.seconds, concurrent, together)
+            size: str | None = None, **options) -> Ceiling:
+    """The ceiling at ``n`` through the protocol; ``options`` go to :func:`protocol.measure`.
+    ``n=1`` is 1 by definition (one copy against one copy) and measures nothing."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if n == 1:
+        return Ceiling(name, 1, dict(params or {}), 0, shares_input(name), None)
+    with Copies(name, n, params, size) as copies:
+        loops = loops_for(copies.alone(1), min_seconds)
+        arms = {"alone": lambda: copies.alone(n * loops), "together": lambda: copies.together(loops)}
+        m = protocol.measure(arms, "together", **options)
+        return Ceiling(name, n, dict(params or {}), loops, copies.shared, m)

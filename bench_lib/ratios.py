@@ -94,6 +94,9 @@ def record(kind: str, top: str, bottom: str, m: protocol.Measurement, **point) -
     }
 
 
+# -- engine-driving: exercised with real engines (tests/test_engines.py, test_ceiling.py,
+# test_harness.py), too slow for mutation testing, which covers the arithmetic above.
+# pragma: no mutate block
 def measured(kind: str, arms: dict, top: str, bottom: str, options: dict, **point) -> dict:
     """Measure ``top / bottom`` through the protocol (the run's cap and guard unless
     ``options`` say otherwise), record the point in points.jsonl and return it."""
@@ -123,11 +126,25 @@ def speedup(workload: str, backend: str, n_workers: int, **options) -> dict:
 def ceiling_speedup(workload: str, n_workers: int) -> float:
     """The ceiling for one unit of the workload's serial work (inputs for one worker);
     one measurement per process and (workload, n_workers), whatever the backend."""
+    return ceiling_point(workload, n_workers)["value"]
+
+
+def ceiling_point(workload: str, n_workers: int, **options) -> dict:
+    """The ceiling at ``n_workers`` (bench_lib.ceiling) through the protocol, recorded in
+    points.jsonl like a speedup (n=1 is 1 by definition: nothing measured or recorded)."""
     params = params_for(workload)
     if workloads.get(workload).uses_n_workers:
         params["n_workers"] = 1
-    seconds = 2.0 if config.size() == "full" else 0.3
-    return ceiling.measure(workload, n_workers, params, min_seconds=seconds).speedup
+    seconds = 0.5 if config.size() == "full" else 0.05  # one copy's share of a round
+    options = {"time_cap_s": time_cap_s(), "guard": guard(), **options}
+    result = ceiling.measure(workload, n_workers, params, min_seconds=seconds, **options)
+    point = {"workload": workload, "backend": "none", "n_workers": n_workers,
+             "variant": "shared input" if result.shared else "own inputs", "loops": result.loops}
+    if result.measurement is None:
+        return {"kind": "ceiling", **point, "value": 1.0, "ci": [1.0, 1.0]}
+    out = record("ceiling", "alone", "together", result.measurement, **point)
+    points.write(out)
+    return out
 
 
 def gap(workload: str, backend: str, n_workers: int, **options) -> dict:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import points
+from . import points, protocol
 
 # workload -> (benchmark holding its steady-state time, parameters fixed for the table)
 TIMES = {
@@ -80,6 +80,15 @@ class Machine:
     def value(self, benchmark: str, **params) -> float | None:
         s = self.series.get(benchmark)
         return s.get(**params) if s else None
+
+    def ceiling_point(self, workload: str, n_workers: int, run: str | None) -> dict | None:
+        """The ceiling measured in run ``run`` (points.jsonl, with its interval), or None."""
+        found = None
+        for record in self.points if run else ():
+            if (record.get("kind"), record.get("workload"), record.get("n_workers"), record.get("run")) == (
+                    "ceiling", workload, n_workers, run):
+                found = record  # the newest wins
+        return found
 
     def ceiling(self, workload: str, n_workers: int, commit: str | None = None) -> float | None:
         """The ceiling at ``n_workers``; with ``commit``, only one recorded at that commit
@@ -168,6 +177,17 @@ def pick(machines: list[Machine], name: str | None, where: str) -> list[Machine]
     return chosen
 
 
+# Why an efficiency can lie above 1 (its whole interval), by how the ceiling's copies held
+# their input.
+ABOVE_CEILING = {
+    "shared input": ("above the ceiling, whose copies read the same shared input: each worker "
+                     "runs part of the items, a smaller working set than a copy running them "
+                     "all (a cache effect)"),
+    "own inputs": ("above the ceiling: the ceiling's copies each build their own input, while "
+                   "this backend's workers share one (less memory traffic)"),
+}
+
+
 # -- one workload's table ---------------------------------------------------------------------
 @dataclass
 class Row:
@@ -223,14 +243,22 @@ def measured_row(machine: Machine, record: dict) -> Row:
     row = Row(record["backend"], record["n_workers"], record["time_s"], record["variant"],
               record["value"], True, speedup_ci=_ci(record), pairs=record.get("pairs", 0),
               precise=bool(record.get("precise")), quiet=bool(record.get("quiet")))
-    top = machine.ceiling(record["workload"], row.n_workers, record.get("commit") or None)
-    if top:
-        row.efficiency = row.speedup / top
-        if row.speedup_ci:
-            row.efficiency_ci = (row.speedup_ci[0] / top, row.speedup_ci[1] / top)
-        if row.efficiency_ci and row.efficiency_ci[0] > 1.0:
-            row.reason = ("above the ceiling: the ceiling's copies each build their own input, "
-                          "while this backend's workers share one (less memory traffic)")
+    point = machine.ceiling_point(record["workload"], row.n_workers, record.get("run"))
+    if point is not None:  # the same run's ceiling, with its interval
+        row.efficiency = row.speedup / point["value"]
+        if row.speedup_ci and _ci(point):
+            efficiency = protocol.product_interval(
+                protocol.Interval(row.speedup, *row.speedup_ci, row.pairs),
+                protocol.Interval(point["value"], *_ci(point), point.get("pairs", 0)), power=-1)
+            row.efficiency_ci = (efficiency.low, efficiency.high)
+    else:  # older results: the ceiling asv recorded at the same commit, no interval of its own
+        top = machine.ceiling(record["workload"], row.n_workers, record.get("commit") or None)
+        if top:
+            row.efficiency = row.speedup / top
+            if row.speedup_ci:
+                row.efficiency_ci = (row.speedup_ci[0] / top, row.speedup_ci[1] / top)
+    if row.efficiency_ci and row.efficiency_ci[0] > 1.0:
+        row.reason = ABOVE_CEILING["shared input" if point and point.get("variant") == "shared input" else "own inputs"]
     row.overheads = overheads(machine, record["workload"], row.backend, row.n_workers)
     return row
 

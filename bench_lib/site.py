@@ -146,6 +146,13 @@ def workload_figure(machine: rep.Machine, workload: str, table: list[rep.Row], p
         ceiling.setdefault(1, 1.0)  # one copy against one copy: 1 by definition, not a default
         cn = sorted(ceiling)
         speed.plot(cn, [ceiling[n] for n in cn], "k--", marker="s", label="machine ceiling")
+        measured = {p["n_workers"]: p for p in machine.points  # the newest point per n wins
+                    if p.get("kind") == "ceiling" and p.get("workload") == workload and None not in p.get("ci", [None])}
+        if measured:
+            cn = sorted(measured)
+            speed.errorbar(cn, [measured[n]["value"] for n in cn], fmt="none", ecolor="k", capsize=3,
+                           yerr=[[measured[n]["value"] - measured[n]["ci"][0] for n in cn],
+                                 [measured[n]["ci"][1] - measured[n]["value"] for n in cn]])
     for backend, rows in by_backend.items():
         if backend == "serial":
             continue

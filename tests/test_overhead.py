@@ -87,33 +87,6 @@ def test_per_task_is_seconds_per_task(pool, no_children_left):
         overhead.per_task("loky", 2, "borrowed", 20)
 
 
-def test_ceiling_runs_n_concurrent_processes(no_children_left):
-    copies = ceiling.run_copies("filter_bank", 2, loops=5, params={"filter_size": "5x5"})
-    pids = {c.pid for c in copies}
-    assert len(pids) == 2 and os.getpid() not in pids
-    # they ran at the same time: each started before the other finished
-    assert max(c.began for c in copies) < min(c.ended for c in copies)
-    usable = os.sched_getaffinity(0)
-    assert all(set(c.affinity) <= usable and c.loops == 5 for c in copies)
-
-
-def test_ceiling_calibrates_alone_then_runs_the_same_loops(no_children_left):
-    result = ceiling.measure("convolve2d", 2, {"scaling": "weak", "n_workers": 1}, min_seconds=0.2)
-    assert result.single > 0 and result.concurrent > 0 and finite_positive(result.speedup)
-    assert len(result.copies) == 2 and len({c.loops for c in result.copies}) == 1
-    one = ceiling.measure("convolve2d", 1, {"scaling": "weak", "n_workers": 1}, min_seconds=0.2)
-    assert one.speedup == pytest.approx(1.0)
-
-
-def test_ceiling_reports_a_failing_copy_and_bad_n(no_children_left):
-    with pytest.raises(RuntimeError, match="filter_size"):
-        ceiling.run_copies("filter_bank", 1, params={"filter_size": "9x9"})
-    with pytest.raises(ValueError, match="at least 1"):
-        ceiling.run_copies("filter_bank", 0)
-    with pytest.raises(ValueError, match="calibrate"):
-        ceiling.run_copies("filter_bank", 2)
-
-
 @pytest.mark.parametrize("name", ["threads", "loky"])
 def test_ratios_run_on_real_backends_and_record_their_points(name, no_children_left, tmp_path, monkeypatch):
     monkeypatch.setenv("PARBENCH_POINTS", str(tmp_path / "points.jsonl"))
