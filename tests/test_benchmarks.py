@@ -3,9 +3,11 @@
 Benchmarks are discovered the way asv does it (classes in modules under benchmarks/ with
 time_/track_/peakmem_/mem_ methods); every parameter combination runs setup -> each
 method -> teardown, with ``setup_cache``'s value first as asv passes it, and
-NotImplementedError in setup counts as asv's skip. A class with a ``process_group(*combo)``
-(it loads TensorFlow, which must not enter a process that later forks pools) runs in a
-spawned child per group instead of here.
+NotImplementedError in setup counts as asv's skip. The first timed run of every case that
+times one is checked against an oracle that shares no code with the workload
+(tests/test_workloads.py): the same call, so checking costs no second run. A class with
+a ``process_group(*combo)`` (it loads TensorFlow, which must not enter a process that
+later forks pools) runs in a spawned child per group instead of here.
 """
 
 import concurrent.futures as cf
@@ -18,12 +20,17 @@ from pathlib import Path
 
 import pytest
 
-from bench_lib import backends, cli, config
+from bench_lib import backends, cli, config, harness, overhead, workloads
+from bench_lib.workloads import volume_gaussian
+import unsupported
+from test_workloads import check_answer, model_logits, model_mismatches
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINES = ("ray", "dask", "distributed", "joblib", "tensorflow", "keras", "loky")
 
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.volume_gaussian import VolumeGraph  # noqa: E402
 
 
 def discover():
@@ -31,11 +38,25 @@ def discover():
 
 
 # The overhead and scaling classes cross every backend with cold starts, every workload
-# and array sizes: they are driven for a loop, a thread and a process backend at the
-# smallest transfer (bench_lib's overhead functions run on every engine in test_overhead,
-# and the workload classes run every backend); so is TensorFlow's import cost.
+# and array sizes: here they are driven for a loop, a thread and a process backend at the
+# smallest transfer, and TensorFlow's import cost once. Every engine goes through each of
+# them at the most workers, with its figures checked, in tests/test_engines.py (the
+# filter bank's ratios there; the other workloads' ratios here); the combinations it
+# drives are not repeated here.
 THIN_BACKENDS = {"serial", "threads", "loky"}
 THIN_MODULES = ("benchmarks.overhead", "benchmarks.scaling")
+
+
+def in_test_engines(cls, named) -> bool:
+    """The combinations tests/test_engines.py runs and checks."""
+    name, top = cls.__name__, max(config.worker_counts())
+    if name in ("Ratios", "Gap"):
+        return named["workload"] == "filter_bank"
+    if name == "Transfer":
+        return named["megabytes"] == 1
+    if name in ("Startup", "TaskOverhead", "PoolReuse") or (name == "Imports" and named["modules"] == "scipy"):
+        return named["n_workers"] == (1 if named["backend"] == "serial" else top)
+    return False
 
 
 # ModelInference loads TensorFlow in every worker (seconds per process): every backend is
@@ -78,6 +99,8 @@ def thinned(cls, combo) -> bool:
     if cls.__module__ not in THIN_MODULES and named.get("modules") != "tensorflow":
         return thinned_workload(cls, named)
     if named.get("backend", "serial") not in THIN_BACKENDS or named.get("megabytes", 1) > 1:
+        return True
+    if in_test_engines(cls, named):
         return True
     # TensorFlow in workers costs seconds per process: once, on loky at the most workers.
     heavy = named.get("workload") == "model_inference" or named.get("modules") == "tensorflow"
@@ -142,19 +165,67 @@ def cache_args(cls) -> tuple:
     return (_caches[cls],)
 
 
+class Recorder:
+    """Stands in for a benchmark's ``self.run`` (what its ``time_*`` method calls): runs
+    it and keeps what the first call returned, so the timed run's answer can be checked."""
+
+    def __init__(self, run):
+        self.run, self.results = run, []
+
+    def __call__(self):
+        result = self.run()
+        if not self.results:
+            self.results.append(result)
+        return result
+
+
+def workload_of(run) -> tuple[str, object]:
+    """(workload name, inputs) of a callable from harness.prepare or prepare_per_call."""
+    if run.func is overhead.on_new_pool:
+        name, _backend, _n, _variant, inputs = run.args
+        return name, inputs
+    _engine, inputs = harness.prepared(run)
+    return run.func.__self__.name, inputs
+
+
+def check_result(bench, recorded) -> str:
+    """The timed run's answer against an oracle sharing no code with its workload
+    (tests/test_workloads.py); returns what was checked."""
+    if isinstance(bench, VolumeGraph):  # the graph is what is timed: its value once
+        volume, per_axis, halo = bench.args
+        got = volume_gaussian.build_graph(volume, per_axis, halo).compute(scheduler="sync")
+        check_answer("volume_gaussian", workloads.get("volume_gaussian").inputs(config.size()), got)
+        return "volume_gaussian graph"
+    assert recorded is not None and recorded.results, "the time_* method never ran self.run"
+    name, inputs = workload_of(recorded.run)
+    got = recorded.results[0]
+    if name == "model_inference":
+        logits = model_logits(inputs.data, inputs.items)
+        assert len(got) == len(logits) and model_mismatches(got, logits) == 0
+    else:
+        check_answer(name, inputs, got)
+    return name
+
+
 def run_case(cls, methods, args) -> str | None:
-    """setup -> each method -> teardown; the reason when setup skips (asv's n/a)."""
+    """setup -> each method -> teardown; the reason when setup skips (asv's n/a).
+    A case that times a run also checks the answer of its first timed call."""
     bench = cls()
     try:
         if hasattr(bench, "setup"):
             bench.setup(*args)
     except NotImplementedError as skip:
         return str(skip)
+    recorded = None
+    if hasattr(bench, "run"):
+        recorded = bench.run = Recorder(bench.run)
     try:
         for name in methods:
             value = getattr(bench, name)(*args)
             if name.startswith("track_"):
                 assert isinstance(value, (int, float)) and math.isfinite(value), (name, value)
+        if any(name.startswith("time_") for name in methods):
+            check_result(bench, recorded)
     finally:
         if hasattr(bench, "teardown"):
             bench.teardown(*args)
@@ -172,6 +243,8 @@ def test_benchmark_runs(cls, methods, combo):
         skip = run_case(cls, methods, args)
     else:
         skip = Child.run((cls.__name__, key), run_case, cls, methods, args)
+    expected = unsupported.reason(cls.__name__, dict(zip(getattr(cls, "param_names", []), combo)))
+    assert (skip is None) == (expected is None), f"setup: {skip or 'runs'}; tests/unsupported.py: {expected or 'runs'}"
     if skip is not None:
         pytest.skip(f"asv would record n/a: {skip}")
 

@@ -1,4 +1,5 @@
-"""model_inference: every backend and variant predicts what serial predicts; the model cache.
+"""model_inference: serial predicts what the model's forward pass written out in numpy
+predicts, and every backend and variant predicts what serial predicts; the model cache.
 
 TensorFlow stays out of pytest's process: other tests fork ``multiprocessing`` pools
 from it, and TensorFlow is not fork-safe. Whatever loads it runs in spawned children, one
@@ -21,6 +22,7 @@ import pytest
 
 from bench_lib import backends, harness, models
 from bench_lib.workloads import model_inference as mi
+from test_workloads import model_logits, model_mismatches
 
 TIMEOUT = 600
 
@@ -59,6 +61,21 @@ def shut(pool):
         pool.shutdown(wait=True)
 
 
+@pytest.fixture(autouse=True)
+def resource_tracker():
+    """This process's multiprocessing resource tracker, running when every test starts.
+
+    Started by the first spawned child, it serves every child after it, so it is not a
+    test's leftover (``no_children_left``). A process backend closed here stops it
+    (``stop_resource_trackers``): without this, the next test to spawn a child would start
+    it again and be blamed for it, and which test that is depends on the order they run in.
+    """
+    from multiprocessing import resource_tracker as tracker
+
+    tracker.ensure_running()
+    yield
+
+
 @pytest.fixture(scope="module")
 def model(model_cache):
     """The session's model, built here if no test did yet (a subprocess: no TF in pytest)."""
@@ -75,8 +92,7 @@ def serial_child(model):
         shut(pool)
 
 
-# -- without TensorFlow (before any spawned child: closing a process backend here
-# restarts multiprocessing's resource tracker under a live executor's semaphores) ------
+# -- without TensorFlow ------------------------------------------------------------------
 def test_workers_keep_their_model_until_a_new_generation(monkeypatch):
     """per-worker state without TensorFlow: loads are counted with stand-ins."""
     loads = []
@@ -139,6 +155,16 @@ def test_reference_is_a_real_classifier(serial_child):
     _, labels = models.digits(models.TEST_SAMPLES, seed=2)
     assert len(np.unique(ref)) == models.CLASSES
     assert (ref == labels[: ref.size]).mean() > 0.6
+
+
+def test_reference_equals_a_forward_pass_written_in_numpy(serial_child):
+    """The serial answer itself against relu(x W1 + b1) W2 + b2 from the model's weights
+    (numpy, float64): every backend's predictions are compared with it below."""
+    pool, ref = serial_child
+    inputs = mi.WORKLOAD.inputs("small", n_workers=2)
+    logits = pool.submit(model_logits, inputs.data, inputs.items).result(TIMEOUT)
+    assert logits.shape == (ref.size, models.CLASSES)
+    assert model_mismatches(ref, logits) == 0
 
 
 @pytest.mark.parametrize("combos", groups())

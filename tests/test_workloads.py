@@ -1,11 +1,119 @@
-"""Every workload gives the serial answer on every backend and variant (small sizes)."""
+"""Every workload gives the right answer on every backend and variant (small sizes).
+
+"Right" is an oracle that shares no code with the workload's task: convolutions written
+out as sums of shifted images in numpy, the unchunked ``ndimage.gaussian_filter`` of the
+whole volume, scipy's ``RegularGridInterpolator`` on the splines' grid values, and the
+model's forward pass written out in numpy from its weights. tests/test_benchmarks.py
+checks each timed run against the same oracles.
+"""
+
+import functools
+import math
 
 import numpy as np
 import pytest
 from scipy import ndimage, signal
+from scipy.interpolate import RegularGridInterpolator
 
-from bench_lib import backends, harness, workloads
+from bench_lib import backends, data, harness, workloads
 from bench_lib.backends import BackendError
+
+
+# -- oracles -----------------------------------------------------------------------------------
+def direct_convolution(image, kernel, mode="full"):
+    """2-D convolution as a sum of shifted, scaled copies of the image (numpy only)."""
+    (n, m), (k, l) = image.shape, kernel.shape
+    full = np.zeros((n + k - 1, m + l - 1))
+    for i in range(k):
+        for j in range(l):
+            full[i:i + n, j:j + m] += kernel[i, j] * image
+    if mode == "full":
+        return full
+    assert mode == "valid"
+    return full[k - 1:n, l - 1:m]
+
+
+def filter_bank_oracle(inputs):
+    return sum(direct_convolution(inputs.data, kernel, mode) for kernel, mode in inputs.items)
+
+
+def convolve2d_oracle(inputs):
+    """Each filter's full convolution, every 5th row and column from the first, summed."""
+    return sum(direct_convolution(inputs.data, kernel)[0::5, 0::5] for kernel in inputs.items)
+
+
+def volume_gaussian_oracle(inputs):
+    return ndimage.gaussian_filter(inputs.data, 3.0)  # whole volume: no tiles, no halo
+
+
+def interpolators_oracle(inputs):
+    """sum(exp(f_k(x, y))) over k and the query points, each f_k evaluated by scipy's
+    RegularGridInterpolator on the values its bilinear spline holds at the grid nodes."""
+    obj = inputs.data
+    xi, yi = data.points(obj.n_points)
+    points = np.column_stack([xi, yi])
+    total = 0.0
+    for spline in obj.splines:
+        tx, ty = spline.get_knots()  # kx = ky = 1: the grid axes, ends doubled
+        values = spline.get_coeffs().reshape(len(tx) - 2, len(ty) - 2)
+        f = RegularGridInterpolator((tx[1:-1], ty[1:-1]), values, method="linear")
+        total += math.fsum(np.exp(f(points)))
+    return total
+
+
+@functools.lru_cache(maxsize=2)
+def dense_weights(path):
+    """[(W, b)] of the model's Dense layers, in order (Flatten and Dropout hold none)."""
+    from bench_lib import models
+
+    model = models.load_model(path)
+    return [layer.get_weights() for layer in model.layers if layer.get_weights()]
+
+
+def model_logits(batches, items):
+    """Scores of every image of ``items`` batches by the model's forward pass written
+    out in numpy (float64) from its Dense layers' weights: relu(x W1 + b1) W2 + b2.
+    Loads the model with Keras: call it in a process that may hold TensorFlow."""
+    from bench_lib import models
+
+    (w1, b1), (w2, b2) = dense_weights(batches.model)
+    images = models.load_images(batches.images)
+    rows = np.concatenate([np.arange(i * batches.size, (i + 1) * batches.size) for i in items])
+    x = images[rows % len(images)].reshape(len(rows), -1).astype(np.float64) / 255
+    hidden = np.maximum(x @ w1 + b1, 0.0)
+    return hidden @ w2 + b2  # softmax keeps the order: argmax of the logits
+
+
+def model_mismatches(got, logits, margin=1e-4):
+    """Predictions that differ from the numpy argmax where its top two scores are not a
+    near-tie (float32 inside Keras may flip those)."""
+    top2 = np.sort(logits, axis=1)[:, -2:]
+    clear = top2[:, 1] - top2[:, 0] > margin
+    return int(((np.asarray(got) != logits.argmax(axis=1)) & clear).sum())
+
+
+ORACLES = {"filter_bank": filter_bank_oracle, "convolve2d": convolve2d_oracle,
+           "volume_gaussian": volume_gaussian_oracle, "interpolators": interpolators_oracle}
+_answers: dict = {}
+
+
+def expected(workload, inputs):
+    """The oracle's answer for these inputs (computed once per inputs object)."""
+    key = (workload, id(inputs))
+    if key not in _answers:
+        _answers[key] = (inputs, ORACLES[workload](inputs))  # inputs kept: ids stay unique
+    return _answers[key][1]
+
+
+def check_answer(workload, inputs, got):
+    """``got`` is the oracle's answer to float rounding (float32 for the volume)."""
+    want = expected(workload, inputs)
+    if workload == "interpolators":
+        assert got == pytest.approx(want, rel=1e-9)
+        return
+    assert np.shape(got) == np.shape(want)
+    atol = 1e-6 if workload == "volume_gaussian" else 1e-9
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=atol)
 
 # Every process-based engine and one shared-memory one; all of them in test_benchmarks.
 def cases(workload):
@@ -26,12 +134,11 @@ def close_engines():
 
 @pytest.mark.parametrize("filter_size", ["5x5", "511x511"])
 @pytest.mark.parametrize("backend,n_workers,variant", cases("filter_bank"))
-def test_filter_bank_matches_serial(backend, n_workers, variant, filter_size):
+def test_filter_bank_matches_direct_convolution(backend, n_workers, variant, filter_size):
     wl = workloads.get("filter_bank")
     inputs = wl.inputs("small", filter_size=filter_size)
     engine = backends.warm(backend, n_workers, wl.modules)
-    got = wl.run(engine, inputs, variant)
-    np.testing.assert_allclose(got, wl.serial(inputs), rtol=1e-10, atol=1e-10)
+    check_answer("filter_bank", inputs, wl.run(engine, inputs, variant))
 
 
 @pytest.mark.parametrize("filter_size", ["5x5", "511x511"])
@@ -45,12 +152,13 @@ def test_filter_bank_serial_is_a_direct_convolution(filter_size):
 
 @pytest.mark.parametrize("scaling", ["weak", "strong"])
 @pytest.mark.parametrize("backend,n_workers,variant", cases("convolve2d"))
-def test_convolve2d_matches_serial(backend, n_workers, variant, scaling):
+def test_convolve2d_matches_direct_convolution(backend, n_workers, variant, scaling):
     wl = workloads.get("convolve2d")
     inputs = wl.inputs("small", n_workers=n_workers, scaling=scaling)
     assert len(inputs.items) == (n_workers if scaling == "weak" else 4)
     got = wl.run(backends.warm(backend, n_workers, wl.modules), inputs, variant)
-    np.testing.assert_allclose(got, wl.serial(inputs), rtol=1e-10, atol=1e-10)
+    assert got.shape == (41, 41)  # a 200x200 image, a 4x4 filter: 203 rows, every 5th
+    check_answer("convolve2d", inputs, got)
 
 
 @pytest.fixture(scope="module")
@@ -89,20 +197,49 @@ def test_a_too_small_halo_is_detected(unchunked):
 
 
 @pytest.mark.parametrize("backend,n_workers,variant", cases("interpolators"))
-def test_interpolators_total_matches_serial(backend, n_workers, variant):
+def test_interpolators_total_matches_grid_interpolation(backend, n_workers, variant):
     wl = workloads.get("interpolators")
     inputs = wl.inputs("small", grid=300)
     got = wl.run(backends.warm(backend, n_workers, wl.modules), inputs, variant)
-    assert got == pytest.approx(wl.serial(inputs), rel=1e-9)
+    check_answer("interpolators", inputs, got)
 
 
 def test_interpolators_chunks_change_the_slicing_not_the_answer():
     wl = workloads.get("interpolators")
-    whole = wl.serial(wl.inputs("small", grid=50))
     for chunk in ("125K", "500K"):
         inputs = wl.inputs("small", grid=50, chunk=chunk)
         assert inputs.data.chunk < inputs.data.n_points  # really sliced
-        assert wl.serial(inputs) == pytest.approx(whole, rel=1e-12)
+        check_answer("interpolators", inputs, wl.serial(inputs))
+
+
+def test_the_convolution_oracle_by_hand():
+    image = np.array([[1.0, 2.0], [3.0, 4.0]])
+    kernel = np.array([[1.0, 0.0], [0.0, -1.0]])
+    # out[i, j] = sum over (a, b) of image[a, b] * kernel[i - a, j - b]
+    full = np.array([[1.0, 2.0, 0.0], [3.0, 3.0, -2.0], [0.0, -3.0, -4.0]])
+    np.testing.assert_array_equal(direct_convolution(image, kernel), full)
+    np.testing.assert_array_equal(direct_convolution(image, kernel, "valid"), [[3.0]])
+    ramp = np.arange(12.0).reshape(3, 4)  # a 1x2 difference filter on a ramp: all ones
+    np.testing.assert_array_equal(direct_convolution(ramp, np.array([[1.0, -1.0]]), "valid"),
+                                  np.ones((3, 3)))
+
+
+def test_the_interpolation_oracle_reproduces_a_bilinear_function():
+    """Both the workload's splines and the oracle interpolate bilinearly: on the grid
+    values of 1 + 2x + 3y + 4xy they give it back exactly, anywhere in the square."""
+    from scipy.interpolate import RectBivariateSpline
+
+    from bench_lib.workloads.interpolators import Interpolators
+
+    axis = np.linspace(0.0, 1.0, 7)
+    x, y = np.meshgrid(axis, axis, indexing="ij")
+    obj = Interpolators(7, 1000, count=2)
+    obj.splines = [RectBivariateSpline(axis, axis, 1 + 2 * x + 3 * y + 4 * x * y, kx=1, ky=1),
+                   RectBivariateSpline(axis, axis, np.zeros((7, 7)), kx=1, ky=1)]
+    xi, yi = data.points(1000)
+    by_hand = math.fsum(np.exp(1 + 2 * xi + 3 * yi + 4 * xi * yi)) + 1000.0  # exp(0) = 1
+    assert interpolators_oracle(workloads.Inputs(obj, [])) == pytest.approx(by_hand, rel=1e-12)
+    assert obj.range_total((0, 2)) == pytest.approx(by_hand, rel=1e-12)
 
 
 def test_interpolator_object_size_grows_with_the_grid():

@@ -1,0 +1,550 @@
+"""The README's claims: every row of its claims table names a test that exists or a command
+that runs, the figures it quotes are the ones the committed results give, and
+docs/report.png was drawn with the site code of its commit or later.
+
+Also the README's promises that nothing else tested: the sizes and settings it states,
+the timeouts it lists, `model --rebuild`, asv's integrity hashes kept by ``bench_lib.site``,
+and that ``setup`` runs the workload once before timing.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import hashlib
+import json
+import math
+import os
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+PNG = "docs/report.png"
+# What the picture shows is drawn by these: the page and its figures (site.py), the rows,
+# recommendations and machine metadata it prints (report.py) from the points it reads
+# (points.py). cli.py only calls site.build and site.screenshot.
+DRAWING_CODE = ("bench_lib/site.py", "bench_lib/report.py", "bench_lib/points.py")
+XEON = "vm-2core-24gb-xeon"
+RUNS = ("bdfb4bc4-20261130T044334", "bdfb4bc4-20261130T051716")
+
+
+# -- the claims table ------------------------------------------------------------------------
+def claims(text: str) -> list[tuple[str, list[str]]]:
+    """(claim, [backing, ...]) for each row of the README's last section, "## Claims":
+    a backing is a code span of the row's second cell (a test node id or a command)."""
+    section = text.split("\n## Claims", 1)
+    assert len(section) == 2, "README has no '## Claims' section"
+    rows = []
+    for line in section[1].splitlines():
+        if not line.startswith("|") or re.match(r"\|\s*-+", line):
+            continue
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        if len(cells) != 2:
+            raise AssertionError(f"a claims row needs two cells: {line}")
+        if cells == ["claim", "test or command"]:
+            continue
+        rows.append((cells[0], re.findall(r"`([^`]+)`", cells[1])))
+    return rows
+
+
+def defined_tests(path: Path) -> set[str]:
+    """Test functions of a test file, as ``name`` and ``Class::name``."""
+    tree = ast.parse(path.read_text(), str(path))
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+            names.add(node.name)
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            names |= {f"{node.name}::{f.name}" for f in node.body
+                      if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and f.name.startswith("test")}
+    return names
+
+
+def missing_test(node: str) -> str | None:
+    """Why ``node`` (``tests/x.py::test_name[param]``) is not a test of this checkout, or None."""
+    file, sep, name = node.partition("::")
+    if not sep or not file.startswith("tests/") or not file.endswith(".py"):
+        return f"{node}: not a node id of the form tests/<file>.py::<test>"
+    path = ROOT / file
+    if not path.is_file():
+        return f"{node}: no file {file}"
+    name = re.sub(r"\[[^\]]*\]$", "", name)  # a parametrized case names its function
+    if name not in defined_tests(path):
+        return f"{node}: {file} defines no test {name}"
+    return None
+
+
+def cli_subcommands() -> set[str]:
+    """The subcommands ``python -m bench_lib`` registers (its parser is built inside main)."""
+    from bench_lib import cli
+
+    return set(re.findall(r'add_parser\(\s*"([a-z-]+)"', Path(cli.__file__).read_text()))
+
+
+def make_targets() -> set[str]:
+    return set(re.findall(r"^([A-Za-z][\w-]*):", (ROOT / "Makefile").read_text(), re.M))
+
+
+def missing_command(command: str) -> str | None:
+    """Why ``command`` cannot run in this checkout, or None. ``python -m bench_lib <sub>``
+    must name a subcommand of the CLI, ``make <target>`` a Makefile target, anything else a
+    program on PATH or in the checkout (a leading ``VAR=value`` is skipped)."""
+    words = shlex.split(command.split("|")[0])
+    while words and re.match(r"^[A-Z_][A-Z0-9_]*=", words[0]):
+        words.pop(0)
+    if not words:
+        return f"{command}: no program"
+    program = words[0]
+    if program.endswith("python") and words[1:3] == ["-m", "bench_lib"]:
+        if not (ROOT / program).exists() and shutil.which(program) is None:
+            return f"{command}: no {program}"
+        if len(words) < 4 or words[3] not in cli_subcommands():
+            return f"{command}: not a subcommand of python -m bench_lib ({sorted(cli_subcommands())})"
+        return None
+    if program == "make":
+        wanted = [w for w in words[1:] if "=" not in w and not w.startswith("-")]
+        unknown = [w for w in wanted if w not in make_targets()]
+        return f"{command}: no Makefile target {unknown}" if unknown or not wanted else None
+    if shutil.which(program) is None and not (ROOT / program).exists():
+        return f"{command}: no program {program}"
+    return None
+
+
+def backing_errors(text: str) -> list[str]:
+    errors = []
+    rows = claims(text)
+    if not rows:
+        return ["the claims table is empty"]
+    for claim, backing in rows:
+        if not backing:
+            errors.append(f"{claim!r}: names neither a test nor a command")
+        for item in backing:
+            why = missing_test(item) if item.startswith("tests/") else missing_command(item)
+            if why:
+                errors.append(f"{claim!r}: {why}")
+    return errors
+
+
+def test_every_claim_names_a_test_that_exists_or_a_command_that_runs():
+    assert backing_errors(README.read_text()) == []
+
+
+def test_the_claims_check_catches_a_missing_test_a_missing_command_and_an_empty_row():
+    good = "x\n## Claims\n\n| claim | test or command |\n| --- | --- |\n"
+    ok = good + "| a | `tests/test_docs.py::test_every_claim_names_a_test_that_exists_or_a_command_that_runs` |\n"
+    assert backing_errors(ok) == []
+    param = good + "| a | `tests/test_docs.py::test_every_claim_names_a_test_that_exists_or_a_command_that_runs[x]` |\n"
+    assert backing_errors(param) == []
+    for row, why in [("`tests/test_docs.py::test_nothing_of_the_kind`", "defines no test"),
+                     ("`tests/test_nowhere.py::test_x`", "no file"),
+                     ("`tests/test_docs.py`", "not a node id"),
+                     ("`.venv/bin/python -m bench_lib frobnicate`", "not a subcommand"),
+                     ("`make frobnicate`", "no Makefile target"),
+                     ("`no-such-program-here --flag`", "no program"),
+                     ("nothing", "names neither")]:
+        [error] = backing_errors(good + f"| a claim | {row} |\n")
+        assert why in error
+    assert backing_errors("x\n## Claims\n\nnothing\n") == ["the claims table is empty"]
+
+
+def test_results_reading_commands_of_the_table_run():
+    """The commands that read committed results run, here, and exit 0."""
+    commands = {c for _, backing in claims(README.read_text()) for c in backing
+                if re.match(r"\.venv/bin/python -m bench_lib (report|compare)\b", c) and "|" not in c}
+    assert commands
+    for command in sorted(commands):
+        words = shlex.split(command)
+        done = subprocess.run([sys.executable, *words[1:]], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, f"{command}: {done.stderr[-1000:]}"
+
+
+# -- docs/report.png -------------------------------------------------------------------------
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def last_commit(path: str) -> str:
+    return git("log", "-1", "--format=%H", "--", path)
+
+
+def drawn_before(changed: str, drawn: str) -> bool:
+    """Whether a picture committed in ``drawn`` predates code committed in ``changed``: true
+    unless ``changed`` is ``drawn`` or one of its ancestors."""
+    done = subprocess.run(["git", "merge-base", "--is-ancestor", changed, drawn], cwd=ROOT)
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"git merge-base --is-ancestor {changed} {drawn} failed")
+    return done.returncode == 1
+
+
+def stale_drawing(png: str, code: tuple[str, ...]) -> list[str]:
+    """The drawing files last committed after ``png`` was (not in the history of its last
+    commit), each with that commit."""
+    drawn = last_commit(png)
+    assert drawn, f"{png} is in no commit"
+    stale = []
+    for path in code:
+        changed = last_commit(path)
+        assert changed, f"{path} is in no commit"
+        if drawn_before(changed, drawn):
+            stale.append(f"{path} (changed in {changed[:8]}: "
+                         f"{git('log', '-1', '--format=%s', changed)[:80]})")
+    return stale
+
+
+def in_git_checkout() -> bool:
+    if shutil.which("git") is None:
+        return False
+    done = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=ROOT,
+                          capture_output=True, text=True)
+    return done.returncode == 0 and done.stdout.strip() == "true"
+
+
+@pytest.mark.skipif(not in_git_checkout(), reason="not a git checkout: no history to compare")
+def test_report_png_is_drawn_after_the_code_that_draws_it():
+    """File times mean nothing in a fresh clone; commits do. Redraw with
+    ``python -m bench_lib site --screenshot docs/report.png`` and commit it."""
+    if git("rev-parse", "--is-shallow-repository") == "true":
+        pytest.skip("shallow clone: the history of docs/report.png may be cut")
+    assert stale_drawing(PNG, DRAWING_CODE) == [], \
+        f"{PNG} was drawn before the current site code: redraw it"
+
+
+@pytest.mark.skipif(not in_git_checkout(), reason="not a git checkout: no history to compare")
+def test_the_png_check_catches_code_committed_after_the_picture():
+    head, parent = git("rev-parse", "HEAD"), git("rev-parse", "HEAD~1")
+    assert drawn_before(head, parent)  # code of the newer commit, picture of the older
+    assert not drawn_before(parent, head)
+    assert not drawn_before(head, head)  # drawn in the commit that changed the code
+
+
+# -- the Reproducibility section -------------------------------------------------------------
+@pytest.fixture(scope="module")
+def xeon_points() -> list[dict]:
+    done = subprocess.run([sys.executable, "-m", "bench_lib", "report", "--json", "--machine", XEON],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return [p for p in json.loads(done.stdout) if p["run"] in RUNS]
+
+
+def half_width(p: dict) -> float:
+    low, high = p["speedup_ci"]
+    return (high - low) / 2 / p["speedup"]
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return a["speedup_ci"][0] <= b["speedup_ci"][1] and b["speedup_ci"][0] <= a["speedup_ci"][1]
+
+
+# Each figure as the README's Reproducibility section writes it (whitespace folded).
+REPRODUCIBILITY_FIGURES = (
+    "`bdfb4bc4-20261130T044334`, 1904 s", "`bdfb4bc4-20261130T051716`, 2008 s",
+    "27 of 28 agree within 5% or with overlapping 95% intervals (96%); 16 of 28 within 5% outright",
+    "Median difference 4.4%, largest 16.2% (convolve2d / multiprocessing, 1.75x [1.59, 1.93] then 2.03x [1.89, 2.19])",
+    "filter_bank / joblib-multiprocessing (0.763x [0.740, 0.786] then 0.828x [0.804, 0.853], +8.6%)",
+    "0 regressions of 28 at `--factor 1.2`",
+    "filter_bank's points (30-100 ms a sample) reach ±3% in 137-325 rounds (one stopped at the 400-round limit at ±3.02%)",
+    "The others take 1.4-5.6 s a sample: two reached ±3% in 3 rounds (loky on convolve2d and on model_inference, first run)",
+    "after 6-15 rounds, at ±5% to ±70% (Ray on model_inference)",
+    "the median half-width of all 56 points is 9.3%",
+    "filter_bank: threads (1.42x ±0.04, then 1.43x ±0.04) in both",
+    "convolve2d (loky, multiprocessing, joblib-multiprocessing) and model_inference (six backends)",
+    "volume_gaussian's tie has 3 members in the first run and 5 in the second",
+    "117 samples were discarded (besides the 7,446 kept) and retaken; 2 of 56 points",
+    "model_inference's ceiling at n=2 is 1.17x, below most backends' speedups there",
+    "(up to 121% in the first run, 116% in the second)",
+)
+
+
+def test_the_readme_quotes_the_figures_checked_here():
+    text = " ".join(README.read_text().split())
+    section = text.split("## Reproducibility", 1)[1].split(" ## ", 1)[0]
+    assert [f for f in REPRODUCIBILITY_FIGURES if f not in section] == []
+
+
+def test_reproducibility_figures_are_the_committed_results(xeon_points):
+    """Each figure of the README's "Reproducibility" section, recomputed by hand from
+    ``report --json`` and ``sysinfo.jsonl`` (not with compare's own agreement code)."""
+    pts = xeon_points
+    assert len(pts) == 56 and {p["commit"] for p in pts} == {"bdfb4bc4"}
+    walls = {json.loads(line)["run"]: json.loads(line)["wall_s"]
+             for line in (ROOT / "results" / XEON / "sysinfo.jsonl").read_text().splitlines()}
+    assert [round(walls[r]) for r in RUNS] == [1904, 2008]
+    first = {(p["workload"], p["backend"]): p for p in pts if p["run"] == RUNS[0]}
+    second = {(p["workload"], p["backend"]): p for p in pts if p["run"] == RUNS[1]}
+    assert first.keys() == second.keys() and len(first) == 28
+
+    # Speedups: agreement, differences, the largest, the one that does not agree
+    diff = {k: abs(second[k]["speedup"] / first[k]["speedup"] - 1) for k in first}
+    within5 = {k for k in first if diff[k] <= 0.05}
+    agree = {k for k in first if k in within5 or overlap(first[k], second[k])}
+    assert (len(agree), len(within5)) == (27, 16) and round(100 * 27 / 28) == 96
+    assert round(100 * statistics.median(diff.values()), 1) == 4.4
+    top = max(diff, key=diff.get)
+    assert top == ("convolve2d", "multiprocessing") and round(100 * diff[top], 1) == 16.2
+    a, b = first[top], second[top]
+    assert [round(a["speedup"], 2), *[round(x, 2) for x in a["speedup_ci"]]] == [1.75, 1.59, 1.93]
+    assert [round(b["speedup"], 2), *[round(x, 2) for x in b["speedup_ci"]]] == [2.03, 1.89, 2.19]
+    [odd] = set(first) - agree
+    a, b = first[odd], second[odd]
+    assert odd == ("filter_bank", "joblib-multiprocessing")
+    assert [round(a["speedup"], 3), *[round(x, 3) for x in a["speedup_ci"]]] == [0.763, 0.740, 0.786]
+    assert [round(b["speedup"], 3), *[round(x, 3) for x in b["speedup_ci"]]] == [0.828, 0.804, 0.853]
+    assert round(100 * (b["speedup"] / a["speedup"] - 1), 1) == 8.6
+    # every row's times give its speedup exactly
+    for p in pts:
+        assert p["serial_time_s"] / p["time_s"] == pytest.approx(p["speedup"], rel=1e-9)
+
+    # Precision
+    fb = [p for p in pts if p["workload"] == "filter_bank"]
+    others = [p for p in pts if p["workload"] != "filter_bank"]
+    assert (round(1000 * min(p["time_s"] for p in fb)), round(1000 * max(p["time_s"] for p in fb))) == (29, 100)
+    precise = sorted(p["pairs"] for p in fb if p["precise"])
+    assert (precise[0], precise[-1], len(precise)) == (137, 325, 13)
+    [capped] = [p for p in fb if not p["precise"]]
+    assert capped["pairs"] == 400 and round(100 * half_width(capped), 2) == 3.02
+    assert (round(min(p["time_s"] for p in others), 1), round(max(p["time_s"] for p in others), 1)) == (1.4, 5.6)
+    fast = sorted((p["workload"], p["backend"], p["run"]) for p in others if p["precise"])
+    assert fast == [("convolve2d", "loky", RUNS[0]), ("model_inference", "loky", RUNS[0])]
+    assert all(p["pairs"] == 3 for p in others if p["precise"])
+    rest = [p for p in others if not p["precise"]]
+    assert (min(p["pairs"] for p in rest), max(p["pairs"] for p in rest)) == (6, 15)
+    widths = [half_width(p) for p in rest]
+    assert (round(100 * min(widths)), round(100 * max(widths))) == (5, 70)
+    widest = max(rest, key=half_width)
+    assert (widest["workload"], widest["backend"]) == ("model_inference", "ray")
+    assert round(100 * statistics.median(half_width(p) for p in pts), 1) == 9.3
+
+    # Recommendations: filter_bank's winner in each run
+    for run, text in zip(RUNS, ("1.42x ±0.04", "1.43x ±0.04")):
+        best = max((p for p in fb if p["run"] == run), key=lambda p: p["speedup"])
+        ci = best["speedup_ci"]
+        assert best["backend"] == "threads"
+        assert f"{best['speedup']:.2f}x ±{(ci[1] - ci[0]) / 2:.2f}" == text
+
+    # Foreign load: discarded and kept samples (two a round), points kept beside load
+    assert sum(p["discarded"] for p in pts) == 117
+    assert 2 * sum(p["pairs"] for p in pts) == 7446
+    assert sum(not p["quiet"] for p in pts) == 2
+
+    # Not yet covered: model_inference's ceiling and its efficiencies
+    mi = [p for p in pts if p["workload"] == "model_inference" and p["efficiency"]]
+    ceilings = {round(p["speedup"] / p["efficiency"], 2) for p in mi}
+    assert ceilings == {1.17}
+    assert [round(100 * max(p["efficiency"] for p in mi if p["run"] == r)) for r in RUNS] == [121, 116]
+    above = [p for p in mi if p["run"] == RUNS[1] and p["speedup"] > 1.17]
+    assert len(above) > len(mi) / 4  # "below most backends' speedups there"
+
+
+def test_ties_and_the_a_a_gate_are_what_compare_prints():
+    done = subprocess.run([sys.executable, "-m", "bench_lib", "compare", *RUNS, "--factor", "1.2"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "agreement: 27 of 28 speedups within 5% or with overlapping intervals (96%)" in out
+    assert "0 of 28 tracked ratios fell by more than a factor 1.2, 0 missing" in out
+    ties = dict(re.findall(r"recommended for (\w+): (.*)", out))
+    assert ties["filter_bank"] == "threads -> threads"
+    same = "tie: joblib-multiprocessing/loky/multiprocessing"
+    assert ties["convolve2d"] == f"{same} -> {same}"
+    six = "tie: dask/joblib-multiprocessing/joblib-threading/loky/multiprocessing/ray"
+    assert ties["model_inference"] == f"{six} -> {six}"
+    before, after = ties["volume_gaussian"].removesuffix("  (CHANGED)").split(" -> ")
+    assert len(before.split("/")) == 3 and len(after.split("/")) == 5
+
+
+# -- what the README states about the code ----------------------------------------------------
+def test_workload_sizes_are_the_readmes():
+    """The "What is measured" table's sizes, against the workloads' full-size constants."""
+    from bench_lib.workloads import convolve2d, filter_bank, interpolators, model_inference
+    from bench_lib.workloads import volume_gaussian as vg
+
+    assert filter_bank.N_FILTERS == 3
+    assert filter_bank.SHAPES["full"] == {"5x5": (512, 5, "valid"), "511x511": (512, 511, "full")}
+    assert (convolve2d.SIDE["full"], convolve2d.FILTER, convolve2d.STEP, convolve2d.STRONG_BATCH) == (3000, 4, 5, 4)
+    assert vg.SHAPE["full"] == (50, 1104, 1104) and vg.TILES["full"] ** 2 == 16
+    assert vg.SIGMA == 3 and vg.halo_for() == 12
+    assert (interpolators.COUNT, interpolators.GRIDS, interpolators.POINTS["full"]) == (50, (50, 300, 530), 1_000_000)
+    assert interpolators.CHUNKS == ("125K", "250K", "500K", "1000K", "unlimited")
+    assert (model_inference.BATCH["full"], model_inference.ROUNDS["full"]) == (10_000, 3)
+    from bench_lib import models
+
+    assert (models.SIDE, models.CLASSES) == (28, 10)  # 784 inputs, 10 outputs
+    assert "keras.layers.Dense(512, " in Path(models.__file__).read_text()
+    text = " ".join(README.read_text().split())
+    for phrase in ("3000x3000 float64 image, 4x4 filters", "(50,1104,1104) float32 volume in 16 tiles with a 12-voxel halo",
+                   "50 `RectBivariateSpline`", "at 1,000,000 points", "`grid`: 50, 300, 530",
+                   "one batch of 10,000 28x28 images per worker per round, 3 rounds", "(784→512→10)"):
+        assert phrase in text, phrase
+
+
+def test_interpolators_pickle_to_the_readmes_sizes():
+    import pickle
+
+    from bench_lib.workloads.interpolators import Interpolators
+
+    sizes = [len(pickle.dumps(Interpolators(g, n_points=10), protocol=pickle.HIGHEST_PROTOCOL)) / 1e6
+             for g in (50, 300, 530)]
+    assert [round(s) for s in sizes] == [1, 36, 113]
+    assert "(the object pickles to 1, 36, 113 MB)" in " ".join(README.read_text().split())
+
+
+def test_worker_counts_are_powers_of_two_up_to_the_cores(monkeypatch):
+    from bench_lib import config
+
+    monkeypatch.delenv("PARBENCH_MAX_WORKERS", raising=False)
+    for cores, counts in [(1, [1]), (2, [1, 2]), (6, [1, 2, 4, 6]), (8, [1, 2, 4, 8])]:
+        monkeypatch.setattr(config, "physical_cores", lambda c=cores: c)
+        monkeypatch.setattr(config, "usable_cpus", lambda c=cores: c)
+        assert config.worker_counts() == counts
+
+
+def test_settings_defaults_are_the_readmes(monkeypatch):
+    from bench_lib import config, ratios
+    from bench_lib.backends import dask as dask_backend
+    from bench_lib.backends import ray as ray_backend
+    from bench_lib.workloads import model_inference
+
+    for name in ("PARBENCH_SIZE", "PARBENCH_THREADS_PER_WORKER", "PARBENCH_MP_START", "PARBENCH_POINT_CAP_S",
+                 "PARBENCH_RAY_OBJECT_STORE_MB", "PARBENCH_DASK_WORKER_MEMORY_MB", "PARBENCH_CACHE",
+                 "XDG_CACHE_HOME", "PARBENCH_MAX_WORKERS"):
+        monkeypatch.delenv(name, raising=False)
+    assert config.size() == "full" and ratios.time_cap_s() == 120
+    monkeypatch.setenv("PARBENCH_SIZE", "small")
+    assert ratios.time_cap_s() == 10
+    assert config.threads_per_worker() == 1 and config.mp_start_method() == "fork"
+    assert config.max_workers() == config.usable_cpus()
+    assert config.cache_dir() == Path.home() / ".cache" / "parbench"
+    mb = 1024**2
+    for total, store in [(8 * 1024 * mb, int(8 * 1024 * 0.3)), (64 * 1024 * mb, 4096)]:
+        monkeypatch.setattr(config, "total_memory", lambda t=total: t)
+        assert ray_backend._object_store_bytes() == store * mb
+        assert dask_backend._worker_memory(2) == int(total * 0.6 / 2 / mb) * mb
+    # TensorFlow's threads: PARBENCH_THREADS_PER_WORKER in workers, every usable CPU for tf-threads
+    assert model_inference.tf_threads("per-worker") == (1, 1)
+    assert model_inference.tf_threads("tf-threads") == (config.usable_cpus(),) * 2
+
+
+def test_timeouts_are_the_readmes():
+    """The "a task hangs" row of "When things go wrong": asv's default and each class's own."""
+    from bench_lib import cli
+
+    text = README.read_text()
+    row = re.search(r"`default_benchmark_timeout` (\d+) s in `asv.conf.json`; classes with long "
+                    r"full-size runs set their own \(([^)]*)\)", text)
+    assert row, "the timeouts row of the README changed: update this test"
+    conf = (ROOT / "asv.conf.json").read_text()
+    assert re.search(r'"default_benchmark_timeout":\s*(\d+)', conf).group(1) == row.group(1)
+    stated = {}
+    for group in row.group(2).split(";"):
+        names, seconds = re.fullmatch(r"\s*(.*?) (\d+) s\s*", group).groups()
+        for name in names.split(","):
+            stated[name.strip()] = int(seconds)
+    classes = {cls.__name__: cls for cls, _methods in cli.discover(ROOT)}
+    actual = {name: int(cls.timeout) for name, cls in classes.items() if hasattr(cls, "timeout")}
+    assert set(stated) <= set(classes), set(stated) - set(classes)
+    assert actual == stated  # every class with a timeout of its own is listed, with it
+
+
+def test_setup_runs_the_workload_once_except_the_interpolators(monkeypatch):
+    from bench_lib import backends, harness, workloads
+
+    monkeypatch.setenv("PARBENCH_SIZE", "small")
+    assert workloads.get("interpolators").prime is False
+    assert all(workloads.get(name).prime for name in workloads.names() if name != "interpolators")
+    calls = []
+    real = workloads.Workload.run
+
+    def counted(self, *args, **kwargs):
+        if self.name == "filter_bank":
+            calls.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(workloads.Workload, "run", counted)
+    monkeypatch.setattr(harness, "_primed", set())
+    try:
+        run = harness.prepare("filter_bank", "serial", 1, "naive", filter_size="5x5")
+        assert len(calls) == 1  # setup ran it once
+        harness.prepare("filter_bank", "serial", 1, "naive", filter_size="5x5")
+        assert len(calls) == 1  # a second setup of the same combination does not
+        run()
+        assert len(calls) == 2
+    finally:
+        backends.close_all()
+
+
+def test_integrity_hashes_are_kept_only_where_the_copy_is_byte_identical(tmp_path):
+    from bench_lib import site
+
+    url, local = next((u, v) for u, v in site.CDN.items() if v.endswith(".js"))
+    digest = base64.b64encode(hashlib.sha384((site.VENDOR / local).read_bytes()).digest()).decode()
+    good = f'<script src="{url}" integrity="sha384-{digest}" crossorigin="anonymous"></script>'
+    bad = f'<script src="{url}" integrity="sha384-{"A" * 64}" crossorigin="anonymous"></script>'
+    (tmp_path / "index.json").write_text(json.dumps({"benchmarks": {}}))
+    (tmp_path / "index.html").write_text(f"<html><head>{good}</head></html>")
+    (tmp_path / "other.html").write_text(f"<html><head>{bad}</head></html>")
+    assert site.localize(tmp_path) == [url, url]
+    kept, dropped = (tmp_path / "index.html").read_text(), (tmp_path / "other.html").read_text()
+    assert f'src="vendor/{local}" integrity="sha384-{digest}"' in kept
+    assert f'src="vendor/{local}"' in dropped and "integrity" not in dropped and url not in dropped
+
+
+def test_model_rebuild_trains_and_saves_again(tmp_path):
+    """`model` keeps what is there; `model --rebuild` replaces it with a freshly trained one
+    (a real build in a subprocess, as the README shows it)."""
+    import zipfile
+
+    from bench_lib import models
+
+    env = {**os.environ, "PARBENCH_CACHE": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    stale = b"not a model, but present"
+    (tmp_path / models.MODEL_FILE).write_bytes(stale)
+    (tmp_path / models.IMAGES_FILE).write_bytes(stale)
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "bench_lib", "model", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=models.BUILD_TIMEOUT + 60)
+
+    shown = cli()
+    assert shown.returncode == 0 and "built in" not in shown.stdout
+    assert (tmp_path / models.MODEL_FILE).read_bytes() == stale
+    rebuilt = cli("--rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+    assert re.search(r"built in \d+\.\d s", rebuilt.stdout)
+    assert zipfile.is_zipfile(tmp_path / models.MODEL_FILE)
+    import numpy as np
+
+    images = np.load(tmp_path / models.IMAGES_FILE)
+    assert images.ndim == 3 and images.shape[1:] == (models.SIDE, models.SIDE)
+    assert not math.isnan(float(images.mean()))
+
+
+def test_engine_versions_are_the_pinned_ones():
+    """"Engine versions side by side": the current stack is constraints.txt's, the matrix
+    holds the two stacks, and its excludes leave exactly those two environments."""
+    import itertools
+
+    conf = json.loads(re.sub(r"^\s*//.*$", "", (ROOT / "asv.conf.json").read_text(), flags=re.M))
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", (ROOT / "constraints.txt").read_text(), re.M))
+    current = {"ray": "2.60.0", "dask": "2026.8.0", "distributed": "2026.8.0", "joblib": "1.6.0"}
+    previous = {"ray": "2.55.1", "dask": "2026.1.2", "distributed": "2026.1.2", "joblib": "1.5.3"}
+    assert {k: pins[k] for k in current} == current
+    req = conf["matrix"]["req"]
+    assert {k: req[k] for k in current} == {k: [current[k], previous[k]] for k in current}
+    names = sorted(current)
+    excluded = [e["req"] for e in conf["exclude"]]
+    left = [dict(zip(names, combo)) for combo in itertools.product(*(req[n] for n in names))
+            if not any(all(dict(zip(names, combo))[k] == v for k, v in e.items()) for e in excluded)]
+    assert sorted(left, key=str) == sorted([current, previous], key=str)
+    text = " ".join(README.read_text().split())
+    assert "(Ray 2.60.0, Dask/distributed 2026.8.0, joblib 1.6.0, as in `constraints.txt`)" in text
+    assert "(Ray 2.55.1, Dask/distributed 2026.1.2, joblib 1.5.3)" in text
