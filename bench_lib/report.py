@@ -76,6 +76,8 @@ class Machine:
     info: dict = field(default_factory=dict)
     series: dict[str, Series] = field(default_factory=dict)
     points: list[dict] = field(default_factory=list)  # points.jsonl, oldest first
+    # Every commit's ceiling series, so an older run's speedups keep their own ceiling.
+    ceilings: dict[str, Series] = field(default_factory=dict)
 
     def value(self, benchmark: str, **params) -> float | None:
         s = self.series.get(benchmark)
@@ -93,10 +95,8 @@ class Machine:
     def ceiling(self, workload: str, n_workers: int, commit: str | None = None) -> float | None:
         """The ceiling at ``n_workers``; with ``commit``, only one recorded at that commit
         (the same run as a speedup it divides), else missing."""
-        s = self.series.get(CEILING)
-        if s is None or (commit is not None and s.commit != commit[:8]):
-            return None
-        return s.get(workload=workload, n_workers=n_workers)
+        s = self.series.get(CEILING) if commit is None else self.ceilings.get(commit[:8])
+        return None if s is None else s.get(workload=workload, n_workers=n_workers)
 
 
 def _literal(text: str) -> Any:
@@ -138,8 +138,10 @@ def add_results(machine: Machine, data: dict, meta: dict) -> None:
         names = meta[name].get("param_names", [])
         if len(names) != len(params):
             continue  # the benchmark's parameters changed since: not comparable
-        machine.series[name] = Series(name, names, params, values,
-                                      data.get("commit_hash", "")[:8], meta[name].get("unit", ""))
+        series = Series(name, names, params, values, data.get("commit_hash", "")[:8], meta[name].get("unit", ""))
+        machine.series[name] = series
+        if name == CEILING:
+            machine.ceilings[series.commit] = series
 
 
 def machine_info(folder: Path) -> dict:

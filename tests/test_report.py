@@ -27,6 +27,7 @@ def fixture_machine(records=(), ceiling=1.6):
                              None, None, None, None, 0.040, 0.004, 0.080, 0.008])  # loky
     m.series[report.CEILING] = series(report.CEILING, ["workload", "n_workers"],
                                       [["convolve2d", "filter_bank"], [1, 2]], [1.0, 1.9, 1.0, ceiling])
+    m.ceilings["c0ffee00"] = m.series[report.CEILING]
     m.points = list(records)
     return m
 

@@ -87,6 +87,21 @@ def test_load_takes_the_newest_value_of_each_benchmark(results):
     assert machines[1].points == [] and machines[1].info == {}
 
 
+def test_every_commits_ceiling_is_kept_for_its_own_runs():
+    """A newer result file replaces the series shown, but an older run's speedups still
+    divide by the ceiling of their own commit."""
+    m = report.Machine("m")
+    meta = {report.CEILING: {"param_names": ["workload", "n_workers"], "unit": "x"}}
+    for commit, value in (("aaaa1111", 1.5), ("bbbb2222", 1.8)):
+        report.add_results(m, {"commit_hash": commit + "0" * 32, "result_columns": ["result", "params"],
+                               "results": {report.CEILING: [[1.0, value], [["'filter_bank'"], ["1", "2"]]]}},
+                           meta)
+    assert m.ceiling("filter_bank", 2, "aaaa1111ff") == 1.5
+    assert m.ceiling("filter_bank", 2, "bbbb2222") == 1.8 and m.ceiling("filter_bank", 2) == 1.8
+    assert m.ceiling("filter_bank", 1, "aaaa1111") == 1.0
+    assert m.ceiling("filter_bank", 2, "cccc3333") is None
+
+
 def test_series_combos_and_get():
     s = report.Series("s", ["a", "b"], [[1, 2], ["x", "y"]], [10.0, None, float("nan"), 40.0], "c")
     assert list(s.combos()) == [({"a": 1, "b": "x"}, 10.0), ({"a": 2, "b": "y"}, 40.0)]
