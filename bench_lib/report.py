@@ -185,8 +185,9 @@ ABOVE_CEILING = {
     "shared input": ("above the ceiling, whose copies read the same shared input: each worker "
                      "runs part of the items, a smaller working set than a copy running them "
                      "all (a cache effect)"),
-    "own inputs": ("above the ceiling: the ceiling's copies each build their own input, while "
-                   "this backend's workers share one (less memory traffic)"),
+    "own inputs": ("above the ceiling, whose copies each build their own inputs and run all the "
+                   "items: each worker of this backend runs part of them, a smaller working set "
+                   "(a cache effect)"),
 }
 
 

@@ -238,9 +238,10 @@ def test_recommendation_by_hand_with_every_reason():
     m = with_overheads(fixture_machine([record("loky", 2.5, [2.4, 2.6], 0.040)], ceiling=1.5))
     text = report.recommend(m, "filter_bank", report.rows(m, "filter_bank"))
     assert text == ("loky (n_workers=2, shared): 40.0 ms, 2.50x ±0.10 over serial, 167% of the machine's "
-                    "ceiling -- the machine allows only 1.50x on 2 cores (memory-bound); above the ceiling: "
-                    "the ceiling's copies each build their own input, while this backend's workers share one "
-                    "(less memory traffic); naive use is 1.5x slower here: place the input once; threads "
+                    "ceiling -- the machine allows only 1.50x on 2 cores (memory-bound); above the ceiling, "
+                    "whose copies each build their own inputs and run all the items: each worker of this "
+                    "backend runs part of them, a smaller working set (a cache effect); naive use is 1.5x "
+                    "slower here: place the input once; threads "
                     "reaches 2.00x* (largest overhead: start 0.001 s)")
 
 
