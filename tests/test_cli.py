@@ -174,6 +174,7 @@ def test_read_only_results_is_one_line(checkout, tmp_path):
     repo = tmp_path / "parbench"
     shutil.copytree(checkout, repo)
     results = repo / "results"
+    shutil.rmtree(results, ignore_errors=True)  # earlier tests ran in the checkout copied here
     results.write_text("earlier results\n")
     before = sorted(p.relative_to(repo) for p in repo.rglob("*") if ".git" not in p.parts)
     done = run_cli(repo, "run", "--quick")
