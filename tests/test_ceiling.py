@@ -48,7 +48,7 @@ def test_ceiling_is_the_paired_ratio_of_alone_over_together(no_children_left):
 def test_one_copy_is_one_by_definition_and_starts_nothing(no_children_left):
     result = ceiling.measure("filter_bank", 1)
     assert result.measurement is None and result.speedup == 1.0
-    assert (result.interval().low, result.interval().high) == (1.0, 1.0)
+    assert (result.interval().low, result.interval().high, result.interval().pairs) == (1.0, 1.0, 0)
 
 
 @pytest.mark.parametrize("n", [0, -1, 1.5, True])
@@ -61,7 +61,7 @@ def test_loops_fill_the_minimum():
     assert ceiling.loops_for(0.3, 1.0) == 4  # 3 loops last 0.9 s: one more
     assert ceiling.loops_for(2.0, 1.0) == 1
     assert ceiling.loops_for(0.25, 1.0) == 4
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a loop took 0.0 s"):
         ceiling.loops_for(0.0, 1.0)
 
 
@@ -105,7 +105,25 @@ def test_efficiency_divides_by_the_same_runs_ceiling_with_intervals_combined():
     # By hand: 1.8 / 1.5 = 1.2; log half-widths 0.03 and 0.04 in quadrature: 0.05.
     assert row.efficiency == pytest.approx(1.2)
     assert row.efficiency_ci == pytest.approx((1.2 * math.exp(-0.05), 1.2 * math.exp(0.05)))
-    assert "cache effect" in row.reason  # wholly above 1, with a shared-input ceiling
+    assert row.reason == report.ABOVE_CEILING["shared input"]  # wholly above 1, shared-input ceiling
+    own = report.Machine("m", points=[_point("ceiling", 1.5, 0.04, backend="none", variant="own inputs"), speedup])
+    assert report.measured_row(own, speedup).reason == report.ABOVE_CEILING["own inputs"]
+    assert report.ABOVE_CEILING["own inputs"] != report.ABOVE_CEILING["shared input"]
+
+
+def test_a_speedup_without_an_interval_gets_an_efficiency_without_one():
+    speedup = _point("speedup", 1.8, 0.03, backend="loky", variant="shared", ci=[None, None])
+    machine = report.Machine("m", points=[_point("ceiling", 1.5, 0.04, backend="none", variant="shared input"),
+                                          speedup])
+    row = report.measured_row(machine, speedup)
+    assert row.efficiency == pytest.approx(1.2) and row.efficiency_ci is None and row.reason == ""
+
+
+def test_points_without_a_run_have_no_ceiling_of_their_own():
+    bare = {k: v for k, v in _point("ceiling", 1.5, 0.04, backend="none", variant="shared input").items() if k != "run"}
+    machine = report.Machine("m", points=[bare])
+    assert machine.ceiling_point("filter_bank", 2, None) is None
+    assert machine.ceiling_point("filter_bank", 2, "r1") is None
 
 
 def test_efficiency_within_one_needs_no_reason():

@@ -52,6 +52,8 @@ def test_time_cap_reads_the_setting_and_refuses_nonsense(monkeypatch):
     assert ratios.time_cap_s() == 120.0
     monkeypatch.setenv("PARBENCH_POINT_CAP_S", "7.5")
     assert ratios.time_cap_s() == 7.5
+    monkeypatch.setenv("PARBENCH_POINT_CAP_S", "0.5")  # under a second is a cap too
+    assert ratios.time_cap_s() == 0.5
     for bad in ("0", "-3"):
         monkeypatch.setenv("PARBENCH_POINT_CAP_S", bad)
         with pytest.raises(config.ConfigError, match="PARBENCH_POINT_CAP_S"):
