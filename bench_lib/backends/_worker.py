@@ -131,10 +131,8 @@ def bound(fn, threads: int, caller: int | None = None):
     of sending ``fn`` with every task."""
 
     def task(*args):
-        prepare(threads, caller)
-        if len(args) == 2 and isinstance(args[0], SharedKey):
-            args = (args[0].resolve(), args[1])
-        return fn(*args)
+        data, item = args if len(args) == 2 else (None, *args)
+        return call(fn, data, item, threads, caller)
 
     task.__name__ = task.__qualname__ = getattr(fn, "__name__", "task")
     return task
