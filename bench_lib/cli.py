@@ -1,9 +1,9 @@
 """``python -m bench_lib``: run the suite with asv and publish the site in one go.
 
-``run`` records this machine, runs every benchmark on the current checkout in this
-Python (``asv run -E existing:<python> --set-commit-hash HEAD``, the fast path that saves
-results), appends the machine's metadata to ``results/<machine>/sysinfo.jsonl`` and
-publishes ``html/``.
+``run`` records this machine, prints its plan, runs each benchmark on the current checkout
+in this Python (``asv run -E existing:<python> --set-commit-hash HEAD``, saved as each
+ends: bench_lib.runner), appends the machine's metadata to
+``results/<machine>/sysinfo.jsonl`` and publishes ``html/``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -64,57 +65,18 @@ def check_results_writable(results: Path) -> None:
                        "or run from a writable clone") from None
 
 
-BENCHMARK_PREFIXES = ("time_", "track_", "peakmem_", "mem_", "timeraw_")
-
-
-def discover(root: Path):
-    """(class, benchmark method names) of every asv benchmark class under ``root/benchmarks``,
-    found the way asv finds them (benchmark modules import no engine, so this is cheap)."""
-    import importlib
-    import inspect
-    import pkgutil
-
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    import benchmarks
-
-    for info in pkgutil.walk_packages(benchmarks.__path__, "benchmarks."):
-        module = importlib.import_module(info.name)
-        for _, cls in inspect.getmembers(module, inspect.isclass):
-            if cls.__module__ != module.__name__:
-                continue
-            methods = [m for m in dir(cls) if m.startswith(BENCHMARK_PREFIXES)]
-            if methods:
-                yield cls, methods
-
-
-def benchmark_names(root: Path) -> list[str]:
-    """What asv's ``--bench`` regexes are matched against: every benchmark's name and, for
-    a parameterised one, ``name(p1, p2, ...)`` per combination."""
-    import itertools
-
-    names = []
-    for cls, methods in discover(root):
-        params = getattr(cls, "params", [])
-        params = [params] if params and not isinstance(params[0], (list, tuple)) else params
-        for method in methods:
-            name = f"{cls.__module__.split('.', 1)[1]}.{cls.__name__}.{method}"
-            names.append(name)
-            names += [f"{name}({', '.join(map(repr, c))})" for c in itertools.product(*params)]
-    return names
-
-
 def preflight(root: Path, args: argparse.Namespace) -> None:
     """Bad configuration fails here, in one line, before asv starts anything."""
     import re
 
-    from . import config, harness
+    from . import config, harness, runner
     from .backends import BackendError, _cluster
 
     config.max_workers()  # PARBENCH_MAX_WORKERS
 
     if args.bench:
-        names = benchmark_names(root)
+        found = runner.discover(root)
+        names = [label for name, combos in found for label in [name, *combos]]
         for pattern in args.bench:
             try:
                 matched = any(re.search(pattern, name) for name in names)
@@ -143,7 +105,7 @@ def check_same_cpu(folder: Path, cpu: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import sysinfo
+    from . import config, runner, sysinfo
 
     root = project_root()
     commit = _git(root, "rev-parse", "HEAD")
@@ -154,45 +116,70 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"tracked files have uncommitted changes: results would be recorded under "
                        f"{commit[:8]} but measure another tree; commit first, or pass --allow-dirty "
                        "(the run is then marked dirty)")
+    if args.quick:
+        os.environ.setdefault("PARBENCH_SIZE", "small")  # benchmark params are read at import
     try:
         preflight(root, args)
+        size = config.size()
     except ValueError as exc:  # PARBENCH_* settings (unknown backend, bad worker counts)
         raise CLIError(str(exc)) from None
-    env = dict(os.environ)
-    if args.quick:
-        env.setdefault("PARBENCH_SIZE", "small")
     machine = args.machine or os.environ.get("PARBENCH_MACHINE") or sysinfo.default_machine_name()
-    if env.get("PARBENCH_SIZE", "full") != "full":
+    if size != "full":
         # Small sizes are a different experiment: never draw them on the real sizes' graphs.
-        machine += f"-{env['PARBENCH_SIZE']}"
+        machine += f"-{size}"
     results = root / "results"
     check_results_writable(results)
     check_same_cpu(results / machine, sysinfo.cpu_model())
-    run_id = f"{commit[:8]}-{time.strftime('%Y%m%dT%H%M%S')}" + ("-dirty" if dirty else "")
-    (results / machine).mkdir(parents=True, exist_ok=True)
-    env.update(PARBENCH_POINTS=str(results / machine / "points.jsonl"), PARBENCH_RUN=run_id,
+    final = runner.result_path(results, machine, commit)
+    try:
+        rows = runner.load_rows(final)
+    except (ValueError, KeyError) as exc:
+        raise CLIError(f"{final} is not an asv result file ({exc}): move it away to run this commit again") from None
+    benchmarks, names = runner.select(runner.discover(root), args.bench)
+    done = runner.measured(final)
+    skipped = [] if args.fresh else [b for b in benchmarks if runner.recorded(b, rows, done)]
+    todo = [b for b in benchmarks if b not in skipped]
+    runner.estimate(todo, results / machine, size)
+    state = root / ".asv" / "parbench-runs" / f"{machine}-{commit[:8]}.json"
+    run_id = (None if args.fresh or not state.is_file() else json.loads(state.read_text())["run"]) or (
+        f"{commit[:8]}-{time.strftime('%Y%m%dT%H%M%S')}" + ("-dirty" if dirty else ""))
+    print(f"parbench: run {run_id}, {size} sizes, machine {machine!r}; plan (estimates from this "
+          "machine's last durations):")
+    print("\n".join(runner.plan_lines(todo, skipped)), flush=True)
+    env = dict(os.environ, PARBENCH_POINTS=str(results / machine / "points.jsonl"), PARBENCH_RUN=run_id,
                PARBENCH_COMMIT=commit[:8], PARBENCH_MACHINE=machine)
     steps = 3 if args.publish else 2
     started = time.perf_counter()
 
     _step(1, steps, f"recording machine {machine!r}")
-    facts = sysinfo.asv_machine()
-    if _asv(root, "machine", "--yes", "--machine", machine, *facts) != 0:
+    if _asv(root, "machine", "--yes", "--machine", machine, *sysinfo.asv_machine()) != 0:
         raise CLIError("asv machine failed")
+    (results / machine).mkdir(parents=True, exist_ok=True)
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text(json.dumps({"run": run_id}))
 
-    _step(2, steps, f"running benchmarks (size={env.get('PARBENCH_SIZE', 'full')}) on {commit[:8]}")
-    run_args = ["run", "-E", f"existing:{sys.executable}", "--set-commit-hash", commit,
-                "--machine", machine, "--show-stderr"]
-    if args.quick:
-        run_args.append("--quick")
-    for pattern in args.bench or []:
-        run_args += ["--bench", pattern]
-    status = _asv(root, *run_args, *args.asv_args, env=env)
+    _step(2, steps, f"running {len(todo)} benchmarks (size={size}) on {commit[:8]}, each saved as it ends")
+    job = runner.Run(root, results, machine, commit, run_id, env, args.asv_args, quick=args.quick)
+    if not todo:
+        print("nothing to measure: every selected benchmark is recorded (--fresh measures them again)")
+    summary = job.execute(todo, names) if todo else {"ran": [], "status": 0, "interrupted": None}
+    wall = time.perf_counter() - started
+    status = summary["status"]
     info = {"commit": commit, "time": time.time(), "machine": machine, **sysinfo.collect()}
-    info.update(size=env.get("PARBENCH_SIZE", "full"), run=run_id, dirty=dirty,
-                wall_s=round(time.perf_counter() - started, 1), asv_status=status)
+    info.update(size=size, run=run_id, dirty=dirty, wall_s=round(wall, 1), asv_status=status,
+                planned_s=round(sum(b.estimate_s for b in todo), 1), benchmarks=len(summary["ran"]),
+                resumed_skipped=len(skipped), interrupted=summary["interrupted"])
     with open(results / machine / "sysinfo.jsonl", "a") as f:
         f.write(json.dumps(info) + "\n")
+    ran = summary["ran"]
+    print(f"\nparbench: planned ~{runner.duration(sum(b.estimate_s for b, _, _ in ran))}, took "
+          f"{runner.duration(sum(t for _, t, _ in ran))} for the {len(ran)} benchmarks that ran "
+          f"({sum(f for _, _, f in ran)} points failed)")
+    if summary["interrupted"]:
+        print(f"parbench: stopped by {signal.Signals(summary['interrupted']).name}; {len(ran)} of {len(todo)} "
+              "benchmarks finished and are saved: run the same command to resume", flush=True)
+        return 128 + summary["interrupted"]
+    state.unlink(missing_ok=True)
 
     if args.publish:
         _step(3, steps, "publishing the site into html/ (asv history + scaling report)")
@@ -332,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bench", action="append", metavar="REGEX", help="only benchmarks matching (repeatable)")
     p.add_argument("--machine", help="machine name for results/ (default: host-cores-memory)")
     p.add_argument("--no-publish", dest="publish", action="store_false", help="skip asv publish")
+    p.add_argument("--fresh", action="store_true",
+                   help="measure everything again (default: resume, skipping what this commit has recorded)")
     p.add_argument("--allow-dirty", action="store_true",
                    help="measure a tree with uncommitted changes (the run is marked dirty)")
     p.add_argument("asv_args", nargs=argparse.REMAINDER, help="after --: passed to asv run")

@@ -22,6 +22,7 @@ import pytest
 
 from bench_lib import backends, cli, config, harness, overhead, workloads
 from bench_lib.workloads import volume_gaussian
+import asv_classes
 import unsupported
 from test_workloads import check_answer, model_logits, model_mismatches
 
@@ -34,7 +35,7 @@ from benchmarks.volume_gaussian import VolumeGraph  # noqa: E402
 
 
 def discover():
-    return cli.discover(ROOT)
+    return asv_classes.discover(ROOT)
 
 
 # The overhead and scaling classes cross every backend with cold starts, every workload

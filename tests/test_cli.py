@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -98,15 +99,20 @@ class Fine:
 ENGINE = re.compile(r"\b(loky|joblib|multiprocessing|ray|raylet|gcs_server|dask|distributed)\b")
 
 
-def engine_processes() -> dict[int, str]:
-    """Every live process on the machine whose command line names an engine."""
+def engine_processes(mark: str) -> dict[int, str]:
+    """Live processes of the run marked ``mark`` (never another run's on this machine)
+    whose command line names an engine."""
     import psutil
 
     out = {}
     for p in psutil.process_iter(["pid", "cmdline", "status"]):
-        cmd = " ".join(p.info["cmdline"] or [])
-        if p.info["status"] != psutil.STATUS_ZOMBIE and ENGINE.search(cmd):
-            out[p.info["pid"]] = cmd[:120]
+        try:
+            cmd = " ".join(p.info["cmdline"] or [])
+            if (p.info["status"] != psutil.STATUS_ZOMBIE and ENGINE.search(cmd)
+                    and p.environ().get("TEST_RUN_MARK") == mark):
+                out[p.info["pid"]] = cmd[:120]
+        except psutil.Error:
+            continue
     return out
 
 
@@ -125,9 +131,10 @@ def test_a_hung_benchmark_times_out_loses_nothing_and_leaves_no_engine(checkout,
     earlier = {p: p.read_bytes() for p in machine.glob("*.json")}
     subprocess.run([*GIT, "commit", "-q", "--allow-empty", "-m", "next commit"], cwd=repo, check=True)
 
-    before = engine_processes()
+    mark = uuid.uuid4().hex  # every process of the run inherits it
     engines = r"FilterBank.time_filter_bank\('(multiprocessing|loky|ray|dask)', 2, 'naive', '5x5'\)"
-    done = run_cli(repo, "run", "--quick", "--machine", "ci-faults", "--bench", f"zz_faults|{engines}")
+    done = run_cli(repo, "run", "--quick", "--machine", "ci-faults", "--bench", f"zz_faults|{engines}",
+                   TEST_RUN_MARK=mark)
     out = done.stdout + done.stderr
     assert done.returncode != 0 and "asv: benchmark timed out (timeout 20" in out, out[-3000:]
     head = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=repo, text=True).strip()
@@ -143,7 +150,7 @@ def test_a_hung_benchmark_times_out_loses_nothing_and_leaves_no_engine(checkout,
         json.loads(path.read_text())
     left = {}
     for _ in range(30):  # Ray's daemons notice their driver is gone within seconds
-        left = {pid: cmd for pid, cmd in engine_processes().items() if pid not in before}
+        left = engine_processes(mark)
         if not left:
             break
         time.sleep(2)

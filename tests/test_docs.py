@@ -23,6 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import asv_classes
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -449,7 +450,7 @@ def test_timeouts_are_the_readmes():
         names, seconds = re.fullmatch(r"\s*(.*?) (\d+) s\s*", group).groups()
         for name in names.split(","):
             stated[name.strip()] = int(seconds)
-    classes = {cls.__name__: cls for cls, _methods in cli.discover(ROOT)}
+    classes = {cls.__name__: cls for cls, _methods in asv_classes.discover(ROOT)}
     actual = {name: int(cls.timeout) for name, cls in classes.items() if hasattr(cls, "timeout")}
     assert set(stated) <= set(classes), set(stated) - set(classes)
     assert actual == stated  # every class with a timeout of its own is listed, with it

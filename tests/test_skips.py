@@ -11,6 +11,7 @@ import itertools
 from pathlib import Path
 
 import pytest
+import asv_classes
 import unsupported
 
 from bench_lib import backends, cli, overhead, workloads
@@ -25,7 +26,7 @@ class Reached(Exception):
 def combinations():
     """(class, {param name: value}) for every combination asv runs, as asv expands them."""
     out = []
-    for cls, _ in cli.discover(ROOT):
+    for cls, _ in asv_classes.discover(ROOT):
         params = getattr(cls, "params", [])
         if params and not isinstance(params[0], (list, tuple)):
             params = [params]
@@ -68,7 +69,7 @@ def no_work(monkeypatch):
 
 
 def test_table_names_every_class_and_its_params():
-    discovered = {cls.__name__: getattr(cls, "param_names", []) for cls, _ in cli.discover(ROOT)}
+    discovered = {cls.__name__: getattr(cls, "param_names", []) for cls, _ in asv_classes.discover(ROOT)}
     assert sorted(discovered) == sorted(unsupported.CLASSES), "write the new class's rows (or none)"
     for classes, pattern, why in unsupported.SKIPS:
         assert why and "\n" not in why

@@ -1,0 +1,147 @@
+"""A run that cannot lose what it measured: saved per benchmark, resumed, stopped cleanly.
+
+Real small runs of ``python -m bench_lib run`` on a copy of this checkout, killed part-way.
+Processes are attributed to a run by a marker variable this test puts in the CLI's
+environment (every descendant inherits it), never by the code under test.
+"""
+
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import psutil
+import pytest
+
+from test_cli import GIT, checkout  # noqa: F401 - the fixture is used by name
+
+CHEAP = ["--bench", r"overhead\.Startup\.track_start\('(serial|threads)'", "--bench", "VolumeGraph",
+         "--bench", r"InterpolatorSize"]
+# Benchmarks run in name order: convolve2d's serial points end before FilterBank's engines start.
+WITH_ENGINES = ["--bench", r"Convolve2D\.time_convolve2d\('serial'", "--bench",
+                r"FilterBank\.time_filter_bank\('(ray|loky|dask)', 2"]
+
+
+def marked(mark: str) -> list[psutil.Process]:
+    out = []
+    for proc in psutil.process_iter(["status"]):
+        try:
+            if proc.info["status"] != psutil.STATUS_ZOMBIE and proc.environ().get("TEST_RUN_MARK") == mark:
+                out.append(proc)
+        except (psutil.Error, OSError):
+            continue
+    return out
+
+
+def start(repo, mark, *args):
+    env = {**os.environ, "HOME": str(repo.parent / "home"), "TEST_RUN_MARK": mark}
+    return subprocess.Popen([sys.executable, "-m", "bench_lib", "run", "--quick", "--no-publish", *args],
+                            cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def result_file(repo, machine):
+    head = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=repo, text=True).strip()
+    return head, [p for p in (repo / "results" / machine).glob(f"{head[:8]}-*.json")]
+
+
+def keys_once(path):
+    """The result file parses and names every benchmark once (a JSON object may repeat a key)."""
+    def no_repeats(pairs):
+        keys = [k for k, _ in pairs]
+        assert len(keys) == len(set(keys)), keys
+        return dict(pairs)
+
+    return json.loads(path.read_text(), object_pairs_hook=no_repeats)
+
+
+def wait_for(condition, timeout, step=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    return condition()
+
+
+@pytest.fixture
+def repo(checkout, tmp_path):  # noqa: F811
+    copy = tmp_path / "parbench"
+    shutil.copytree(checkout, copy, ignore=shutil.ignore_patterns("results", "html", ".asv"))
+    return copy
+
+
+def test_sigkill_of_the_whole_run_keeps_finished_benchmarks_and_the_same_command_resumes(repo):
+    mark = uuid.uuid4().hex
+    run = start(repo, mark, "--machine", "ci-resume", *CHEAP)
+    machine = "ci-resume-small"
+
+    def first_saved():
+        _, files = result_file(repo, machine)
+        return files and "overhead.Startup.track_start" in keys_once(files[0])["results"]
+
+    assert wait_for(first_saved, 120), run.communicate(timeout=60)[0][-3000:]
+    for proc in marked(mark):  # the machine goes away: everything of the run, at once
+        proc.kill()
+    run.wait(timeout=30)
+    psutil.wait_procs(marked(mark), timeout=10)
+    _, [saved] = result_file(repo, machine)
+    before = keys_once(saved)["results"]
+    assert "overhead.Startup.track_start" in before
+
+    again = start(repo, mark, "--machine", "ci-resume", *CHEAP)
+    out = again.communicate(timeout=600)[0]
+    assert again.returncode == 0, out[-3000:]
+    finished = len(before)
+    assert f"resuming: {finished} benchmarks" in out, out[:2000]
+    assert out.count("[parbench] done ") == 3 - finished, out[-3000:]
+    _, [final] = result_file(repo, machine)
+    results = keys_once(final)["results"]
+    assert sorted(results) == ["interpolators.InterpolatorSize.track_pickled_mb",
+                               "overhead.Startup.track_start", "volume_gaussian.VolumeGraph.time_build_graph"]
+    assert results["overhead.Startup.track_start"] == before["overhead.Startup.track_start"]  # kept, not re-run
+    startup = results["overhead.Startup.track_start"][0]  # backend x n_workers (1, 2)
+    assert startup[0] > 0 and math.isnan(startup[1]) and startup[2] > 0 and startup[3] > 0  # serial n=2: n/a
+    assert results["volume_gaussian.VolumeGraph.time_build_graph"][0][0] > 0
+    assert all(v is not None for v in results["interpolators.InterpolatorSize.track_pickled_mb"][0])
+    assert not list((repo / "results").rglob("*.tmp")), "a partial copy was left"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_to_the_cli_alone_stops_every_process_of_the_run_and_keeps_what_finished(repo, signum):
+    mark = uuid.uuid4().hex
+    run = start(repo, mark, "--machine", f"ci-{signum.name.lower()}", *WITH_ENGINES)
+
+    def engine_running():  # Convolve2D is saved, and FilterBank has started an engine's processes
+        _, files = result_file(repo, f"ci-{signum.name.lower()}-small")
+        return files and len(marked(mark)) >= 6  # CLI, asv, its forkserver, benchmark, 2+ engine
+
+    assert wait_for(engine_running, 180, step=0.5), run.communicate(timeout=60)[0][-3000:]
+    # Dask's workers and Ray's agents get an environment of their own: count descendants too
+    tree = set(psutil.Process(run.pid).children(recursive=True)) | set(marked(mark))
+    sent = time.monotonic()
+    run.send_signal(signum)  # to the CLI's pid only, not its group
+
+    def alive():
+        out = []
+        for p in tree | set(marked(mark)):
+            try:
+                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                    out.append((p.pid, p.name()))
+            except psutil.Error:
+                continue
+        return out
+
+    out = run.communicate(timeout=30)[0]
+    wait_for(lambda: not alive(), 10 - (time.monotonic() - sent))
+    assert not alive(), f"alive 10 s after {signum.name}: {alive()}"
+    assert run.returncode == 128 + signum, out[-3000:]
+    assert f"stopped by {signum.name}" in out and "run the same command to resume" in out
+    _, [saved] = result_file(repo, f"ci-{signum.name.lower()}-small")
+    results = keys_once(saved)["results"]
+    assert list(results) == ["convolve2d.Convolve2D.time_convolve2d"]  # finished before the signal: kept
