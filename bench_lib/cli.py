@@ -75,8 +75,7 @@ def preflight(root: Path, args: argparse.Namespace) -> None:
     config.max_workers()  # PARBENCH_MAX_WORKERS
 
     if args.bench:
-        found = runner.discover(root)
-        names = [label for name, combos in found for label in [name, *combos]]
+        names = [label for name, combos, _ in runner.discover(root) for label in [name, *combos]]
         for pattern in args.bench:
             try:
                 matched = any(re.search(pattern, name) for name in names)
@@ -146,7 +145,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"parbench: run {run_id}, {size} sizes, machine {machine!r}; plan (estimates from this "
           "machine's last durations):")
     print("\n".join(runner.plan_lines(todo, skipped)), flush=True)
-    env = dict(os.environ, PARBENCH_POINTS=str(results / machine / "points.jsonl"), PARBENCH_RUN=run_id,
+    budget_env = {}
+    if args.budget is not None:
+        from . import ratios
+
+        budget_env, lines = runner.fit(todo, args.budget * 60, ratios.time_cap_s())
+        print("\n".join(lines), flush=True)
+    env = dict(os.environ, **budget_env, PARBENCH_POINTS=str(results / machine / "points.jsonl"), PARBENCH_RUN=run_id,
                PARBENCH_COMMIT=commit[:8], PARBENCH_MACHINE=machine)
     steps = 3 if args.publish else 2
     started = time.perf_counter()
@@ -168,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
     info = {"commit": commit, "time": time.time(), "machine": machine, **sysinfo.collect()}
     info.update(size=size, run=run_id, dirty=dirty, wall_s=round(wall, 1), asv_status=status,
                 planned_s=round(sum(b.estimate_s for b in todo), 1), benchmarks=len(summary["ran"]),
-                resumed_skipped=len(skipped), interrupted=summary["interrupted"])
+                resumed_skipped=len(skipped), interrupted=summary["interrupted"], budget_min=args.budget)
     with open(results / machine / "sysinfo.jsonl", "a") as f:
         f.write(json.dumps(info) + "\n")
     ran = summary["ran"]
@@ -311,6 +316,16 @@ def report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of minutes")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench_lib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -319,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bench", action="append", metavar="REGEX", help="only benchmarks matching (repeatable)")
     p.add_argument("--machine", help="machine name for results/ (default: host-cores-memory)")
     p.add_argument("--no-publish", dest="publish", action="store_false", help="skip asv publish")
+    p.add_argument("--budget", type=_minutes, metavar="MINUTES",
+                   help="fit the run into this many minutes by sampling less (says which points lose precision)")
     p.add_argument("--fresh", action="store_true",
                    help="measure everything again (default: resume, skipping what this commit has recorded)")
     p.add_argument("--allow-dirty", action="store_true",

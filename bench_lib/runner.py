@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 LEDGER = "measured.jsonl"  # beside the result files: which combinations each one holds
+ASV_START_S = 4.0  # one asv run's start and discovery, on this 2-core machine
 GRACE_S = 5.0  # between SIGTERM and SIGKILL for what a run leaves
 # Per point, when this machine has no earlier duration for a benchmark.
 FIRST_RUN_GUESS_S = {"full": 30.0, "small": 2.0}
@@ -45,6 +46,8 @@ class Benchmark:
     total: int               # combinations it has
     estimate_s: float | None = None
     measured: bool = False   # estimate from this machine's durations, not a guess
+    repeat: tuple | None = None  # asv's (min_repeat, max_repeat, max_time) of a time_* benchmark
+    attributes: list[str] = dataclasses.field(default_factory=list)  # asv -a overrides (a budget)
 
     @property
     def group(self) -> str:
@@ -57,8 +60,8 @@ class Benchmark:
         return "^(" + "|".join(re.escape(names[i]) for i in self.selected) + ")$"
 
 
-def discover(root: Path) -> list[tuple[str, list[str]]]:
-    """(name, combination names) of every benchmark, found and named by asv_runner itself."""
+def discover(root: Path) -> list[tuple[str, list[str], tuple | None]]:
+    """(name, combination names, repeat) of every benchmark, found and named by asv_runner itself."""
     from asv_runner import discovery
 
     if str(root) not in sys.path:
@@ -66,18 +69,27 @@ def discover(root: Path) -> list[tuple[str, list[str]]]:
     found = []
     for bench in discovery.disc_benchmarks(str(root / "benchmarks")):
         combos = [f"{bench.name}({', '.join(c)})" for c in itertools.product(*bench.params)]
-        found.append((bench.name, combos if bench.params else []))
+        found.append((bench.name, combos if bench.params else [], _repeat(bench)))
     return sorted(found)
+
+
+def _repeat(bench) -> tuple | None:
+    """A time_* benchmark's sampling bound, with asv's defaults for ``repeat = 0``."""
+    if not hasattr(bench, "repeat") or not hasattr(bench, "number"):
+        return None
+    if bench.repeat == 0:
+        return (1, 10, 20.0) if bench.rounds == 1 else (1, 5, 10.0)
+    return tuple(bench.repeat) if isinstance(bench.repeat, (tuple, list)) else (bench.repeat, bench.repeat, 20.0)
 
 
 def select(found, patterns) -> tuple[list[Benchmark], dict[str, list[str]]]:
     """The benchmarks ``--bench`` regexes select, the way asv filters them."""
     picked, names = [], {}
-    for name, combos in found:
+    for name, combos, repeat in found:
         labels = combos or [name]
         chosen = [i for i, label in enumerate(labels) if not patterns or any(re.search(p, label) for p in patterns)]
         if chosen:
-            picked.append(Benchmark(name, chosen, len(labels)))
+            picked.append(Benchmark(name, chosen, len(labels), repeat=repeat))
             names[name] = labels
     return picked, names
 
@@ -127,9 +139,18 @@ def recorded(bench: Benchmark, rows: dict[str, dict], done: dict[str, set[int]])
 
 
 def estimate(benchmarks: list[Benchmark], folder: Path, size: str) -> None:
-    """Seconds per benchmark from this machine's latest asv durations (per point, scaled to
-    the selection), else a first-run guess per point."""
-    latest: dict[str, tuple[float, float]] = {}  # name -> (started_at, seconds per point)
+    """Seconds per benchmark: this machine's latest wall time per point of it (the ledger:
+    asv's start included), else asv's duration per measured point plus asv's start, else
+    a first-run guess per point."""
+    latest: dict[str, tuple[float, float]] = {}  # name -> (when, seconds per point)
+    try:
+        lines = (folder / LEDGER).read_text().splitlines()
+    except FileNotFoundError:
+        lines = []
+    for line in lines:
+        entry = json.loads(line)
+        if entry.get("took_s") and entry["indices"]:
+            latest[entry["benchmark"]] = (float("inf"), entry["took_s"] / len(entry["indices"]))
     for path in folder.glob("*.json"):
         if path.name == "machine.json":
             continue
@@ -140,13 +161,46 @@ def estimate(benchmarks: list[Benchmark], folder: Path, size: str) -> None:
         for name, row in rows.items():
             values = row.get("result")
             values = values if isinstance(values, list) else [values]
-            done = sum(v is not None for v in values)
-            if row.get("duration") and done and row.get("started_at", 0) >= latest.get(name, (-1, 0))[0]:
-                latest[name] = (row.get("started_at") or 0, row["duration"] / done)
+            done = sum(isinstance(v, (int, float)) and not math.isnan(v) for v in values)
+            when = row.get("started_at") or 0
+            if row.get("duration") and done and when >= latest.get(name, (-1, 0))[0]:
+                latest[name] = (when, (row["duration"] + ASV_START_S) / done)
     for bench in benchmarks:
         per_point = latest.get(bench.name)
         bench.measured = per_point is not None
         bench.estimate_s = len(bench.selected) * (per_point[1] if per_point else FIRST_RUN_GUESS_S[size])
+
+
+# Benchmarks whose points stop at PARBENCH_POINT_CAP_S (the paired protocol of ratios.py).
+CAPPED = ("scaling.",)
+
+
+def fit(benchmarks: list[Benchmark], budget_s: float, cap_s: float) -> tuple[dict, list[str]]:
+    """Shorten sampling so the plan fits ``budget_s``: the protocol's per-point time cap and
+    asv's ``repeat`` time of time_* benchmarks, by one factor. Returns the environment to
+    set and what it says; estimates are scaled in place. Setup and at least one sample per
+    point cannot shrink, so a budget below the estimate of the rest is said, not promised."""
+    scalable = [b for b in benchmarks if b.repeat or b.name.startswith(CAPPED)]
+    fixed = sum(b.estimate_s for b in benchmarks if b not in scalable)
+    flexible = sum(b.estimate_s for b in scalable)
+    if fixed + flexible <= budget_s or not scalable:
+        return {}, [f"the plan (~{duration(fixed + flexible)}) fits the budget of {duration(budget_s)}"]
+    factor = min(1.0, max(0.1, (budget_s - fixed) / flexible))
+    lines = [f"budget {duration(budget_s)} < plan ~{duration(fixed + flexible)}: sampling cut to "
+             f"{factor:.0%} of its usual time; less precise (wider intervals, more points marked imprecise):"]
+    env = {}
+    for bench in scalable:
+        bench.estimate_s *= factor
+        if bench.repeat:
+            low, high, seconds = bench.repeat
+            bench.attributes = [f"repeat=({low},{high},{seconds * factor:.2f})"]
+            lines.append(f"  {bench.name}: asv samples for at most {seconds * factor:.1f} s instead of {seconds:g} s")
+        else:
+            env["PARBENCH_POINT_CAP_S"] = f"{max(1.0, cap_s * factor):.1f}"
+            lines.append(f"  {bench.name}: each point stops at {max(1.0, cap_s * factor):.1f} s instead of {cap_s:g} s")
+    if factor == 0.1 or fixed > budget_s:
+        lines.append(f"  the rest cannot shrink: ~{duration(fixed + flexible * factor)} is the least this plan takes")
+    return env, lines
 
 
 def duration(seconds: float) -> str:
@@ -251,8 +305,8 @@ class Progress:
     def eta(self) -> float:
         """Remaining planned time, scaled by how actual time compared with plan so far."""
         elapsed = time.monotonic() - self.started
-        pace = elapsed / self.done_planned if self.done_planned > 0 else 1.0
-        return max(0.0, (self.planned - self.done_planned) * pace)
+        pace = elapsed / self.done_planned if self.done_planned >= 60 else 1.0
+        return max(0.0, (self.planned - self.done_planned) * min(4.0, max(0.25, pace)))
 
     def begin(self, index: int, total: int, bench: Benchmark) -> None:
         elapsed = time.monotonic() - self.started
@@ -326,14 +380,14 @@ class Run:
                 if final.exists():
                     shutil.copyfile(final, staged)  # asv merges this benchmark into it
                 started = time.monotonic()
-                status = self._asv(config, bench.regex(names[bench.name]), progress)
+                status = self._asv(config, bench.regex(names[bench.name]), bench.attributes, progress)
                 if self._signal is not None:
                     raise Interrupted(self._signal)
                 took = time.monotonic() - started
                 self._save(staged, final)
                 with open(final.parent / LEDGER, "a") as ledger:
-                    ledger.write(json.dumps({"file": final.name, "benchmark": bench.name,
-                                             "indices": bench.selected, "run": self.run_id}) + "\n")
+                    ledger.write(json.dumps({"file": final.name, "benchmark": bench.name, "indices": bench.selected,
+                                             "run": self.run_id, "took_s": round(took, 2)}) + "\n")
                 measured, skipped, failed = outcome(bench, load_rows(final))
                 summary["ran"].append((bench, took, failed))
                 summary["status"] = summary["status"] or status
@@ -350,12 +404,13 @@ class Run:
             shutil.rmtree(self.staging, ignore_errors=True)
         return summary
 
-    def _asv(self, config: Path, regex: str, progress: Progress) -> int:
+    def _asv(self, config: Path, regex: str, attributes: list[str], progress: Progress) -> int:
         """asv in its own session (so a terminal's Ctrl-C reaches it only through us); its
         output is echoed by a thread, since an engine worker may hold the pipe open."""
         cmd = [sys.executable, "-m", "asv", "run", "--config", str(config), "-E", f"existing:{sys.executable}",
                "--set-commit-hash", self.commit, "--machine", self.machine, "--show-stderr", "--bench", regex,
-               *(["--quick"] if self.quick else []), *self.asv_args]
+               *(["--quick"] if self.quick else []), *[a for attr in attributes for a in ("-a", attr)],
+               *self.asv_args]
         child = self._child = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdout=subprocess.PIPE,
                                                stderr=subprocess.STDOUT, text=True, errors="replace",
                                                start_new_session=True, preexec_fn=_end_with_parent)

@@ -1,0 +1,106 @@
+"""The run's plan, resume and budget arithmetic, on hand-made inputs (no engines)."""
+
+import json
+import math
+import re
+
+import pytest
+
+from bench_lib import runner
+
+FOUND = [
+    ("a.A.time_x", ["a.A.time_x('serial', 1)", "a.A.time_x('serial', 2)", "a.A.time_x('ray', 1)",
+                    "a.A.time_x('ray', 2)"], (2, 5, 30.0)),
+    ("b.B.track_y", [], None),
+]
+
+
+def test_select_picks_the_combinations_asv_would_and_regex_runs_exactly_them():
+    benchmarks, names = runner.select(FOUND, [r"'ray'"])
+    assert [(b.name, b.selected, b.total) for b in benchmarks] == [("a.A.time_x", [2, 3], 4)]
+    # asv's own filter, given the regex: second method, shared with nothing in runner
+    from asv.benchmarks import Benchmarks
+
+    class Conf:
+        benchmark_dir = "benchmarks"
+
+    spec = [{"name": "a.A.time_x", "params": [["'serial'", "'ray'"], ["1", "2"]]},
+            {"name": "b.B.track_y", "params": []}]
+    regex = benchmarks[0].regex(names["a.A.time_x"])
+    chosen = Benchmarks(Conf(), spec, regex=[regex])
+    assert list(chosen) == ["a.A.time_x"] and chosen.benchmark_selection["a.A.time_x"] == [2, 3]
+    whole, names = runner.select(FOUND, [])
+    assert [b.selected for b in whole] == [[0, 1, 2, 3], [0]]
+    assert list(Benchmarks(Conf(), spec, regex=[whole[1].regex(names["b.B.track_y"])])) == ["b.B.track_y"]
+    assert re.search(whole[0].regex(names["a.A.time_x"]), "a.A.time_xy('serial', 1)") is None
+
+
+def write_result(path, rows):
+    columns = ["result", "params", "version", "started_at", "duration"]
+    path.write_text(json.dumps({"result_columns": columns,
+                                "results": {k: [v.get(c) for c in columns] for k, v in rows.items()}}))
+
+
+def test_recorded_needs_the_ledger_and_a_result_for_every_selected_combination(tmp_path):
+    final = tmp_path / "abc-existing.json"
+    write_result(final, {"a.A.time_x": {"result": [1.0, float("nan"), None, float("nan")]}})
+    bench = runner.Benchmark("a.A.time_x", [0, 1], 4)
+    rows = runner.load_rows(final)
+    assert not runner.recorded(bench, rows, {})  # n/a may mean "not selected": no ledger, no skip
+    (tmp_path / runner.LEDGER).write_text(
+        json.dumps({"file": final.name, "benchmark": "a.A.time_x", "indices": [0, 1]}) + "\n"
+        + json.dumps({"file": "other.json", "benchmark": "a.A.time_x", "indices": [2, 3]}) + "\n")
+    done = runner.measured(final)
+    assert done == {"a.A.time_x": {0, 1}}
+    assert runner.recorded(bench, rows, done)
+    assert not runner.recorded(runner.Benchmark("a.A.time_x", [0, 2], 4), rows, {"a.A.time_x": {0, 2}})  # 2 failed
+    assert not runner.recorded(runner.Benchmark("b.B.track_y", [0], 1), rows, done)
+    assert runner.outcome(runner.Benchmark("a.A.time_x", [0, 1, 2], 4), rows) == (1, 1, 1)
+
+
+def test_estimate_prefers_the_ledgers_wall_time_then_asvs_duration_then_a_guess(tmp_path):
+    (tmp_path / runner.LEDGER).write_text(
+        json.dumps({"file": "f.json", "benchmark": "a.A.time_x", "indices": [0, 1], "took_s": 10.0}) + "\n")
+    write_result(tmp_path / "f.json", {
+        "a.A.time_x": {"result": [1.0, 1.0, 1.0, 1.0], "duration": 100.0, "started_at": 5},
+        "b.B.track_y": {"result": [2.0, float("nan"), 3.0], "duration": 8.0, "started_at": 5}})
+    benches = [runner.Benchmark("a.A.time_x", [0, 1, 2], 4), runner.Benchmark("b.B.track_y", [0], 3),
+               runner.Benchmark("c.C.time_z", [0, 1], 2)]
+    runner.estimate(benches, tmp_path, "full")
+    assert benches[0].estimate_s == pytest.approx(3 * 10.0 / 2)  # ledger: 5 s per point
+    assert benches[1].estimate_s == pytest.approx((8.0 + runner.ASV_START_S) / 2)  # 2 numbers measured
+    assert benches[2].estimate_s == 2 * runner.FIRST_RUN_GUESS_S["full"] and not benches[2].measured
+
+
+def test_fit_scales_only_what_can_shrink_by_one_factor():
+    benches = [runner.Benchmark("a.A.time_x", [0], 1, estimate_s=600.0, repeat=(2, 5, 30.0)),
+               runner.Benchmark("scaling.Ratios.track_speedup", [0], 1, estimate_s=400.0),
+               runner.Benchmark("b.B.track_y", [0], 1, estimate_s=200.0)]
+    env, lines = runner.fit(benches, 700.0, 120.0)
+    # fixed 200 s; 1000 s must become 500 s: factor 0.5
+    assert env == {"PARBENCH_POINT_CAP_S": "60.0"}
+    assert benches[0].attributes == ["repeat=(2,5,15.00)"]
+    assert [b.estimate_s for b in benches] == [300.0, 200.0, 200.0]
+    assert "50%" in lines[0] and len(lines) == 3
+    env, lines = runner.fit(benches, 10_000.0, 120.0)
+    assert env == {} and "fits" in lines[0]
+
+
+def test_fit_says_when_the_budget_cannot_be_met():
+    benches = [runner.Benchmark("a.A.time_x", [0], 1, estimate_s=100.0, repeat=(1, 3, 20.0)),
+               runner.Benchmark("b.B.track_y", [0], 1, estimate_s=500.0)]
+    _, lines = runner.fit(benches, 300.0, 120.0)
+    assert benches[0].estimate_s == pytest.approx(10.0)  # floored at a tenth
+    assert "cannot shrink: ~8m30s" in lines[-1]
+
+
+def test_duration_and_eta():
+    assert runner.duration(59.6) == "1m00s" and runner.duration(3725) == "1h02m"
+    progress = runner.Progress([runner.Benchmark("a", [0, 1], 2, estimate_s=100.0),
+                                runner.Benchmark("b", [0], 1, estimate_s=300.0)])
+    assert progress.eta() == 400.0  # nothing done: the plan
+    progress.started -= 200.0  # 200 s spent on a benchmark planned at 100 s
+    progress.end(runner.Benchmark("a", [0, 1], 2, estimate_s=100.0))
+    assert progress.points == 3 and progress.done_points == 2
+    assert progress.eta() == pytest.approx(300.0 * 2.0, rel=0.01)  # twice as slow as planned
+    assert not math.isnan(progress.eta())
