@@ -73,9 +73,10 @@ def preflight(root: Path, args: argparse.Namespace) -> None:
     from .backends import BackendError, _cluster
 
     config.max_workers()  # PARBENCH_MAX_WORKERS
+    runner.batch_s()  # PARBENCH_BATCH_S
 
     if args.bench:
-        names = [label for name, combos, _ in runner.discover(root) for label in [name, *combos]]
+        names = [label for found in runner.discover(root) for label in [found.name, *found.combos]]
         for pattern in args.bench:
             try:
                 matched = any(re.search(pattern, name) for name in names)
@@ -134,7 +135,10 @@ def run(args: argparse.Namespace) -> int:
         rows = runner.load_rows(final)
     except (ValueError, KeyError) as exc:
         raise CLIError(f"{final} is not an asv result file ({exc}): move it away to run this commit again") from None
-    benchmarks, names = runner.select(runner.discover(root), args.bench)
+    found = runner.discover(root)
+    # --quick alone is the smoke test (every benchmark, every engine somewhere); with --bench, what it names
+    only = runner.quick(found) if args.quick and not args.bench else None
+    benchmarks, names = runner.select(found, args.bench, only)
     done = runner.measured(final)
     skipped = [] if args.fresh else [b for b in benchmarks if runner.recorded(b, rows, done)]
     todo = [b for b in benchmarks if b not in skipped]
@@ -330,7 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench_lib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run the suite on this checkout and publish html/")
-    p.add_argument("--quick", action="store_true", help="small sizes, one sample each (minutes)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke test: small sizes, one sample, each benchmark with serial, threads and one engine "
+                        "in turn (with --bench: what it names)")
     p.add_argument("--bench", action="append", metavar="REGEX", help="only benchmarks matching (repeatable)")
     p.add_argument("--machine", help="machine name for results/ (default: host-cores-memory)")
     p.add_argument("--no-publish", dest="publish", action="store_false", help="skip asv publish")

@@ -1,13 +1,13 @@
-"""A run in pieces that survive: one ``asv run`` per benchmark, each saved as it ends.
+"""A run in pieces that survive: ``asv run`` per benchmark, each saved as it ends.
 
 asv writes a run's result file only when the whole ``asv run`` ends, so an interrupted
 run used to keep nothing. Here every benchmark (one method, with its selected parameter
-combinations) is its own ``asv run`` into a staging copy of the result file, which
-replaces the real one by an atomic rename as soon as the benchmark ends: a SIGKILL
-loses at most the benchmark in flight, and never leaves a half-written file. asv itself
-merges each benchmark into the copy, so the history is the one an uninterrupted run
-writes. Running the same command again skips what this commit, machine and Python have
-recorded.
+combinations) runs in an ``asv run`` of its own -- short ones share one, up to a minute of
+planned work -- into a staging copy of the result file, which replaces the real one by an
+atomic rename as soon as it ends: a SIGKILL loses at most the batch in flight, and never
+leaves a half-written file. asv itself merges each benchmark into the copy, so the
+history is the one an uninterrupted run writes. Running the same command again skips
+what this commit, machine and Python have recorded.
 
 Every process of a run (asv, its forkserver, benchmark processes, Ray's daemons, Dask's
 and loky's workers) inherits ``PARBENCH_RUN`` in its environment; on SIGINT/SIGTERM and
@@ -60,17 +60,30 @@ class Benchmark:
         return "^(" + "|".join(re.escape(names[i]) for i in self.selected) + ")$"
 
 
-def discover(root: Path) -> list[tuple[str, list[str], tuple | None]]:
-    """(name, combination names, repeat) of every benchmark, found and named by asv_runner itself."""
+@dataclasses.dataclass(frozen=True)
+class Found:
+    """A benchmark as asv_runner discovers it: its name, its combinations' names (asv
+    matches ``--bench`` against these), its params as asv shows them, its sampling bound."""
+
+    name: str
+    combos: tuple[str, ...]
+    params: tuple[tuple[str, ...], ...] = ()
+    param_names: tuple[str, ...] = ()
+    repeat: tuple | None = None
+
+
+def discover(root: Path) -> list[Found]:
+    """Every benchmark under ``root/benchmarks``, found and named by asv_runner itself."""
     from asv_runner import discovery
 
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     found = []
     for bench in discovery.disc_benchmarks(str(root / "benchmarks")):
-        combos = [f"{bench.name}({', '.join(c)})" for c in itertools.product(*bench.params)]
-        found.append((bench.name, combos if bench.params else [], _repeat(bench)))
-    return sorted(found)
+        combos = tuple(f"{bench.name}({', '.join(c)})" for c in itertools.product(*bench.params))
+        found.append(Found(bench.name, combos if bench.params else (), tuple(map(tuple, bench.params)),
+                           tuple(bench.param_names if bench.params else ()), _repeat(bench)))
+    return sorted(found, key=lambda f: f.name)
 
 
 def _repeat(bench) -> tuple | None:
@@ -82,16 +95,45 @@ def _repeat(bench) -> tuple | None:
     return tuple(bench.repeat) if isinstance(bench.repeat, (tuple, list)) else (bench.repeat, bench.repeat, 20.0)
 
 
-def select(found, patterns) -> tuple[list[Benchmark], dict[str, list[str]]]:
-    """The benchmarks ``--bench`` regexes select, the way asv filters them."""
+def select(found, patterns, only: set[str] | None = None) -> tuple[list[Benchmark], dict[str, list[str]]]:
+    """The benchmarks ``--bench`` regexes select, the way asv filters them (and among
+    ``only``, when given)."""
     picked, names = [], {}
-    for name, combos, repeat in found:
-        labels = combos or [name]
-        chosen = [i for i, label in enumerate(labels) if not patterns or any(re.search(p, label) for p in patterns)]
+    for bench in found:
+        labels = list(bench.combos or [bench.name])
+        chosen = [i for i, label in enumerate(labels) if (not patterns or any(re.search(p, label) for p in patterns))
+                  and (only is None or label in only)]
         if chosen:
-            picked.append(Benchmark(name, chosen, len(labels), repeat=repeat))
-            names[name] = labels
+            picked.append(Benchmark(bench.name, chosen, len(labels), repeat=bench.repeat))
+            names[bench.name] = labels
     return picked, names
+
+
+# --quick without --bench: each benchmark runs serial, threads and one of these, in turn,
+# so every engine goes through the run and every benchmark runs, in minutes.
+QUICK_ENGINES = ("loky", "ray", "multiprocessing", "dask", "joblib-multiprocessing", "joblib-threading")
+
+
+def quick(found: list[Found]) -> set[str]:
+    """The smoke-test subset, as combination names: of each benchmark serial, threads and
+    one engine in rotation as the backend, the most workers (serial: one), and the first
+    value of every other parameter."""
+    out = set()
+    for k, bench in enumerate(found):
+        if not bench.params:
+            out.add(bench.name)
+            continue
+        engines = {repr(b) for b in ("serial", "threads", QUICK_ENGINES[k % len(QUICK_ENGINES)])}
+        named = list(zip(bench.param_names, bench.params))
+        for label, combo in zip(bench.combos, itertools.product(*bench.params)):
+            value = dict(zip(bench.param_names, combo))
+            most = (min if value.get("backend") == "'serial'" else max)(
+                dict(named).get("n_workers", ["0"]), key=int)  # serial runs on one worker only
+            if all(value[name] in engines if name == "backend" else
+                   value[name] == most if name == "n_workers" else value[name] == values[0]
+                   for name, values in named):
+                out.add(label)
+    return out
 
 
 def result_path(results: Path, machine: str, commit: str) -> Path:
@@ -308,13 +350,14 @@ class Progress:
         pace = elapsed / self.done_planned if self.done_planned >= 60 else 1.0
         return max(0.0, (self.planned - self.done_planned) * min(4.0, max(0.25, pace)))
 
-    def begin(self, index: int, total: int, bench: Benchmark) -> None:
+    def begin(self, batch: list[Benchmark]) -> None:
         elapsed = time.monotonic() - self.started
-        self.echo(f"[parbench {index}/{total} benchmarks · {self.done_points}/{self.points} points · "
-                  f"{duration(elapsed)} elapsed · ETA {duration(self.eta())}] {bench.name} "
-                  f"({len(bench.selected)} points, ~{duration(bench.estimate_s)})")
+        now = ", ".join(b.name for b in batch)
+        self.echo(f"[parbench {self.done_points}/{self.points} points · {duration(elapsed)} elapsed · "
+                  f"ETA {duration(self.eta())}] {now} ({sum(len(b.selected) for b in batch)} points, "
+                  f"~{duration(sum(b.estimate_s for b in batch))})")
         if self.bar is not None:
-            self.bar.update(self.task, description=bench.name)
+            self.bar.update(self.task, description=now if len(now) < 60 else batch[0].name + ", ...")
 
     def end(self, bench: Benchmark) -> None:
         self.done_points += len(bench.selected)
@@ -325,6 +368,33 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+def batch_s() -> float:
+    """Planned seconds of benchmarks that may share one asv run (``PARBENCH_BATCH_S``,
+    default 60; 0 runs and saves every benchmark alone)."""
+    raw = os.environ.get("PARBENCH_BATCH_S", "60")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise ValueError(f"PARBENCH_BATCH_S={raw!r} must be a number of seconds, 0 or more")
+    return value
+
+
+def batches(benchmarks: list[Benchmark], limit: float) -> list[list[Benchmark]]:
+    """Consecutive benchmarks planned at ``limit`` seconds or less together share one asv
+    start (a kill loses at most that batch); a longer benchmark runs, and is saved, alone."""
+    out: list[list[Benchmark]] = []
+    for bench in benchmarks:
+        last = out[-1] if out else None
+        if (last and sum(b.estimate_s for b in last) + bench.estimate_s <= limit
+                and bench.attributes == last[0].attributes):
+            last.append(bench)
+        else:
+            out.append([bench])
+    return out
 
 
 @dataclasses.dataclass
@@ -373,27 +443,33 @@ class Run:
         progress = Progress(benchmarks)
         summary = {"ran": [], "status": 0, "interrupted": None}
         try:
-            for index, bench in enumerate(benchmarks, 1):
+            for batch in batches(benchmarks, batch_s()):
                 if self._signal is not None:
                     raise Interrupted(self._signal)
-                progress.begin(index, len(benchmarks), bench)
+                progress.begin(batch)
                 if final.exists():
-                    shutil.copyfile(final, staged)  # asv merges this benchmark into it
+                    shutil.copyfile(final, staged)  # asv merges these benchmarks into it
                 started = time.monotonic()
-                status = self._asv(config, bench.regex(names[bench.name]), bench.attributes, progress)
+                regex = "|".join(f"({bench.regex(names[bench.name])})" for bench in batch)
+                status = self._asv(config, regex, batch[0].attributes, progress)
                 if self._signal is not None:
                     raise Interrupted(self._signal)
                 took = time.monotonic() - started
                 self._save(staged, final)
-                with open(final.parent / LEDGER, "a") as ledger:
-                    ledger.write(json.dumps({"file": final.name, "benchmark": bench.name, "indices": bench.selected,
-                                             "run": self.run_id, "took_s": round(took, 2)}) + "\n")
-                measured, skipped, failed = outcome(bench, load_rows(final))
-                summary["ran"].append((bench, took, failed))
+                rows = load_rows(final)
                 summary["status"] = summary["status"] or status
-                progress.end(bench)
-                progress.echo(f"[parbench] done {bench.name}: {measured} measured, {skipped} n/a, {failed} failed "
-                              f"in {duration(took)} (planned ~{duration(bench.estimate_s)})")
+                for bench in batch:
+                    # asv's own duration of each, plus a share of the asv start they had in common
+                    spent = (rows.get(bench.name, {}).get("duration") or 0.0) + (took - sum(
+                        rows.get(b.name, {}).get("duration") or 0.0 for b in batch)) / len(batch)
+                    with open(final.parent / LEDGER, "a") as ledger:
+                        ledger.write(json.dumps({"file": final.name, "benchmark": bench.name, "indices": bench.selected,
+                                                 "run": self.run_id, "took_s": round(spent, 2)}) + "\n")
+                    measured, skipped, failed = outcome(bench, rows)
+                    summary["ran"].append((bench, spent, failed))
+                    progress.end(bench)
+                    progress.echo(f"[parbench] done {bench.name}: {measured} measured, {skipped} n/a, {failed} "
+                                  f"failed in {duration(spent)} (planned ~{duration(bench.estimate_s)})")
         except Interrupted as exc:
             summary["interrupted"] = exc.signum
         finally:

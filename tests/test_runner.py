@@ -39,7 +39,8 @@ def marked(mark: str) -> list[psutil.Process]:
 
 
 def start(repo, mark, *args):
-    env = {**os.environ, "HOME": str(repo.parent / "home"), "TEST_RUN_MARK": mark}
+    # PARBENCH_BATCH_S=0: every benchmark its own asv run, saved alone (the default batches short ones)
+    env = {**os.environ, "HOME": str(repo.parent / "home"), "TEST_RUN_MARK": mark, "PARBENCH_BATCH_S": "0"}
     return subprocess.Popen([sys.executable, "-m", "bench_lib", "run", "--quick", "--no-publish", *args],
                             cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 

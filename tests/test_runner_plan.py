@@ -1,5 +1,6 @@
 """The run's plan, resume and budget arithmetic, on hand-made inputs (no engines)."""
 
+import dataclasses
 import json
 import math
 import re
@@ -9,9 +10,10 @@ import pytest
 from bench_lib import runner
 
 FOUND = [
-    ("a.A.time_x", ["a.A.time_x('serial', 1)", "a.A.time_x('serial', 2)", "a.A.time_x('ray', 1)",
-                    "a.A.time_x('ray', 2)"], (2, 5, 30.0)),
-    ("b.B.track_y", [], None),
+    runner.Found("a.A.time_x", ("a.A.time_x('serial', 1)", "a.A.time_x('serial', 2)", "a.A.time_x('ray', 1)",
+                                "a.A.time_x('ray', 2)"), (("'serial'", "'ray'"), ("1", "2")),
+                 ("backend", "n_workers"), (2, 5, 30.0)),
+    runner.Found("b.B.track_y", ()),
 ]
 
 
@@ -104,3 +106,39 @@ def test_duration_and_eta():
     assert progress.points == 3 and progress.done_points == 2
     assert progress.eta() == pytest.approx(300.0 * 2.0, rel=0.01)  # twice as slow as planned
     assert not math.isnan(progress.eta())
+
+
+def test_quick_takes_the_most_workers_first_values_and_rotates_one_engine():
+    first = runner.Found("m.K.time_a", tuple(f"m.K.time_a({b}, {n}, {v})" for b in ("'serial'", "'threads'", "'loky'", "'ray'")
+                                            for n in ("1", "2") for v in ("'naive'", "'shared'")),
+                         (("'serial'", "'threads'", "'loky'", "'ray'"), ("1", "2"), ("'naive'", "'shared'")),
+                         ("backend", "n_workers", "variant"))
+    second = dataclasses.replace(first, name="m.K.time_b", combos=tuple(c.replace("time_a", "time_b") for c in first.combos))
+    plain = runner.Found("m.L.track_c", ())
+    ceiling = runner.Found("m.M.track_d", ("m.M.track_d('w1', 1)", "m.M.track_d('w1', 2)", "m.M.track_d('w2', 1)",
+                                           "m.M.track_d('w2', 2)"), (("'w1'", "'w2'"), ("1", "2")), ("workload", "n_workers"))
+    chosen = runner.quick([first, second, plain, ceiling])
+    assert chosen == {"m.K.time_a('serial', 1, 'naive')", "m.K.time_a('threads', 2, 'naive')",
+                      "m.K.time_a('loky', 2, 'naive')",  # the first engine of the rotation
+                      "m.K.time_b('serial', 1, 'naive')", "m.K.time_b('threads', 2, 'naive')",
+                      "m.K.time_b('ray', 2, 'naive')",  # the second
+                      "m.L.track_c", "m.M.track_d('w1', 2)"}
+    benchmarks, _ = runner.select([first, plain], [], chosen)
+    # index = backend * 4 + n_workers * 2 + variant: serial at n=1, threads and loky at n=2, naive
+    assert [b.selected for b in benchmarks] == [[0, 6, 10], [0]]
+
+
+def test_batches_join_short_neighbours_with_the_same_attributes(monkeypatch):
+    def bench(name, seconds, attributes=()):
+        return runner.Benchmark(name, [0], 1, estimate_s=seconds, attributes=list(attributes))
+
+    plan = [bench("a", 20), bench("b", 30), bench("c", 20), bench("d", 100), bench("e", 5),
+            bench("f", 5, ["repeat=(1,2,3.00)"]), bench("g", 5, ["repeat=(1,2,3.00)"])]
+    assert [[b.name for b in batch] for batch in runner.batches(plan, 60)] == [
+        ["a", "b"], ["c"], ["d"], ["e"], ["f", "g"]]  # 20+30 <= 60 < 20+30+20
+    assert [len(batch) for batch in runner.batches(plan, 0)] == [1] * 7
+    monkeypatch.delenv("PARBENCH_BATCH_S", raising=False)
+    assert runner.batch_s() == 60
+    monkeypatch.setenv("PARBENCH_BATCH_S", "-1")
+    with pytest.raises(ValueError, match="PARBENCH_BATCH_S='-1'"):
+        runner.batch_s()
