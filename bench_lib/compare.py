@@ -13,6 +13,7 @@ points.jsonl (two runs of one commit: an A/A comparison).
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +71,8 @@ def _commit(spec: str, root: Path | None) -> str:
         return subprocess.check_output(["git", "rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}"],
                                        cwd=root, text=True, stderr=subprocess.DEVNULL).strip()[:8]
     except (OSError, subprocess.CalledProcessError):
-        return spec[:8]
+        # a hash passes through as its prefix; anything else (an unknown run id) matches nothing
+        return spec[:8] if re.fullmatch(r"[0-9a-f]{4,40}", spec) else spec
 
 
 def result_set(spec: str, results: Path, machine: str | None = None, root: Path | None = None) -> rep.Machine:

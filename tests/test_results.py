@@ -161,6 +161,8 @@ def test_result_set_of_a_folder_a_file_a_commit_and_a_run(results):
         compare.result_set("bbbb2222-r2", results, machine="other")
     with pytest.raises(report.ReportError, match="neither"):
         compare.result_set("abc", results)  # too short to be a commit prefix
+    with pytest.raises(report.ReportError, match="neither"):
+        compare.result_set("bbbb2222-r9", results)  # no such run: not taken for its commit
 
 
 def test_a_commit_with_results_of_two_environments_needs_a_file(results):
