@@ -5,7 +5,6 @@ answer, ``n_workers`` limits what it uses, and stopping the clusters leaves no p
 
 import contextlib
 import os
-import re
 import secrets
 import signal
 import socket
@@ -107,60 +106,63 @@ def dask_cluster(monkeypatch):
         assert not alive(started), f"dask cluster processes left: {alive(started)}"
 
 
-RAY_PROCESS = re.compile(r"raylet|gcs_server|default_worker|\bray\b|ray/_private|ray/dashboard|ray::")
+RAY_CLUSTER_MARKER = "PARBENCH_TEST_RAY_CLUSTER"
 
 
-def ray_processes(before: set[int]) -> set[int]:
-    """Processes started since ``before`` that belong to Ray (daemons, workers)."""
+def ray_processes(marker: str) -> set[psutil.Process]:
+    """The processes of the cluster started with ``marker`` in its environment: those that
+    carry it (gcs_server, raylets, workers...) and their descendants (Ray's agents retitle
+    themselves, which wipes their copy of the environment). Other Rays are left alone."""
     out = set()
-    for p in psutil.process_iter(["pid", "cmdline", "name"]):
-        text = " ".join(p.info["cmdline"] or [p.info["name"] or ""])
-        if p.info["pid"] not in before and RAY_PROCESS.search(text):
-            out.add(p.info["pid"])
+    for p in psutil.process_iter(["environ"]):
+        if (p.info["environ"] or {}).get(RAY_CLUSTER_MARKER) == marker:
+            with contextlib.suppress(psutil.Error):
+                out |= {p, *p.children(recursive=True)}
     return out
 
 
 @pytest.fixture
 def ray_cluster(monkeypatch):
+    """A two-node cluster started by ``ray start`` with token authentication; yields its
+    processes, and ends exactly those at teardown."""
     port = free_port()
-    # Ray's token authentication stays on, with this process's token: Ray caches its auth
-    # mode per process, so a driver switched to "disabled" here could not talk to the
-    # token-authenticated local clusters later tests start (nor could they to it).
-    token = os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
+    marker = secrets.token_hex(16)
     monkeypatch.setenv("RAY_AUTH_MODE", "token")  # `ray start --address` defaults to disabled
-    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token, "RAY_USAGE_STATS_ENABLED": "0"}
+    monkeypatch.setenv("RAY_AUTH_TOKEN", secrets.token_hex(32))
+    env = {**os.environ, RAY_CLUSTER_MARKER: marker, "RAY_USAGE_STATS_ENABLED": "0"}
     ray = str(BIN / "ray")
-    before = {p.pid for p in psutil.process_iter()}
-    cluster: set[int] = set()
+    cluster: set[psutil.Process] = set()
     try:
         subprocess.run([ray, "start", "--head", "--port", str(port), "--node-ip-address", "127.0.0.1",
                         "--num-cpus", "1", "--include-dashboard=false", "--disable-usage-stats"],
                        env=env, check=True, capture_output=True, timeout=180)
         subprocess.run([ray, "start", "--address", f"127.0.0.1:{port}", "--node-ip-address", "127.0.0.1",
                         "--num-cpus", "1"], env=env, check=True, capture_output=True, timeout=180)
-        cluster = ray_processes(before)
+        cluster = ray_processes(marker)
         monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")
-        yield port
+        yield set(cluster)
     finally:
         backends.close_all()
         import ray as ray_module
 
         if ray_module.is_initialized():
             ray_module.shutdown()
-        cluster |= ray_processes(before)
+        cluster |= ray_processes(marker)
         # What `ray stop` does (SIGTERM, then SIGKILL what lingers), to this cluster's
         # processes only: `ray stop` ends every Ray on the machine, a benchmark's included.
-        for signal_name in ("terminate", "kill"):
-            for pid in cluster:
+        # Ray's agents sit out a SIGTERM (a 15 s wait for them ran out every time): 3 s, then SIGKILL.
+        pids = {p.pid for p in cluster}
+        for signal_name, grace_s in (("terminate", 3), ("kill", 15)):
+            for p in cluster:
                 with contextlib.suppress(psutil.Error):
-                    getattr(psutil.Process(pid), signal_name)()
-            deadline = time.monotonic() + 15
-            while alive(cluster) and time.monotonic() < deadline:
-                time.sleep(0.5)
+                    getattr(p, signal_name)()
+            deadline = time.monotonic() + grace_s
+            while alive(pids) and time.monotonic() < deadline:
+                time.sleep(0.2)
         current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"  # ray stop removes it too
         if current.is_file() and current.read_text().strip().endswith(f":{port}"):
             current.unlink()
-        assert cluster and not alive(cluster), f"ray cluster processes left: {alive(cluster)}"
+        assert cluster and not alive(pids), f"ray cluster processes left: {alive(pids)}"
 
 
 def test_dask_cluster_by_address(dask_cluster):

@@ -11,13 +11,18 @@ Ray >= 2.59 turns on token authentication for local clusters and writes a token 
 ``~/.ray``; a local cluster here gets a fresh random ``RAY_AUTH_TOKEN`` in this process's
 environment instead (inherited by Ray's daemons), so it starts without prompts or files
 and stays authenticated. On an existing cluster, supply its token as Ray documents.
+
+A local runtime's daemons carry a marker of their own in their environment
+(``PARBENCH_RAY_RUNTIME``), so closing ends exactly its processes, no other Ray's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
+import time
 import types
 
 from .. import config
@@ -26,7 +31,9 @@ from ._cluster import check_reachable
 from .base import Backend, BackendError
 
 PLACEMENT_TIMEOUT = 60.0
-_runtime = {"users": 0, "owned": False, "cpus": 0}
+EXIT_TIMEOUT = 5.0
+MARKER = "PARBENCH_RAY_RUNTIME"
+_runtime = {"users": 0, "owned": False, "cpus": 0, "marker": None}
 
 
 class RayBackend(Backend):
@@ -127,8 +134,7 @@ class RayBackend(Backend):
             self._counted = False
             _runtime["users"] -= 1
         if _runtime["users"] == 0 and _runtime["owned"]:
-            ray.shutdown()
-            _runtime.update(owned=False, cpus=0)
+            _shutdown_owned()
 
     def _info(self):
         return {
@@ -156,7 +162,8 @@ def _ensure_runtime(n_workers: int) -> None:
     if ray.is_initialized():
         if address or _runtime["cpus"] >= n_workers or _runtime["users"] > 0:
             return
-        ray.shutdown()  # our idle local runtime is too small for this request
+        _shutdown_owned()  # our idle local runtime is too small for this request
+    _reread_auth_settings()
     if address:
         options = {}
         if address != "auto":
@@ -170,12 +177,97 @@ def _ensure_runtime(n_workers: int) -> None:
         return
     if os.environ.get("RAY_AUTH_MODE", "token") != "disabled":
         os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
-    ray.init(
-        address="local",  # a new runtime, even if `ray start` left one (or its file) here
-        num_cpus=n_workers,
-        include_dashboard=False,
-        object_store_memory=_object_store_bytes(),
-        log_to_driver=False,
-        logging_level=logging.WARNING,
-    )
-    _runtime.update(owned=True, cpus=n_workers)
+    marker = secrets.token_hex(16)
+    _runtime.update(owned=True, cpus=n_workers, marker=marker)
+    os.environ[MARKER] = marker  # inherited by the daemons ray.init starts, not by later children
+    try:
+        ray.init(
+            address="local",  # a new runtime, even if `ray start` left one (or its file) here
+            num_cpus=n_workers,
+            include_dashboard=False,
+            object_store_memory=_object_store_bytes(),
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+        )
+    except BaseException:
+        _shutdown_owned()  # a half-started runtime leaves daemons too
+        raise
+    finally:
+        os.environ.pop(MARKER, None)
+
+
+def _reread_auth_settings() -> None:
+    """Make Ray read ``RAY_AUTH_MODE`` and the token from the environment as it is now.
+
+    Ray reads them once per process, when first imported, and caches them: a process that
+    imported Ray before these were set (a failed connection, an earlier ``ray.init()``)
+    would otherwise connect without the token its cluster (or the daemons it starts) want,
+    and fail with ``InvalidAuthToken``. Ray's own tests reset it so
+    (``ray._private.authentication_test_utils.reset_auth_token_state``).
+    """
+    from ray import _raylet
+
+    loader = getattr(_raylet, "AuthenticationTokenLoader", None)  # older Ray: no token auth
+    if loader is not None:
+        _raylet.Config.initialize("")  # first: a draining thread may reload the token from it
+        loader.instance().reset_cache()
+
+
+def _shutdown_owned() -> None:
+    """``ray.shutdown()``, then end what it leaves of the runtime started here.
+
+    Ray gives the raylet 1 s to end its agents and workers, then SIGKILLs it: on a busy
+    machine its dashboard and runtime-env agents (~85 MB each), and at times raylet and
+    gcs_server, outlive ``ray.shutdown()`` by a minute, orphaned, using CPU while the
+    next benchmark is timed. The runtime's processes, found by its marker before the
+    shutdown (while the agents are still the raylet's children) and after it (what
+    started meanwhile), are SIGTERMed, then SIGKILLed, all gone within ``EXIT_TIMEOUT`` s.
+    """
+    import psutil
+    import ray
+
+    marker = _runtime["marker"]
+    procs = _processes_of(marker)
+    try:
+        ray.shutdown()
+    finally:
+        _runtime.update(owned=False, cpus=0, marker=None)
+        procs = _processes_of(marker, procs)
+        # The agents take seconds over a SIGTERM: a second of grace, then SIGKILL.
+        for action, within in (("terminate", 1.0), ("kill", EXIT_TIMEOUT - 1.0)):
+            for p in procs:
+                with contextlib.suppress(psutil.Error):
+                    getattr(p, action)()
+            procs = _running(procs, within)
+
+
+def _running(procs, within: float) -> list:
+    """Those of ``procs`` still running after up to ``within`` s. A zombie is done: an
+    orphan's waits for init to reap it, which ``psutil.wait_procs`` would wait out."""
+    import psutil
+
+    deadline = time.monotonic() + within
+    while True:
+        left = []
+        for p in procs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if p.status() != psutil.STATUS_ZOMBIE:
+                    left.append(p)
+        if not left or time.monotonic() > deadline:
+            return left
+        procs = left
+        time.sleep(0.05)
+
+
+def _processes_of(marker: str, known=()) -> list:
+    """The runtime's processes: those whose environment carries ``marker`` and their
+    descendants (the agents' retitling wipes their own copy), plus ``known`` still running."""
+    import psutil
+
+    found = {p.pid: p for p in known if p.is_running()}
+    for root in psutil.process_iter(["environ"]) if marker else ():  # None: not a runtime of ours
+        if (root.info["environ"] or {}).get(MARKER) == marker:
+            with contextlib.suppress(psutil.Error):
+                for p in (root, *root.children(recursive=True)):
+                    found.setdefault(p.pid, p)
+    return list(found.values())
