@@ -33,6 +33,7 @@ from pathlib import Path
 LEDGER = "measured.jsonl"  # beside the result files: which combinations each one holds
 ASV_START_S = 4.0  # one asv run's start and discovery, on this 2-core machine
 GRACE_S = 5.0  # between SIGTERM and SIGKILL for what a run leaves
+REAP_S = 2.0  # how often orphans of asv's session are looked for while it runs
 # Per point, when this machine has no earlier duration for a benchmark.
 FIRST_RUN_GUESS_S = {"full": 30.0, "small": 2.0}
 
@@ -297,22 +298,46 @@ def processes_of(run_id: str) -> list:
 def stop_processes(run_id: str, grace: float = GRACE_S) -> int:
     """SIGTERM every process of the run (engines close on it), SIGKILL what outlives
     ``grace``; returns how many there were."""
-    import psutil
 
     procs = processes_of(run_id)
+    _end(procs, grace)
+    return len(procs)
+
+
+def session_processes(sid: int, orphans_only: bool = False) -> list:
+    """Processes of session ``sid`` (asv runs in a session of its own; Ray's agents and
+    workers stay in it even after their raylet is gone), or only those orphaned to init:
+    a benchmark process ends with ``os._exit``, and what it started without a
+    parent-death signal (Ray's agents) lives on for a minute."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["ppid"]):
+        try:
+            if proc.pid != os.getpid() and os.getsid(proc.pid) == sid and (
+                    not orphans_only or proc.info["ppid"] == 1):
+                found.append(proc)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def _end(procs: list, grace: float) -> None:
+    """SIGTERM, then SIGKILL what outlives ``grace`` (0: SIGKILL at once)."""
+    import psutil
+
     for proc in procs:
         try:
-            proc.terminate()
+            proc.kill() if grace == 0 else proc.terminate()
         except psutil.Error:
             pass
-    _, alive = psutil.wait_procs(procs, timeout=grace)
+    _, alive = psutil.wait_procs(procs, timeout=grace or 1.0)
     for proc in alive:
         try:
             proc.kill()
         except psutil.Error:
             pass
-    psutil.wait_procs(alive, timeout=grace)
-    return len(procs)
+    psutil.wait_procs(alive, timeout=1.0)
 
 
 class Interrupted(Exception):
@@ -493,7 +518,7 @@ class Run:
         echo = threading.Thread(target=lambda: [progress.echo(line.rstrip("\n")) for line in child.stdout],
                                 daemon=True)
         echo.start()
-        signalled = None
+        signalled, reaped = None, time.monotonic()
         while True:
             try:
                 status = child.wait(timeout=0.2)
@@ -503,7 +528,11 @@ class Run:
                     signalled = time.monotonic()
                 if signalled is not None and time.monotonic() - signalled > GRACE_S / 2:
                     _kill_group(child.pid, signal.SIGKILL)
+                if time.monotonic() - reaped > REAP_S:  # debris of benchmarks that ended
+                    _end(session_processes(child.pid, orphans_only=True), 0)
+                    reaped = time.monotonic()
         self._child = None
+        _end(session_processes(child.pid), GRACE_S / 2)  # whatever asv left
         echo.join(timeout=1.0)
         return status
 

@@ -146,3 +146,41 @@ def test_a_signal_to_the_cli_alone_stops_every_process_of_the_run_and_keeps_what
     _, [saved] = result_file(repo, f"ci-{signum.name.lower()}-small")
     results = keys_once(saved)["results"]
     assert list(results) == ["convolve2d.Convolve2D.time_convolve2d"]  # finished before the signal: kept
+
+
+def test_no_orphan_of_a_benchmark_process_lives_five_seconds(repo):
+    """Each benchmark process ends with ``os._exit``; Ray's agents it started outlived it
+    by a minute, loading the next points. They stay in asv's session (asv is its leader):
+    none of that session may be orphaned for more than 5 s, nor left after the run."""
+    mark = uuid.uuid4().hex
+    run = start(repo, mark, "--machine", "ci-debris", "--bench", r"FilterBank\.time_filter_bank\('ray', [12], 'naive', '5x5'")
+    sessions, stale = set(), {}
+    while run.poll() is None:
+        for child in psutil.Process(run.pid).children():
+            try:
+                if "asv" in child.cmdline():
+                    sessions.add(child.pid)  # asv's session: its pid
+            except psutil.Error:
+                pass
+        now = time.time()
+        for proc in psutil.process_iter(["ppid", "name", "create_time"]):
+            try:
+                if os.getsid(proc.pid) in sessions and proc.info["ppid"] == 1 and proc.status() != psutil.STATUS_ZOMBIE:
+                    first = stale.setdefault(proc.pid, (now, proc.info["name"]))[0]
+                    assert now - first < 5.0, f"{proc.info['name']} ({proc.pid}) orphaned for {now - first:.1f} s"
+            except (psutil.Error, OSError):
+                continue
+        time.sleep(0.5)
+    out = run.stdout.read()
+    assert run.returncode == 0, out[-3000:]
+    assert sessions, "asv was never seen"
+    assert stale, "no benchmark process left an orphan: the test saw nothing to check"
+    left = [p.pid for p in psutil.process_iter() if _sid(p.pid) in sessions]
+    assert not left, f"processes of asv's session outlived the run: {left}"
+
+
+def _sid(pid):
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return None
