@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
+import signal
 import time
 from dataclasses import dataclass
 
 from . import config, protocol, workloads
 from .backends import _worker
-from .backends.base import main_not_reimported, stop_resource_trackers
+from .backends.base import main_not_reimported
 
 TIMEOUT = 1800.0  # seconds a copy may take to answer, past which the copies are killed
 READY_TIMEOUT = 600.0  # seconds for a copy to build its inputs and warm up
@@ -92,6 +94,44 @@ def _serve(conn, name: str, size: str, params: dict, threads: int, inputs) -> No
         raise
 
 
+def _tracker_pid() -> int | None:
+    """The pid of this process's multiprocessing resource tracker, if it started one."""
+    from multiprocessing import resource_tracker
+
+    return getattr(resource_tracker._resource_tracker, "_pid", None)
+
+
+def _stop_tracker(pid: int, grace: float = 2.0) -> None:
+    """Stop the resource tracker ``pid`` that spawning the copies launched, and only it.
+
+    Spawned copies need a tracker; the first spawn launches one that would otherwise
+    outlive the copies as an orphan. One that was already running is someone else's: it
+    may hold semaphores still in use (an engine's, an executor's), and closing it makes
+    it unlink them as "leaked", after which their owners' own unlink fails with
+    ``FileNotFoundError`` tracebacks. (``backends.base.stop_resource_trackers`` stops
+    every tracker, loky's too, whoever started it.) A tracker exits once every process
+    holding its pipe closed it; one still up after ``grace`` is killed.
+    """
+    from multiprocessing import resource_tracker
+
+    tracker = resource_tracker._resource_tracker
+    with tracker._lock:
+        if tracker._pid != pid or tracker._fd is None:
+            return  # already stopped or replaced
+        os.close(tracker._fd)
+        tracker._fd = tracker._pid = None
+    deadline = time.monotonic() + grace
+    try:
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.02)
+    except ChildProcessError:  # already reaped
+        pass
+
+
 class Copies:
     """``n`` copy processes of one workload, ready to run its serial work on command."""
 
@@ -104,13 +144,19 @@ class Copies:
         inputs = workloads.get(name).inputs(size, **params) if self.shared else None
         ctx = multiprocessing.get_context("fork" if self.shared else "spawn")
         self.conns, self.procs = [], []
+        self._tracker = None  # pid of the resource tracker these copies started, if any
+        tracker_before = _tracker_pid()
         try:
             for _ in range(n):
                 mine, theirs = ctx.Pipe()
                 proc = ctx.Process(target=_serve, daemon=True,
                                    args=(theirs, name, size, params, config.threads_per_worker(), inputs))
-                with main_not_reimported():  # a script's top level must not run again in a copy
-                    proc.start()
+                try:
+                    with main_not_reimported():  # a script's top level must not run again in a copy
+                        proc.start()
+                finally:  # the first spawn launches a tracker (even if the start then fails)
+                    if not self.shared and self._tracker is None and _tracker_pid() != tracker_before:
+                        self._tracker = _tracker_pid()  # launched for these copies: ours to stop
                 theirs.close()
                 self.conns.append(mine)
                 self.procs.append(proc)
@@ -162,8 +208,9 @@ class Copies:
         for conn in self.conns:
             conn.close()
         self.conns, self.procs = [], []
-        if not self.shared:
-            stop_resource_trackers()  # spawn started one
+        if self._tracker is not None:
+            _stop_tracker(self._tracker)
+            self._tracker = None
 
     def __enter__(self) -> "Copies":
         return self

@@ -8,6 +8,8 @@ import json
 import math
 import os
 import signal
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -142,3 +144,61 @@ def test_copies_of_model_inference_each_build_their_own(no_children_left):
 def test_a_copy_that_fails_to_build_is_named(no_children_left):
     with pytest.raises(ceiling.CeilingError, match="copy of model_inference failed: ValueError"):
         ceiling.Copies("model_inference", 1, {"bogus": 1})
+
+
+# -- multiprocessing's resource tracker: a quick asv run once printed hundreds of lines of
+# "leaked semaphore objects" warnings and `FileNotFoundError` tracebacks from
+# `synchronize._cleanup`. The tracker was closed while semaphores registered with it were
+# still alive: it unlinked them as leaked, and their owners' own unlink then failed.
+# Each check runs in a fresh interpreter, whose stderr is all it printed.
+TRACKER_SCRIPT = r'''
+import gc, multiprocessing, os, sys
+from multiprocessing import resource_tracker
+from bench_lib import ceiling, protocol
+
+mode = sys.argv[1]
+if "spawn" in mode:  # filter_bank's copies spawned, each building its own inputs: fast
+    ceiling.shares_input = lambda name: False
+
+def tracker():
+    return resource_tracker._resource_tracker._pid
+
+def run():
+    result = ceiling.measure("filter_bank", 2, {"filter_size": "5x5"}, min_seconds=0.005, size="small",
+                             min_rounds=2, max_rounds=2, guard=protocol.NoGuard())
+    assert result.measurement is not None, result
+
+if mode.startswith("others"):
+    # Someone else's semaphore (an engine's, an executor's) on a tracker already running.
+    lock = multiprocessing.get_context("spawn").Lock()
+    theirs = tracker()
+    run()
+    assert tracker() == theirs, "the copies stopped a tracker that was not theirs"
+    del lock
+    gc.collect()  # its owner unlinks it now: the tracker must not have done so already
+elif mode.startswith("asv"):
+    # As asv's forkserver runs a benchmark: in a forked child that ends with os._exit.
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            run()
+            code = 0 if tracker() is None and not multiprocessing.active_children() else 3
+        except BaseException:
+            import traceback
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0, "the benchmark child failed"
+print("ok", file=sys.stderr)
+'''
+
+
+@pytest.mark.parametrize("mode", ["asv-fork", "asv-spawn", "others-spawn"])
+def test_real_copies_leave_no_semaphore_to_the_tracker_and_stop_no_tracker_of_others(mode):
+    done = subprocess.run([sys.executable, "-c", TRACKER_SCRIPT, mode], capture_output=True, text=True,
+                          timeout=300)
+    err = done.stderr
+    assert done.returncode == 0 and err.strip().endswith("ok"), err
+    for sign in ("Traceback", "leaked", "resource_tracker", "FileNotFoundError"):
+        assert sign not in err, err
