@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -53,30 +52,18 @@ def _git(root: Path, *args: str) -> str:
         ) from None
 
 
-def check_results_writable(results: Path) -> None:
-    """Write a probe file: permissions, a read-only mount, a full disk all show up here."""
-    probe = results / f".parbench-write-probe-{os.getpid()}"
-    try:
-        results.mkdir(parents=True, exist_ok=True)
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise CLIError(f"{results} is not writable ({exc.strerror}): fix its permissions "
-                       "or run from a writable clone") from None
-
-
 def preflight(root: Path, args: argparse.Namespace) -> None:
     """Bad configuration fails here, in one line, before asv starts anything."""
     import re
 
-    from . import config, harness, runner
+    from . import config, harness, plan
     from .backends import BackendError, _cluster
 
     config.max_workers()  # PARBENCH_MAX_WORKERS
-    runner.batch_s()  # PARBENCH_BATCH_S
+    plan.batch_s()  # PARBENCH_BATCH_S
 
     if args.bench:
-        names = [label for found in runner.discover(root) for label in [found.name, *found.combos]]
+        names = [label for found in plan.discover(root) for label in [found.name, *found.combos]]
         for pattern in args.bench:
             try:
                 matched = any(re.search(pattern, name) for name in names)
@@ -94,18 +81,8 @@ def preflight(root: Path, args: argparse.Namespace) -> None:
                 raise CLIError(str(exc)) from None
 
 
-def check_same_cpu(folder: Path, cpu: str) -> None:
-    """A series is one kind of machine: refuse to add runs of another CPU model to it."""
-    from .report import machine_info
-
-    recorded = machine_info(folder).get("cpu_model")
-    if recorded and recorded != cpu:
-        raise CLIError(f"{folder} holds runs on {recorded!r} but this CPU is {cpu!r}: their figures "
-                       "would mix in one series; pass another --machine (the default name carries the CPU)")
-
-
 def run(args: argparse.Namespace) -> int:
-    from . import config, runner, sysinfo
+    from . import config, ledger, plan, runner, sysinfo
 
     root = project_root()
     commit = _git(root, "rev-parse", "HEAD")
@@ -128,32 +105,26 @@ def run(args: argparse.Namespace) -> int:
         # Small sizes are a different experiment: never draw them on the real sizes' graphs.
         machine += f"-{size}"
     results = root / "results"
-    check_results_writable(results)
-    check_same_cpu(results / machine, sysinfo.cpu_model())
-    final = runner.result_path(results, machine, commit)
     try:
-        rows = runner.load_rows(final)
+        runner.check_results_writable(results)
+        runner.check_same_cpu(results / machine, sysinfo.cpu_model())
+    except runner.RunError as exc:
+        raise CLIError(str(exc)) from None
+    try:
+        todo, skipped, names = plan.make(root, ledger.result_path(results, machine, commit), size, args.bench,
+                                         args.quick, args.fresh)
     except (ValueError, KeyError) as exc:
-        raise CLIError(f"{final} is not an asv result file ({exc}): move it away to run this commit again") from None
-    found = runner.discover(root)
-    # --quick alone is the smoke test (every benchmark, every engine somewhere); with --bench, what it names
-    only = runner.quick(found) if args.quick and not args.bench else None
-    benchmarks, names = runner.select(found, args.bench, only)
-    done = runner.measured(final)
-    skipped = [] if args.fresh else [b for b in benchmarks if runner.recorded(b, rows, done)]
-    todo = [b for b in benchmarks if b not in skipped]
-    runner.estimate(todo, results / machine, size)
-    state = root / ".asv" / "parbench-runs" / f"{machine}-{commit[:8]}.json"
-    run_id = (None if args.fresh or not state.is_file() else json.loads(state.read_text())["run"]) or (
-        f"{commit[:8]}-{time.strftime('%Y%m%dT%H%M%S')}" + ("-dirty" if dirty else ""))
+        raise CLIError(f"unreadable asv result file of this commit ({exc}): move it away to run it again") from None
+    state = runner.State(root, machine, commit)
+    run_id = state.run_id(args.fresh, dirty)
     print(f"parbench: run {run_id}, {size} sizes, machine {machine!r}; plan (estimates from this "
           "machine's last durations):")
-    print("\n".join(runner.plan_lines(todo, skipped)), flush=True)
+    print("\n".join(plan.plan_lines(todo, skipped)), flush=True)
     budget_env = {}
     if args.budget is not None:
         from . import ratios
 
-        budget_env, lines = runner.fit(todo, args.budget * 60, ratios.time_cap_s())
+        budget_env, lines = plan.fit(todo, args.budget * 60, ratios.time_cap_s())
         print("\n".join(lines), flush=True)
     env = dict(os.environ, **budget_env, PARBENCH_POINTS=str(results / machine / "points.jsonl"), PARBENCH_RUN=run_id,
                PARBENCH_COMMIT=commit[:8], PARBENCH_MACHINE=machine)
@@ -163,32 +134,22 @@ def run(args: argparse.Namespace) -> int:
     _step(1, steps, f"recording machine {machine!r}")
     if _asv(root, "machine", "--yes", "--machine", machine, *sysinfo.asv_machine()) != 0:
         raise CLIError("asv machine failed")
-    (results / machine).mkdir(parents=True, exist_ok=True)
-    state.parent.mkdir(parents=True, exist_ok=True)
-    state.write_text(json.dumps({"run": run_id}))
+    state.begin(run_id)
 
     _step(2, steps, f"running {len(todo)} benchmarks (size={size}) on {commit[:8]}, each saved as it ends")
     job = runner.Run(root, results, machine, commit, run_id, env, args.asv_args, quick=args.quick)
     if not todo:
         print("nothing to measure: every selected benchmark is recorded (--fresh measures them again)")
     summary = job.execute(todo, names) if todo else {"ran": [], "status": 0, "interrupted": None}
-    wall = time.perf_counter() - started
     status = summary["status"]
-    info = {"commit": commit, "time": time.time(), "machine": machine, **sysinfo.collect()}
-    info.update(size=size, run=run_id, dirty=dirty, wall_s=round(wall, 1), asv_status=status,
-                planned_s=round(sum(b.estimate_s for b in todo), 1), benchmarks=len(summary["ran"]),
-                resumed_skipped=len(skipped), interrupted=summary["interrupted"], budget_min=args.budget)
-    with open(results / machine / "sysinfo.jsonl", "a") as f:
-        f.write(json.dumps(info) + "\n")
-    ran = summary["ran"]
-    print(f"\nparbench: planned ~{runner.duration(sum(b.estimate_s for b, _, _ in ran))}, took "
-          f"{runner.duration(sum(t for _, t, _ in ran))} for the {len(ran)} benchmarks that ran "
-          f"({sum(f for _, _, f in ran)} points failed)")
+    sysinfo.record(results / machine, commit=commit, machine=machine, size=size, run=run_id, dirty=dirty,
+                   wall_s=round(time.perf_counter() - started, 1), asv_status=status,
+                   planned_s=round(sum(b.estimate_s for b in todo), 1), benchmarks=len(summary["ran"]),
+                   resumed_skipped=len(skipped), interrupted=summary["interrupted"], budget_min=args.budget)
+    print("\n" + "\n".join(runner.summary_lines(summary, len(todo))), flush=True)
     if summary["interrupted"]:
-        print(f"parbench: stopped by {signal.Signals(summary['interrupted']).name}; {len(ran)} of {len(todo)} "
-              "benchmarks finished and are saved: run the same command to resume", flush=True)
         return 128 + summary["interrupted"]
-    state.unlink(missing_ok=True)
+    state.end()
 
     if args.publish:
         _step(3, steps, "publishing the site into html/ (asv history + scaling report)")
@@ -199,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
 
 def publish(root: Path, results: Path | None = None, html_dir: Path | None = None) -> Path:
     """``asv publish``, then the vendored scripts and the scaling report (bench_lib.site)."""
-    from . import site
+    from . import report as rep, site
 
     extra, config = [], None
     if results or html_dir:  # a results folder elsewhere (tests): same config, other folders
@@ -213,7 +174,7 @@ def publish(root: Path, results: Path | None = None, html_dir: Path | None = Non
             shutil.rmtree(config.parent, ignore_errors=True)
     try:
         page = site.build(root, results, html_dir)
-    except (site.SiteError, site.rep.ReportError) as exc:
+    except (site.SiteError, rep.ReportError) as exc:
         raise CLIError(str(exc)) from None
     print(f"site: {page.parent.parent / 'index.html'}, report: {page}\n"
           "view: python -m asv preview (or any static server on html/)")

@@ -2,181 +2,26 @@
 terminal -- times, speedup, efficiency against the machine's ceiling, the overheads that
 explain them, and the backend to use here and why.
 
-Reads asv's own files: ``results/benchmarks.json`` (parameter names) and
-``results/<machine>/<commit>-<env>.json``. Each benchmark is taken from the newest result
-file that has it, so runs of different parts of the suite on different commits combine
-(the commit of every number is listed at the end).
+Reads ``results/`` through ``bench_lib.asv_results`` (its names are re-exported here:
+``report.load``, ``report.Machine``, ``report.ReportError``...); this module turns each
+machine's results into one table per workload, the speedups and efficiencies, and the
+recommendation.
 """
 
 from __future__ import annotations
 
-import ast
-import itertools
-import json
-import math
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-from . import points, protocol
+from . import protocol
+from .asv_results import (  # noqa: F401 (re-exported: callers use report.load, report.Machine...)
+    CEILING, GAP, IMPORTS, PER_TASK, SPEEDUP, START, TIMES, TRANSFER, Machine, ReportError, Series, _literal,
+    add_results, load, machine_info, pick, read_file, read_index,
+)
 
-# workload -> (benchmark holding its steady-state time, parameters fixed for the table)
-TIMES = {
-    "filter_bank": ("filter_bank.FilterBank.time_filter_bank", {"filter_size": "5x5"}),
-    "convolve2d": ("convolve2d.Convolve2D.time_convolve2d", {"scaling": "strong"}),
-    "volume_gaussian": ("volume_gaussian.VolumeGaussian.time_volume_gaussian", {}),
-    "interpolators": ("interpolators.Interpolators.time_interpolators", {"grid": 300}),
-    "model_inference": ("model_inference.ModelInference.time_rounds", {"pinned": False}),
-}
-SPEEDUP = "scaling.Ratios.track_speedup"
-CEILING = "scaling.Ceiling.track_ceiling_speedup"
-GAP = "scaling.Gap.track_naive_to_shared"
-START = "overhead.Startup.track_start"
-IMPORTS = "overhead.Imports.track_imports"
-PER_TASK = "overhead.TaskOverhead.track_per_task"
-TRANSFER = "overhead.Transfer.track_transfer_mbps"
 LIBRARIES = {"model_inference": "tensorflow"}  # which import cost a workload's workers pay
 # Weak scaling: the run's work grows with n_workers (a batch per worker), so a speedup
 # from times is n x T(serial) / T(n). Convolve2D is shown at strong scaling.
 WEAK = {"model_inference"}
-
-
-class ReportError(RuntimeError):
-    pass
-
-
-@dataclass
-class Series:
-    """One benchmark's values over its parameter grid, from one result file."""
-
-    name: str
-    param_names: list[str]
-    params: list[list[Any]]
-    values: list[float | None]
-    commit: str
-    unit: str = ""
-
-    def get(self, **wanted) -> float | None:
-        """The first measured value at ``wanted`` parameters, or None."""
-        for named, value in self.combos():
-            if all(named[k] == v for k, v in wanted.items() if k in named):
-                return value
-        return None
-
-    def combos(self):
-        """(parameters by name, value) of every combination that has a measured value."""
-        for combo, value in zip(itertools.product(*self.params), self.values):
-            if value is not None and not (isinstance(value, float) and math.isnan(value)):
-                yield dict(zip(self.param_names, combo)), value
-
-
-@dataclass
-class Machine:
-    name: str
-    info: dict = field(default_factory=dict)
-    series: dict[str, Series] = field(default_factory=dict)
-    points: list[dict] = field(default_factory=list)  # points.jsonl, oldest first
-    # Every commit's ceiling series, so an older run's speedups keep their own ceiling.
-    ceilings: dict[str, Series] = field(default_factory=dict)
-
-    def value(self, benchmark: str, **params) -> float | None:
-        s = self.series.get(benchmark)
-        return s.get(**params) if s else None
-
-    def ceiling_point(self, workload: str, n_workers: int, run: str | None) -> dict | None:
-        """The ceiling measured in run ``run`` (points.jsonl, with its interval), or None."""
-        found = None
-        for record in self.points if run else ():
-            if (record.get("kind"), record.get("workload"), record.get("n_workers"), record.get("run")) == (
-                    "ceiling", workload, n_workers, run):
-                found = record  # the newest wins
-        return found
-
-    def ceiling(self, workload: str, n_workers: int, commit: str | None = None) -> float | None:
-        """The ceiling at ``n_workers``; with ``commit``, only one recorded at that commit
-        (the same run as a speedup it divides), else missing."""
-        s = self.series.get(CEILING) if commit is None else self.ceilings.get(commit[:8])
-        return None if s is None else s.get(workload=workload, n_workers=n_workers)
-
-
-def _literal(text: str) -> Any:
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
-def read_index(results: Path) -> dict:
-    """asv's ``benchmarks.json`` of a results folder: parameter names and units."""
-    index = Path(results) / "benchmarks.json"
-    if not index.is_file():
-        raise ReportError(f"{index} not found: run the suite first (python -m bench_lib run)")
-    try:
-        return json.loads(index.read_text())
-    except json.JSONDecodeError as exc:
-        raise ReportError(f"{index} is not valid JSON ({exc}); restore it from git") from None
-
-
-def read_file(path: Path) -> dict:
-    try:
-        return json.loads(Path(path).read_text())
-    except json.JSONDecodeError as exc:
-        raise ReportError(f"{path} is not valid JSON ({exc})") from None
-    except OSError as exc:
-        raise ReportError(f"{path} cannot be read ({exc})") from None
-
-
-def add_results(machine: Machine, data: dict, meta: dict) -> None:
-    """Put one asv result file's series into ``machine`` (replacing older ones)."""
-    columns = data.get("result_columns", [])
-    for name, row in data.get("results", {}).items():
-        entry = dict(zip(columns, row))
-        params = [[_literal(v) for v in axis] for axis in entry.get("params") or []]
-        values = entry.get("result")
-        if values is None or name not in meta:
-            continue
-        names = meta[name].get("param_names", [])
-        if len(names) != len(params):
-            continue  # the benchmark's parameters changed since: not comparable
-        series = Series(name, names, params, values, data.get("commit_hash", "")[:8], meta[name].get("unit", ""))
-        machine.series[name] = series
-        if name == CEILING:
-            machine.ceilings[series.commit] = series
-
-
-def machine_info(folder: Path) -> dict:
-    """The newest line of ``sysinfo.jsonl`` (bench_lib run appends one per run)."""
-    info_file = Path(folder) / "sysinfo.jsonl"
-    lines = info_file.read_text().splitlines() if info_file.is_file() else []
-    return json.loads(lines[-1]) if lines else {}
-
-
-def load(results: Path) -> list[Machine]:
-    """Every machine under ``results`` with the newest value of each benchmark."""
-    results = Path(results)
-    meta = read_index(results)
-    machines = []
-    for folder in sorted(p for p in results.iterdir() if p.is_dir()):
-        machine = Machine(folder.name, machine_info(folder), points=points.read(folder / points.FILE)[0])
-        files = [read_file(path) for path in folder.glob("*.json") if path.name != "machine.json"]
-        for data in sorted(files, key=lambda d: d.get("date", 0)):  # newest last: wins
-            add_results(machine, data, meta)
-        if machine.series:
-            machines.append(machine)
-    if not machines:
-        raise ReportError(f"no results under {results}: run the suite first")
-    return machines
-
-
-def pick(machines: list[Machine], name: str | None, where: str) -> list[Machine]:
-    """The machine called ``name`` (all of them when None), or a one-line error."""
-    if name is None:
-        return machines
-    chosen = [m for m in machines if m.name == name]
-    if not chosen:
-        raise ReportError(f"no results for machine {name!r} in {where}; have: "
-                          f"{', '.join(m.name for m in machines)}")
-    return chosen
 
 
 # Why an efficiency can lie above 1 (its whole interval), by how the ceiling's copies held

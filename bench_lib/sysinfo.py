@@ -100,3 +100,17 @@ def asv_machine() -> list[str]:
     return ["--cpu", cpu_model(), "--num_cpu", str(config.usable_cpus()),
             "--ram", str(config.total_memory()), "--os", f"{platform.system()} {platform.release()}",
             "--arch", platform.machine()]
+
+
+def record(folder, **fields) -> dict:
+    """Append this machine's metadata and a run's ``fields`` to ``folder/sysinfo.jsonl``."""
+    import json
+    import time
+    from pathlib import Path
+
+    info = {"commit": fields.pop("commit", None), "time": time.time(), "machine": fields.pop("machine", None),
+            **collect(), **fields}
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    with open(Path(folder) / "sysinfo.jsonl", "a") as f:
+        f.write(json.dumps(info) + "\n")
+    return info

@@ -29,10 +29,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 PNG = "docs/report.png"
-# What the picture shows is drawn by these: the page and its figures (site.py), the rows,
-# recommendations and machine metadata it prints (report.py) from the points it reads
-# (points.py). cli.py only calls site.build and site.screenshot.
-DRAWING_CODE = ("bench_lib/site.py", "bench_lib/report.py", "bench_lib/points.py")
+# What the picture shows is drawn by these: the site package (bench_lib/site/: the page and
+# its figures in report_page.py, asv's patched pages in asv_pages.py, build in __init__.py,
+# the screenshot in chromium.py), the rows and recommendations it prints (report.py) from
+# the results and machine metadata it reads (asv_results.py) and the points (points.py).
+# cli.py only calls site.build and site.screenshot.
+DRAWING_CODE = ("bench_lib/site/__init__.py", "bench_lib/site/asv_pages.py", "bench_lib/site/report_page.py",
+                "bench_lib/site/chromium.py", "bench_lib/report.py", "bench_lib/asv_results.py",
+                "bench_lib/points.py")
 XEON = "vm-2core-24gb-xeon"
 RUNS = ("bdfb4bc4-20261130T044334", "bdfb4bc4-20261130T051716")
 
@@ -410,7 +414,7 @@ def test_worker_counts_are_powers_of_two_up_to_the_cores(monkeypatch):
 
 
 def test_settings_defaults_are_the_readmes(monkeypatch):
-    from bench_lib import config, ratios, runner
+    from bench_lib import config, plan, ratios
     from bench_lib.backends import dask as dask_backend
     from bench_lib.backends import ray as ray_backend
     from bench_lib.workloads import model_inference
@@ -419,7 +423,7 @@ def test_settings_defaults_are_the_readmes(monkeypatch):
                  "PARBENCH_RAY_OBJECT_STORE_MB", "PARBENCH_DASK_WORKER_MEMORY_MB", "PARBENCH_CACHE",
                  "XDG_CACHE_HOME", "PARBENCH_MAX_WORKERS", "PARBENCH_BATCH_S"):
         monkeypatch.delenv(name, raising=False)
-    assert config.size() == "full" and ratios.time_cap_s() == 120 and runner.batch_s() == 60
+    assert config.size() == "full" and ratios.time_cap_s() == 120 and plan.batch_s() == 60
     monkeypatch.setenv("PARBENCH_SIZE", "small")
     assert ratios.time_cap_s() == 10
     assert config.threads_per_worker() == 1 and config.mp_start_method() == "fork"

@@ -7,18 +7,18 @@ import re
 
 import pytest
 
-from bench_lib import runner
+from bench_lib import ledger, plan, runner
 
 FOUND = [
-    runner.Found("a.A.time_x", ("a.A.time_x('serial', 1)", "a.A.time_x('serial', 2)", "a.A.time_x('ray', 1)",
+    plan.Found("a.A.time_x", ("a.A.time_x('serial', 1)", "a.A.time_x('serial', 2)", "a.A.time_x('ray', 1)",
                                 "a.A.time_x('ray', 2)"), (("'serial'", "'ray'"), ("1", "2")),
                  ("backend", "n_workers"), (2, 5, 30.0)),
-    runner.Found("b.B.track_y", ()),
+    plan.Found("b.B.track_y", ()),
 ]
 
 
 def test_select_picks_the_combinations_asv_would_and_regex_runs_exactly_them():
-    benchmarks, names = runner.select(FOUND, [r"'ray'"])
+    benchmarks, names = plan.select(FOUND, [r"'ray'"])
     assert [(b.name, b.selected, b.total) for b in benchmarks] == [("a.A.time_x", [2, 3], 4)]
     # asv's own filter, given the regex: second method, shared with nothing in runner
     from asv.benchmarks import Benchmarks
@@ -31,7 +31,7 @@ def test_select_picks_the_combinations_asv_would_and_regex_runs_exactly_them():
     regex = benchmarks[0].regex(names["a.A.time_x"])
     chosen = Benchmarks(Conf(), spec, regex=[regex])
     assert list(chosen) == ["a.A.time_x"] and chosen.benchmark_selection["a.A.time_x"] == [2, 3]
-    whole, names = runner.select(FOUND, [])
+    whole, names = plan.select(FOUND, [])
     assert [b.selected for b in whole] == [[0, 1, 2, 3], [0]]
     assert list(Benchmarks(Conf(), spec, regex=[whole[1].regex(names["b.B.track_y"])])) == ["b.B.track_y"]
     assert re.search(whole[0].regex(names["a.A.time_x"]), "a.A.time_xy('serial', 1)") is None
@@ -46,99 +46,99 @@ def write_result(path, rows):
 def test_recorded_needs_the_ledger_and_a_result_for_every_selected_combination(tmp_path):
     final = tmp_path / "abc-existing.json"
     write_result(final, {"a.A.time_x": {"result": [1.0, float("nan"), None, float("nan")]}})
-    bench = runner.Benchmark("a.A.time_x", [0, 1], 4)
-    rows = runner.load_rows(final)
-    assert not runner.recorded(bench, rows, {})  # n/a may mean "not selected": no ledger, no skip
-    (tmp_path / runner.LEDGER).write_text(
+    bench = plan.Benchmark("a.A.time_x", [0, 1], 4)
+    rows = ledger.load_rows(final)
+    assert not ledger.recorded(bench, rows, {})  # n/a may mean "not selected": no ledger, no skip
+    (tmp_path / ledger.LEDGER).write_text(
         json.dumps({"file": final.name, "benchmark": "a.A.time_x", "indices": [0, 1]}) + "\n"
         + json.dumps({"file": "other.json", "benchmark": "a.A.time_x", "indices": [2, 3]}) + "\n")
-    done = runner.measured(final)
+    done = ledger.measured(final)
     assert done == {"a.A.time_x": {0, 1}}
-    assert runner.recorded(bench, rows, done)
-    assert not runner.recorded(runner.Benchmark("a.A.time_x", [0, 2], 4), rows, {"a.A.time_x": {0, 2}})  # 2 failed
-    assert not runner.recorded(runner.Benchmark("b.B.track_y", [0], 1), rows, done)
-    assert runner.outcome(runner.Benchmark("a.A.time_x", [0, 1, 2], 4), rows) == (1, 1, 1)
+    assert ledger.recorded(bench, rows, done)
+    assert not ledger.recorded(plan.Benchmark("a.A.time_x", [0, 2], 4), rows, {"a.A.time_x": {0, 2}})  # 2 failed
+    assert not ledger.recorded(plan.Benchmark("b.B.track_y", [0], 1), rows, done)
+    assert ledger.outcome(plan.Benchmark("a.A.time_x", [0, 1, 2], 4), rows) == (1, 1, 1)
 
 
 def test_estimate_prefers_the_ledgers_wall_time_then_asvs_duration_then_a_guess(tmp_path):
-    (tmp_path / runner.LEDGER).write_text(
+    (tmp_path / ledger.LEDGER).write_text(
         json.dumps({"file": "f.json", "benchmark": "a.A.time_x", "indices": [0, 1], "took_s": 10.0}) + "\n")
     write_result(tmp_path / "f.json", {
         "a.A.time_x": {"result": [1.0, 1.0, 1.0, 1.0], "duration": 100.0, "started_at": 5},
         "b.B.track_y": {"result": [2.0, float("nan"), 3.0], "duration": 8.0, "started_at": 5}})
-    benches = [runner.Benchmark("a.A.time_x", [0, 1, 2], 4), runner.Benchmark("b.B.track_y", [0], 3),
-               runner.Benchmark("c.C.time_z", [0, 1], 2)]
-    runner.estimate(benches, tmp_path, "full")
+    benches = [plan.Benchmark("a.A.time_x", [0, 1, 2], 4), plan.Benchmark("b.B.track_y", [0], 3),
+               plan.Benchmark("c.C.time_z", [0, 1], 2)]
+    plan.estimate(benches, tmp_path, "full")
     assert benches[0].estimate_s == pytest.approx(3 * 10.0 / 2)  # ledger: 5 s per point
-    assert benches[1].estimate_s == pytest.approx((8.0 + runner.ASV_START_S) / 2)  # 2 numbers measured
-    assert benches[2].estimate_s == 2 * runner.FIRST_RUN_GUESS_S["full"] and not benches[2].measured
+    assert benches[1].estimate_s == pytest.approx((8.0 + plan.ASV_START_S) / 2)  # 2 numbers measured
+    assert benches[2].estimate_s == 2 * plan.FIRST_RUN_GUESS_S["full"] and not benches[2].measured
 
 
 def test_fit_scales_only_what_can_shrink_by_one_factor():
-    benches = [runner.Benchmark("a.A.time_x", [0], 1, estimate_s=600.0, repeat=(2, 5, 30.0)),
-               runner.Benchmark("scaling.Ratios.track_speedup", [0], 1, estimate_s=400.0),
-               runner.Benchmark("b.B.track_y", [0], 1, estimate_s=200.0)]
-    env, lines = runner.fit(benches, 700.0, 120.0)
+    benches = [plan.Benchmark("a.A.time_x", [0], 1, estimate_s=600.0, repeat=(2, 5, 30.0)),
+               plan.Benchmark("scaling.Ratios.track_speedup", [0], 1, estimate_s=400.0),
+               plan.Benchmark("b.B.track_y", [0], 1, estimate_s=200.0)]
+    env, lines = plan.fit(benches, 700.0, 120.0)
     # fixed 200 s; 1000 s must become 500 s: factor 0.5
     assert env == {"PARBENCH_POINT_CAP_S": "60.0"}
     assert benches[0].attributes == ["repeat=(2,5,15.00)"]
     assert [b.estimate_s for b in benches] == [300.0, 200.0, 200.0]
     assert "50%" in lines[0] and len(lines) == 3
-    env, lines = runner.fit(benches, 10_000.0, 120.0)
+    env, lines = plan.fit(benches, 10_000.0, 120.0)
     assert env == {} and "fits" in lines[0]
 
 
 def test_fit_says_when_the_budget_cannot_be_met():
-    benches = [runner.Benchmark("a.A.time_x", [0], 1, estimate_s=100.0, repeat=(1, 3, 20.0)),
-               runner.Benchmark("b.B.track_y", [0], 1, estimate_s=500.0)]
-    _, lines = runner.fit(benches, 300.0, 120.0)
+    benches = [plan.Benchmark("a.A.time_x", [0], 1, estimate_s=100.0, repeat=(1, 3, 20.0)),
+               plan.Benchmark("b.B.track_y", [0], 1, estimate_s=500.0)]
+    _, lines = plan.fit(benches, 300.0, 120.0)
     assert benches[0].estimate_s == pytest.approx(10.0)  # floored at a tenth
     assert "cannot shrink: ~8m30s" in lines[-1]
 
 
 def test_duration_and_eta():
-    assert runner.duration(59.6) == "1m00s" and runner.duration(3725) == "1h02m"
-    progress = runner.Progress([runner.Benchmark("a", [0, 1], 2, estimate_s=100.0),
-                                runner.Benchmark("b", [0], 1, estimate_s=300.0)])
+    assert plan.duration(59.6) == "1m00s" and plan.duration(3725) == "1h02m"
+    progress = runner.Progress([plan.Benchmark("a", [0, 1], 2, estimate_s=100.0),
+                                plan.Benchmark("b", [0], 1, estimate_s=300.0)])
     assert progress.eta() == 400.0  # nothing done: the plan
     progress.started -= 200.0  # 200 s spent on a benchmark planned at 100 s
-    progress.end(runner.Benchmark("a", [0, 1], 2, estimate_s=100.0))
+    progress.end(plan.Benchmark("a", [0, 1], 2, estimate_s=100.0))
     assert progress.points == 3 and progress.done_points == 2
     assert progress.eta() == pytest.approx(300.0 * 2.0, rel=0.01)  # twice as slow as planned
     assert not math.isnan(progress.eta())
 
 
 def test_quick_takes_the_most_workers_first_values_and_rotates_one_engine():
-    first = runner.Found("m.K.time_a", tuple(f"m.K.time_a({b}, {n}, {v})" for b in ("'serial'", "'threads'", "'loky'", "'ray'")
+    first = plan.Found("m.K.time_a", tuple(f"m.K.time_a({b}, {n}, {v})" for b in ("'serial'", "'threads'", "'loky'", "'ray'")
                                             for n in ("1", "2") for v in ("'naive'", "'shared'")),
                          (("'serial'", "'threads'", "'loky'", "'ray'"), ("1", "2"), ("'naive'", "'shared'")),
                          ("backend", "n_workers", "variant"))
     second = dataclasses.replace(first, name="m.K.time_b", combos=tuple(c.replace("time_a", "time_b") for c in first.combos))
-    plain = runner.Found("m.L.track_c", ())
-    ceiling = runner.Found("m.M.track_d", ("m.M.track_d('w1', 1)", "m.M.track_d('w1', 2)", "m.M.track_d('w2', 1)",
+    plain = plan.Found("m.L.track_c", ())
+    ceiling = plan.Found("m.M.track_d", ("m.M.track_d('w1', 1)", "m.M.track_d('w1', 2)", "m.M.track_d('w2', 1)",
                                            "m.M.track_d('w2', 2)"), (("'w1'", "'w2'"), ("1", "2")), ("workload", "n_workers"))
-    chosen = runner.quick([first, second, plain, ceiling])
+    chosen = plan.quick([first, second, plain, ceiling])
     assert chosen == {"m.K.time_a('serial', 1, 'naive')", "m.K.time_a('threads', 2, 'naive')",
                       "m.K.time_a('loky', 2, 'naive')",  # the first engine of the rotation
                       "m.K.time_b('serial', 1, 'naive')", "m.K.time_b('threads', 2, 'naive')",
                       "m.K.time_b('ray', 2, 'naive')",  # the second
                       "m.L.track_c", "m.M.track_d('w1', 2)"}
-    benchmarks, _ = runner.select([first, plain], [], chosen)
+    benchmarks, _ = plan.select([first, plain], [], chosen)
     # index = backend * 4 + n_workers * 2 + variant: serial at n=1, threads and loky at n=2, naive
     assert [b.selected for b in benchmarks] == [[0, 6, 10], [0]]
 
 
 def test_batches_join_short_neighbours_with_the_same_attributes(monkeypatch):
     def bench(name, seconds, attributes=()):
-        return runner.Benchmark(name, [0], 1, estimate_s=seconds, attributes=list(attributes))
+        return plan.Benchmark(name, [0], 1, estimate_s=seconds, attributes=list(attributes))
 
-    plan = [bench("a", 20), bench("b", 30), bench("c", 20), bench("d", 100), bench("e", 5),
+    queue = [bench("a", 20), bench("b", 30), bench("c", 20), bench("d", 100), bench("e", 5),
             bench("f", 5, ["repeat=(1,2,3.00)"]), bench("g", 5, ["repeat=(1,2,3.00)"])]
-    assert [[b.name for b in batch] for batch in runner.batches(plan, 60)] == [
+    assert [[b.name for b in batch] for batch in plan.batches(queue, 60)] == [
         ["a", "b"], ["c"], ["d"], ["e"], ["f", "g"]]  # 20+30 <= 60 < 20+30+20
-    assert [len(batch) for batch in runner.batches(plan, 0)] == [1] * 7
+    assert [len(batch) for batch in plan.batches(queue, 0)] == [1] * 7
     monkeypatch.delenv("PARBENCH_BATCH_S", raising=False)
-    assert runner.batch_s() == 60
+    assert plan.batch_s() == 60
     monkeypatch.setenv("PARBENCH_BATCH_S", "-1")
     with pytest.raises(ValueError, match="PARBENCH_BATCH_S='-1'"):
-        runner.batch_s()
+        plan.batch_s()

@@ -1,10 +1,5 @@
-"""The published site: asv's history pages made to work offline, plus a scaling and
-overhead report drawn from ``results/`` with matplotlib.
+"""The scaling report page of the site, drawn from ``results/`` with matplotlib.
 
-asv 0.6's pages load jQuery, flot and bootstrap from CDNs; a site browsed on a machine
-without internet (or a CDN that changed) is a blank page. ``localize`` points them at
-copies under ``html/vendor`` (bench_lib/www/vendor, licenses beside them) and keeps each
-Subresource Integrity hash where the copy is byte-identical to what asv pinned.
 ``build_report`` writes ``html/report/index.html``: per machine its metadata, and per
 workload one figure answering "which backend here?" (speedup and efficiency against the
 ideal and the measured ceiling, the naive-to-shared gap, where a first call's time goes).
@@ -12,91 +7,13 @@ ideal and the measured ceiling, the naive-to-shared gap, where a first call's ti
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
-import json
-import re
-import shutil
 from pathlib import Path
 
-from . import report as rep
-
-VENDOR = Path(__file__).parent / "www" / "vendor"
-# asv 0.6.6's CDN addresses -> the vendored copy (same version unless stated in www/README.md)
-CDN = {
-    "https://code.jquery.com/jquery-3.3.1.min.js": "jquery-3.3.1.min.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.min.js": "jquery.flot-0.8.3.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.time.min.js": "jquery.flot.time-0.8.3.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.selection.min.js":
-        "jquery.flot.selection-0.8.3.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.categories.min.js":
-        "jquery.flot.categories-0.8.3.js",
-    "https://cdn.jsdelivr.net/npm/flot-orderbars@1.0.0/js/jquery.flot.orderBars.js":
-        "jquery.flot.orderBars-1.0.0.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/stupidtable/1.0.1/stupidtable.min.js": "stupidtable-1.1.3.min.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/blueimp-md5/2.19.0/js/md5.min.js": "md5-2.19.0.min.js",
-    "https://cdn.jsdelivr.net/npm/bootstrap@3.1.1/dist/js/bootstrap.min.js": "bootstrap-3.1.1/js/bootstrap.min.js",
-    "https://cdn.jsdelivr.net/npm/bootstrap@3.1.1/dist/css/bootstrap.min.css":
-        "bootstrap-3.1.1/css/bootstrap.min.css",
-}
-REPORT_DIR = "report"
-NAV_LINK = ('<li><a id="parbench-report" class="navbar-link" href="report/index.html">'
-            'scaling &amp; overhead report</a></li>')
-TAG = re.compile(r"<(script|link)\b[^>]*>", re.S)
+from .. import report as rep
+from . import SiteError
 
 
-class SiteError(RuntimeError):
-    pass
-
-
-def _integrity_ok(path: Path, integrity: str) -> bool:
-    algorithm, _, expected = integrity.partition("-")
-    try:
-        digest = hashlib.new(algorithm, path.read_bytes()).digest()
-    except ValueError:
-        return False
-    return base64.b64encode(digest).decode() == expected
-
-
-def localize(html_dir: Path) -> list[str]:
-    """Serve asv's third-party scripts from ``html/vendor`` and link the report from the
-    navigation bar; returns the CDN addresses replaced (a test checks none is left)."""
-    html_dir = Path(html_dir)
-    index = html_dir / "index.html"
-    if not index.is_file():
-        raise SiteError(f"{index} not found: run asv publish first")
-    shutil.copytree(VENDOR, html_dir / "vendor", dirs_exist_ok=True)
-    replaced = []
-
-    def swap(match: re.Match) -> str:
-        tag = match.group(0)
-        for url, local in CDN.items():
-            if url in tag:
-                replaced.append(url)
-                tag = tag.replace(url, f"vendor/{local}")
-                integrity = re.search(r'\s+integrity="([^"]*)"', tag)
-                if integrity and not _integrity_ok(VENDOR / local, integrity.group(1)):
-                    tag = tag.replace(integrity.group(0), "")  # a re-minified or newer copy
-        return tag
-
-    # asv's grid lists every benchmark in benchmarks.json and fetches a summary even for one
-    # never run on any machine (a 404 in every visitor's console): an empty series instead.
-    for name in json.loads((html_dir / "index.json").read_text()).get("benchmarks", {}):
-        summary = html_dir / "graphs" / "summary" / f"{name}.json"
-        if not summary.exists():
-            summary.parent.mkdir(parents=True, exist_ok=True)
-            summary.write_text("[]")
-    for page in html_dir.glob("*.html"):
-        text = TAG.sub(swap, page.read_text())
-        if page.name == "index.html" and NAV_LINK not in text:
-            text = text.replace('<ul class="nav navbar-nav navbar-left">',
-                                '<ul class="nav navbar-nav navbar-left">\n' + NAV_LINK, 1)
-        page.write_text(text)
-    return replaced
-
-
-# -- the report page --------------------------------------------------------------------------
 def _backends(table: list[rep.Row]) -> dict[str, list[rep.Row]]:
     out: dict[str, list[rep.Row]] = {}
     for row in table:
@@ -277,86 +194,3 @@ def build_report(results: Path, out_dir: Path) -> list[Path]:
                     f"<pre>{html.escape(rep.render([machine]))}</pre></details></section>")
     (out_dir / "index.html").write_text(PAGE.format(body="\n".join(body)))
     return figures
-
-
-def config_for(root: Path, results: Path | None, html_dir: Path | None) -> Path:
-    """A copy of asv.conf.json reading ``results`` and writing ``html_dir`` (absolute paths)."""
-    import tempfile
-
-    from asv import util
-
-    root = Path(root).resolve()
-    conf = util.load_json(str(root / "asv.conf.json"), js_comments=True)
-    conf["repo"] = str(root)  # asv resolves relative paths from the config file's folder
-    conf["benchmark_dir"] = str(root / conf.get("benchmark_dir", "benchmarks"))
-    conf["results_dir"] = str(Path(results or root / conf.get("results_dir", "results")).resolve())
-    conf["html_dir"] = str(Path(html_dir or root / conf.get("html_dir", "html")).resolve())
-    path = Path(tempfile.mkdtemp(prefix="parbench-site-")) / "asv.conf.json"
-    path.write_text(json.dumps(conf, indent=1))
-    return path
-
-
-def build(root: Path, results: Path | None = None, html_dir: Path | None = None) -> Path:
-    """After ``asv publish``: vendored scripts, the report link, the report itself."""
-    results = Path(results or root / "results")
-    html_dir = Path(html_dir or root / "html")
-    localize(html_dir)
-    build_report(results, html_dir / REPORT_DIR)
-    return html_dir / REPORT_DIR / "index.html"
-
-
-# -- a real browser: the tests and the README's screenshots ----------------------------------
-def browser(width: int = 1400, height: int = 1000):
-    """Headless Chromium under selenium (Debian's ``chromium`` and ``chromium-driver``, the
-    test extra's selenium), keeping the console log so callers can check it for errors."""
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        raise SiteError("chromium and chromedriver are needed: make test installs them "
-                        "(apt-get install chromium chromium-driver)")
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        raise SiteError("selenium is needed: pip install -e '.[test]' (make test does)") from None
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                f"--window-size={width},{height}"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(driver), options=options)
-
-
-def serve(directory: Path):
-    """A static server for ``directory`` on 127.0.0.1 (a free port) in a daemon thread."""
-    import functools
-    import http.server
-    import threading
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd
-
-
-def screenshot(html_dir: Path, out: Path, page: str = f"{REPORT_DIR}/index.html", width: int = 1400) -> Path:
-    """A full-page PNG of ``page`` of the built site, as a visitor's browser draws it."""
-    httpd = serve(html_dir)
-    driver = None
-    try:
-        driver = browser(width)
-        driver.get(f"http://127.0.0.1:{httpd.server_address[1]}/{page}")
-        driver.execute_script("return document.readyState")
-        height = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(width, height + 100)
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(out))
-    finally:
-        if driver is not None:
-            driver.quit()
-        httpd.shutdown()
-        httpd.server_close()
-    return Path(out)

@@ -1,0 +1,82 @@
+"""asv result files, read and replaced whole, and the ledger beside them.
+
+asv writes n/a both for a combination it skipped and one a run did not select, so
+``measured.jsonl`` beside the result files says which combinations each file holds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .plan import Benchmark
+
+LEDGER = "measured.jsonl"  # beside the result files: which combinations each one holds
+
+
+def result_path(results: Path, machine: str, commit: str) -> Path:
+    """Where asv keeps this commit's results for this Python (``-E existing:<python>``)."""
+    from asv.environment import get_env_name
+    from asv.results import get_filename
+
+    return results / get_filename(machine, commit, get_env_name("existing", sys.executable, {}, {}))
+
+
+def load_rows(path: Path) -> dict[str, dict]:
+    """{benchmark: {column: value}} of an asv result file ({} when there is none)."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    columns = data["result_columns"]
+    return {name: dict(zip(columns, row)) for name, row in data["results"].items()}
+
+
+def measured(final: Path) -> dict[str, set[int]]:
+    """{benchmark: combination indices} this result file holds measurements of, from the
+    ledger beside it. asv writes n/a both for a skipped combination and one not selected,
+    so the file alone cannot tell what a run left out."""
+    done: dict[str, set[int]] = {}
+    try:
+        lines = (final.parent / LEDGER).read_text().splitlines()
+    except FileNotFoundError:
+        return done
+    for line in lines:
+        entry = json.loads(line)
+        if entry["file"] == final.name:
+            done.setdefault(entry["benchmark"], set()).update(entry["indices"])
+    return done
+
+
+def recorded(bench: Benchmark, rows: dict[str, dict], done: dict[str, set[int]]) -> bool:
+    """Every selected combination was measured into the file and has a result there (a
+    number, or n/a for a skip; a failure is measured again)."""
+    row = rows.get(bench.name)
+    if row is None or not set(bench.selected) <= done.get(bench.name, set()):
+        return False
+    values = row["result"] if isinstance(row["result"], list) else [row["result"]]
+    return len(values) == bench.total and all(values[i] is not None for i in bench.selected)
+
+def outcome(bench: Benchmark, rows: dict[str, dict]) -> tuple[int, int, int]:
+    """(measured, skipped as n/a, failed) among the selected combinations."""
+    row = rows.get(bench.name) or {"result": [None] * bench.total}
+    values = row["result"] if isinstance(row["result"], list) else [row["result"]]
+    picked = [values[i] if i < len(values) else None for i in bench.selected]
+    failed = sum(v is None for v in picked)
+    skipped = sum(isinstance(v, float) and math.isnan(v) for v in picked)
+    return len(picked) - failed - skipped, skipped, failed
+
+def _replace(source: Path, target: Path, keep: bool = False) -> None:
+    """Copy ``source`` beside ``target``, then rename over it: never a partial file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shutil.copyfile(source, temporary)
+    os.replace(temporary, target)
+    if not keep:
+        source.unlink()

@@ -1,0 +1,244 @@
+"""What a run will do: the benchmarks asv finds, the combinations selected, their
+estimated time, the quick subset, a budget, and how they are batched into asv runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import math
+import os
+import re
+import sys
+from pathlib import Path
+
+from .ledger import LEDGER, load_rows
+
+ASV_START_S = 4.0  # one asv run's start and discovery, on this 2-core machine
+# Per point, when this machine has no earlier duration for a benchmark.
+FIRST_RUN_GUESS_S = {"full": 30.0, "small": 2.0}
+
+
+
+@dataclasses.dataclass
+class Benchmark:
+    """One asv benchmark and the parameter combinations of it this run measures."""
+
+    name: str                # module.Class.method, as asv names it
+    selected: list[int]      # indices into the product of its params ([0] without params)
+    total: int               # combinations it has
+    estimate_s: float | None = None
+    measured: bool = False   # estimate from this machine's durations, not a guess
+    repeat: tuple | None = None  # asv's (min_repeat, max_repeat, max_time) of a time_* benchmark
+    attributes: list[str] = dataclasses.field(default_factory=list)  # asv -a overrides (a budget)
+
+    @property
+    def group(self) -> str:
+        return self.name.rsplit(".", 1)[0]
+
+    def regex(self, names: list[str]) -> str:
+        """The ``--bench`` regex asv needs to run exactly the selected combinations."""
+        if len(self.selected) == self.total:
+            return f"^{re.escape(self.name)}(\\(|$)"
+        return "^(" + "|".join(re.escape(names[i]) for i in self.selected) + ")$"
+
+
+@dataclasses.dataclass(frozen=True)
+class Found:
+    """A benchmark as asv_runner discovers it: its name, its combinations' names (asv
+    matches ``--bench`` against these), its params as asv shows them, its sampling bound."""
+
+    name: str
+    combos: tuple[str, ...]
+    params: tuple[tuple[str, ...], ...] = ()
+    param_names: tuple[str, ...] = ()
+    repeat: tuple | None = None
+
+
+def discover(root: Path) -> list[Found]:
+    """Every benchmark under ``root/benchmarks``, found and named by asv_runner itself."""
+    from asv_runner import discovery
+
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    found = []
+    for bench in discovery.disc_benchmarks(str(root / "benchmarks")):
+        combos = tuple(f"{bench.name}({', '.join(c)})" for c in itertools.product(*bench.params))
+        found.append(Found(bench.name, combos if bench.params else (), tuple(map(tuple, bench.params)),
+                           tuple(bench.param_names if bench.params else ()), _repeat(bench)))
+    return sorted(found, key=lambda f: f.name)
+
+
+def make(root: Path, final: Path, size: str, patterns, quick_run: bool, fresh: bool):
+    """(to run, already recorded, combination names): the selection, less what ``final``
+    holds (unless ``fresh``), with estimates. ``--quick`` alone is the smoke test."""
+    from . import ledger
+
+    found = discover(root)
+    benchmarks, names = select(found, patterns, quick(found) if quick_run and not patterns else None)
+    rows, done = ledger.load_rows(final), ledger.measured(final)
+    skipped = [] if fresh else [b for b in benchmarks if ledger.recorded(b, rows, done)]
+    todo = [b for b in benchmarks if b not in skipped]
+    estimate(todo, final.parent, size)
+    return todo, skipped, names
+
+
+def _repeat(bench) -> tuple | None:
+    """A time_* benchmark's sampling bound, with asv's defaults for ``repeat = 0``."""
+    if not hasattr(bench, "repeat") or not hasattr(bench, "number"):
+        return None
+    if bench.repeat == 0:
+        return (1, 10, 20.0) if bench.rounds == 1 else (1, 5, 10.0)
+    return tuple(bench.repeat) if isinstance(bench.repeat, (tuple, list)) else (bench.repeat, bench.repeat, 20.0)
+
+
+def select(found, patterns, only: set[str] | None = None) -> tuple[list[Benchmark], dict[str, list[str]]]:
+    """The benchmarks ``--bench`` regexes select, the way asv filters them (and among
+    ``only``, when given)."""
+    picked, names = [], {}
+    for bench in found:
+        labels = list(bench.combos or [bench.name])
+        chosen = [i for i, label in enumerate(labels) if (not patterns or any(re.search(p, label) for p in patterns))
+                  and (only is None or label in only)]
+        if chosen:
+            picked.append(Benchmark(bench.name, chosen, len(labels), repeat=bench.repeat))
+            names[bench.name] = labels
+    return picked, names
+
+
+# --quick without --bench: each benchmark runs serial, threads and one of these, in turn,
+# so every engine goes through the run and every benchmark runs, in minutes.
+QUICK_ENGINES = ("loky", "ray", "multiprocessing", "dask", "joblib-multiprocessing", "joblib-threading")
+
+
+def quick(found: list[Found]) -> set[str]:
+    """The smoke-test subset, as combination names: of each benchmark serial, threads and
+    one engine in rotation as the backend, the most workers (serial: one), and the first
+    value of every other parameter."""
+    out = set()
+    for k, bench in enumerate(found):
+        if not bench.params:
+            out.add(bench.name)
+            continue
+        engines = {repr(b) for b in ("serial", "threads", QUICK_ENGINES[k % len(QUICK_ENGINES)])}
+        named = list(zip(bench.param_names, bench.params))
+        for label, combo in zip(bench.combos, itertools.product(*bench.params)):
+            value = dict(zip(bench.param_names, combo))
+            most = (min if value.get("backend") == "'serial'" else max)(
+                dict(named).get("n_workers", ["0"]), key=int)  # serial runs on one worker only
+            if all(value[name] in engines if name == "backend" else
+                   value[name] == most if name == "n_workers" else value[name] == values[0]
+                   for name, values in named):
+                out.add(label)
+    return out
+
+def estimate(benchmarks: list[Benchmark], folder: Path, size: str) -> None:
+    """Seconds per benchmark: this machine's latest wall time per point of it (the ledger:
+    asv's start included), else asv's duration per measured point plus asv's start, else
+    a first-run guess per point."""
+    latest: dict[str, tuple[float, float]] = {}  # name -> (when, seconds per point)
+    try:
+        lines = (folder / LEDGER).read_text().splitlines()
+    except FileNotFoundError:
+        lines = []
+    for line in lines:
+        entry = json.loads(line)
+        if entry.get("took_s") and entry["indices"]:
+            latest[entry["benchmark"]] = (float("inf"), entry["took_s"] / len(entry["indices"]))
+    for path in folder.glob("*.json"):
+        if path.name == "machine.json":
+            continue
+        try:
+            rows = load_rows(path)
+        except (ValueError, KeyError):
+            continue
+        for name, row in rows.items():
+            values = row.get("result")
+            values = values if isinstance(values, list) else [values]
+            done = sum(isinstance(v, (int, float)) and not math.isnan(v) for v in values)
+            when = row.get("started_at") or 0
+            if row.get("duration") and done and when >= latest.get(name, (-1, 0))[0]:
+                latest[name] = (when, (row["duration"] + ASV_START_S) / done)
+    for bench in benchmarks:
+        per_point = latest.get(bench.name)
+        bench.measured = per_point is not None
+        bench.estimate_s = len(bench.selected) * (per_point[1] if per_point else FIRST_RUN_GUESS_S[size])
+
+
+# Benchmarks whose points stop at PARBENCH_POINT_CAP_S (the paired protocol of ratios.py).
+CAPPED = ("scaling.",)
+
+
+def fit(benchmarks: list[Benchmark], budget_s: float, cap_s: float) -> tuple[dict, list[str]]:
+    """Shorten sampling so the plan fits ``budget_s``: the protocol's per-point time cap and
+    asv's ``repeat`` time of time_* benchmarks, by one factor. Returns the environment to
+    set and what it says; estimates are scaled in place. Setup and at least one sample per
+    point cannot shrink, so a budget below the estimate of the rest is said, not promised."""
+    scalable = [b for b in benchmarks if b.repeat or b.name.startswith(CAPPED)]
+    fixed = sum(b.estimate_s for b in benchmarks if b not in scalable)
+    flexible = sum(b.estimate_s for b in scalable)
+    if fixed + flexible <= budget_s or not scalable:
+        return {}, [f"the plan (~{duration(fixed + flexible)}) fits the budget of {duration(budget_s)}"]
+    factor = min(1.0, max(0.1, (budget_s - fixed) / flexible))
+    lines = [f"budget {duration(budget_s)} < plan ~{duration(fixed + flexible)}: sampling cut to "
+             f"{factor:.0%} of its usual time; less precise (wider intervals, more points marked imprecise):"]
+    env = {}
+    for bench in scalable:
+        bench.estimate_s *= factor
+        if bench.repeat:
+            low, high, seconds = bench.repeat
+            bench.attributes = [f"repeat=({low},{high},{seconds * factor:.2f})"]
+            lines.append(f"  {bench.name}: asv samples for at most {seconds * factor:.1f} s instead of {seconds:g} s")
+        else:
+            env["PARBENCH_POINT_CAP_S"] = f"{max(1.0, cap_s * factor):.1f}"
+            lines.append(f"  {bench.name}: each point stops at {max(1.0, cap_s * factor):.1f} s instead of {cap_s:g} s")
+    if factor == 0.1 or fixed > budget_s:
+        lines.append(f"  the rest cannot shrink: ~{duration(fixed + flexible * factor)} is the least this plan takes")
+    return env, lines
+
+
+def duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def plan_lines(benchmarks: list[Benchmark], skipped: list[Benchmark]) -> list[str]:
+    """The plan, per benchmark class: points and estimated time."""
+    lines = []
+    for group, members in itertools.groupby(benchmarks, key=lambda b: b.group):
+        members = list(members)
+        points = sum(len(b.selected) for b in members)
+        source = "" if all(b.measured for b in members) else "  (first-run guess)"
+        lines.append(f"  {group:<42} {points:>5} points  ~{duration(sum(b.estimate_s for b in members)):>7}{source}")
+    total = sum(b.estimate_s for b in benchmarks)
+    lines.append(f"  {'total':<42} {sum(len(b.selected) for b in benchmarks):>5} points  ~{duration(total):>7}")
+    if skipped:
+        lines.append(f"  resuming: {len(skipped)} benchmarks ({sum(len(b.selected) for b in skipped)} points) "
+                     "already recorded for this commit, machine and Python are skipped (--fresh measures them again)")
+    return lines
+
+def batch_s() -> float:
+    """Planned seconds of benchmarks that may share one asv run (``PARBENCH_BATCH_S``,
+    default 60; 0 runs and saves every benchmark alone)."""
+    raw = os.environ.get("PARBENCH_BATCH_S", "60")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise ValueError(f"PARBENCH_BATCH_S={raw!r} must be a number of seconds, 0 or more")
+    return value
+
+
+def batches(benchmarks: list[Benchmark], limit: float) -> list[list[Benchmark]]:
+    """Consecutive benchmarks planned at ``limit`` seconds or less together share one asv
+    start (a kill loses at most that batch); a longer benchmark runs, and is saved, alone."""
+    out: list[list[Benchmark]] = []
+    for bench in benchmarks:
+        last = out[-1] if out else None
+        if (last and sum(b.estimate_s for b in last) + bench.estimate_s <= limit
+                and bench.attributes == last[0].attributes):
+            last.append(bench)
+        else:
+            out.append([bench])
+    return out

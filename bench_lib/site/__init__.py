@@ -1,0 +1,40 @@
+"""The published site (``html/``): asv's history pages made to work offline, plus a scaling
+and overhead report drawn from ``results/`` with matplotlib. One module per job:
+
+- ``asv_pages``: asv's published pages patched to work offline (vendored scripts, the
+  report's link in the navigation bar) and the asv config that publishes other folders;
+- ``report_page``: ``html/report/``, the scaling report's page and its figures;
+- ``chromium``: a real browser (headless Chromium under selenium) and a static server,
+  for the tests and the README's screenshot.
+
+``build`` runs the first two after ``asv publish``; the names callers use are re-exported
+here (``from bench_lib import site; site.build(...)``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPORT_DIR = "report"
+
+
+class SiteError(RuntimeError):
+    pass
+
+
+# After SiteError and REPORT_DIR: the parts import them from this package.
+from .asv_pages import CDN, NAV_LINK, VENDOR, config_for, localize  # noqa: E402
+from .chromium import browser, screenshot, serve  # noqa: E402
+from .report_page import build_report, workload_figure  # noqa: E402
+
+__all__ = ["CDN", "NAV_LINK", "REPORT_DIR", "VENDOR", "SiteError", "browser", "build", "build_report",
+           "config_for", "localize", "screenshot", "serve", "workload_figure"]
+
+
+def build(root: Path, results: Path | None = None, html_dir: Path | None = None) -> Path:
+    """After ``asv publish``: vendored scripts, the report link, the report itself."""
+    results = Path(results or root / "results")
+    html_dir = Path(html_dir or root / "html")
+    localize(html_dir)
+    build_report(results, html_dir / REPORT_DIR)
+    return html_dir / REPORT_DIR / "index.html"
