@@ -20,13 +20,12 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-import signal
 import time
 from dataclasses import dataclass
 
 from . import config, protocol, workloads
 from .backends import _worker
-from .backends.base import main_not_reimported
+from .backends._pool import main_not_reimported, reap
 
 TIMEOUT = 1800.0  # seconds a copy may take to answer, past which the copies are killed
 READY_TIMEOUT = 600.0  # seconds for a copy to build its inputs and warm up
@@ -108,7 +107,7 @@ def _stop_tracker(pid: int, grace: float = 2.0) -> None:
     outlive the copies as an orphan. One that was already running is someone else's: it
     may hold semaphores still in use (an engine's, an executor's), and closing it makes
     it unlink them as "leaked", after which their owners' own unlink fails with
-    ``FileNotFoundError`` tracebacks. (``backends.base.stop_resource_trackers`` stops
+    ``FileNotFoundError`` tracebacks. (``backends._pool.stop_resource_trackers`` stops
     every tracker, loky's too, whoever started it.) A tracker exits once every process
     holding its pipe closed it; one still up after ``grace`` is killed.
     """
@@ -120,16 +119,7 @@ def _stop_tracker(pid: int, grace: float = 2.0) -> None:
             return  # already stopped or replaced
         os.close(tracker._fd)
         tracker._fd = tracker._pid = None
-    deadline = time.monotonic() + grace
-    try:
-        while os.waitpid(pid, os.WNOHANG) == (0, 0):
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                break
-            time.sleep(0.02)
-    except ChildProcessError:  # already reaped
-        pass
+    reap(pid, grace)
 
 
 class Copies:

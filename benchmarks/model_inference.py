@@ -1,6 +1,6 @@
 """Keras MLP inference: what does loading the model cost each backend, and in steady state?"""
 
-from bench_lib import harness, models
+from bench_lib import affinity, harness, models
 from bench_lib.workloads import model_inference
 
 
@@ -23,19 +23,10 @@ class ModelInference(harness.LongRuns):
     timeout = 900
 
     @staticmethod
-    def process_group(backend, n_workers, variant, pinned):
-        """tests/test_benchmarks.py runs combinations in spawned processes grouped by this
-        key: one that loaded TensorFlow must not fork a pool, and holds one thread setting.
-        None: skipped before anything is loaded, so it may run anywhere."""
-        if ModelInference.skipped(backend, n_workers, variant, pinned):
-            return None
-        return model_inference.process_group(backend, n_workers, variant)
-
-    @staticmethod
     def skipped(backend, n_workers, variant, pinned):
         """Why asv records n/a for this combination (checked before anything loads), or None."""
         return harness.unsupported("model_inference", backend, n_workers, variant) or (
-            pinned and model_inference.pin_unsupported(backend, n_workers)) or None
+            pinned and affinity.pin_unsupported(backend, n_workers)) or None
 
     def setup_cache(self):
         return str(models.ensure_model())
@@ -48,12 +39,12 @@ class ModelInference(harness.LongRuns):
         self.run = harness.prepare("model_inference", backend, n_workers, variant)
         self.engine, self.inputs = harness.prepared(self.run)
         if pinned:
-            model_inference.pin(self.engine)
+            affinity.pin(self.engine)
             self.pinned = self.engine
 
     def teardown(self, model, backend, n_workers, variant, pinned):
         if getattr(self, "pinned", None) is not None:  # asv tears down skipped setups too
-            model_inference.unpin(self.pinned)
+            affinity.unpin(self.pinned)
 
     def time_rounds(self, model, backend, n_workers, variant, pinned):
         self.run()

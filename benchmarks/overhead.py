@@ -38,13 +38,6 @@ class Imports:
     param_names = ["backend", "n_workers", "modules"]
     timeout = 600
 
-    @staticmethod
-    def process_group(backend, n_workers, modules):
-        """Tests: TensorFlow imported by tasks that run in the caller must stay out of a
-        process that forks pools later: such combinations run in a spawned child."""
-        in_caller = harness.backends.backend_class(backend).in_caller(n_workers)
-        return ("imports", backend, n_workers) if modules == "tensorflow" and in_caller else None
-
     def setup(self, backend, n_workers, modules):
         _check(backend, n_workers)
 

@@ -8,12 +8,6 @@ WORKLOADS = workloads.names()
 TOP = harness.n_workers()[-1:]  # ratios at the most workers; workload benchmarks cover 1..n
 
 
-def process_group(workload, backend, n_workers):
-    """model_inference's serial side loads TensorFlow in the caller (see ModelInference):
-    tests run those combinations in a spawned child per backend; None: run anywhere."""
-    return ("model_inference", backend) if workload == "model_inference" else None
-
-
 class Ceiling:
     """n copies of a workload's serial work in n processes, no engine: n x T1 / Tn."""
 
@@ -34,7 +28,6 @@ class Ratios:
     params = (WORKLOADS, harness.BACKENDS, TOP)
     param_names = ["workload", "backend", "n_workers"]
     timeout = 1800
-    process_group = staticmethod(process_group)
 
     def setup(self, workload, backend, n_workers):
         reason = harness.worker_limit(backend, n_workers) or ratios.unsupported(workload, backend, n_workers)
@@ -54,7 +47,6 @@ class Gap:
     params = (WORKLOADS, harness.BACKENDS, TOP)
     param_names = ["workload", "backend", "n_workers"]
     timeout = 1800
-    process_group = staticmethod(process_group)
 
     def setup(self, workload, backend, n_workers):
         reason = harness.worker_limit(backend, n_workers) or ratios.unsupported(

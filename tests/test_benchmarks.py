@@ -5,9 +5,9 @@ time_/track_/peakmem_/mem_ methods); every parameter combination runs setup -> e
 method -> teardown, with ``setup_cache``'s value first as asv passes it, and
 NotImplementedError in setup counts as asv's skip. The first timed run of every case that
 times one is checked against an oracle that shares no code with the workload
-(tests/test_workloads.py): the same call, so checking costs no second run. A class with
-a ``process_group(*combo)`` (it loads TensorFlow, which must not enter a process that
-later forks pools) runs in a spawned child per group instead of here.
+(tests/test_workloads.py): the same call, so checking costs no second run. A class in
+tests/process_groups.py (it loads TensorFlow, which must not enter a process that later
+forks pools) runs in a spawned child per group of its combinations instead of here.
 """
 
 import concurrent.futures as cf
@@ -24,6 +24,7 @@ from bench_lib import backends, cli, config, harness, overhead, workloads
 from bench_lib.workloads import volume_gaussian
 import asv_classes
 import unsupported
+from process_groups import GROUPS
 from test_workloads import check_answer, model_logits, model_mismatches
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,7 +124,7 @@ def cases():
 
 
 class Child:
-    """The spawned process of the current ``process_group``; one at a time."""
+    """The spawned process of the current process group (tests/process_groups.py); one at a time."""
 
     key = None
     pool = None
@@ -236,7 +237,7 @@ def run_case(cls, methods, args) -> str | None:
 @pytest.mark.parametrize("cls,methods,combo", cases())
 def test_benchmark_runs(cls, methods, combo):
     args = (*cache_args(cls), *combo)
-    group = getattr(cls, "process_group", None)
+    group = GROUPS.get(cls.__name__)
     key = group(*combo) if group else None
     if key is None:
         if group is None:  # closing engines here under a live executor upsets its semaphores

@@ -3,8 +3,8 @@ predicts, and every backend and variant predicts what serial predicts; the model
 
 TensorFlow stays out of pytest's process: other tests fork ``multiprocessing`` pools
 from it, and TensorFlow is not fork-safe. Whatever loads it runs in spawned children, one
-per group of combinations that may share a process (``process_group``); the model itself
-is built in a subprocess, in the session's own cache (conftest).
+per group of combinations that may share a process (tests/process_groups.py); the model
+itself is built in a subprocess, in the session's own cache (conftest).
 """
 
 import concurrent.futures as cf
@@ -20,8 +20,10 @@ import numpy as np
 import psutil
 import pytest
 
-from bench_lib import backends, harness, models
+from bench_lib import affinity, backends, harness, models
 from bench_lib.workloads import model_inference as mi
+from model_checks import check, reference
+from process_groups import model_inference as process_group
 from test_workloads import model_logits, model_mismatches
 
 TIMEOUT = 600
@@ -42,10 +44,10 @@ def cases():
 
 
 def groups():
-    keyed = sorted(cases(), key=lambda c: (c[0] != "serial", repr(mi.process_group(*c)), -c[1]))
+    keyed = sorted(cases(), key=lambda c: (c[0] != "serial", repr(process_group(*c)), -c[1]))
     return [pytest.param(list(combos), id=f"{key[0]}-{'workers' if key[1] is None else 'caller'}"
                          + ("" if key[1] is None else f"{key[1][0]}threads"))
-            for key, combos in groupby(keyed, key=lambda c: mi.process_group(*c))]
+            for key, combos in groupby(keyed, key=lambda c: process_group(*c))]
 
 
 def spawned():
@@ -87,7 +89,7 @@ def serial_child(model):
     """The child that computes the reference; serial's own variants reuse it."""
     pool = spawned()
     try:
-        yield pool, pool.submit(mi.reference).result(TIMEOUT)
+        yield pool, pool.submit(reference).result(TIMEOUT)
     finally:
         shut(pool)
 
@@ -119,26 +121,26 @@ def test_pinning_sets_and_restores_every_worker_thread(no_children_left):
     cores = sorted(os.sched_getaffinity(0))
     with backends.get("loky", 2) as b:
         b.warm(("numpy",))
-        plan = mi.pin(b)
+        plan = affinity.pin(b)
         assert sorted(plan) == b.worker_pids
         for i, pid in enumerate(b.worker_pids):
-            assert mi.affinity(pid) == [[cores[i % len(cores)]]]
+            assert affinity.affinity(pid) == [[cores[i % len(cores)]]]
             assert psutil.Process(pid).cpu_affinity() == [cores[i % len(cores)]]
-        mi.unpin(b)
+        affinity.unpin(b)
         for pid in b.worker_pids:
-            assert mi.affinity(pid) == [cores]
-    assert "runs tasks in the caller" in mi.pin_unsupported("threads", 2)
-    assert "in the caller" in mi.pin_unsupported("loky", 1)
-    assert mi.pin_unsupported("multiprocessing", 1) is None
+            assert affinity.affinity(pid) == [cores]
+    assert "runs tasks in the caller" in affinity.pin_unsupported("threads", 2)
+    assert "in the caller" in affinity.pin_unsupported("loky", 1)
+    assert affinity.pin_unsupported("multiprocessing", 1) is None
     with backends.get("serial", 1) as b, pytest.raises(NotImplementedError):
-        mi.pin(b)
+        affinity.pin(b)
 
 
 def test_process_groups_keep_tensorflow_settings_apart():
-    assert mi.process_group("serial", 1, "reload") != mi.process_group("serial", 1, "tf-threads")
-    assert mi.process_group("loky", 2, "reload") == ("loky", None)
-    assert mi.process_group("loky", 1, "reload") != ("loky", None)
-    assert mi.process_group("threads", 2, "per-worker") == mi.process_group("threads", 1, "reload")
+    assert process_group("serial", 1, "reload") != process_group("serial", 1, "tf-threads")
+    assert process_group("loky", 2, "reload") == ("loky", None)
+    assert process_group("loky", 1, "reload") != ("loky", None)
+    assert process_group("threads", 2, "per-worker") == process_group("threads", 1, "reload")
 
 
 # -- predictions -----------------------------------------------------------------------------
@@ -174,7 +176,7 @@ def test_predictions_equal_serial(combos, serial_child, no_children_left):
     failures = []
     try:
         for backend, n_workers, variant, pinned in combos:
-            out = (own or pool).submit(mi.check, backend, n_workers, variant, pinned).result(TIMEOUT)
+            out = (own or pool).submit(check, backend, n_workers, variant, pinned).result(TIMEOUT)
             size = n_workers * mi.ROUNDS["small"] * mi.BATCH["small"]
             for name, expect in (("steady", ref[:size]), ("first", ref[: size // mi.ROUNDS["small"]])):
                 if not np.array_equal(out[name], expect):

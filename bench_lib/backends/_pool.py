@@ -8,13 +8,19 @@
 - ``terminate()`` can hang: :func:`end_pool` ends a pool without a join that can.
 
 Engine state (the watch) lives on the backend, as in joblib's ``PoolManagerMixin``.
+
+Two helpers for spawned worker processes of any engine live here too (importable from
+``base`` as well): :func:`main_not_reimported` and :func:`stop_resource_trackers`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
 import threading
+import time
 from typing import Callable
 
 from .base import Backend, WorkerDied
@@ -145,3 +151,66 @@ def _within(fn: Callable[[], object], seconds: float) -> bool:
     thread.start()
     thread.join(seconds)
     return not thread.is_alive()
+
+
+@contextlib.contextmanager
+def main_not_reimported():
+    """Start spawned workers without re-running the caller's script in them.
+
+    ``spawn`` children import the parent's ``__main__`` by path; a script without an
+    ``if __name__ == "__main__"`` guard then starts its cluster again inside the worker
+    ("Nanny failed to start"). Hiding the path while workers start avoids that; functions
+    defined in ``__main__`` still reach workers, pickled by value (cloudpickle).
+    """
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main and k in main.__dict__}
+    try:
+        for key in saved:
+            if key == "__file__":
+                del main.__file__
+            else:
+                main.__spec__ = None
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
+
+
+def stop_resource_trackers(grace: float = 2.0) -> None:
+    """Stop the resource-tracker helpers that spawned pools leave behind.
+
+    multiprocessing's (and loky's copy of it) otherwise live until the interpreter exits,
+    showing up as orphans after a backend closed; they restart on demand. A tracker exits
+    when every process holding its pipe has closed it; one that outlives ``grace`` (a
+    straggler still holds the pipe) is killed rather than waited for.
+    """
+    from multiprocessing import resource_tracker
+
+    modules = [resource_tracker]
+    if "joblib.externals.loky.backend.resource_tracker" in sys.modules:
+        modules.append(sys.modules["joblib.externals.loky.backend.resource_tracker"])
+    for module in modules:
+        tracker = getattr(module, "_resource_tracker", None)
+        if tracker is None or getattr(tracker, "_fd", None) is None:
+            continue
+        with tracker._lock:
+            pid = tracker._pid
+            os.close(tracker._fd)
+            tracker._fd = tracker._pid = None
+        if pid is not None:
+            reap(pid, grace)
+
+
+def reap(pid: int, grace: float) -> None:
+    """Wait up to ``grace`` s for child ``pid`` to exit (a tracker whose pipe was closed
+    does), then SIGKILL it; either way it is reaped."""
+    deadline = time.monotonic() + grace
+    try:
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.02)
+    except ChildProcessError:  # already reaped
+        pass

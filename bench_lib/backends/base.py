@@ -9,13 +9,9 @@ touches -- validation, errors, memoised sharing, context management -- lives her
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib.metadata
 import os
-import signal
-import sys
-import time
 import warnings
 from abc import ABC, abstractmethod
 from typing import Any, Callable, ClassVar, Iterable
@@ -35,10 +31,11 @@ class WorkerDied(BackendError):
     """A worker process died during a map; the backend is closed (its pool is broken)."""
 
 
-# What engines raise when a worker process died under a task (loky, concurrent.futures,
-# Dask after its retries, Ray after its retries).
+# What engines raise when a worker died under a task (loky, futures; Dask and Ray after retries).
 DEATHS = ("TerminatedWorkerError", "BrokenProcessPool", "KilledWorker", "WorkerCrashedError",
           "NodeDiedError", "ActorDiedError")
+
+
 def check_n_workers(name: str, n_workers: Any, limit: int, why: str) -> int:
     if isinstance(n_workers, bool) or not isinstance(n_workers, int):
         raise BackendError(f"{name}: n_workers must be an integer, got {n_workers!r}")
@@ -47,61 +44,6 @@ def check_n_workers(name: str, n_workers: Any, limit: int, why: str) -> int:
     if n_workers > limit:
         raise BackendError(f"{name}: n_workers={n_workers} exceeds the limit of {limit} ({why})")
     return n_workers
-
-
-@contextlib.contextmanager
-def main_not_reimported():
-    """Start spawned workers without re-running the caller's script in them.
-
-    ``spawn`` children import the parent's ``__main__`` by path; a script without an
-    ``if __name__ == "__main__"`` guard then starts its cluster again inside the worker
-    ("Nanny failed to start"). Hiding the path while workers start avoids that; functions
-    defined in ``__main__`` still reach workers, pickled by value (cloudpickle).
-    """
-    main = sys.modules.get("__main__")
-    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main and k in main.__dict__}
-    try:
-        for key in saved:
-            if key == "__file__":
-                del main.__file__
-            else:
-                main.__spec__ = None
-        yield
-    finally:
-        if main is not None:
-            main.__dict__.update(saved)
-
-
-def stop_resource_trackers(grace: float = 2.0) -> None:
-    """Stop the resource-tracker helpers that spawned pools leave behind.
-
-    multiprocessing's (and loky's copy of it) otherwise live until the interpreter exits,
-    showing up as orphans after a backend closed; they restart on demand. A tracker exits
-    when every process holding its pipe has closed it; one that outlives ``grace`` (a
-    straggler still holds the pipe) is killed rather than waited for.
-    """
-    from multiprocessing import resource_tracker
-
-    modules = [resource_tracker]
-    if "joblib.externals.loky.backend.resource_tracker" in sys.modules:
-        modules.append(sys.modules["joblib.externals.loky.backend.resource_tracker"])
-    for module in modules:
-        tracker = getattr(module, "_resource_tracker", None)
-        if tracker is None or getattr(tracker, "_fd", None) is None:
-            continue
-        with tracker._lock:
-            pid = tracker._pid
-            os.close(tracker._fd)
-            tracker._fd = tracker._pid = None
-        if pid is None:
-            continue
-        deadline = time.monotonic() + grace
-        while os.waitpid(pid, os.WNOHANG) == (0, 0):
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                break
-            time.sleep(0.02)
 
 
 class Backend(ABC):
@@ -128,6 +70,7 @@ class Backend(ABC):
         self._warmed: tuple[str, ...] = ()
         self.worker_pids: list[int] = []  # processes seen running tasks while warming
         self._at_close: list[Callable[[], None]] = []
+        self.pinned_cores: list[int] | None = None  # worker i's: [i mod len] (bench_lib.affinity)
 
     # -- what subclasses provide -------------------------------------------------------
     @classmethod
@@ -228,6 +171,13 @@ class Backend(ABC):
             placed = self._placed[id(obj)] = (obj, self._share(obj))
         return placed[1]
 
+    def actor_pids(self) -> list[int]:
+        """Processes of the actors this backend holds (engines with actors: Ray)."""
+        return []
+
+    def retire_actors(self, wait: bool = True) -> None:
+        """Kill the actors this backend holds, if any; ``wait`` until their CPUs are free."""
+
     def at_close(self, fn: Callable[[], None]) -> None:
         """Call ``fn`` when this backend closes, before its workers stop (e.g. kill actors)."""
         self._at_close.append(fn)
@@ -247,6 +197,7 @@ class Backend(ABC):
         finally:
             self._placed.clear()
             if self.uses_processes:
+                from ._pool import stop_resource_trackers
                 stop_resource_trackers()
 
     def raw(self, fn: Callable) -> Callable[[list], list]:

@@ -15,7 +15,8 @@ import warnings
 from .. import config
 from . import _worker
 from ._cluster import check_reachable
-from .base import Backend, BackendError, main_not_reimported
+from ._pool import main_not_reimported
+from .base import Backend, BackendError
 
 VARIABLE = "DASK_SCHEDULER_ADDRESS"
 

@@ -12,8 +12,8 @@ import multiprocessing
 
 from .. import config
 from . import _worker
-from ._pool import PoolBackend
-from .base import BackendError, main_not_reimported
+from ._pool import PoolBackend, main_not_reimported
+from .base import BackendError
 
 
 class MultiprocessingBackend(PoolBackend):

@@ -14,16 +14,22 @@ and stays authenticated. On an existing cluster, supply its token as Ray documen
 
 A local runtime's daemons carry a marker of their own in their environment
 (``PARBENCH_RAY_RUNTIME``), so closing ends exactly its processes, no other Ray's.
+
+A backend also holds one pool of actors (:meth:`RayBackend.actors`), ``n_workers`` of
+them within the run's CPUs, kept while they serve the same key; they are killed when
+another key (or class) is asked for, by :meth:`RayBackend.retire_actors`, and on close.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import secrets
 import time
 import types
+from typing import Callable
 
 from .. import config
 from . import _worker
@@ -31,6 +37,7 @@ from ._cluster import check_reachable
 from .base import Backend, BackendError
 
 PLACEMENT_TIMEOUT = 60.0
+ACTOR_TIMEOUT = 60.0
 EXIT_TIMEOUT = 5.0
 MARKER = "PARBENCH_RAY_RUNTIME"
 _runtime = {"users": 0, "owned": False, "cpus": 0, "marker": None}
@@ -39,6 +46,7 @@ _runtime = {"users": 0, "owned": False, "cpus": 0, "marker": None}
 class RayBackend(Backend):
     name = "ray"
     engine = "ray"
+    _actors: tuple | None = None  # (class, key, generation, [handles]) of the live actors
 
     @classmethod
     def worker_limit(cls):
@@ -67,6 +75,7 @@ class RayBackend(Backend):
             self._strategy = PlacementGroupSchedulingStrategy(self._reserve(placement_group))
         self._remote = ray.remote(_worker.call).options(num_cpus=1, scheduling_strategy=self._strategy)
         self._remotes = {}
+        self.at_close(functools.partial(self.retire_actors, wait=False))
 
     def _reserve(self, placement_group):
         """A placement group of ``n_workers`` one-CPU bundles, ready."""
@@ -95,6 +104,59 @@ class RayBackend(Backend):
         self.start()
         resource = f"CPU_group_{self._pg.id.hex()}" if self._pg is not None else "CPU"
         return ray.available_resources().get(resource, 0)
+
+    # -- actors -----------------------------------------------------------------------------
+    def actors(self, cls: type, key, args_for: Callable[[int], tuple], generation=None) -> list:
+        """Handles of ``n_workers`` actors of ``cls`` (one CPU each, within this run's CPUs),
+        actor i built as ``cls(*args_for(i))``. The live ones serve while they were built for
+        ``cls`` and ``key`` and ``generation`` is None or theirs; otherwise they are retired
+        and new ones built (a new ``generation``: every actor starts anew)."""
+        import ray
+
+        current = self._actors
+        if current and current[:2] == (cls, key) and generation in (None, current[2]):
+            return current[3]
+        self.retire_actors()
+        remote = ray.remote(cls).options(num_cpus=1, scheduling_strategy=self.scheduling())
+        handles = [remote.remote(*args_for(i)) for i in range(self.n_workers)]
+        self._actors = (cls, key, generation, handles)
+        return handles
+
+    def actor_map(self, method: str, items: list, *args) -> list:
+        """``actor.method(*args, item)`` for every item, round-robin over the live actors, in order."""
+        import ray
+
+        handles = self._actors[3]
+        refs = [getattr(handles[k % len(handles)], method).remote(*args, item) for k, item in enumerate(items)]
+        try:
+            return ray.get(refs)
+        except Exception as exc:
+            raise BackendError(f"ray actors (n_workers={self.n_workers}): {type(exc).__name__}: {exc}") from exc
+
+    def retire_actors(self, wait: bool = True) -> None:
+        """Kill the live actors; ``wait`` until their CPUs are free again."""
+        current, self._actors = self._actors, None
+        if not current:
+            return
+        import ray
+
+        if not ray.is_initialized():  # shut down already (Ray's own atexit): actors are gone
+            return
+        for actor in current[3]:
+            ray.kill(actor)
+        if wait:
+            deadline = time.monotonic() + ACTOR_TIMEOUT
+            while self.free_cpus() < self.n_workers:
+                if time.monotonic() > deadline:
+                    raise BackendError(f"ray: killed actors did not free their CPUs in {ACTOR_TIMEOUT:.0f} s")
+                time.sleep(0.02)
+
+    def actor_pids(self) -> list[int]:
+        if not self._actors:
+            return []
+        import ray
+
+        return ray.get([a.__ray_call__.remote(_pid) for a in self._actors[3]], timeout=ACTOR_TIMEOUT)
 
     def raw(self, fn):
         import ray
@@ -141,6 +203,10 @@ class RayBackend(Backend):
             "address": os.environ.get("RAY_ADDRESS") or "local",
             "object_store_bytes": _object_store_bytes(),
         }
+
+
+def _pid(actor) -> int:
+    return os.getpid()
 
 
 def _exported_by_reference(fn) -> bool:
