@@ -18,3 +18,5 @@ class Convolve2D(harness.LongRuns):
 
     def time_convolve2d(self, backend, n_workers, variant, scaling):
         self.run()
+
+    time_convolve2d.version = "4bd45a0417f8cc15dfb98b579b500729255fdc0bdb12767577ccb1afa7a0013d"

@@ -19,3 +19,5 @@ class FilterBank:
 
     def time_filter_bank(self, backend, n_workers, variant, filter_size):
         self.run()
+
+    time_filter_bank.version = "64514d04c7126f8a3868a08bd6a5ee034501701362b13258fff197cdcb36d1ed"

@@ -25,6 +25,8 @@ class Interpolators(harness.VeryLongRuns):
     def time_interpolators(self, backend, n_workers, variant, grid):
         self.run()
 
+    time_interpolators.version = "dff25cea357b5f280c660e5c4665a7d6b012d44c2242d98a885c0a5212a83eaf"
+
 
 class InterpolatorChunks(harness.VeryLongRuns):
     """The cache effect: the ``shared`` run with the query points evaluated in slices.
@@ -44,6 +46,8 @@ class InterpolatorChunks(harness.VeryLongRuns):
     def time_interpolator_chunks(self, backend, n_workers, chunk):
         self.run()
 
+    time_interpolator_chunks.version = "ce43f85e537d3124af8d1569bc3499c2c768ee3135ee38ae5f260fc0739736ff"
+
 
 class InterpolatorSize:
     """What every ``pickle-self`` task carries: the object's pickled size."""
@@ -56,3 +60,4 @@ class InterpolatorSize:
         return len(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)) / 1e6
 
     track_pickled_mb.unit = "MB"
+    track_pickled_mb.version = "3708f4d5ee45936d9293e92aa8bb87715c3c156bcd29c08ad41270ddc15ba9d4"

@@ -49,8 +49,11 @@ class ModelInference(harness.LongRuns):
     def time_rounds(self, model, backend, n_workers, variant, pinned):
         self.run()
 
+    time_rounds.version = "9fb0dadbd9d78addfef89f4c9c19e779f9139eda7f70eacdcc31778fd636b677"
+
     def track_first_round(self, model, backend, n_workers, variant, pinned):
         """Seconds of one round in which every worker loads the model (new actors)."""
         return model_inference.time_first_round(self.engine, self.inputs, variant)
 
     track_first_round.unit = "seconds"
+    track_first_round.version = "5783f360d809545dc3460de4ce1d8ac198990af4b9b34b7d695c7057459e58ed"

@@ -25,6 +25,7 @@ class Startup:
         return overhead.median_of(3, overhead.start, backend, n_workers)
 
     track_start.unit = "seconds"
+    track_start.version = "aac66315c7da7f1948419d8abc8d26c29f9616f6ce8b72153a5206492d5788ac"
 
 
 class Imports:
@@ -45,6 +46,7 @@ class Imports:
         return overhead.imports(backend, n_workers, overhead.IMPORTS[modules])
 
     track_imports.unit = "seconds"
+    track_imports.version = "42b485a3379928f638cef232428158f8bb96ab91e01ddc26cf1f11ade7a05f48"
 
 
 class Transfer(harness.LongRuns):
@@ -68,12 +70,14 @@ class Transfer(harness.LongRuns):
         return overhead.transfer(self.engine, megabytes, path)
 
     track_transfer_seconds.unit = "seconds"
+    track_transfer_seconds.version = "066ba1f80284f39be85e5f9111a06d0445b1be9b14acd685a98c9c2471d89b0f"
 
     def track_transfer_mbps(self, backend, path, megabytes):
         """Both ways: 2 x size / round-trip seconds."""
         return 2 * megabytes / overhead.transfer(self.engine, megabytes, path)
 
     track_transfer_mbps.unit = "MB/s"
+    track_transfer_mbps.version = "d4af2f3b6e6a0996614971c58b6aa3b64c975ee463ce3dcdb4423c6ebe63ff9e"
 
 
 class ByPool:
@@ -95,6 +99,7 @@ class TaskOverhead(ByPool):
         return overhead.median_of(3, overhead.per_task, backend, n_workers, pool, tasks)
 
     track_per_task.unit = "seconds"
+    track_per_task.version = "9cd67b5e5a0be4927e862de72a597eeb9899b64c1f8e19a11d27b64964ce1b1d"
 
 
 class PoolReuse(ByPool):
@@ -106,6 +111,8 @@ class PoolReuse(ByPool):
 
     def time_filter_bank(self, backend, n_workers, pool):
         self.run()
+
+    time_filter_bank.version = "889937b7e120f1aeac1929da0ffd164a38bb94837489bca6df450dd05ba82915"
 
 
 class Harness:
@@ -127,3 +134,4 @@ class Harness:
         return overhead.harness(backend, n_workers, TASKS[config.size()])["value"]
 
     track_harness_ratio.unit = "x"
+    track_harness_ratio.version = "1e1cb3723c49981617cc3c14725f83d82f0ebe2b0f69a31fbdf71d76757b88de"

@@ -19,6 +19,7 @@ class Ceiling:
         return ratios.ceiling_speedup(workload, n_workers)
 
     track_ceiling_speedup.unit = "x"
+    track_ceiling_speedup.version = "0e1220c13e42ad9088fbb5949ea45d8495e1d2e5110e3010a45882b51572cd36"
 
 
 class Ratios:
@@ -38,6 +39,7 @@ class Ratios:
         return ratios.speedup(workload, backend, n_workers)["value"]
 
     track_speedup.unit = "x"
+    track_speedup.version = "e82b16fc4eefda5f5cc5daa92d5c1018037a5921e98e96a10d2901ff8203ca0f"
 
 
 class Gap:
@@ -58,3 +60,4 @@ class Gap:
         return ratios.gap(workload, backend, n_workers)["value"]
 
     track_naive_to_shared.unit = "x"
+    track_naive_to_shared.version = "f59fc566a147c21ee6664e1c3d9bdacc4bb0b26f85d53e44761f65f859850e79"

@@ -21,8 +21,12 @@ class VolumeGaussian(harness.LongRuns):
     def time_volume_gaussian(self, backend, n_workers, variant):
         self.run()
 
+    time_volume_gaussian.version = "c5f0d21381508ee3f3cbeab83da40c35e33fbafe16df45bd99e25f3ab45edca3"
+
     def peakmem_volume_gaussian(self, backend, n_workers, variant):
         self.run()
+
+    peakmem_volume_gaussian.version = "d2b558075497353c16fe856c2e0a6a35d49e860935be1a979f2420d187f6c8ec"
 
     def track_memory_vs_data(self, backend, n_workers, variant):
         """Peak RSS of this process and all it started, in multiples of the volume's size."""
@@ -30,6 +34,7 @@ class VolumeGaussian(harness.LongRuns):
         return peak / harness.data_bytes("volume_gaussian")
 
     track_memory_vs_data.unit = "x data size"
+    track_memory_vs_data.version = "6d2c021a82f8b7c2bc481cceafb7b592c836ae8f49d8b38e5a5d576dddef924f"
 
 
 class VolumeGraph:
@@ -43,3 +48,5 @@ class VolumeGraph:
 
     def time_build_graph(self):
         volume_gaussian.build_graph(*self.args)
+
+    time_build_graph.version = "dc000435686a75feebdbb380d4a3b061eea3722d351e4774d811d4bd5350a409"
