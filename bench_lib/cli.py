@@ -190,7 +190,8 @@ def site_cmd(args: argparse.Namespace) -> int:
                    Path(args.html).resolve() if args.html else None)
     if args.screenshot:
         try:
-            print(f"screenshot: {site.screenshot(page.parent.parent, Path(args.screenshot))}")
+            drawn_by = f"parbench {_git(root, 'rev-parse', 'HEAD')}"  # the code that drew it
+            print(f"screenshot: {site.screenshot(page.parent.parent, Path(args.screenshot), source=drawn_by)}")
         except site.SiteError as exc:
             raise CLIError(str(exc)) from None
     return 0

@@ -224,6 +224,20 @@ def test_report_png_is_drawn_after_the_code_that_draws_it():
         f"{PNG} was drawn before the current site code: redraw it"
 
 
+def test_a_tagged_png_keeps_its_pixels_and_names_what_drew_it(tmp_path):
+    from PIL import Image
+
+    from bench_lib.site import chromium
+
+    png = tmp_path / "p.png"
+    Image.new("RGB", (3, 2), (10, 20, 30)).save(png)
+    chromium._tag(png, "Source", "parbench abc123")
+    with Image.open(png) as image:
+        image.load()
+        assert image.text == {"Source": "parbench abc123"}
+        assert list(image.getdata()) == [(10, 20, 30)] * 6
+
+
 @pytest.mark.skipif(not in_git_checkout(), reason="not a git checkout: no history to compare")
 def test_the_png_check_catches_code_committed_after_the_picture():
     head, parent = git("rev-parse", "HEAD"), git("rev-parse", "HEAD~1")

@@ -45,8 +45,10 @@ def serve(directory: Path):
     return httpd
 
 
-def screenshot(html_dir: Path, out: Path, page: str = f"{REPORT_DIR}/index.html", width: int = 1400) -> Path:
-    """A full-page PNG of ``page`` of the built site, as a visitor's browser draws it."""
+def screenshot(html_dir: Path, out: Path, page: str = f"{REPORT_DIR}/index.html", width: int = 1400,
+               source: str = "") -> Path:
+    """A full-page PNG of ``page`` of the built site, as a visitor's browser draws it;
+    ``source`` (what drew it: a commit) goes into the PNG as a text chunk."""
     httpd = serve(html_dir)
     driver = None
     try:
@@ -57,9 +59,24 @@ def screenshot(html_dir: Path, out: Path, page: str = f"{REPORT_DIR}/index.html"
         driver.set_window_size(width, height + 100)
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(out))
+        if source:
+            _tag(Path(out), "Source", source)
     finally:
         if driver is not None:
             driver.quit()
         httpd.shutdown()
         httpd.server_close()
     return Path(out)
+
+
+def _tag(png: Path, key: str, text: str) -> None:
+    """Add a tEXt chunk before IEND: a picture redrawn by other code differs even where
+    the pixels do not, so committing it records when it was drawn."""
+    import struct
+    import zlib
+
+    data = png.read_bytes()
+    end = data.rindex(b"IEND") - 4  # the IEND chunk starts with its 4-byte length
+    body = b"tEXt" + key.encode("latin-1") + b"\0" + text.encode("latin-1")
+    chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
+    png.write_bytes(data[:end] + chunk + data[end:])
