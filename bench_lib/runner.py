@@ -187,6 +187,7 @@ class Run:
         final = result_path(self.results, self.machine, self.commit)
         staged = result_path(self.staging / "results", self.machine, self.commit)
         staged.parent.mkdir(parents=True, exist_ok=True)
+        final.parent.mkdir(parents=True, exist_ok=True)  # points.jsonl goes there from the first point on
         config = self._config()
         stop_processes(self.run_id)  # what an interrupted invocation of this run left
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}

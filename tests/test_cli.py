@@ -38,7 +38,7 @@ def run_cli(repo, *args, **env):
 def test_quick_run_saves_results_and_publishes(checkout):
     # One class is enough to prove the command; every class runs in test_benchmarks.
     done = run_cli(checkout, "run", "--quick", "--machine", "ci-machine", "--bench", "FilterBank",
-                   PARBENCH_BACKENDS="serial,threads")
+                   "--bench", r"Harness\.track_harness_ratio\('threads'", PARBENCH_BACKENDS="serial,threads")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     machine = checkout / "results" / "ci-machine-small"  # small sizes never mix with real ones
     [result_file] = [p for p in machine.glob("*.json") if p.name != "machine.json"]
@@ -51,6 +51,9 @@ def test_quick_run_saves_results_and_publishes(checkout):
     # threads' shared variant are skipped, the other combinations are timed.
     assert timed and all(v > 0 for v in timed)
     assert (checkout / "html" / "index.html").is_file()
+    # a protocol point of a machine's first run: its folder exists before the first result file
+    [point] = [json.loads(line) for line in (machine / "points.jsonl").read_text().splitlines()]
+    assert point["kind"] == "harness" and point["backend"] == "threads" and point["value"] > 0
     [line] = (machine / "sysinfo.jsonl").read_text().splitlines()
     info = json.loads(line)
     assert info["commit"] == head and info["threads_per_worker"] == 1 and info["size"] == "small"
