@@ -82,7 +82,7 @@ def preflight(root: Path, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import config, ledger, plan, runner, sysinfo
+    from . import config, ledger, plan, points, runner, sysinfo
 
     root = project_root()
     commit = _git(root, "rev-parse", "HEAD")
@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
 
         budget_env, lines = plan.fit(todo, args.budget * 60, ratios.time_cap_s())
         print("\n".join(lines), flush=True)
-    env = dict(os.environ, **budget_env, PARBENCH_POINTS=str(results / machine / "points.jsonl"), PARBENCH_RUN=run_id,
+    env = dict(os.environ, **budget_env, PARBENCH_POINTS=str(results / machine / points.FILE), PARBENCH_RUN=run_id,
                PARBENCH_COMMIT=commit[:8], PARBENCH_MACHINE=machine)
     steps = 3 if args.publish else 2
     started = time.perf_counter()
@@ -142,11 +142,16 @@ def run(args: argparse.Namespace) -> int:
         print("nothing to measure: every selected benchmark is recorded (--fresh measures them again)")
     summary = job.execute(todo, names) if todo else {"ran": [], "status": 0, "interrupted": None}
     status = summary["status"]
-    sysinfo.record(results / machine, commit=commit, machine=machine, size=size, run=run_id, dirty=dirty,
+    quiet = points.run_quiet(results / machine / points.FILE, run_id)
+    sysinfo.record(results / machine, quiet=quiet, commit=commit, machine=machine, size=size, run=run_id, dirty=dirty,
                    wall_s=round(time.perf_counter() - started, 1), asv_status=status,
                    planned_s=round(sum(b.estimate_s for b in todo), 1), benchmarks=len(summary["ran"]),
                    resumed_skipped=len(skipped), interrupted=summary["interrupted"], budget_min=args.budget)
     print("\n" + "\n".join(runner.summary_lines(summary, len(todo))), flush=True)
+    if quiet["points"]:
+        print(f"parbench: machine load over the run's {quiet['points']} protocol points: {quiet['not_quiet']} taken "
+              f"under foreign load, {quiet['imprecise']} imprecise, {quiet['discarded_samples']} samples discarded, "
+              f"at most {quiet['foreign_cores_max']:.2f} foreign cores")
     if summary["interrupted"]:
         return 128 + summary["interrupted"]
     state.end()

@@ -58,3 +58,15 @@ def read(path: str | os.PathLike) -> tuple[list[dict], int]:
         else:
             bad += 1
     return records, bad
+
+
+def run_quiet(path: str | os.PathLike, run: str) -> dict:
+    """How quiet the machine was over one run, from its points: how many there are, how
+    many ended imprecise or were taken under foreign load anyway, the samples the load
+    guard threw away, and the most foreign cores any point saw."""
+    records = [r for r in read(path)[0] if r.get("run") == run]
+    return {"points": len(records),
+            "imprecise": sum(not r.get("precise", True) for r in records),
+            "not_quiet": sum(not r.get("quiet", True) for r in records),
+            "discarded_samples": sum(r.get("discarded", 0) for r in records),
+            "foreign_cores_max": round(max((r.get("foreign_cores_max", 0.0) for r in records), default=0.0), 3)}

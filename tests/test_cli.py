@@ -57,6 +57,7 @@ def test_quick_run_saves_results_and_publishes(checkout):
     [line] = (machine / "sysinfo.jsonl").read_text().splitlines()
     info = json.loads(line)
     assert info["commit"] == head and info["threads_per_worker"] == 1 and info["size"] == "small"
+    assert info["quiet"]["points"] == 1 and info["run"] == point["run"]  # the run's load, from its points
 
 
 def test_asv_check_passes():

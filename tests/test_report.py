@@ -402,3 +402,16 @@ def test_speedup_text_of_nothing_and_touching_intervals():
     a = report.Row("a", 2, 1.0, "v", 1.2, True, speedup_ci=(1.1, 1.3))
     c = report.Row("c", 2, 1.0, "v", 1.4, True, speedup_ci=(1.3, 1.5))
     assert report.tied(c, a) and report.tied(a, c)
+
+
+def test_run_quiet_sums_one_runs_points(tmp_path):
+    path = tmp_path / "points.jsonl"
+    lines = [{"run": "r1", "precise": True, "quiet": True, "discarded": 2, "foreign_cores_max": 0.25},
+             {"run": "r1", "precise": False, "quiet": False, "discarded": 5, "foreign_cores_max": 0.7},
+             {"run": "r1", "kind": "ceiling"},  # no guard record: counts as a point, quiet and precise
+             {"run": "r2", "precise": False, "quiet": False, "discarded": 100, "foreign_cores_max": 1.9}]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines) + '{"run": "r1", "cut')
+    assert points.run_quiet(path, "r1") == {"points": 3, "imprecise": 1, "not_quiet": 1, "discarded_samples": 7,
+                                            "foreign_cores_max": 0.7}
+    assert points.run_quiet(path, "r3") == {"points": 0, "imprecise": 0, "not_quiet": 0, "discarded_samples": 0,
+                                            "foreign_cores_max": 0.0}
