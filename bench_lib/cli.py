@@ -147,11 +147,7 @@ def run(args: argparse.Namespace) -> int:
                    wall_s=round(time.perf_counter() - started, 1), asv_status=status,
                    planned_s=round(sum(b.estimate_s for b in todo), 1), benchmarks=len(summary["ran"]),
                    resumed_skipped=len(skipped), interrupted=summary["interrupted"], budget_min=args.budget)
-    print("\n" + "\n".join(runner.summary_lines(summary, len(todo))), flush=True)
-    if quiet["points"]:
-        print(f"parbench: machine load over the run's {quiet['points']} protocol points: {quiet['not_quiet']} taken "
-              f"under foreign load, {quiet['imprecise']} imprecise, {quiet['discarded_samples']} samples discarded, "
-              f"at most {quiet['foreign_cores_max']:.2f} foreign cores")
+    print("\n" + "\n".join(runner.summary_lines(summary, len(todo), quiet)), flush=True)
     if summary["interrupted"]:
         return 128 + summary["interrupted"]
     state.end()

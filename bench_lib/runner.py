@@ -81,12 +81,17 @@ class State:
         self.path.unlink(missing_ok=True)
 
 
-def summary_lines(summary: dict, planned: int) -> list[str]:
-    """Planned against actual, and how to resume an interrupted run."""
+def summary_lines(summary: dict, planned: int, quiet: dict) -> list[str]:
+    """Planned against actual, the machine's load (``points.run_quiet``), and how to
+    resume an interrupted run."""
     ran = summary["ran"]
     lines = [f"parbench: planned ~{duration(sum(b.estimate_s for b, _, _ in ran))}, took "
              f"{duration(sum(t for _, t, _ in ran))} for the {len(ran)} benchmarks that ran "
              f"({sum(f for _, _, f in ran)} points failed)"]
+    if quiet["points"]:
+        lines.append(f"parbench: machine load over the run's {quiet['points']} protocol points: {quiet['not_quiet']} "
+                     f"taken under foreign load, {quiet['imprecise']} imprecise, {quiet['discarded_samples']} samples "
+                     f"discarded, at most {quiet['foreign_cores_max']:.2f} foreign cores")
     if summary["interrupted"]:
         lines.append(f"parbench: stopped by {signal.Signals(summary['interrupted']).name}; {len(ran)} of {planned} "
                      "benchmarks finished and are saved: run the same command to resume")
