@@ -38,6 +38,11 @@ def load_rows(path: Path) -> dict[str, dict]:
     return {name: dict(zip(columns, row)) for name, row in data["results"].items()}
 
 
+def values(row: dict) -> list:
+    """A row's results, one per combination (asv stores a lone value for no params)."""
+    return row["result"] if isinstance(row.get("result"), list) else [row.get("result")]
+
+
 def measured(final: Path) -> dict[str, set[int]]:
     """{benchmark: combination indices} this result file holds measurements of, from the
     ledger beside it. asv writes n/a both for a skipped combination and one not selected,
@@ -54,25 +59,34 @@ def measured(final: Path) -> dict[str, set[int]]:
     return done
 
 
+def note(final: Path, bench: Benchmark, run: str, took_s: float) -> None:
+    """Record that ``final`` now holds ``bench``'s selected combinations, and what they took."""
+    with open(final.parent / LEDGER, "a") as ledger:
+        ledger.write(json.dumps({"file": final.name, "benchmark": bench.name, "indices": bench.selected,
+                                 "run": run, "took_s": round(took_s, 2)}) + "\n")
+
+
 def recorded(bench: Benchmark, rows: dict[str, dict], done: dict[str, set[int]]) -> bool:
     """Every selected combination was measured into the file and has a result there (a
     number, or n/a for a skip; a failure is measured again)."""
     row = rows.get(bench.name)
     if row is None or not set(bench.selected) <= done.get(bench.name, set()):
         return False
-    values = row["result"] if isinstance(row["result"], list) else [row["result"]]
-    return len(values) == bench.total and all(values[i] is not None for i in bench.selected)
+    results = values(row)
+    return len(results) == bench.total and all(results[i] is not None for i in bench.selected)
+
 
 def outcome(bench: Benchmark, rows: dict[str, dict]) -> tuple[int, int, int]:
     """(measured, skipped as n/a, failed) among the selected combinations."""
     row = rows.get(bench.name) or {"result": [None] * bench.total}
-    values = row["result"] if isinstance(row["result"], list) else [row["result"]]
-    picked = [values[i] if i < len(values) else None for i in bench.selected]
+    results = values(row)
+    picked = [results[i] if i < len(results) else None for i in bench.selected]
     failed = sum(v is None for v in picked)
     skipped = sum(isinstance(v, float) and math.isnan(v) for v in picked)
     return len(picked) - failed - skipped, skipped, failed
 
-def _replace(source: Path, target: Path, keep: bool = False) -> None:
+
+def replace_whole(source: Path, target: Path, keep: bool = False) -> None:
     """Copy ``source`` beside ``target``, then rename over it: never a partial file."""
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")

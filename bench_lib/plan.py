@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from .ledger import LEDGER, load_rows
+from . import ledger
 
 ASV_START_S = 4.0  # one asv run's start and discovery, on this 2-core machine
 # Per point, when this machine has no earlier duration for a benchmark.
@@ -72,8 +72,6 @@ def discover(root: Path) -> list[Found]:
 def make(root: Path, final: Path, size: str, patterns, quick_run: bool, fresh: bool):
     """(to run, already recorded, combination names): the selection, less what ``final``
     holds (unless ``fresh``), with estimates. ``--quick`` alone is the smoke test."""
-    from . import ledger
-
     found = discover(root)
     benchmarks, names = select(found, patterns, quick(found) if quick_run and not patterns else None)
     rows, done = ledger.load_rows(final), ledger.measured(final)
@@ -138,7 +136,7 @@ def estimate(benchmarks: list[Benchmark], folder: Path, size: str) -> None:
     a first-run guess per point."""
     latest: dict[str, tuple[float, float]] = {}  # name -> (when, seconds per point)
     try:
-        lines = (folder / LEDGER).read_text().splitlines()
+        lines = (folder / ledger.LEDGER).read_text().splitlines()
     except FileNotFoundError:
         lines = []
     for line in lines:
@@ -149,13 +147,11 @@ def estimate(benchmarks: list[Benchmark], folder: Path, size: str) -> None:
         if path.name == "machine.json":
             continue
         try:
-            rows = load_rows(path)
+            rows = ledger.load_rows(path)
         except (ValueError, KeyError):
             continue
         for name, row in rows.items():
-            values = row.get("result")
-            values = values if isinstance(values, list) else [values]
-            done = sum(isinstance(v, (int, float)) and not math.isnan(v) for v in values)
+            done = sum(isinstance(v, (int, float)) and not math.isnan(v) for v in ledger.values(row))
             when = row.get("started_at") or 0
             if row.get("duration") and done and when >= latest.get(name, (-1, 0))[0]:
                 latest[name] = (when, (row["duration"] + ASV_START_S) / done)

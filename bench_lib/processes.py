@@ -33,7 +33,7 @@ def stop_processes(run_id: str, grace: float = GRACE_S) -> int:
     ``grace``; returns how many there were."""
 
     procs = processes_of(run_id)
-    _end(procs, grace)
+    end(procs, grace)
     return len(procs)
 
 
@@ -55,7 +55,7 @@ def session_processes(sid: int, orphans_only: bool = False) -> list:
     return found
 
 
-def _end(procs: list, grace: float) -> None:
+def end(procs: list, grace: float) -> None:
     """SIGTERM, then SIGKILL what outlives ``grace`` (0: SIGKILL at once)."""
     import psutil
 
@@ -72,7 +72,8 @@ def _end(procs: list, grace: float) -> None:
             pass
     psutil.wait_procs(alive, timeout=1.0)
 
-def _end_with_parent() -> None:
+
+def end_with_parent() -> None:
     """In asv, before it starts: SIGTERM when this CLI dies, however it died (Linux's
     parent-death signal), so a killed CLI does not leave asv measuring on unseen."""
     import ctypes
@@ -83,7 +84,7 @@ def _end_with_parent() -> None:
         pass
 
 
-def _kill_group(pgid: int, signum: int) -> None:
+def kill_group(pgid: int, signum: int) -> None:
     try:
         os.killpg(pgid, signum)
     except (ProcessLookupError, PermissionError):

@@ -27,9 +27,9 @@ import threading
 import time
 from pathlib import Path
 
-from .ledger import LEDGER, _replace, load_rows, outcome, result_path
+from .ledger import load_rows, note, outcome, replace_whole, result_path
 from .plan import Benchmark, batch_s, batches, duration
-from .processes import GRACE_S, _end, _end_with_parent, _kill_group, session_processes, stop_processes
+from .processes import GRACE_S, end, end_with_parent, kill_group, session_processes, stop_processes
 
 REAP_S = 2.0  # how often orphans of asv's session are looked for while it runs
 
@@ -172,20 +172,15 @@ class Run:
         return self.root / ".asv" / "parbench-staging" / self.run_id
 
     def _config(self) -> Path:
-        """asv.conf.json with results going to the staging folder (absolute paths)."""
-        from asv import util
+        """asv.conf.json with results going to the staging folder."""
+        from .site import config_for
 
-        conf = util.load_json(str(self.root / "asv.conf.json"), js_comments=True)
-        conf.update(repo=str(self.root), benchmark_dir=str(self.root / conf.get("benchmark_dir", "benchmarks")),
-                    results_dir=str(self.staging / "results"), html_dir=str(self.staging / "html"))
-        path = self.staging / "asv.conf.json"
-        path.write_text(json.dumps(conf, indent=1))
-        return path
+        return config_for(self.root, self.staging / "results", self.staging / "html", folder=self.staging)
 
     def _on_signal(self, signum, frame):
         self._signal = signum
         if self._child is not None and self._child.poll() is None:
-            _kill_group(self._child.pid, signal.SIGTERM)
+            kill_group(self._child.pid, signal.SIGTERM)
 
     def execute(self, benchmarks: list[Benchmark], names: dict[str, list[str]]) -> dict:
         """Run each benchmark in turn, saving after each; returns what happened."""
@@ -218,9 +213,7 @@ class Run:
                     # asv's own duration of each, plus a share of the asv start they had in common
                     spent = (rows.get(bench.name, {}).get("duration") or 0.0) + (took - sum(
                         rows.get(b.name, {}).get("duration") or 0.0 for b in batch)) / len(batch)
-                    with open(final.parent / LEDGER, "a") as ledger:
-                        ledger.write(json.dumps({"file": final.name, "benchmark": bench.name, "indices": bench.selected,
-                                                 "run": self.run_id, "took_s": round(spent, 2)}) + "\n")
+                    note(final, bench, self.run_id, spent)
                     measured, skipped, failed = outcome(bench, rows)
                     summary["ran"].append((bench, spent, failed))
                     progress.end(bench)
@@ -245,7 +238,7 @@ class Run:
                *self.asv_args]
         child = self._child = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdout=subprocess.PIPE,
                                                stderr=subprocess.STDOUT, text=True, errors="replace",
-                                               start_new_session=True, preexec_fn=_end_with_parent)
+                                               start_new_session=True, preexec_fn=end_with_parent)
         echo = threading.Thread(target=lambda: [progress.echo(line.rstrip("\n")) for line in child.stdout],
                                 daemon=True)
         echo.start()
@@ -258,12 +251,12 @@ class Run:
                 if self._signal is not None and signalled is None:
                     signalled = time.monotonic()
                 if signalled is not None and time.monotonic() - signalled > GRACE_S / 2:
-                    _kill_group(child.pid, signal.SIGKILL)
+                    kill_group(child.pid, signal.SIGKILL)
                 if time.monotonic() - reaped > REAP_S:  # debris of benchmarks that ended
-                    _end(session_processes(child.pid, orphans_only=True), 0)
+                    end(session_processes(child.pid, orphans_only=True), 0)
                     reaped = time.monotonic()
         self._child = None
-        _end(session_processes(child.pid), GRACE_S / 2)  # whatever asv left
+        end(session_processes(child.pid), GRACE_S / 2)  # whatever asv left
         echo.join(timeout=1.0)
         return status
 
@@ -272,7 +265,7 @@ class Run:
         for name in ("benchmarks.json", f"{self.machine}/machine.json"):
             source = self.staging / "results" / name
             if source.exists():
-                _replace(source, self.results / name)
+                replace_whole(source, self.results / name)
         if staged.exists():
             json.loads(staged.read_text())  # asv finished writing it
-            _replace(staged, final, keep=True)
+            replace_whole(staged, final, keep=True)

@@ -87,8 +87,9 @@ def localize(html_dir: Path) -> list[str]:
     return replaced
 
 
-def config_for(root: Path, results: Path | None, html_dir: Path | None) -> Path:
-    """A copy of asv.conf.json reading ``results`` and writing ``html_dir`` (absolute paths)."""
+def config_for(root: Path, results: Path | None, html_dir: Path | None, folder: Path | None = None) -> Path:
+    """A copy of asv.conf.json reading ``results`` and writing ``html_dir`` (absolute paths),
+    in ``folder`` (default: a new temporary one)."""
     import tempfile
 
     from asv import util
@@ -99,6 +100,6 @@ def config_for(root: Path, results: Path | None, html_dir: Path | None) -> Path:
     conf["benchmark_dir"] = str(root / conf.get("benchmark_dir", "benchmarks"))
     conf["results_dir"] = str(Path(results or root / conf.get("results_dir", "results")).resolve())
     conf["html_dir"] = str(Path(html_dir or root / conf.get("html_dir", "html")).resolve())
-    path = Path(tempfile.mkdtemp(prefix="parbench-site-")) / "asv.conf.json"
+    path = Path(folder or tempfile.mkdtemp(prefix="parbench-site-")) / "asv.conf.json"
     path.write_text(json.dumps(conf, indent=1))
     return path
