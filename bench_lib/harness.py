@@ -19,6 +19,16 @@ BACKENDS = config.selected("PARBENCH_BACKENDS", backends.names())
 _primed: set[tuple] = set()
 
 
+class SteadyRuns:
+    """asv sampling for a run that ``prepare`` has already primed: no asv warm-up, and one
+    round (asv's default of two starts every engine twice per point, in two processes);
+    3-10 samples within 5 s, each of asv's auto-calibrated number of calls."""
+
+    rounds = 1
+    warmup_time = 0
+    repeat = (3, 10, 5.0)
+
+
 class LongRuns:
     """asv sampling for benchmarks whose one run takes seconds: each sample is one run
     (setup already primed one), 2-5 samples within 30 s, one round, no warm-up."""

@@ -3,7 +3,7 @@
 from bench_lib import harness
 
 
-class FilterBank:
+class FilterBank(harness.SteadyRuns):
     """Three filters over one image, one task per filter (see bench_lib.workloads.filter_bank).
 
     ``naive`` sends the image with every task; ``shared`` places it once with the engine's
