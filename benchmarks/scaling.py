@@ -2,7 +2,7 @@
 timed interleaved in one process (unit: x). Efficiency is speedup / ceiling of the same
 run, derived by the report, never measured a second time."""
 
-from bench_lib import harness, ratios, workloads
+from bench_lib import harness, ratios, timeline, workloads
 
 WORKLOADS = workloads.names()
 TOP = harness.n_workers()[-1:]  # ratios at the most workers; workload benchmarks cover 1..n
@@ -61,3 +61,23 @@ class Gap:
 
     track_naive_to_shared.unit = "x"
     track_naive_to_shared.version = "f59fc566a147c21ee6664e1c3d9bdacc4bb0b26f85d53e44761f65f859850e79"
+
+
+class Traces:
+    """One traced run per point (bench_lib.timeline): which worker ran each task, when, and
+    how long it waited; the spans go to traces.jsonl, asv keeps the workers' idle share."""
+
+    params = (WORKLOADS, harness.BACKENDS, TOP)
+    param_names = ["workload", "backend", "n_workers"]
+    timeout = 900
+
+    def setup(self, workload, backend, n_workers):
+        reason = harness.worker_limit(backend, n_workers) or ratios.unsupported(workload, backend, n_workers)
+        if reason:
+            raise NotImplementedError(reason)
+
+    def track_idle_share(self, workload, backend, n_workers):
+        return timeline.traced(workload, backend, n_workers)["summary"]["idle_share"]
+
+    track_idle_share.unit = "share"
+    track_idle_share.version = "1"

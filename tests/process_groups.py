@@ -49,4 +49,4 @@ def scaling(workload, backend, n_workers):
     return ("model_inference", backend) if workload == "model_inference" else None
 
 
-GROUPS = {"ModelInference": model_inference_benchmark, "Imports": imports, "Ratios": scaling, "Gap": scaling}
+GROUPS = {"ModelInference": model_inference_benchmark, "Imports": imports, "Ratios": scaling, "Gap": scaling, "Traces": scaling}

@@ -52,7 +52,7 @@ THIN_MODULES = ("benchmarks.overhead", "benchmarks.scaling")
 def in_test_engines(cls, named) -> bool:
     """The combinations tests/test_engines.py runs and checks."""
     name, top = cls.__name__, max(config.worker_counts())
-    if name in ("Ratios", "Gap"):
+    if name in ("Ratios", "Gap", "Traces"):
         return named["workload"] == "filter_bank"
     if name == "Transfer":
         return named["megabytes"] == 1

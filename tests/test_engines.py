@@ -15,6 +15,7 @@ close it first, as asv's fresh process per benchmark would have none.
 
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ import numpy as np
 import pytest
 from scipy.stats import t as student_t
 
-from bench_lib import backends, config, harness, overhead, ratios, workloads
+from bench_lib import backends, config, harness, overhead, ratios, trace, workloads
 from test_workloads import check_answer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,6 +199,40 @@ def test_gap_naive_to_shared_of_the_filter_bank(engine, points_file):
     for variant in ("naive", "shared"):
         run = harness.prepare("filter_bank", engine, TOP, variant, filter_size="5x5")
         check_answer("filter_bank", filter_bank_inputs(TOP), run())
+
+
+def test_traces_of_the_filter_bank(engine, points_file):
+    """One traced run: a span per filter, on the engine's own workers, and the idle share
+    recomputed here from the written rows (numpy, not trace.summary)."""
+    bench = sb.Traces()
+    variant = ENGINES[engine]["ratio_variant"]
+    if variant is None:
+        with pytest.raises(NotImplementedError):
+            bench.setup("filter_bank", engine, TOP)
+        return
+    bench.setup("filter_bank", engine, TOP)
+    value = bench.track_idle_share("filter_bank", engine, TOP)
+    [line] = [json.loads(x) for x in points_file.with_name("traces.jsonl").read_text().splitlines()]
+    assert (line["workload"], line["backend"], line["n_workers"], line["variant"]) == (
+        "filter_bank", engine, TOP, variant)
+    rows = line["spans"]
+    assert len(rows) == 3  # three filters, one task each
+    pid, thread, submitted, started, input_s, finished = (list(c) for c in zip(*rows))
+    assert min(submitted) == 0.0 and all(a <= b <= c for a, b, c in zip(submitted, started, finished))
+    run = harness.prepare("filter_bank", engine, TOP, variant, filter_size="5x5")
+    with trace.recording():  # a traced run gives the filter bank's answer, in order
+        check_answer("filter_bank", filter_bank_inputs(TOP), run())
+    engine_obj, _ = harness.prepared(run)
+    if ENGINES[engine]["processes"]:
+        assert set(pid) <= set(engine_obj.worker_pids) and os.getpid() not in pid
+    else:
+        assert set(pid) == {os.getpid()}
+    # Dask and Ray resolve a shared input before the task: no input time of its own
+    assert all((s is None) == (engine in ("dask", "ray")) for s in input_s)
+    wall = max(finished) - min(submitted)
+    busy = np.array(finished) - np.array(started)
+    # rows are rounded to 1 us: 8 roundings of up to 0.5 us each over the workers' time
+    assert value == pytest.approx(1 - busy.sum() / (wall * TOP), abs=4e-6 / (wall * TOP))
 
 
 # -- cold figures: no warm engine left ------------------------------------------------------

@@ -96,6 +96,42 @@ def test_report_page_one_figure_per_workload_reached_in_one_click(browser, serve
     assert console_errors(browser) == []
 
 
+def test_report_page_draws_every_traced_timeline_with_the_traces_figures(browser, server):
+    """A timeline per traced workload, every backend's figures as the trace's spans give
+    them (recomputed here with numpy from the fixture's rows, not read from the summary)."""
+    import numpy as np
+
+    browser.get(server + "/report/index.html")
+    wait_for(browser, "return document.readyState === 'complete';")
+    shown = browser.execute_script(
+        "return Array.from(document.querySelectorAll('figure.timeline')).map(f => [f.dataset.workload, "
+        "f.querySelector('img').naturalWidth, Array.from(f.querySelectorAll('li')).map(li => "
+        "[li.dataset.backend, +li.dataset.idle, +li.dataset.waitMs, +li.dataset.imbalance])]);")
+    traces = [json.loads(line) for line in (FIXTURE / "fixture-small" / "traces.jsonl").read_text().splitlines()]
+    expected = {}
+    for t in traces:
+        pid, thread, submitted, started, _input, finished = (np.array(c, dtype=object) for c in zip(*t["spans"]))
+        submitted, started, finished = (np.array(c, dtype=float) for c in (submitted, started, finished))
+        busy = {}
+        for key, b in zip(zip(pid, thread), finished - started):
+            busy[key] = busy.get(key, 0.0) + b
+        wall = finished.max() - submitted.min()
+        figures = [1 - sum(busy.values()) / (wall * t["n_workers"]), np.median(started - submitted) * 1e3,
+                   max(busy.values()) / (sum(busy.values()) / t["n_workers"])]
+        expected.setdefault(t["workload"], {})[t["backend"]] = figures
+    assert sorted(w for w, _, _ in shown) == sorted(expected) == ["convolve2d", "filter_bank"]
+    for workload, width, items in shown:
+        assert width > 0, workload  # the SVG loaded and was drawn
+        assert {b for b, *_ in items} == set(expected[workload]) == {"threads", "loky", "ray", "dask"}
+        for backend, idle, wait_ms, imbalance in items:
+            want = expected[workload][backend]
+            # shown rounded to 3 decimals (wait: 2); spans are stored to 1 us
+            assert idle == pytest.approx(want[0], abs=2e-3), (workload, backend)
+            assert wait_ms == pytest.approx(want[1], abs=1e-2), (workload, backend)
+            assert imbalance == pytest.approx(want[2], abs=2e-3), (workload, backend)
+    assert console_errors(browser) == []
+
+
 def dropped(tmp_path, benchmark, factor):
     """A copy of the fixture whose ``benchmark`` values are multiplied by ``factor``."""
     copy = tmp_path / f"dropped-{factor}"
@@ -158,6 +194,8 @@ def test_results_of_several_machines_sit_side_by_side(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     page = (out / "report" / "index.html").read_text()
     assert 'id="fixture-small"' in page and 'id="ec2-c5.xlarge-small"' in page
-    assert page.count('<figure class="workload"') == 2 * len(list((out / "report").glob("fixture-small-*.svg")))
+    workload_svgs = [p for p in (out / "report").glob("fixture-small-*.svg") if not p.stem.endswith("-timeline")]
+    assert page.count('<figure class="workload"') == 2 * len(workload_svgs)
+    assert page.count('<figure class="timeline"') == 2 * len(list((out / "report").glob("fixture-small-*-timeline.svg")))
     machines = json.loads((out / "index.json").read_text())["params"]["machine"]
     assert set(machines) == {"fixture-small", "ec2-c5.xlarge-small"}

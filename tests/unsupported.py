@@ -43,14 +43,14 @@ CLASSES = (
     "FilterBank", "Convolve2D", "VolumeGaussian", "VolumeGraph",
     "Interpolators", "InterpolatorChunks", "InterpolatorSize", "ModelInference",
     "Startup", "Imports", "Transfer", "TaskOverhead", "PoolReuse", "Harness",
-    "Ceiling", "Ratios", "Gap",
+    "Ceiling", "Ratios", "Gap", "Traces",
 )
 
 WORKLOAD_CLASSES = ("FilterBank", "Convolve2D", "VolumeGaussian", "Interpolators", "ModelInference")
 # Backends whose tasks see the caller's objects: placing ``data`` once changes nothing.
 SHARES_MEMORY = ("serial", "threads", "joblib-threading")
 EVERY_POOL = (*WORKLOAD_CLASSES, "InterpolatorChunks", "Startup", "Imports", "TaskOverhead",
-              "PoolReuse", "Ratios", "Gap")
+              "PoolReuse", "Ratios", "Gap", "Traces")
 
 SKIPS = [
     (EVERY_POOL, {"backend": "serial", "n_workers": Above(1)},

@@ -16,7 +16,7 @@ import warnings
 from abc import ABC, abstractmethod
 from typing import Any, Callable, ClassVar, Iterable
 
-from .. import config
+from .. import config, trace
 from . import _worker
 
 # What a scientific workload imports; warming imports these in every worker.
@@ -137,8 +137,11 @@ class Backend(ABC):
         the handle :meth:`share` returned for it.
         """
         self.start()
+        items, recording = list(items), trace.active()
         try:
-            return self._map(fn, list(items), data)
+            if recording is not None:  # a traced map (bench_lib.trace); never a timed one
+                return trace.unwrap(self._map(*trace.wrap(self, fn, items, data)), recording)
+            return self._map(fn, items, data)
         except WorkerDied:
             self.broken = True
             self.close()  # the warm cache starts a new backend next time

@@ -11,7 +11,7 @@ import html
 from pathlib import Path
 
 from .. import report as rep
-from . import SiteError
+from . import SiteError, timelines
 
 
 def _backends(table: list[rep.Row]) -> dict[str, list[rep.Row]]:
@@ -190,6 +190,7 @@ def build_report(results: Path, out_dir: Path) -> list[Path]:
                 f'<h3>{workload}</h3><img src="{svg.name}" alt="{workload} on {html.escape(machine.name)}">'
                 f"<figcaption><b>recommended:</b> {html.escape(advice)}. "
                 f'History: <a href="../index.html#{bench}">{bench}</a></figcaption></figure>')
+            body.append(timelines.section(Path(results) / machine.name, machine.name, workload, out_dir))
         body.append(f"<details><summary>the same as text (python -m bench_lib report)</summary>"
                     f"<pre>{html.escape(rep.render([machine]))}</pre></details></section>")
     (out_dir / "index.html").write_text(PAGE.format(body="\n".join(body)))

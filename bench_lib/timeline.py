@@ -1,0 +1,104 @@
+"""Traced runs of a workload (bench_lib.trace), kept beside the run they belong to.
+
+``scaling.Traces`` runs each workload once, traced, per backend at the most workers, after
+one untraced run (placement, lazy imports). asv keeps one number of it (the workers' idle
+share); the spans go to ``results/<machine>/traces.jsonl``, one line per point, next to
+``points.jsonl``, so asv's files -- and the history the site reads -- stay small. A line
+holds its spans as rows of numbers relative to the first hand-over: tens of bytes a task.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import config, harness, points, ratios, trace
+
+FILE = "traces.jsonl"
+COLUMNS = ("pid", "thread", "submitted_s", "started_s", "input_s", "finished_s")
+
+
+def traced(workload: str, backend: str, n_workers: int) -> dict:
+    """One traced run of ``workload`` on a warm ``backend``, on the variant and parameters
+    of its speedup (``ratios``); written to the run's traces file and returned."""
+    variant = ratios.best_variant(workload, backend, n_workers)
+    if variant is None:
+        raise ValueError(ratios.unsupported(workload, backend, n_workers))
+    run = harness.prepare(workload, backend, n_workers, variant, **ratios.params_for(workload))
+    with trace.recording() as recorded:
+        run()
+    record = {"kind": "trace", "workload": workload, "backend": backend, "n_workers": n_workers,
+              "variant": variant, "size": config.size(),
+              "summary": trace.summary(recorded.spans, n_workers), "columns": list(COLUMNS),
+              "spans": rows(recorded.spans)}
+    target = os.environ.get("PARBENCH_POINTS")
+    if target:
+        points.write(record, Path(target).with_name(FILE))
+    return record
+
+
+def rows(spans: list[trace.Span]) -> list[list]:
+    """Spans as rows of :data:`COLUMNS`, times in seconds after the first hand-over."""
+    t0 = min(s.submitted for s in spans)
+    return [[s.pid, s.thread, round(s.submitted - t0, 6), round(s.started - t0, 6),
+             None if s.input_s is None else round(s.input_s, 6), round(s.finished - t0, 6)]
+            for s in sorted(spans, key=lambda s: s.started)]
+
+
+def read(folder: Path) -> list[dict]:
+    """The trace lines of a machine's results folder (unreadable lines skipped)."""
+    return [r for r in points.read(Path(folder) / FILE)[0] if r.get("kind") == "trace"]
+
+
+def sentence(record: dict) -> str:
+    """What a timeline shows, in one line: '<backend>: 38% idle; tasks wait a median
+    4.1 ms to start'."""
+    s = record["summary"]
+    return (f"{record['backend']}: {s['idle_share']:.0%} idle; tasks wait a median "
+            f"{s['median_wait_s'] * 1e3:.1f} ms to start; busiest worker {s['imbalance']:.2f}x the mean")
+
+
+def tracing_cost(workload: str, backend: str, n_workers: int, **options) -> dict:
+    """Traced / untraced time of one run, paired through the protocol in this process:
+    what tracing adds (it is never on in a timed sample; this says what it would add)."""
+    from . import protocol
+
+    variant = ratios.best_variant(workload, backend, n_workers)
+    run = harness.prepare(workload, backend, n_workers, variant, **ratios.params_for(workload))
+
+    def run_traced():
+        with trace.recording():
+            run()
+
+    m = protocol.measure({"untraced": run, "traced": run_traced}, "untraced",
+                         time_cap_s=options.pop("time_cap_s", ratios.time_cap_s()), guard=ratios.guard(), **options)
+    iv = m.ratio("traced", "untraced")
+    return {"workload": workload, "backend": backend, "n_workers": n_workers, "variant": variant,
+            "ratio": iv.estimate, "ci": [iv.low, iv.high], "pairs": iv.pairs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench_lib.timeline cost [workload] [backend ...]``: tracing's cost."""
+    import argparse
+
+    from . import backends
+
+    parser = argparse.ArgumentParser(prog="python -m bench_lib.timeline", description=main.__doc__)
+    parser.add_argument("what", choices=["cost"])
+    parser.add_argument("workload", nargs="?", default="filter_bank")
+    parser.add_argument("backend", nargs="*", default=[b for b in backends.names() if b != "serial"])
+    args = parser.parse_args(argv)
+    n_workers = harness.n_workers()[-1]
+    print(f"traced / untraced time of one {args.workload} run at n_workers={n_workers} ({config.size()} size), "
+          f"paired, 95% interval:", flush=True)
+    for name in args.backend:
+        try:
+            c = tracing_cost(args.workload, name, n_workers)
+        finally:
+            backends.close_all()
+        print(f"  {name:<24}{c['ratio']:.3f}  [{c['ci'][0]:.3f}, {c['ci'][1]:.3f}]  {c['pairs']} pairs", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
