@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import config, harness, points, ratios, trace
+from . import config, harness, points, ratios, trace, workloads
 
 FILE = "traces.jsonl"
 COLUMNS = ("pid", "thread", "submitted_s", "started_s", "input_s", "finished_s")
@@ -25,6 +25,8 @@ def traced(workload: str, backend: str, n_workers: int) -> dict:
     if variant is None:
         raise ValueError(ratios.unsupported(workload, backend, n_workers))
     run = harness.prepare(workload, backend, n_workers, variant, **ratios.params_for(workload))
+    if not workloads.get(workload).prime:
+        run()  # prepare leaves long runs cold; the trace is of a warm one, like every timing
     with trace.recording() as recorded:
         run()
     record = {"kind": "trace", "workload": workload, "backend": backend, "n_workers": n_workers,
