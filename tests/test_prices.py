@@ -1,0 +1,28 @@
+"""Cost per result on EC2 machines: figures worked out by hand from the price table."""
+
+import pytest
+
+from bench_lib import prices
+
+
+@pytest.mark.parametrize("machine, kind", [
+    ("ec2-c5.xlarge", "c5.xlarge"), ("ec2-c5.xlarge-small", "c5.xlarge"), ("ec2-c5.24xlarge", "c5.24xlarge"),
+    ("ec2-m5.large", "m5.large"), ("vm-2core-24gb-xeon", None), ("ec2-", None), ("myec2-c5.xlarge", None),
+])
+def test_instance_type_from_the_machine_name(machine, kind):
+    assert prices.instance_type(machine) == kind
+
+
+def test_cost_of_a_run_and_of_one_workload_run_by_hand():
+    lines = prices.cost_lines("ec2-c5.xlarge", 5400.0, [("convolve2d", "ray n=2", 2.5)])
+    assert lines[0] == f"cost at $0.17/h (c5.xlarge on-demand, us-east-1, list price of {prices.AS_OF}):"
+    assert lines[1] == "  the latest run: 1.50 h = $0.26"  # 1.5 h x $0.17 = $0.255
+    # 2.5 s x $0.17 / 3600 s = $0.000118; a thousand: $0.118
+    assert lines[2] == "  one convolve2d run (ray n=2): $0.00012; a thousand: $0.12"
+
+
+def test_no_cost_off_ec2_and_a_clear_line_for_an_unknown_type():
+    assert prices.cost_lines("vm-2core-24gb", 100.0, []) == []
+    assert prices.cost_lines("ec2-x9.huge", 100.0, []) == []  # not an instance type's shape
+    assert prices.cost_lines("ec2-c9.xlarge", 100.0, []) == [
+        "cost: no price for c9.xlarge in bench_lib/prices.py (add it with its date)"]
