@@ -40,7 +40,7 @@ def n_workers() -> list[int]:
 
 
 def variants(workload: str) -> list[str]:
-    return workloads.get(workload).variants
+    return workloads.get(workload).variant_names
 
 
 def unsupported(workload: str, backend: str, n_workers: int, variant: str) -> str | None:
@@ -86,7 +86,7 @@ def prepare(workload: str, backend: str, n_workers: int, variant: str, **params)
         engine.share(inputs.data)  # placement is setup, never timed (memoised)
     run = functools.partial(wl.run, engine, inputs, variant)
     key = (workload, backend, n_workers, variant, tuple(sorted(params.items())))
-    if wl.prime and key not in _primed:
+    if wl.warm_before_timing and key not in _primed:
         run()  # first call: placement, lazy imports, caches in workers
         _primed.add(key)
     return run
