@@ -107,11 +107,9 @@ def speedup(workload: str, backend: str, n_workers: int, **options) -> dict:
     if variant is None:
         raise ValueError(unsupported(workload, backend, n_workers))
     run = harness.prepare(workload, backend, n_workers, variant, **params_for(workload))
-    _, inputs = harness.prepared(run)
-    wl = workloads.get(workload)
     _worker.limit_threads(config.threads_per_worker())  # serial under the workers' limit
-    wl.serial_loop(inputs)  # its caches and imports are warm too
-    arms = {SERIAL: functools.partial(wl.serial_loop, inputs), backend: run}
+    run.workload.serial_loop(run.inputs)  # its caches and imports are warm too
+    arms = {SERIAL: functools.partial(run.workload.serial_loop, run.inputs), backend: run}
     return measured("speedup", arms, SERIAL, backend, options, workload=workload, backend=backend,
                     n_workers=n_workers, variant=variant)
 
