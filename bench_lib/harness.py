@@ -108,7 +108,7 @@ def unsupported(workload: str, backend: str, n_workers: int, variant: str) -> st
     if reason:
         return reason
     cls = backends.backend_class(backend)
-    if variant == "shared" and cls.shares_memory:
+    if variant == workloads.SHARED.name and cls.shares_memory:
         return f"{backend} shares memory with the caller: 'shared' would repeat the unshared run"
     return None
 
