@@ -3,7 +3,7 @@ the gate read): ``results/benchmarks.json`` (parameter names and units) and
 ``results/<machine>/<commit>-<env>.json``, with the machine's ``sysinfo.jsonl`` and
 ``points.jsonl``. Each benchmark is taken from the newest result file that has it, so runs
 of different parts of the suite on different commits combine (the report lists the commit
-of every number). The benchmarks read are named here.
+of every number). The benchmarks read are named here, besides each workload's headline.
 """
 
 from __future__ import annotations
@@ -18,14 +18,7 @@ from typing import Any
 
 from . import points
 
-# workload -> (benchmark holding its steady-state time, parameters fixed for the table)
-TIMES = {
-    "filter_bank": ("filter_bank.FilterBank.time_filter_bank", {"filter_size": "5x5"}),
-    "convolve2d": ("convolve2d.Convolve2D.time_convolve2d", {"scaling": "strong"}),
-    "volume_gaussian": ("volume_gaussian.VolumeGaussian.time_volume_gaussian", {}),
-    "interpolators": ("interpolators.Interpolators.time_interpolators", {"grid": 300}),
-    "model_inference": ("model_inference.ModelInference.time_rounds", {"pinned": False}),
-}
+# Each workload's own headline benchmark is its catalogue entry's (bench_lib.workloads).
 SPEEDUP = "scaling.Ratios.track_speedup"
 CEILING = "scaling.Ceiling.track_ceiling_speedup"
 GAP = "scaling.Gap.track_naive_to_shared"

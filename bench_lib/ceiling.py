@@ -37,7 +37,7 @@ class CeilingError(RuntimeError):
 
 def shares_input(name: str) -> bool:
     """Whether the workload's best variant shares one input across workers (``shared``)."""
-    return "shared" in workloads.get(name).standard
+    return workloads.SHARED in workloads.get(name).variants
 
 
 @dataclass(frozen=True)
@@ -78,12 +78,12 @@ def _serve(conn, name: str, size: str, params: dict, threads: int, inputs) -> No
         built = inputs is None
         if built:
             inputs = wl.inputs(size, **params)
-        wl.baseline(inputs)  # imports, caches, lazy loading: not part of any sample
+        wl.serial_loop(inputs)  # imports, caches, lazy loading: not part of any sample
         conn.send(("ready", built))
         while (loops := conn.recv()) is not None:
             began = time.monotonic()  # one clock for every process of the machine
             for _ in range(loops):
-                wl.baseline(inputs)
+                wl.serial_loop(inputs)
             conn.send(("done", (began, time.monotonic())))
     except BaseException as exc:  # the parent must hear about it rather than wait
         try:

@@ -5,14 +5,20 @@ reuses the process's warm backend, builds the cached inputs, places them for the
 ``shared`` variant and runs the workload once per process (unless the workload opts out:
 a run of tens of seconds that has nothing left to warm), so a ``time_*`` method times
 exactly one steady-state run. Cold costs are measured on their own elsewhere.
+
+Benchmark modules reach bench_lib only through this module, so what a benchmark may call
+is listed here: its functions, and the measurement modules ``overhead``, ``ratios`` and ``timeline``
+(``from bench_lib.harness import overhead``) for the benchmarks that time those pieces.
 """
 
 from __future__ import annotations
 
-import functools
+import pickle
+from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import backends, config, overhead, workloads
+from . import backends, config, memory, overhead, ratios, timeline, workloads  # noqa: F401 (ratios, timeline: re-exported)
+from .affinity import pin, pin_unsupported, unpin  # noqa: F401 (re-exported for benchmarks)
 
 BACKENDS = config.selected("PARBENCH_BACKENDS", backends.names())
 
@@ -45,12 +51,65 @@ class VeryLongRuns(LongRuns):
     repeat = (1, 3, 20.0)
 
 
+def skip_if(reason: str | None) -> None:
+    """asv records a combination as n/a when its setup raises NotImplementedError: raise
+    it when there is a reason."""
+    if reason:
+        raise NotImplementedError(reason)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One workload run, ready on a warm engine: calling it runs the workload once."""
+
+    workload: workloads.Workload
+    engine: backends.Backend
+    inputs: workloads.Inputs
+    variant: str
+
+    def __call__(self) -> Any:
+        return self.workload.run(self.engine, self.inputs, self.variant)
+
+
+@dataclass(frozen=True)
+class PreparedPerCall:
+    """One workload run, ready: calling it starts a pool of its own, runs it and closes it."""
+
+    workload: workloads.Workload
+    backend: str
+    n_workers: int
+    inputs: workloads.Inputs
+    variant: str
+
+    def __call__(self) -> Any:
+        return overhead.on_new_pool(self.workload.name, self.backend, self.n_workers, self.variant, self.inputs)
+
+
 def n_workers() -> list[int]:
     return config.worker_counts()
 
 
+def size() -> str:
+    """The configured size of inputs (``PARBENCH_SIZE``: full or small)."""
+    return config.size()
+
+
+def workload_names() -> list[str]:
+    return workloads.names()
+
+
+def backend_class(backend: str) -> type[backends.Backend]:
+    """A backend's class, without importing its engine (its flags and worker limit)."""
+    return backends.backend_class(backend)
+
+
+def warm_at_most_workers(backend: str) -> backends.Backend:
+    """A warm backend with the most workers this machine runs and the backend allows."""
+    return backends.warm(backend, min(n_workers()[-1], backend_class(backend).worker_limit()[0]), ())
+
+
 def variants(workload: str) -> list[str]:
-    return workloads.get(workload).variants
+    return workloads.get(workload).variant_names
 
 
 def unsupported(workload: str, backend: str, n_workers: int, variant: str) -> str | None:
@@ -59,7 +118,7 @@ def unsupported(workload: str, backend: str, n_workers: int, variant: str) -> st
     if reason:
         return reason
     cls = backends.backend_class(backend)
-    if variant == "shared" and cls.shares_memory:
+    if variant == workloads.SHARED.name and cls.shares_memory:
         return f"{backend} shares memory with the caller: 'shared' would repeat the unshared run"
     return None
 
@@ -72,42 +131,70 @@ def worker_limit(backend: str, n_workers: int) -> str | None:
     return None
 
 
-def prepare_per_call(workload: str, backend: str, n_workers: int, variant: str, **params) -> Callable[[], Any]:
+def prepare_per_call(workload: str, backend: str, n_workers: int, variant: str, **params) -> PreparedPerCall:
     """Like :func:`prepare`, but each call starts a pool of its own and closes it after
     (``with Pool() as p: p.map(...)`` inside a loop). No warm engine is kept alongside."""
-    reason = unsupported(workload, backend, n_workers, variant)
-    if reason:
-        raise NotImplementedError(reason)
+    skip_if(unsupported(workload, backend, n_workers, variant))
     backends.close_all()
     overhead.import_engine(backends.backend_class(backend))
-    inputs = workloads.get(workload).inputs(config.size(), n_workers=n_workers, **params)
-    return functools.partial(overhead.on_new_pool, workload, backend, n_workers, variant, inputs)
+    wl = workloads.get(workload)
+    return PreparedPerCall(wl, backend, n_workers, wl.inputs(config.size(), n_workers=n_workers, **params), variant)
 
 
-def prepare(workload: str, backend: str, n_workers: int, variant: str, **params) -> Callable[[], Any]:
-    """A zero-argument callable running ``workload`` once on a warm ``backend``."""
-    reason = unsupported(workload, backend, n_workers, variant)
-    if reason:
-        raise NotImplementedError(reason)
+def prepare(workload: str, backend: str, n_workers: int, variant: str, **params) -> Prepared:
+    """``workload`` ready to run once on a warm ``backend`` (see :class:`Prepared`)."""
+    skip_if(unsupported(workload, backend, n_workers, variant))
     wl = workloads.get(workload)
     inputs = wl.inputs(config.size(), n_workers=n_workers, **params)
     engine = backends.warm(backend, n_workers, wl.modules)
-    if variant == "shared":
+    if variant == workloads.SHARED.name:
         engine.share(inputs.data)  # placement is setup, never timed (memoised)
-    run = functools.partial(wl.run, engine, inputs, variant)
+    run = Prepared(wl, engine, inputs, variant)
     key = (workload, backend, n_workers, variant, tuple(sorted(params.items())))
-    if wl.prime and key not in _primed:
+    if wl.warm_before_timing and key not in _primed:
         run()  # first call: placement, lazy imports, caches in workers
         _primed.add(key)
     return run
 
 
-def prepared(run: Callable[[], Any]) -> tuple[backends.Backend, workloads.Inputs]:
-    """The warm backend and the inputs that a callable from :func:`prepare` runs on."""
-    engine, inputs, _variant = run.args
-    return engine, inputs
+def inputs(workload: str, **params) -> workloads.Inputs:
+    """A workload's inputs at the configured size (cached by its module)."""
+    return workloads.get(workload).inputs(config.size(), **params)
 
 
 def data_bytes(workload: str, **params) -> int:
     """Size of a workload's input at the configured size, for memory ratios."""
-    return workloads.get(workload).inputs(config.size(), **params).data.nbytes
+    return inputs(workload, **params).data.nbytes
+
+
+def pickled_mb(workload: str, **params) -> float:
+    """Megabytes of a workload's input pickled: what a task carrying it ships."""
+    return len(pickle.dumps(inputs(workload, **params).data, protocol=pickle.HIGHEST_PROTOCOL)) / 1e6
+
+
+def peak_memory_vs_data(run: Callable[[], Any], workload: str) -> float:
+    """Peak RSS of this process and all it started during ``run()``, in multiples of the
+    workload's input size."""
+    _, peak = memory.peak_tree_rss(run)
+    return peak / data_bytes(workload)
+
+
+def ensure_model() -> str:
+    """The model_inference model's path, built (in a subprocess) the first time."""
+    from . import models
+
+    return str(models.ensure_model())
+
+
+def first_round_s(engine: backends.Backend, inputs: workloads.Inputs, variant: str) -> float:
+    """Seconds of one model_inference round in which every worker loads the model anew."""
+    from .workloads import model_inference
+
+    return model_inference.time_first_round(engine, inputs, variant)
+
+
+def build_overlap_graph(volume, per_axis: int, halo: int):
+    """The ``dask.array`` map_overlap graph of volume_gaussian, built, not computed."""
+    from .workloads import volume_gaussian
+
+    return volume_gaussian.build_graph(volume, per_axis, halo)

@@ -2,7 +2,7 @@
 (bench_lib.protocol): both sides in one process, interleaved round by round, until the
 interval is within 3% or the point's time cap is reached.
 
-The serial side is the workload's ``baseline`` -- a loop in this process, no engine,
+The serial side is the workload's ``serial_loop`` -- a loop in this process, no engine,
 under the same BLAS thread limit as every worker -- on the very inputs the backend runs.
 Efficiency is not measured again: it is the speedup over the ceiling of the same run
 (bench_lib.report divides them). Each point's samples, interval and load record go to
@@ -19,18 +19,12 @@ from typing import Any
 from . import ceiling, config, harness, points, protocol, workloads
 from .backends import _worker
 
-# The parameters a workload's ratios are measured at: where the question is sharpest.
-# Interpolators at g=300 (36 MB pickled), the size at which real programs went 10x slower.
-REPRESENTATIVE: dict[str, dict[str, Any]] = {
-    "filter_bank": {"filter_size": "5x5"},
-    "convolve2d": {"scaling": "strong"},
-    "interpolators": {"grid": 300},
-}
 SERIAL = "serial"
 
 
 def params_for(workload: str) -> dict[str, Any]:
-    return dict(REPRESENTATIVE.get(workload, {}))
+    """The parameters a workload's ratios are measured at (its ``representative``), a copy."""
+    return dict(workloads.get(workload).representative)
 
 
 def time_cap_s() -> float:
@@ -54,7 +48,7 @@ def guard():
 def best_variant(workload: str, backend: str, n_workers: int) -> str | None:
     """The variant a careful user runs here: the shared one where it means something."""
     wl = workloads.get(workload)
-    for variant in (wl.gap[1], *wl.variants):
+    for variant in (wl.gap_pair[1], *wl.variant_names):
         if not harness.unsupported(workload, backend, n_workers, variant):
             return variant
     return None
@@ -64,7 +58,7 @@ def unsupported(workload: str, backend: str, n_workers: int, what: str = "speedu
     """Why this ratio has no meaning here (asv records n/a), or None."""
     if what == "gap":
         wl = workloads.get(workload)
-        for variant in wl.gap:
+        for variant in wl.gap_pair:
             reason = harness.unsupported(workload, backend, n_workers, variant)
             if reason:
                 return reason
@@ -113,11 +107,9 @@ def speedup(workload: str, backend: str, n_workers: int, **options) -> dict:
     if variant is None:
         raise ValueError(unsupported(workload, backend, n_workers))
     run = harness.prepare(workload, backend, n_workers, variant, **params_for(workload))
-    _, inputs = harness.prepared(run)
-    wl = workloads.get(workload)
     _worker.limit_threads(config.threads_per_worker())  # serial under the workers' limit
-    wl.baseline(inputs)  # its caches and imports are warm too
-    arms = {SERIAL: functools.partial(wl.baseline, inputs), backend: run}
+    run.workload.serial_loop(run.inputs)  # its caches and imports are warm too
+    arms = {SERIAL: functools.partial(run.workload.serial_loop, run.inputs), backend: run}
     return measured("speedup", arms, SERIAL, backend, options, workload=workload, backend=backend,
                     n_workers=n_workers, variant=variant)
 
@@ -133,7 +125,7 @@ def ceiling_point(workload: str, n_workers: int, **options) -> dict:
     """The ceiling at ``n_workers`` (bench_lib.ceiling) through the protocol, recorded in
     points.jsonl like a speedup (n=1 is 1 by definition: nothing measured or recorded)."""
     params = params_for(workload)
-    if workloads.get(workload).uses_n_workers:
+    if workloads.get(workload).sized_by_workers:
         params["n_workers"] = 1
     seconds = 0.5 if config.size() == "full" else 0.05  # one copy's share of a round
     options = {"time_cap_s": time_cap_s(), "guard": guard(), **options}
@@ -149,7 +141,7 @@ def ceiling_point(workload: str, n_workers: int, **options) -> dict:
 
 def gap(workload: str, backend: str, n_workers: int, **options) -> dict:
     """Naive vs shared on one warm backend, interleaved: naive time / shared time."""
-    naive, shared = workloads.get(workload).gap
+    naive, shared = workloads.get(workload).gap_pair
     params = params_for(workload)
     run_shared = harness.prepare(workload, backend, n_workers, shared, **params)
     run_naive = harness.prepare(workload, backend, n_workers, naive, **params)

@@ -12,16 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import protocol
+from . import protocol, workloads
 from .asv_results import (  # noqa: F401 (re-exported: callers use report.load, report.Machine...)
-    CEILING, GAP, IMPORTS, PER_TASK, SPEEDUP, START, TIMES, TRANSFER, Machine, ReportError, Series, _literal,
+    CEILING, GAP, IMPORTS, PER_TASK, SPEEDUP, START, TRANSFER, Machine, ReportError, Series, _literal,
     add_results, load, machine_info, pick, read_file, read_index,
 )
-
-LIBRARIES = {"model_inference": "tensorflow"}  # which import cost a workload's workers pay
-# Weak scaling: the run's work grows with n_workers (a batch per worker), so a speedup
-# from times is n x T(serial) / T(n). Convolve2D is shown at strong scaling.
-WEAK = {"model_inference"}
 
 
 # Why an efficiency can lie above 1 (its whole interval), by how the ceiling's copies held
@@ -37,6 +32,30 @@ ABOVE_CEILING = {
 
 
 # -- one workload's table ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Overheads:
+    """Where a first call's time goes on one backend and worker count; None: not measured."""
+
+    start_s: float | None = None  # a new pool until every worker answered a no-op
+    import_s: float | None = None  # the workload's libraries imported in fresh workers
+    per_task_ms: float | None = None  # one no-op task on a warm pool
+    new_pool_per_task_ms: float | None = None  # the same on a new pool per call
+    transfer_mb_per_s: float | None = None  # 10 MB to a worker and back, the normal path
+
+    def largest(self) -> tuple[str, float, str] | None:
+        """(name, value, unit) of the largest of start, import and per-task cost, compared
+        in seconds but given in its own unit; None when none was measured."""
+        pieces = [(name, value, unit, seconds) for name, value, unit, seconds in (
+            ("start", self.start_s, "s", self.start_s),
+            ("import", self.import_s, "s", self.import_s),
+            ("per-task", self.per_task_ms, "ms", None if self.per_task_ms is None else self.per_task_ms / 1000),
+        ) if value is not None]
+        if not pieces:
+            return None
+        name, value, unit, _seconds = max(pieces, key=lambda piece: piece[3])
+        return name, value, unit
+
+
 @dataclass
 class Row:
     backend: str
@@ -46,7 +65,7 @@ class Row:
     speedup: float | None = None
     measured: bool = False  # speedup measured interleaved with serial (a point), else from times
     efficiency: float | None = None
-    overheads: dict[str, float] = field(default_factory=dict)
+    overheads: Overheads = field(default_factory=Overheads)
     speedup_ci: tuple[float, float] | None = None
     efficiency_ci: tuple[float, float] | None = None
     pairs: int = 0
@@ -64,8 +83,9 @@ def rows(machine: Machine, workload: str) -> list[Row]:
     """One row per backend and n_workers. Where the speedup was measured (a point), the
     row's time, variant and speedup all come from that one measurement; elsewhere the
     fastest variant's asv time, and a speedup from separate runs' times (marked)."""
-    name, fixed = TIMES[workload]
-    series = machine.series.get(name)
+    wl = workloads.get(workload)
+    fixed = wl.table_params
+    series = machine.series.get(wl.headline)
     best: dict[tuple[str, int], Row] = {}
     for combo, value in series.combos() if series else ():
         if any(combo.get(k, v) != v for k, v in fixed.items()):
@@ -76,7 +96,7 @@ def rows(machine: Machine, workload: str) -> list[Row]:
     serial = best.get(("serial", 1))
     for row in best.values():
         if serial is not None:
-            work = row.n_workers if workload in WEAK else 1
+            work = row.n_workers if wl.weak_scaling else 1
             row.speedup = work * serial.seconds / row.seconds
         row.overheads = overheads(machine, workload, row.backend, row.n_workers)
     for record in machine.points:
@@ -111,22 +131,20 @@ def measured_row(machine: Machine, record: dict) -> Row:
     return row
 
 
-def overheads(machine: Machine, workload: str, backend: str, n_workers: int) -> dict[str, float]:
-    out = {}
-    pieces = {
-        "start s": (START, {}),
-        "import s": (IMPORTS, {"modules": LIBRARIES.get(workload, "scipy")}),
-        "per-task ms": (PER_TASK, {"pool": "reused"}),
-        "new-pool ms/task": (PER_TASK, {"pool": "per-call"}),
-    }
-    for label, (bench, extra) in pieces.items():
-        value = machine.value(bench, backend=backend, n_workers=n_workers, **extra)
-        if value is not None:
-            out[label] = value * 1000 if "ms" in label else value
-    mbps = machine.value(TRANSFER, backend=backend, path="normal", megabytes=10)
-    if mbps is not None:
-        out["MB/s"] = mbps
-    return out
+def overheads(machine: Machine, workload: str, backend: str, n_workers: int) -> Overheads:
+    def at(benchmark: str, **params) -> float | None:
+        return machine.value(benchmark, backend=backend, n_workers=n_workers, **params)
+
+    def ms(seconds: float | None) -> float | None:
+        return None if seconds is None else seconds * 1000
+
+    return Overheads(
+        start_s=at(START),
+        import_s=at(IMPORTS, modules=workloads.get(workload).libraries),
+        per_task_ms=ms(at(PER_TASK, pool="reused")),
+        new_pool_per_task_ms=ms(at(PER_TASK, pool="per-call")),
+        transfer_mb_per_s=machine.value(TRANSFER, backend=backend, path="normal", megabytes=10),
+    )
 
 
 def speedup_text(row: Row) -> str:
@@ -184,13 +202,12 @@ def recommend(machine: Machine, workload: str, table: list[Row]) -> str:
     if gap is not None and gap > 1.2:
         reasons.append(f"naive use is {gap:.1f}x slower here: place the input once")
     for other in [r for r in candidates if r is not best and r.backend != "serial"][:2]:
-        pieces = {k: v for k, v in other.overheads.items() if k in ("start s", "import s", "per-task ms")}
         text_other = f"{other.backend}"
         if other.speedup is not None:
             text_other += f" reaches {speedup_text(other)}"
-        if pieces:
-            label, value = max(pieces.items(), key=lambda kv: kv[1] / (1000 if "ms" in kv[0] else 1))
-            name, unit = label.split()
+        largest = other.overheads.largest()
+        if largest:
+            name, value, unit = largest
             text_other += f" (largest overhead: {name} {value:.3g} {unit})"
         reasons.append(text_other)
     return text + (" -- " + "; ".join(reasons) if reasons else "")
@@ -204,6 +221,12 @@ def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def title(workload: str) -> str:
+    """The workload's name with its table's fixed parameters: 'filter_bank (filter_size=5x5)'."""
+    shown = ", ".join(f"{k}={v}" for k, v in workloads.get(workload).table_params.items())
+    return workload + (f" ({shown})" if shown else "")
+
+
 def render(machines: list[Machine]) -> str:
     lines = []
     for machine in machines:
@@ -213,13 +236,11 @@ def render(machines: list[Machine]) -> str:
                      f"{info.get('physical_cores', '?')} cores / {info.get('logical_cpus', '?')} CPUs, "
                      f"{'?' if memory is None else f'{memory / 2**30:.0f} GiB'}, "
                      f"{info.get('threads_per_worker', '?')} BLAS thread(s) per worker")
-        for workload in TIMES:
+        for workload in workloads.names():
             table = rows(machine, workload)
             if not table:
                 continue
-            name, fixed = TIMES[workload]
-            shown = ", ".join(f"{k}={v}" for k, v in fixed.items())
-            lines.append(f"\n-- {workload}" + (f" ({shown})" if shown else "") + f"   [{name}]")
+            lines.append(f"\n-- {title(workload)}   [{workloads.get(workload).headline}]")
             header = (f"{'backend':<23}{'n':>2} {'variant':<12}{'time':>10}{'speedup':>15}{'effic.':>8}"
                       f"{'start s':>9}{'import s':>9}{'task ms':>9}{'new-pool':>9}{'MB/s':>8}")
             lines.append(header)
@@ -227,9 +248,9 @@ def render(machines: list[Machine]) -> str:
                 o = r.overheads
                 lines.append(
                     f"{r.backend:<23}{r.n_workers:>2} {r.variant:<12}{_s(r.seconds):>10}{speedup_text(r):>15}"
-                    f"{_fmt(r.efficiency, '.0%'):>8}{_fmt(o.get('start s'), '.3f'):>9}"
-                    f"{_fmt(o.get('import s'), '.3f'):>9}{_fmt(o.get('per-task ms'), '.3f'):>9}"
-                    f"{_fmt(o.get('new-pool ms/task'), '.2f'):>9}{_fmt(o.get('MB/s'), '.0f'):>8}")
+                    f"{_fmt(r.efficiency, '.0%'):>8}{_fmt(o.start_s, '.3f'):>9}"
+                    f"{_fmt(o.import_s, '.3f'):>9}{_fmt(o.per_task_ms, '.3f'):>9}"
+                    f"{_fmt(o.new_pool_per_task_ms, '.2f'):>9}{_fmt(o.transfer_mb_per_s, '.0f'):>8}")
             lines.append(f"recommended: {recommend(machine, workload, table)}")
         commits = sorted({s.commit for s in machine.series.values()})
         runs = sorted({p.get("run", "") for p in machine.points} - {""})

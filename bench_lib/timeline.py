@@ -25,7 +25,7 @@ def traced(workload: str, backend: str, n_workers: int) -> dict:
     if variant is None:
         raise ValueError(ratios.unsupported(workload, backend, n_workers))
     run = harness.prepare(workload, backend, n_workers, variant, **ratios.params_for(workload))
-    if not workloads.get(workload).prime:
+    if not workloads.get(workload).warm_before_timing:
         run()  # prepare leaves long runs cold; the trace is of a warm one, like every timing
     with trace.recording() as recorded:
         run()

@@ -1,8 +1,6 @@
 """50 spline interpolators of 1-113 MB: what pickling ``self`` per task costs, and its fixes."""
 
-import pickle
-
-from bench_lib import config, harness, workloads
+from bench_lib import harness
 
 BACKENDS_SWEEP = [b for b in ("serial", "threads", "loky") if b in harness.BACKENDS]
 
@@ -56,8 +54,7 @@ class InterpolatorSize:
     param_names = ["grid"]
 
     def track_pickled_mb(self, grid):
-        obj = workloads.get("interpolators").inputs(config.size(), grid=grid).data
-        return len(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)) / 1e6
+        return harness.pickled_mb("interpolators", grid=grid)
 
     track_pickled_mb.unit = "MB"
     track_pickled_mb.version = "3708f4d5ee45936d9293e92aa8bb87715c3c156bcd29c08ad41270ddc15ba9d4"

@@ -1,7 +1,6 @@
 """Keras MLP inference: what does loading the model cost each backend, and in steady state?"""
 
-from bench_lib import affinity, harness, models
-from bench_lib.workloads import model_inference
+from bench_lib import harness
 
 
 class ModelInference(harness.LongRuns):
@@ -26,25 +25,23 @@ class ModelInference(harness.LongRuns):
     def skipped(backend, n_workers, variant, pinned):
         """Why asv records n/a for this combination (checked before anything loads), or None."""
         return harness.unsupported("model_inference", backend, n_workers, variant) or (
-            pinned and affinity.pin_unsupported(backend, n_workers)) or None
+            pinned and harness.pin_unsupported(backend, n_workers)) or None
 
     def setup_cache(self):
-        return str(models.ensure_model())
+        return harness.ensure_model()
 
     def setup(self, model, backend, n_workers, variant, pinned):
         self.pinned = None
-        reason = self.skipped(backend, n_workers, variant, pinned)
-        if reason:
-            raise NotImplementedError(reason)
+        harness.skip_if(self.skipped(backend, n_workers, variant, pinned))
         self.run = harness.prepare("model_inference", backend, n_workers, variant)
-        self.engine, self.inputs = harness.prepared(self.run)
+        self.engine, self.inputs = self.run.engine, self.run.inputs
         if pinned:
-            affinity.pin(self.engine)
+            harness.pin(self.engine)
             self.pinned = self.engine
 
     def teardown(self, model, backend, n_workers, variant, pinned):
         if getattr(self, "pinned", None) is not None:  # asv tears down skipped setups too
-            affinity.unpin(self.pinned)
+            harness.unpin(self.pinned)
 
     def time_rounds(self, model, backend, n_workers, variant, pinned):
         self.run()
@@ -53,7 +50,7 @@ class ModelInference(harness.LongRuns):
 
     def track_first_round(self, model, backend, n_workers, variant, pinned):
         """Seconds of one round in which every worker loads the model (new actors)."""
-        return model_inference.time_first_round(self.engine, self.inputs, variant)
+        return harness.first_round_s(self.engine, self.inputs, variant)
 
     track_first_round.unit = "seconds"
     track_first_round.version = "5783f360d809545dc3460de4ce1d8ac198990af4b9b34b7d695c7057459e58ed"

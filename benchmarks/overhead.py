@@ -1,14 +1,13 @@
 """Where a pool's time goes: starting workers, importing in them, moving data, per task."""
 
-from bench_lib import config, harness, overhead
+from bench_lib import harness
+from bench_lib.harness import overhead
 
 TASKS = {"full": 500, "small": 50}  # no-op tasks per map when timing per-task overhead
 
 
 def _check(backend, n_workers):
-    reason = harness.worker_limit(backend, n_workers)
-    if reason:
-        raise NotImplementedError(reason)
+    harness.skip_if(harness.worker_limit(backend, n_workers))
 
 
 class Startup:
@@ -60,11 +59,8 @@ class Transfer(harness.LongRuns):
     timeout = 600
 
     def setup(self, backend, path, megabytes):
-        cls = harness.backends.backend_class(backend)
-        reason = overhead.transfer_unsupported(cls, path)
-        if reason:
-            raise NotImplementedError(reason)
-        self.engine = harness.backends.warm(backend, min(harness.n_workers()[-1], cls.worker_limit()[0]), ())
+        harness.skip_if(overhead.transfer_unsupported(harness.backend_class(backend), path))
+        self.engine = harness.warm_at_most_workers(backend)
 
     def track_transfer_seconds(self, backend, path, megabytes):
         return overhead.transfer(self.engine, megabytes, path)
@@ -95,7 +91,7 @@ class TaskOverhead(ByPool):
         _check(backend, n_workers)
 
     def track_per_task(self, backend, n_workers, pool):
-        tasks = TASKS[config.size()]
+        tasks = TASKS[harness.size()]
         return overhead.median_of(3, overhead.per_task, backend, n_workers, pool, tasks)
 
     track_per_task.unit = "seconds"
@@ -125,13 +121,11 @@ class Harness:
     timeout = 600
 
     def setup(self, backend, n_workers):
-        reason = harness.worker_limit(backend, n_workers) or overhead.harness_unsupported(
-            harness.backends.backend_class(backend))
-        if reason:
-            raise NotImplementedError(reason)
+        harness.skip_if(harness.worker_limit(backend, n_workers) or overhead.harness_unsupported(
+            harness.backend_class(backend)))
 
     def track_harness_ratio(self, backend, n_workers):
-        return overhead.harness(backend, n_workers, TASKS[config.size()])["value"]
+        return overhead.harness(backend, n_workers, TASKS[harness.size()])["value"]
 
     track_harness_ratio.unit = "x"
     track_harness_ratio.version = "1e1cb3723c49981617cc3c14725f83d82f0ebe2b0f69a31fbdf71d76757b88de"

@@ -2,9 +2,10 @@
 timed interleaved in one process (unit: x). Efficiency is speedup / ceiling of the same
 run, derived by the report, never measured a second time."""
 
-from bench_lib import harness, ratios, timeline, workloads
+from bench_lib import harness
+from bench_lib.harness import ratios, timeline
 
-WORKLOADS = workloads.names()
+WORKLOADS = harness.workload_names()
 TOP = harness.n_workers()[-1:]  # ratios at the most workers; workload benchmarks cover 1..n
 
 
@@ -31,9 +32,7 @@ class Ratios:
     timeout = 1800
 
     def setup(self, workload, backend, n_workers):
-        reason = harness.worker_limit(backend, n_workers) or ratios.unsupported(workload, backend, n_workers)
-        if reason:
-            raise NotImplementedError(reason)
+        harness.skip_if(harness.worker_limit(backend, n_workers) or ratios.unsupported(workload, backend, n_workers))
 
     def track_speedup(self, workload, backend, n_workers):
         return ratios.speedup(workload, backend, n_workers)["value"]
@@ -51,10 +50,8 @@ class Gap:
     timeout = 1800
 
     def setup(self, workload, backend, n_workers):
-        reason = harness.worker_limit(backend, n_workers) or ratios.unsupported(
-            workload, backend, n_workers, "gap")
-        if reason:
-            raise NotImplementedError(reason)
+        harness.skip_if(harness.worker_limit(backend, n_workers) or ratios.unsupported(
+            workload, backend, n_workers, "gap"))
 
     def track_naive_to_shared(self, workload, backend, n_workers):
         return ratios.gap(workload, backend, n_workers)["value"]
@@ -72,9 +69,7 @@ class Traces:
     timeout = 900
 
     def setup(self, workload, backend, n_workers):
-        reason = harness.worker_limit(backend, n_workers) or ratios.unsupported(workload, backend, n_workers)
-        if reason:
-            raise NotImplementedError(reason)
+        harness.skip_if(harness.worker_limit(backend, n_workers) or ratios.unsupported(workload, backend, n_workers))
 
     def track_idle_share(self, workload, backend, n_workers):
         return timeline.traced(workload, backend, n_workers)["summary"]["idle_share"]

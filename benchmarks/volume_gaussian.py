@@ -1,7 +1,6 @@
 """Chunked gaussian filter of a (50,1104,1104) volume: time, memory, and dask's graph cost."""
 
-from bench_lib import harness, memory
-from bench_lib.workloads import volume_gaussian
+from bench_lib import harness
 
 
 class VolumeGaussian(harness.LongRuns):
@@ -30,8 +29,7 @@ class VolumeGaussian(harness.LongRuns):
 
     def track_memory_vs_data(self, backend, n_workers, variant):
         """Peak RSS of this process and all it started, in multiples of the volume's size."""
-        _, peak = memory.peak_tree_rss(self.run)
-        return peak / harness.data_bytes("volume_gaussian")
+        return harness.peak_memory_vs_data(self.run, "volume_gaussian")
 
     track_memory_vs_data.unit = "x data size"
     track_memory_vs_data.version = "6d2c021a82f8b7c2bc481cceafb7b592c836ae8f49d8b38e5a5d576dddef924f"
@@ -43,10 +41,10 @@ class VolumeGraph:
     timeout = 300
 
     def setup(self):
-        inputs = volume_gaussian.WORKLOAD.inputs(harness.config.size())
+        inputs = harness.inputs("volume_gaussian")
         self.args = (inputs.data, inputs.params["tiles"], inputs.params["halo"])
 
     def time_build_graph(self):
-        volume_gaussian.build_graph(*self.args)
+        harness.build_overlap_graph(*self.args)
 
     time_build_graph.version = "dc000435686a75feebdbb380d4a3b061eea3722d351e4774d811d4bd5350a409"

@@ -32,4 +32,4 @@ def check(backend: str, n_workers: int, variant: str, pinned: bool = False) -> d
 
 def reference() -> np.ndarray:
     """The serial answer: a plain loop reloading for each batch (loads TensorFlow here)."""
-    return WORKLOAD.serial(WORKLOAD.inputs(config.size(), n_workers=2))
+    return WORKLOAD.reference_answer(WORKLOAD.inputs(config.size(), n_workers=2))

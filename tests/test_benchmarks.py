@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_lib import backends, cli, config, harness, overhead, workloads
+from bench_lib import backends, cli, config, workloads
 from bench_lib.workloads import volume_gaussian
 import asv_classes
 import unsupported
@@ -182,12 +182,8 @@ class Recorder:
 
 
 def workload_of(run) -> tuple[str, object]:
-    """(workload name, inputs) of a callable from harness.prepare or prepare_per_call."""
-    if run.func is overhead.on_new_pool:
-        name, _backend, _n, _variant, inputs = run.args
-        return name, inputs
-    _engine, inputs = harness.prepared(run)
-    return run.func.__self__.name, inputs
+    """(workload name, inputs) of a run from harness.prepare or prepare_per_call."""
+    return run.workload.name, run.inputs
 
 
 def check_result(bench, recorded) -> str:

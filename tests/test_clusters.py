@@ -73,7 +73,7 @@ def filter_bank_matches_serial(name, n_workers):
     with backends.get(name, n_workers) as engine:
         engine.warm(wl.modules)
         for variant in ("naive", "shared"):
-            np.testing.assert_allclose(wl.run(engine, inputs, variant), wl.serial(inputs),
+            np.testing.assert_allclose(wl.run(engine, inputs, variant), wl.reference_answer(inputs),
                                        rtol=1e-10, atol=1e-10)
         return set(engine.worker_pids)  # the worker processes warm-up tasks ran in
 

@@ -478,8 +478,8 @@ def test_setup_runs_the_workload_once_except_the_interpolators(monkeypatch):
     from bench_lib import backends, harness, workloads
 
     monkeypatch.setenv("PARBENCH_SIZE", "small")
-    assert workloads.get("interpolators").prime is False
-    assert all(workloads.get(name).prime for name in workloads.names() if name != "interpolators")
+    assert workloads.get("interpolators").warm_before_timing is False
+    assert all(workloads.get(name).warm_before_timing for name in workloads.names() if name != "interpolators")
     calls = []
     real = workloads.Workload.run
 

@@ -222,7 +222,7 @@ def test_traces_of_the_filter_bank(engine, points_file):
     run = harness.prepare("filter_bank", engine, TOP, variant, filter_size="5x5")
     with trace.recording():  # a traced run gives the filter bank's answer, in order
         check_answer("filter_bank", filter_bank_inputs(TOP), run())
-    engine_obj, _ = harness.prepared(run)
+    engine_obj = run.engine
     if ENGINES[engine]["processes"]:
         assert set(pid) <= set(engine_obj.worker_pids) and os.getpid() not in pid
     else:

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from bench_lib import points, report
+from bench_lib import points, report, workloads
 
-TIME = report.TIMES["filter_bank"][0]
+TIME = workloads.get("filter_bank").headline
 
 
 def series(name, names, params, values, commit="c0ffee00"):
@@ -203,12 +203,12 @@ def with_overheads(m):
 
 def test_overheads_by_hand():
     m = with_overheads(fixture_machine())
-    assert report.overheads(m, "filter_bank", "loky", 2) == {
-        "start s": 0.9, "import s": 1.5, "per-task ms": pytest.approx(0.1), "new-pool ms/task": pytest.approx(2.0),
-        "MB/s": 250.0}
-    assert report.overheads(m, "model_inference", "loky", 2)["import s"] == 6.0
-    assert report.overheads(m, "filter_bank", "threads", 2) == {"start s": 0.001}
-    assert report.overheads(m, "filter_bank", "loky", 1) == {"MB/s": 250.0}
+    assert report.overheads(m, "filter_bank", "loky", 2) == report.Overheads(
+        start_s=0.9, import_s=1.5, per_task_ms=pytest.approx(0.1), new_pool_per_task_ms=pytest.approx(2.0),
+        transfer_mb_per_s=250.0)
+    assert report.overheads(m, "model_inference", "loky", 2).import_s == 6.0
+    assert report.overheads(m, "filter_bank", "threads", 2) == report.Overheads(start_s=0.001)
+    assert report.overheads(m, "filter_bank", "loky", 1) == report.Overheads(transfer_mb_per_s=250.0)
 
 
 def test_render_by_hand():
@@ -254,7 +254,7 @@ def test_no_memory_bound_reason_at_the_bound_and_no_gap_reason_at_1_2():
 
 
 def test_weak_scaling_rows_count_the_work_of_every_worker():
-    name = report.TIMES["model_inference"][0]
+    name = workloads.get("model_inference").headline
     m = report.Machine("m")
     m.series[name] = series(name, ["backend", "n_workers", "variant", "pinned"],
                             [["serial", "loky"], [1, 2], ["per-worker"], [False, True]],
@@ -268,7 +268,7 @@ def test_equal_times_keep_the_first_variant_and_a_series_without_variants_has_no
     m = fixture_machine()
     m.series[TIME].values[20:24] = [0.05, None, 0.05, None]
     assert by_backend(report.rows(m, "filter_bank"))[("loky", 2)].variant == "naive"
-    name = report.TIMES["volume_gaussian"][0]
+    name = workloads.get("volume_gaussian").headline
     m.series[name] = series(name, ["backend", "n_workers"], [["serial"], [1]], [2.0])
     [row] = report.rows(m, "volume_gaussian")
     assert (row.variant, row.seconds, row.speedup) == ("", 2.0, 1.0)
@@ -305,7 +305,7 @@ def test_seconds_and_missing_values_by_hand():
 
 
 def table_of(*rows):
-    return [report.Row(b, n, t, "v", sp, measured, speedup_ci=ci, overheads=o or {})
+    return [report.Row(b, n, t, "v", sp, measured, speedup_ci=ci, overheads=o or report.Overheads())
             for b, n, t, sp, measured, ci, o in rows]
 
 
@@ -331,10 +331,11 @@ def test_unknown_speedups_rank_last_and_fewer_workers_are_not_candidates():
 
 def test_two_others_at_most_and_the_largest_overhead_in_its_own_unit():
     m = report.Machine("m")
-    slow_tasks = {"start s": 0.9, "import s": 0.1, "per-task ms": 500.0}
+    slow_tasks = report.Overheads(start_s=0.9, import_s=0.1, per_task_ms=500.0)
     table = table_of(("serial", 1, 0.1, 1.0, False, None, None), ("loky", 2, 0.05, 2.0, False, None, None),
                      ("a", 2, 0.06, 1.7, False, None, slow_tasks),
-                     ("b", 2, 0.07, 1.5, False, None, {"start s": 0.1, "per-task ms": 900.0, "MB/s": 1e9}),
+                     ("b", 2, 0.07, 1.5, False, None,
+                      report.Overheads(start_s=0.1, per_task_ms=900.0, transfer_mb_per_s=1e9)),
                      ("c", 2, 0.08, 1.4, False, None, None))
     text = report.recommend(m, "filter_bank", table)
     assert text.endswith("-- a reaches 1.70x* (largest overhead: start 0.9 s); "
@@ -351,7 +352,7 @@ def test_gap_is_read_for_this_workload_at_the_most_workers():
 
 def test_render_of_a_workload_without_fixed_parameters_and_of_several_commits_and_runs():
     m = report.Machine("m")
-    name = report.TIMES["volume_gaussian"][0]
+    name = workloads.get("volume_gaussian").headline
     m.series[name] = series(name, ["backend", "n_workers"], [["serial"], [1]], [2.0], commit="aaaa0000")
     m.series[TIME] = series(TIME, ["backend", "n_workers"], [["serial"], [1]], [None], commit="bbbb0000")
     m.points = [{"kind": "gap", "run": "r2"}, {"kind": "gap"}, {"kind": "gap", "run": ""}, {"kind": "gap", "run": "r1"}]
@@ -376,14 +377,14 @@ def test_rows_skip_other_records_and_keep_series_without_the_fixed_parameter():
 
 
 def test_model_inference_rows_show_the_tensorflow_import():
-    name = report.TIMES["model_inference"][0]
+    name = workloads.get("model_inference").headline
     m = with_overheads(report.Machine("m"))
     m.series[name] = series(name, ["backend", "n_workers", "variant", "pinned"],
                             [["serial", "loky"], [1, 2], ["per-worker"], [False]], [4.0, None, None, 4.0])
     rows = by_backend(report.rows(m, "model_inference"))
-    assert rows[("loky", 2)].overheads["import s"] == 6.0
+    assert rows[("loky", 2)].overheads.import_s == 6.0
     rec = {**record("loky", 1.9, [1.8, 2.0], 4.2), "workload": "model_inference"}
-    assert report.measured_row(m, rec).overheads["import s"] == 6.0
+    assert report.measured_row(m, rec).overheads.import_s == 6.0
 
 
 def test_overheads_pick_their_own_pool_and_path():
@@ -393,8 +394,8 @@ def test_overheads_pick_their_own_pool_and_path():
     m.series[report.TRANSFER] = series(report.TRANSFER, ["backend", "path", "megabytes"],
                                        [["loky"], ["shared", "normal"], [10]], [5.0, 250.0])
     got = report.overheads(m, "filter_bank", "loky", 2)
-    assert got["per-task ms"] == pytest.approx(0.1) and got["new-pool ms/task"] == pytest.approx(2.0)
-    assert got["MB/s"] == 250.0
+    assert got.per_task_ms == pytest.approx(0.1) and got.new_pool_per_task_ms == pytest.approx(2.0)
+    assert got.transfer_mb_per_s == 250.0
 
 
 def test_speedup_text_of_nothing_and_touching_intervals():

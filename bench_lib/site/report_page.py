@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from .. import report as rep
+from .. import report as rep, workloads
 from . import SiteError, timelines
 
 
@@ -98,7 +98,7 @@ def workload_figure(machine: rep.Machine, workload: str, table: list[rep.Row], p
     parts = {}
     for backend, rows in by_backend.items():
         row = next((r for r in rows if r.n_workers == top), rows[-1])
-        start, imports = row.overheads.get("start s"), row.overheads.get("import s")
+        start, imports = row.overheads.start_s, row.overheads.import_s
         label = f"{backend} ({row.n_workers})"
         if start is None or imports is None:  # drawn as missing, never as 0 s
             label += " [start/import not measured]"
@@ -112,9 +112,7 @@ def workload_figure(machine: rep.Machine, workload: str, table: list[rep.Row], p
         left = [a + b for a, b in zip(left, widths)]
     first.set(title="a first call on a new pool", xlabel="seconds")
     first.legend(fontsize=7, loc="best")
-    name, fixed = rep.TIMES[workload]
-    shown = ", ".join(f"{k}={v}" for k, v in fixed.items())
-    fig.suptitle(f"{workload}" + (f" ({shown})" if shown else "") + f" on {machine.name}", fontsize=11)
+    fig.suptitle(f"{rep.title(workload)} on {machine.name}", fontsize=11)
     fig.savefig(path, format="svg")
     plt.close(fig)
     return True
@@ -178,7 +176,8 @@ def build_report(results: Path, out_dir: Path) -> list[Path]:
         rows = _metadata(machine.info) if machine.info else [("metadata", "not recorded")]
         body.append('<table class="meta">' + "".join(
             f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>" for k, v in rows) + "</table>")
-        for workload, (bench, _) in rep.TIMES.items():
+        for workload in workloads.names():
+            bench = workloads.get(workload).headline
             svg = out_dir / f"{machine.name}-{workload}.svg"
             table = rep.rows(machine, workload)
             if not workload_figure(machine, workload, table, svg):

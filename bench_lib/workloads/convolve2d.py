@@ -42,6 +42,8 @@ WORKLOAD = Workload(
     build=build,
     task=convolve_downsampled,
     reduce=total,
+    headline="convolve2d.Convolve2D.time_convolve2d",
     params={"scaling": ("weak", "strong")},
-    uses_n_workers=True,
+    representative={"scaling": "strong"},
+    sized_by_workers=True,
 )

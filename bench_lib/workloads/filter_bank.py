@@ -44,5 +44,7 @@ WORKLOAD = Workload(
     build=build,
     task=convolve,
     reduce=total,
+    headline="filter_bank.FilterBank.time_filter_bank",
     params={"filter_size": ("5x5", "511x511")},
+    representative={"filter_size": "5x5"},
 )

@@ -27,7 +27,7 @@ import numpy as np
 from scipy.interpolate import RectBivariateSpline
 
 from .. import data
-from . import Inputs, Variant, Workload
+from . import SHARED, Inputs, Variant, Workload
 
 COUNT = 50
 GRIDS = (50, 300, 530)  # the grid parameter: sets the pickled size of the object
@@ -77,11 +77,11 @@ def spans(count: int, parts: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
 
 
-def run_pickle_self(backend, inputs: Inputs) -> float:
+def run_pickle_self(_wl, backend, inputs: Inputs, _name: str) -> float:
     return math.fsum(backend.map(inputs.data.range_total, inputs.items))
 
 
-def run_batched(backend, inputs: Inputs) -> float:
+def run_batched(_wl, backend, inputs: Inputs, _name: str) -> float:
     parts = spans(len(inputs.data.splines), backend.n_workers)
     return math.fsum(backend.map(inputs.data.range_total, parts))
 
@@ -105,10 +105,12 @@ WORKLOAD = Workload(
     build=build,
     task=range_total,
     reduce=math.fsum,
+    headline="interpolators.Interpolators.time_interpolators",
     modules=("numpy", "scipy.interpolate"),
     params={"grid": GRIDS, "chunk": CHUNKS},
-    standard=("shared",),
-    extra={"pickle-self": Variant(run_pickle_self), "batched": Variant(run_batched)},
-    gap=("pickle-self", "shared"),
-    prime=False,  # a run takes 10-40 s; workers are warm and the object is placed in setup
+    # g=300 (36 MB pickled): the size at which real programs went 10x slower.
+    representative={"grid": 300},
+    variants=(SHARED, Variant("pickle-self", run_pickle_self), Variant("batched", run_batched)),
+    gap_pair=("pickle-self", "shared"),
+    warm_before_timing=False,  # a run takes 10-40 s; workers are warm and the object is placed in setup
 )

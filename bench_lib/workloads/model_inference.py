@@ -143,7 +143,7 @@ def classify_items(backend: Backend, inputs: Inputs, variant: str, items: list,
     return concatenate(backend.map(task, items, data=batches))
 
 
-def run_variant(variant: str, backend: Backend, inputs: Inputs) -> np.ndarray:
+def every_round(_wl, backend: Backend, inputs: Inputs, variant: str) -> np.ndarray:
     """Every round, steady state: per-worker models are reused if loaded."""
     return classify_items(backend, inputs, variant, inputs.items)
 
@@ -186,15 +186,18 @@ WORKLOAD = Workload(
     build=build,
     task=predict_reload,
     reduce=concatenate,
+    headline="model_inference.ModelInference.time_rounds",
+    headline_fixed={"pinned": False},
     modules=("numpy", "tensorflow", "keras"),
-    uses_n_workers=True,
-    standard=(),
-    solo=solo,
-    gap=("reload", "per-worker"),
-    extra={
-        "reload": Variant(functools.partial(run_variant, "reload")),
-        "per-worker": Variant(functools.partial(run_variant, "per-worker")),
-        "tf-threads": Variant(functools.partial(run_variant, "tf-threads"), ("serial",)),
-        "actors": Variant(functools.partial(run_variant, "actors"), ("ray",)),
-    },
+    libraries="tensorflow",
+    sized_by_workers=True,
+    weak_scaling=True,  # a batch per worker per round
+    own_serial_loop=solo,
+    gap_pair=("reload", "per-worker"),
+    variants=(
+        Variant("reload", every_round),
+        Variant("per-worker", every_round),
+        Variant("tf-threads", every_round, ("serial",)),
+        Variant("actors", every_round, ("ray",)),
+    ),
 )

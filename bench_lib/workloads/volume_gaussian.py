@@ -21,7 +21,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from .. import data
-from . import Inputs, Variant, Workload
+from . import NAIVE, SHARED, Inputs, Variant, Workload
 
 SIGMA = 3.0
 TRUNCATE = 4.0  # scipy's default
@@ -95,14 +95,14 @@ def build_graph(volume: np.ndarray, per_axis: int, halo: int):
                            dtype=volume.dtype, sigma=SIGMA, truncate=TRUNCATE)
 
 
-def run_map_overlap(backend, inputs: Inputs) -> np.ndarray:
+def run_map_overlap(_wl, backend, inputs: Inputs, _name: str) -> np.ndarray:
     graph = build_graph(inputs.data, inputs.params["tiles"], inputs.params["halo"])
     if backend.name == "dask":
         return graph.compute(scheduler=backend.client)
     return graph.compute(scheduler="threads", num_workers=backend.n_workers)
 
 
-def run_whole(backend, inputs: Inputs) -> np.ndarray:
+def run_whole(_wl, backend, inputs: Inputs, _name: str) -> np.ndarray:
     return gaussian_filter(inputs.data, SIGMA, truncate=TRUNCATE)
 
 
@@ -120,10 +120,13 @@ WORKLOAD = Workload(
     build=build,
     task=filter_tile,
     reduce=stitch,
+    headline="volume_gaussian.VolumeGaussian.time_volume_gaussian",
     modules=("numpy", "scipy.ndimage"),
     pack=cut,
-    extra={
-        "map_overlap": Variant(run_map_overlap, ("dask", "threads")),
-        "whole": Variant(run_whole, ("serial",)),
-    },
+    variants=(
+        NAIVE,
+        SHARED,
+        Variant("map_overlap", run_map_overlap, ("dask", "threads")),
+        Variant("whole", run_whole, ("serial",)),
+    ),
 )
