@@ -12,6 +12,7 @@ and update the table with its date.
 
 from __future__ import annotations
 
+import math
 import re
 
 AS_OF = "2026-11-30"
@@ -32,7 +33,10 @@ def instance_type(machine: str) -> str | None:
 
 
 def usd(amount: float) -> str:
-    return f"${amount:.2f}" if amount >= 0.1 else f"${amount:.2g}"
+    """Dollars to two significant digits, never in exponent notation ($0.00012)."""
+    if amount >= 0.1 or amount <= 0:
+        return f"${amount:.2f}"
+    return f"${amount:.{1 - math.floor(math.log10(amount))}f}"
 
 
 def cost_lines(machine: str, run_wall_s: float | None, runs: list[tuple[str, str, float]]) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import protocol, workloads
+from . import prices, protocol, workloads
 from .asv_results import (  # noqa: F401 (re-exported: callers use report.load, report.Machine...)
     CEILING, GAP, IMPORTS, PER_TASK, SPEEDUP, START, TRANSFER, Machine, ReportError, Series, _literal,
     add_results, load, machine_info, pick, read_file, read_index,
@@ -171,6 +171,14 @@ def tied(best: Row, other: Row) -> bool:
     return best.speedup_ci[0] <= other.speedup_ci[1] and other.speedup_ci[0] <= best.speedup_ci[1]
 
 
+def _candidates(table: list[Row]) -> list[Row]:
+    """The rows a recommendation chooses from, best speedup first: the most workers, and
+    the loop."""
+    top_n = max(r.n_workers for r in table)
+    candidates = [r for r in table if r.n_workers == top_n or r.backend == "serial"]
+    return sorted(candidates, key=lambda r: -(r.speedup if r.speedup is not None else 0.0))
+
+
 def recommend(machine: Machine, workload: str, table: list[Row]) -> str:
     """The backend with the best speedup at the most workers (measured interleaved where
     Ratios ran), or the loop if none beats it; a tie where the runner-up's interval
@@ -178,8 +186,7 @@ def recommend(machine: Machine, workload: str, table: list[Row]) -> str:
     if not table:
         return "no results"
     top_n = max(r.n_workers for r in table)
-    candidates = [r for r in table if r.n_workers == top_n or r.backend == "serial"]
-    candidates.sort(key=lambda r: -(r.speedup if r.speedup is not None else 0.0))
+    candidates = _candidates(table)
     best = candidates[0]  # the loop (1.00x) wins where no backend beats it
     text = f"{best.backend} (n_workers={best.n_workers}, {best.variant}): {_s(best.seconds)}"
     if best.speedup is not None:
@@ -252,6 +259,10 @@ def render(machines: list[Machine]) -> str:
                     f"{_fmt(o.import_s, '.3f'):>9}{_fmt(o.per_task_ms, '.3f'):>9}"
                     f"{_fmt(o.new_pool_per_task_ms, '.2f'):>9}{_fmt(o.transfer_mb_per_s, '.0f'):>8}")
             lines.append(f"recommended: {recommend(machine, workload, table)}")
+        recommended = [(w, f"{b.backend} n={b.n_workers}", b.seconds) for w in workloads.names()
+                       if (t := rows(machine, w)) and (b := _candidates(t)[0]).seconds is not None]
+        costs = prices.cost_lines(machine.name, info.get("wall_s"), recommended)
+        lines.extend(["", *costs] if costs else [])
         commits = sorted({s.commit for s in machine.series.values()})
         runs = sorted({p.get("run", "") for p in machine.points} - {""})
         lines.append("\n(speedup ±: half the 95% interval of paired rounds; * from separate runs' times, "

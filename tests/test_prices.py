@@ -26,3 +26,29 @@ def test_no_cost_off_ec2_and_a_clear_line_for_an_unknown_type():
     assert prices.cost_lines("ec2-x9.huge", 100.0, []) == []  # not an instance type's shape
     assert prices.cost_lines("ec2-c9.xlarge", 100.0, []) == [
         "cost: no price for c9.xlarge in bench_lib/prices.py (add it with its date)"]
+
+
+@pytest.mark.parametrize("amount, text", [(0.255, "$0.26"), (0.118, "$0.12"), (0.0118, "$0.012"),
+                                          (1.18e-4, "$0.00012"), (2.5e-7, "$0.00000025"), (0.0, "$0.00")])
+def test_dollars_to_two_significant_digits_without_exponents(amount, text):
+    assert prices.usd(amount) == text
+
+
+def test_the_report_prices_an_ec2_machine_only(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from bench_lib import report
+
+    fixture = Path(__file__).parent / "fixtures" / "results"
+    shutil.copytree(fixture, tmp_path / "results")
+    ec2 = tmp_path / "results" / "ec2-c5.xlarge-small"
+    shutil.copytree(tmp_path / "results" / "fixture-small", ec2)
+    for path in ec2.glob("*.json"):
+        path.write_text(path.read_text().replace('"fixture-small"', '"ec2-c5.xlarge-small"'))
+    text = report.render(report.load(tmp_path / "results"))
+    mine, other = text.split("== machine fixture-small")[0], text.split("== machine fixture-small")[1]
+    assert "cost at $0.17/h (c5.xlarge on-demand" in mine and "cost at" not in other
+    priced = [line for line in mine.splitlines() if line.startswith("  one ")]
+    assert [line.split()[1] for line in priced] == [
+        "filter_bank", "convolve2d", "volume_gaussian", "interpolators", "model_inference"]
