@@ -126,8 +126,8 @@ def run(args: argparse.Namespace) -> int:
 
         budget_env, lines = plan.fit(todo, args.budget * 60, ratios.time_cap_s())
         print("\n".join(lines), flush=True)
-    env = dict(os.environ, **budget_env, PARBENCH_POINTS=str(results / machine / points.FILE), PARBENCH_RUN=run_id,
-               PARBENCH_COMMIT=commit[:8], PARBENCH_MACHINE=machine)
+    env = dict(os.environ, **budget_env, **plan.speedup_group(todo, names), PARBENCH_RUN=run_id,
+               PARBENCH_POINTS=str(results / machine / points.FILE), PARBENCH_COMMIT=commit[:8], PARBENCH_MACHINE=machine)
     steps = 3 if args.publish else 2
     started = time.perf_counter()
 

@@ -147,13 +147,20 @@ def prepare(workload: str, backend: str, n_workers: int, variant: str, **params)
     wl = workloads.get(workload)
     inputs = wl.inputs(config.size(), n_workers=n_workers, **params)
     engine = backends.warm(backend, n_workers, wl.modules)
+    key = (workload, backend, n_workers, variant, tuple(sorted(params.items())))
+    run = prepare_on(engine, wl, inputs, variant, prime=key not in _primed)
+    _primed.add(key)
+    return run
+
+
+def prepare_on(engine: backends.Backend, wl: workloads.Workload, inputs: workloads.Inputs, variant: str,
+               prime: bool = True) -> Prepared:
+    """:func:`prepare` on an engine the caller holds (several at once: ``ratios.speedups``)."""
     if variant == workloads.SHARED.name:
         engine.share(inputs.data)  # placement is setup, never timed (memoised)
     run = Prepared(wl, engine, inputs, variant)
-    key = (workload, backend, n_workers, variant, tuple(sorted(params.items())))
-    if wl.warm_before_timing and key not in _primed:
+    if wl.warm_before_timing and prime:
         run()  # first call: placement, lazy imports, caches in workers
-        _primed.add(key)
     return run
 
 

@@ -238,3 +238,18 @@ def batches(benchmarks: list[Benchmark], limit: float) -> list[list[Benchmark]]:
         else:
             out.append([bench])
     return out
+
+
+SPEEDUPS = "scaling.Ratios.track_speedup"
+
+
+def speedup_group(benchmarks: list[Benchmark], names: dict[str, list[str]]) -> dict[str, str]:
+    """The environment telling Ratios which backends this run measures speedups of, so the
+    first point of a workload times them all on one serial baseline (ratios.speedups)."""
+    chosen = []
+    for bench in benchmarks:
+        if bench.name == SPEEDUPS:
+            for i in bench.selected:  # scaling.Ratios.track_speedup('filter_bank', 'loky', 2)
+                backend = re.findall(r"'([^']*)'", names[bench.name][i])[1]
+                chosen += [backend] if backend not in chosen else []
+    return {"PARBENCH_SPEEDUP_GROUP": ",".join(chosen)} if chosen else {}

@@ -16,7 +16,7 @@ import math
 import os
 from typing import Any
 
-from . import ceiling, config, harness, points, protocol, workloads
+from . import backends, ceiling, config, harness, points, protocol, workloads
 from .backends import _worker
 
 SERIAL = "serial"
@@ -82,7 +82,7 @@ def record(kind: str, top: str, bottom: str, m: protocol.Measurement, **point) -
         "half_width": _finite(iv.half_width), "pairs": iv.pairs,
         "time_s": m.center(bottom), "other_time_s": m.center(top),
         "samples_s": {"top": m.times[top], "bottom": m.times[bottom]},
-        "precise": m.precise, "stopped": m.stopped,
+        "precise": m.precise or iv.half_width <= protocol.TARGET_HALF_WIDTH, "stopped": m.stopped,
         "discarded": m.discarded, "noisy": m.noisy, "quiet": m.quiet,
         "foreign_cores_max": max((load.foreign_cores for load in m.loads), default=0.0),
     }
@@ -112,6 +112,73 @@ def speedup(workload: str, backend: str, n_workers: int, **options) -> dict:
     arms = {SERIAL: functools.partial(run.workload.serial_loop, run.inputs), backend: run}
     return measured("speedup", arms, SERIAL, backend, options, workload=workload, backend=backend,
                     n_workers=n_workers, variant=variant)
+
+
+GROUP = "PARBENCH_SPEEDUP_GROUP"  # set by ``bench_lib run``: the backends it measures speedups of
+
+
+def group_for(workload: str, backend: str, n_workers: int) -> list[str]:
+    """The backends whose speedups are measured together with this one: those of the
+    run's group (``PARBENCH_SPEEDUP_GROUP``) that can run the workload here; else it alone."""
+    named = [b for b in os.environ.get(GROUP, "").split(",") if b and b != SERIAL]
+    group = [b for b in dict.fromkeys(named)
+             if not harness.worker_limit(b, n_workers) and best_variant(workload, b, n_workers)]
+    return group if backend in group and len(group) > 1 else [backend]
+
+
+def speedup_in_run(workload: str, backend: str, n_workers: int, **options) -> dict:
+    """This backend's speedup, measured with the rest of its group on one serial baseline
+    (:func:`speedups`) by the first point of the group that runs; later points of the run
+    find theirs in the run's points file. A run killed mid-group measures what is missing."""
+    group = group_for(workload, backend, n_workers)
+    if len(group) == 1:
+        return speedup(workload, backend, n_workers, **options)
+    done = _recorded(workload, n_workers)
+    if backend not in done:
+        done.update(speedups(workload, [b for b in group if b not in done], n_workers, **options))
+    return done[backend]
+
+
+def _recorded(workload: str, n_workers: int) -> dict[str, dict]:
+    """This run's group-measured speedups of ``workload`` at ``n_workers``, by backend."""
+    path, run = os.environ.get("PARBENCH_POINTS"), os.environ.get("PARBENCH_RUN")
+    if not path or not run:
+        return {}
+    return {r["backend"]: r for r in points.read(path)[0]
+            if (r.get("kind"), r.get("run"), r.get("workload"), r.get("n_workers")) == ("speedup", run, workload, n_workers)
+            and r.get("group")}
+
+
+def speedups(workload: str, names: list[str], n_workers: int, **options) -> dict[str, dict]:
+    """Serial loop vs every backend in ``names``, all warm at once, in rotating rounds
+    (S B1 B2 ..., B1 B2 ... S, ...): one serial baseline for all, so a round costs one
+    serial run instead of one per backend. The time cap grows with the arms, (k + 1) / 2
+    times a point's, so each backend gets about the rounds a pair of its own would."""
+    wl = workloads.get(workload)
+    inputs = wl.inputs(config.size(), n_workers=n_workers, **params_for(workload))
+    engines, arms, variants = [], {}, {}
+    try:
+        # Process pools start (and fork) before anything runs tasks in this process: a
+        # thread engine's task may load TensorFlow here, which a later fork must not copy.
+        for name in sorted(names, key=lambda b: backends.backend_class(b).in_caller(n_workers)):
+            engine = backends.get(name, n_workers)
+            engines.append(engine)
+            engine.warm(wl.modules)
+            variants[name] = best_variant(workload, name, n_workers)
+            arms[name] = harness.prepare_on(engine, wl, inputs, variants[name])
+        _worker.limit_threads(config.threads_per_worker())  # serial under the workers' limit
+        wl.serial_loop(inputs)  # its caches and imports are warm too
+        options = {"time_cap_s": time_cap_s() * (len(names) + 1) / 2, "guard": guard(), **options}
+        m = protocol.measure({SERIAL: functools.partial(wl.serial_loop, inputs), **arms}, SERIAL, **options)
+    finally:
+        for engine in engines:
+            engine.close()
+    out = {}
+    for name in names:
+        out[name] = record("speedup", SERIAL, name, m, workload=workload, backend=name, n_workers=n_workers,
+                           variant=variants[name], group=sorted(names))
+        points.write(out[name])
+    return out
 
 
 @functools.lru_cache(maxsize=None)

@@ -35,7 +35,7 @@ class Ratios:
         harness.skip_if(harness.worker_limit(backend, n_workers) or ratios.unsupported(workload, backend, n_workers))
 
     def track_speedup(self, workload, backend, n_workers):
-        return ratios.speedup(workload, backend, n_workers)["value"]
+        return ratios.speedup_in_run(workload, backend, n_workers)["value"]
 
     track_speedup.unit = "x"
     track_speedup.version = "e82b16fc4eefda5f5cc5daa92d5c1018037a5921e98e96a10d2901ff8203ca0f"

@@ -185,6 +185,33 @@ def test_ratios_speedup_of_the_filter_bank(engine, points_file):
     check_answer("filter_bank", filter_bank_inputs(TOP), run())
 
 
+def test_a_runs_speedups_share_one_serial_baseline(points_file, monkeypatch):
+    """With the run's group set, the first Ratios point of a workload times every backend
+    of the group against one serial loop, in the same rounds; later points read theirs."""
+    group = ["threads", "multiprocessing", "loky", "ray", "dask"]
+    monkeypatch.setenv("PARBENCH_SPEEDUP_GROUP", ",".join(["serial", *group]))
+    monkeypatch.setenv("PARBENCH_RUN", "run-1")
+    bench = sb.Ratios()
+    first = bench.track_speedup("filter_bank", "loky", TOP)
+    lines = [json.loads(line) for line in points_file.read_text().splitlines()]
+    assert sorted(p["backend"] for p in lines) == sorted(group)
+    serial = lines[0]["samples_s"]["top"]  # speedup = serial (top) / backend (bottom)
+    for point in lines:
+        assert point["group"] == sorted(group) and point["kind"] == "speedup"
+        assert point["samples_s"]["top"] == serial  # one baseline, the same rounds
+        check_ratio(point, point["value"], "serial", point["backend"])
+    assert first == next(p["value"] for p in lines if p["backend"] == "loky")
+    # the next point of the run measures nothing: its value is the one recorded
+    assert bench.track_speedup("filter_bank", "dask", TOP) == next(p["value"] for p in lines if p["backend"] == "dask")
+    assert len(points_file.read_text().splitlines()) == len(group)
+    # another run measures again, and a backend outside the group is measured on its own
+    monkeypatch.setenv("PARBENCH_RUN", "run-2")
+    monkeypatch.setenv("PARBENCH_SPEEDUP_GROUP", "threads,loky")
+    bench.track_speedup("filter_bank", "joblib-threading", TOP)
+    last = [json.loads(line) for line in points_file.read_text().splitlines()][len(group):]
+    assert [(p["backend"], p.get("group")) for p in last] == [("joblib-threading", None)]
+
+
 def test_gap_naive_to_shared_of_the_filter_bank(engine, points_file):
     bench = sb.Gap()
     if ENGINES[engine]["ratio_variant"] != "shared":  # no 'shared' where memory is shared
