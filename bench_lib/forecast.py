@@ -245,16 +245,18 @@ def _x(value: float | None) -> str:
 def render(machine: Machine, forecasts: dict[str, list[Forecast]], n: int, fitted: int) -> str:
     info = machine.info
     lines = [f"== forecast for {machine.name} ({info.get('cpu_model', '?')}, {info.get('physical_cores', '?')} "
-             f"cores) at n_workers={n}, from the measurements at n_workers <= {fitted} only",
-             "   warm run: T(n) = D(n) + (T(1) - D(1)) x w(n) x (s + (1 - s) / g(n)); the serial part D and "
-             "dispatch latency come from", "   the overhead benchmarks (overhead.TaskOverhead) until traces exist; "
-             "a forecast, not a measurement"]
+             f"cores) at n_workers={n}, fitted on the counts measured up to {fitted} only",
+             "   warm run: T(n) = D(n) + (T(1) - D(1)) x w(n) x (s + (1 - s) / g(n)); a forecast, not a measurement",
+             "   the serial part D (dispatch latency) comes from overhead.TaskOverhead until traces exist"]
     errors, inside, used = [], 0, set()
-    for workload, rows in forecasts.items():
+    for workload in TIMES:
+        if workload not in forecasts:
+            lines.append(f"\n-- {workload}: cannot say: no {TIMES[workload][0]} on this machine")
+            continue
         lines.append(f"\n-- {workload}")
-        lines.append(f"{'backend':<23}{'variant':<12}{'time s':>8}{'speedup':>9}  {'95% interval':<15}"
+        lines.append(f"{'backend':<23}{'variant':<12}{'time s':>8}{'speedup':>9}  {'interval':<15}"
                      f"{'measured':>9}{'error':>8}  notes")
-        for f in rows:
+        for f in forecasts[workload]:
             if f.cannot:
                 lines.append(f"{f.backend:<23}{f.variant:<12}cannot say: {f.cannot}")
                 continue
@@ -266,7 +268,8 @@ def render(machine: Machine, forecasts: dict[str, list[Forecast]], n: int, fitte
             if f.error is not None:
                 errors.append(abs(f.error))
                 inside += f.speedup_ci[0] <= f.measured_speedup <= f.speedup_ci[1]
-    lines.append("")
+    lines.append("\ninterval: the forecast at every corner of its inputs' intervals (asv's 99% of each time, the "
+                 "ceiling's 95% where recorded)\nerror: forecast / measured speedup - 1; the measurement is never fitted")
     lines.extend(f"{note}: {NOTES[note]}" for note in NOTES if note in used)
     if errors:
         lines.append(f"median absolute error {statistics.median(errors):.1%} over {len(errors)} measured points "
@@ -280,9 +283,9 @@ def command(args) -> int:
     from .cli import CLIError, project_root
 
     folder = Path(args.results) if args.results else project_root() / "results"
-    fitted = min(args.max_measured or args.workers - 1, args.workers - 1)
+    fitted = args.workers - 1 if args.max_measured is None else min(args.max_measured, args.workers - 1)
     if fitted < 1:
-        raise CLIError("--workers must be above the counts fitted (--max-measured, at least 1)")
+        raise CLIError("a forecast needs --workers >= 2 and --max-measured >= 1: it fits on n_workers=1 at least")
     try:
         machines = results.pick(results.load(folder), args.machine, str(folder))
     except results.ReportError as exc:
