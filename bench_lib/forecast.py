@@ -237,6 +237,19 @@ def table(machine: Machine, folder: Path, n: int, fitted: int) -> dict[str, list
     return out
 
 
+def curve(machine: Machine, folder: Path, workload: str, counts: list[int]) -> dict[str, list[tuple[int, float]]]:
+    """Per backend, (n, forecast speedup) at each of ``counts`` the model can say, each
+    fitted on every count below it: the report's dashed lines."""
+    out: dict[str, list[tuple[int, float]]] = {}
+    for n in counts:
+        t = terms(machine, folder, workload, n - 1)
+        for backend in sorted({k[0] for k in t.times} - {"serial"}):
+            f = forecast(t, workload, backend, n, n - 1, pool_at_one(backend, n))
+            if f.speedup is not None:
+                out.setdefault(backend, []).append((n, f.speedup))
+    return out
+
+
 # -- the command ----------------------------------------------------------------------------------
 def _x(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"

@@ -187,3 +187,27 @@ def test_the_readmes_forecast_table_is_what_the_command_prints():
     assert block == run(*README_COMMAND.split()[4:]).rstrip("\n")
     median = re.search(r"median absolute error ([\d.]+%)", block).group(1)
     assert f"The median absolute error is {median}" in section
+
+
+# -- the report's dashed lines ------------------------------------------------------------------
+def test_the_report_draws_the_forecast_dashed_past_the_measured_n(strong, monkeypatch):
+    """threads fitted on n=1 and 2: (0.070 - 0.003) / 0.107 is below 1 / 1.5, so s = 0 (clipped);
+    at 4 workers the 3 tasks take one round: T = 0.003 + 0.107 / 3, and 8 workers the same."""
+    import matplotlib.pyplot as plt
+
+    from bench_lib import asv_results, report
+    from bench_lib.site import report_page
+
+    [machine] = asv_results.load(strong)
+    ahead = forecast.curve(machine, strong / "m", "filter_bank", [4, 8])
+    assert set(ahead) == {"threads", "loky"}  # dask: no time at n=1
+    assert ahead["threads"] == [(4, pytest.approx(0.1 / (0.003 + 0.107 / 3))),
+                                (8, pytest.approx(0.1 / (0.003 + 0.107 / 3)))]
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    table = report.rows(machine, "filter_bank")
+    assert report_page.workload_figure(machine, "filter_bank", table, strong / "f.svg", ahead)
+    speed = figures[0].axes[0]
+    dashed = [line for line in speed.lines if line.get_linestyle() == "--"]
+    assert [list(line.get_xdata()) for line in dashed] == [[2, 4, 8]] * 2  # from the measured n=2 on
+    assert {line.get_markerfacecolor() for line in dashed} == {"none"}  # hollow: not a measurement
