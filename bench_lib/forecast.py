@@ -149,23 +149,30 @@ def tasks(workload: str, variant: str, n: int) -> int:
     return n if variant == "batched" else TASKS[workload]
 
 
-def pool_at_one(backend: str, n: int) -> bool:
-    """False where one worker runs in the caller but n in worker processes (joblib runs
-    ``n_jobs=1`` sequentially): its n=1 time then holds no pool to extrapolate."""
+@dataclass(frozen=True)
+class Engine:
+    """What a backend's class says about its n=1 run."""
+
+    pooled_at_one: bool = True  # False: one worker runs in the caller, n in worker processes
+    threads: bool = False  # its workers are threads of one process: they share its GIL
+
+
+def engine(backend: str, n: int) -> Engine:
+    """joblib runs ``n_jobs=1`` sequentially in the caller: its n=1 time holds no pool to
+    extrapolate to n worker processes. An unknown name is taken as a pool of processes."""
     from . import backends
 
     try:
         cls = backends.backend_class(backend)
     except backends.BackendError:
-        return True
-    return not (cls.in_caller(1) and not cls.in_caller(n))
+        return Engine()
+    return Engine(not (cls.in_caller(1) and not cls.in_caller(n)), not cls.uses_processes)
 
 
-def forecast(t: Terms, workload: str, backend: str, n: int, fitted: int, pooled: bool = True) -> Forecast:
-    """The warm time and speedup of ``backend`` at ``n`` workers from the counts <= ``fitted``;
-    ``pooled``: whether its n=1 time went through its pool."""
+def forecast(t: Terms, workload: str, backend: str, n: int, fitted: int, kind: Engine = Engine()) -> Forecast:
+    """The warm time and speedup of ``backend`` at ``n`` workers from the counts <= ``fitted``."""
     out = Forecast(workload, backend)
-    if not pooled and fitted == 1:
+    if not kind.pooled_at_one and fitted == 1:
         out.cannot = "n_workers=1 runs in the caller, without the pool: nothing of the pool was measured"
         return out
     serial = [(v, k[2]) for k, v in t.times.items() if k[:2] == ("serial", 1)]
@@ -200,7 +207,7 @@ def forecast(t: Terms, workload: str, backend: str, n: int, fitted: int, pooled:
             out.notes.append("m-held")
     if base == 1:
         out.notes.append("s=0")
-        if "threading" in backend or backend == "threads":
+        if kind.threads:
             out.notes.append("gil")
     work = {k: (k if workload in WEAK else 1) for k in (base, n)}
 
@@ -233,7 +240,7 @@ def table(machine: Machine, folder: Path, n: int, fitted: int) -> dict[str, list
         t = terms(machine, folder, workload, fitted)
         names = sorted({k[0] for k in t.times} - {"serial"})
         if names:
-            out[workload] = [forecast(t, workload, b, n, fitted, pool_at_one(b, n)) for b in names]
+            out[workload] = [forecast(t, workload, b, n, fitted, engine(b, n)) for b in names]
     return out
 
 
@@ -244,7 +251,7 @@ def curve(machine: Machine, folder: Path, workload: str, counts: list[int]) -> d
     for n in counts:
         t = terms(machine, folder, workload, n - 1)
         for backend in sorted({k[0] for k in t.times} - {"serial"}):
-            f = forecast(t, workload, backend, n, n - 1, pool_at_one(backend, n))
+            f = forecast(t, workload, backend, n, n - 1, engine(backend, n))
             if f.speedup is not None:
                 out.setdefault(backend, []).append((n, f.speedup))
     return out
