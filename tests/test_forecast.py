@@ -3,6 +3,7 @@ out by hand below, then the command on the committed results and the README's ta
 
 import contextlib
 import io
+import itertools
 import json
 import re
 from pathlib import Path
@@ -24,8 +25,6 @@ TIME_AXES = ["backend", "n_workers", "variant"]
 def write_results(folder: Path, series: dict[str, tuple[list[str], list[list], dict[tuple, float | tuple]]]):
     """One asv result file: ``series`` maps a benchmark to (param names, axes, values by
     combination); a value may be (value, ci_low, ci_high)."""
-    import itertools
-
     results, index = {}, {}
     for name, (names, axes, values) in series.items():
         combos = list(itertools.product(*axes))
