@@ -210,3 +210,24 @@ def test_the_report_draws_the_forecast_dashed_past_the_measured_n(strong, monkey
     dashed = [line for line in speed.lines if line.get_linestyle() == "--"]
     assert [list(line.get_xdata()) for line in dashed] == [[2, 4, 8]] * 2  # from the measured n=2 on
     assert {line.get_markerfacecolor() for line in dashed} == {"none"}  # hollow: not a measurement
+
+
+def test_the_readmes_words_on_the_table_and_past_two_workers_are_the_commands():
+    section = (ROOT / "README.md").read_text().split("## Forecast past this machine", 1)[1].split("\n## ", 1)[0]
+    prose = " ".join(section.split("\n```", 4)[-1].split())  # after the output block
+    at2 = run(*README_COMMAND.split()[4:])
+    inside = re.search(r"inside the interval for (\d+ of \d+)", at2).group(1)
+    assert f"inside the interval for {inside} points" in prose
+    errors = {(w, line.split()[0]): int(e) for w, block in re.findall(r"-- (\w+)\n(.*?)\n\n", at2, re.S)
+              for line in block.splitlines() for e in re.findall(r"x +([+-]\d+)%", line)}
+    process = [e for (w, b), e in errors.items() if b in ("multiprocessing", "ray")]
+    assert (min(process), max(process)) == (-6, 23) and "(-6% to +23%)" in prose
+    assert max(e for (w, b), e in errors.items() if b in ("threads", "joblib-threading")) == 143
+    assert errors[("model_inference", "dask")] == 83
+    at8 = run("--workers", "8", "--machine", "vm-2core-24gb")
+    for workload, share in (("filter_bank", 17), ("volume_gaussian", 42), ("model_inference", 28)):
+        block = at8.split(f"-- {workload}\n", 1)[1].split("\n\n", 1)[0]
+        assert block.count(f"memory-bound share of {share}%") == len(block.splitlines()) - 1
+    convolve = at8.split("-- convolve2d\n", 1)[1].split("\n\n", 1)[0]
+    assert "cannot say" not in convolve
+    assert "memory-bound shares of 17%, 42% and 28%" in prose
