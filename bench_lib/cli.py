@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import forecast
 
 
 def project_root() -> Path:
@@ -337,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     what.add_argument("--clear", action="store_true", help="delete the cached model and images")
     p.add_argument("--check", action="store_true", help="also load the model and classify images")
     p.set_defaults(func=model)
+    forecast.add_parser(sub)
     args = parser.parse_args(argv)
     if getattr(args, "asv_args", None) and args.asv_args[0] == "--":
         args.asv_args = args.asv_args[1:]

@@ -88,10 +88,12 @@ def missing_test(node: str) -> str | None:
 
 
 def cli_subcommands() -> set[str]:
-    """The subcommands ``python -m bench_lib`` registers (its parser is built inside main)."""
+    """The subcommands ``python -m bench_lib`` registers (its parser is built inside main,
+    partly by modules that add their own, as forecast.add_parser does)."""
     from bench_lib import cli
 
-    return set(re.findall(r'add_parser\(\s*"([a-z-]+)"', Path(cli.__file__).read_text()))
+    sources = Path(cli.__file__).parent.glob("*.py")
+    return {name for path in sources for name in re.findall(r'add_parser\(\s*"([a-z-]+)"', path.read_text())}
 
 
 def make_targets() -> set[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from .. import report as rep, workloads
+from .. import forecast, report as rep, workloads
 from . import SiteError, timelines
 
 
@@ -39,8 +39,10 @@ def _with_errors(ax, pts: list, color, label: str) -> None:
                 capsize=3)
 
 
-def workload_figure(machine: rep.Machine, workload: str, table: list[rep.Row], path: Path) -> bool:
-    """One SVG with four panels; False when the workload has no results on this machine."""
+def workload_figure(machine: rep.Machine, workload: str, table: list[rep.Row], path: Path,
+                    ahead: dict[str, list[tuple[int, float]]] | None = None) -> bool:
+    """One SVG with four panels; False when the workload has no results on this machine.
+    ``ahead``: per backend, (n, speedup) the model forecasts past the measured n."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -77,6 +79,15 @@ def workload_figure(machine: rep.Machine, workload: str, table: list[rep.Row], p
                      colors[backend], backend)
         _with_errors(effic, [(r.n_workers, r.efficiency, r.efficiency_ci) for r in rows
                              if r.efficiency is not None], colors[backend], backend)
+    for backend, pts in (ahead or {}).items():  # dashed, hollow: never drawn as a measurement
+        start = [(r.n_workers, r.speedup) for r in by_backend.get(backend, []) if r.n_workers == top and r.speedup]
+        speed.plot(*zip(*start, *pts), ls="--", marker="o", mfc="none", color=colors.get(backend, "0.5"))
+    if ahead:
+        far = max(n for pts in ahead.values() for n, _ in pts)
+        speed.plot([top, far], [top, far], ls=":", color="0.4")  # the ideal line, on into the forecast
+        speed.axvspan(top, far, color="0.94", zorder=0, label="forecast (model, not measured)")
+        speed.text(0.97, 0.03, "dashed: forecast", transform=speed.transAxes, ha="right", color="0.35", fontsize=8)
+        ns = ns + sorted({n for pts in ahead.values() for n, _ in pts})
     speed.axhline(1.0, color="0.7", lw=0.8)
     speed.set(title="speedup over the serial loop", xlabel="n_workers", ylabel="x", xticks=ns)
     speed.legend(fontsize=7, loc="upper left")
@@ -154,7 +165,9 @@ pre {{ font-size: 11px; overflow-x: auto; background: #f6f6f6; padding: 8px; }}
 <code>scaling.Ratios</code> ran, with its 95% interval as error bars; else from the run times)
 against the ideal line and the machine's measured ceiling (n copies of the serial work at once,
 no engine); efficiency = that speedup / the ceiling of the same run; how much slower the naive use of each engine is than placing the input
-once; and where a first call on a new pool spends its time. Built from <code>results/</code>
+once; and where a first call on a new pool spends its time. Dashed lines past the
+measured n on a grey band are the forecast's (<code>python -m bench_lib forecast</code>), drawn
+only where its model can say. Built from <code>results/</code>
 by <code>python -m bench_lib site</code>.</p>
 {body}
 </body></html>
@@ -180,7 +193,9 @@ def build_report(results: Path, out_dir: Path) -> list[Path]:
             bench = workloads.get(workload).headline
             svg = out_dir / f"{machine.name}-{workload}.svg"
             table = rep.rows(machine, workload)
-            if not workload_figure(machine, workload, table, svg):
+            top = max((r.n_workers for r in table), default=1)
+            ahead = forecast.curve(machine, Path(results) / machine.name, workload, [2 * top, 4 * top])
+            if not workload_figure(machine, workload, table, svg, ahead):
                 continue
             figures.append(svg)
             advice = rep.recommend(machine, workload, table)

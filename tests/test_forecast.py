@@ -1,0 +1,233 @@
+"""The forecast (bench_lib.forecast) on hand-made result folders whose answers are worked
+out by hand below, then the command on the committed results and the README's table."""
+
+import contextlib
+import io
+import itertools
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bench_lib import cli, forecast
+
+ROOT = Path(__file__).resolve().parent.parent
+README_COMMAND = ".venv/bin/python -m bench_lib forecast --workers 2 --max-measured 1 --machine vm-2core-24gb"
+TIME = {"filter_bank": "filter_bank.FilterBank.time_filter_bank",
+        "convolve2d": "convolve2d.Convolve2D.time_convolve2d",
+        "model_inference": "model_inference.ModelInference.time_rounds"}
+PER_TASK = "overhead.TaskOverhead.track_per_task"
+CEILING = "scaling.Ceiling.track_ceiling_speedup"
+TIME_AXES = ["backend", "n_workers", "variant"]
+
+
+def write_results(folder: Path, series: dict[str, tuple[list[str], list[list], dict[tuple, float | tuple]]]):
+    """One asv result file: ``series`` maps a benchmark to (param names, axes, values by
+    combination); a value may be (value, ci_low, ci_high)."""
+    results, index = {}, {}
+    for name, (names, axes, values) in series.items():
+        combos = list(itertools.product(*axes))
+        cells = [values.get(c) for c in combos]
+        val = [c[0] if isinstance(c, tuple) else c for c in cells]
+        low = [c[1] if isinstance(c, tuple) else None for c in cells]
+        high = [c[2] if isinstance(c, tuple) else None for c in cells]
+        results[name] = [val, [[repr(v) for v in axis] for axis in axes], low, high]
+        index[name] = {"param_names": names, "unit": "seconds"}
+    machine = folder / "m"
+    machine.mkdir(parents=True)
+    (folder / "benchmarks.json").write_text(json.dumps(index))
+    (machine / "c0ffee00-existing.json").write_text(json.dumps({
+        "commit_hash": "c0ffee00" * 5, "date": 1,
+        "result_columns": ["result", "params", "stats_ci_99_a", "stats_ci_99_b"], "results": results}))
+    return folder
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["forecast", *args]) == 0
+    return out.getvalue()
+
+
+def rows(folder: Path, n: int, fitted: int) -> dict[tuple[str, str], forecast.Forecast]:
+    from bench_lib import asv_results
+
+    [machine] = asv_results.load(folder)
+    return {(w, f.backend): f for w, fs in forecast.table(machine, folder / "m", n, fitted).items() for f in fs}
+
+
+# -- the terms -------------------------------------------------------------------------------
+def test_memory_share_and_parallelism_by_hand():
+    assert forecast.memory_share(1.6, 2) == pytest.approx(0.25)  # 2 / 1.6 = 1 + m
+    assert forecast.memory_share(2.0, 2) == 0.0
+    assert forecast.memory_share(2.5, 2) == 0.0  # above ideal: clipped, no negative share
+    assert forecast.parallelism(3, 2, 0.0) == pytest.approx(1.5)  # 3 tasks on 2: two rounds
+    assert forecast.parallelism(4, 2, 0.25) == pytest.approx(2 / 1.25)
+    assert forecast.parallelism(16, 8, 0.0) == pytest.approx(8.0)
+    assert forecast.parallelism(4, 8, 0.0) == pytest.approx(4.0)  # never more busy than tasks
+
+
+# -- hand-made machines ----------------------------------------------------------------------
+@pytest.fixture
+def strong(tmp_path):
+    """filter_bank (3 tasks): serial 100 ms [90, 110]; threads 110 ms [100, 120] at n=1 and
+    70 ms at n=2; threads per task 1 ms at n=1. loky has its n=1 (in the caller); dask only n=2."""
+    return write_results(tmp_path, {
+        TIME["filter_bank"]: (TIME_AXES, [["serial", "threads", "loky", "dask"], [1, 2], ["naive"]], {
+            ("serial", 1, "naive"): (0.100, 0.090, 0.110), ("threads", 1, "naive"): (0.110, 0.100, 0.120),
+            ("threads", 2, "naive"): 0.070, ("loky", 1, "naive"): 0.1, ("loky", 2, "naive"): 0.06,
+            ("dask", 2, "naive"): 0.08}),
+        PER_TASK: (["backend", "n_workers", "pool"], [["threads", "loky", "dask"], [1, 2], ["reused"]], {
+            ("threads", 1, "reused"): 0.001, ("loky", 1, "reused"): 0.001, ("dask", 1, "reused"): 0.001}),
+    })
+
+
+def test_n2_from_n1_alone_by_hand(strong):
+    f = rows(strong, 2, 1)[("filter_bank", "threads")]
+    # D = 3 x 1 ms; T(2) = 0.003 + (0.110 - 0.003) / 1.5 (3 tasks on 2 workers)
+    assert f.time_s == pytest.approx(0.003 + 0.107 / 1.5)
+    assert f.speedup == pytest.approx(0.100 / 0.0743333, rel=1e-5)
+    assert f.measured_speedup == pytest.approx(0.100 / 0.070)
+    assert f.error == pytest.approx(0.070 / 0.0743333 - 1, rel=1e-5)
+    # the interval: T(1) over [100, 120] ms, serial over [90, 110] ms
+    assert f.time_ci == pytest.approx((0.003 + 0.097 / 1.5, 0.003 + 0.117 / 1.5))
+    assert f.speedup_ci == pytest.approx((0.090 / 0.081, 0.110 / 0.0676667), rel=1e-5)
+    assert set(f.notes) == {"memory-scales", "s=0", "gil"}
+
+
+def test_what_the_model_cannot_say(strong):
+    table = rows(strong, 2, 1)
+    assert "in the caller" in table[("filter_bank", "loky")].cannot  # joblib's n_jobs=1: no pool
+    assert table[("filter_bank", "dask")].cannot == "no time at n_workers=1 (measured at 2)"
+    assert table[("filter_bank", "loky")].speedup is None
+
+
+def test_a_fitted_serial_share_and_memory_share_carry_to_four_workers(tmp_path):
+    """convolve2d (4 tasks): serial 1 s; multiprocessing 1.02 s at n=1, 0.62 s at n=2, 5 ms
+    per task; the ceiling at 2 is 1.95x, so m = 2 / 1.95 - 1 = 1/39. D(1) = D(2) = 20 ms.
+    g(2) = 2 / (1 + 1/39) = 1.95; (0.62 - 0.02) / 1.0 = 0.6 = s + (1 - s) / 1.95, s = 17/95.
+    g(4) = 4 / (1 + 3/39) = 156/42; T(4) = 0.02 + 17/95 + (78/95) / (156/42) = 0.42 s."""
+    folder = write_results(tmp_path, {
+        TIME["convolve2d"]: (TIME_AXES, [["serial", "multiprocessing"], [1, 2], ["shared"]], {
+            ("serial", 1, "shared"): 1.0, ("multiprocessing", 1, "shared"): 1.02,
+            ("multiprocessing", 2, "shared"): 0.62}),
+        PER_TASK: (["backend", "n_workers", "pool"], [["multiprocessing"], [1, 2], ["reused"]], {
+            ("multiprocessing", 1, "reused"): 0.005, ("multiprocessing", 2, "reused"): 0.005}),
+        CEILING: (["workload", "n_workers"], [["convolve2d", "filter_bank"], [1, 2]], {
+            ("convolve2d", 1): 1.0, ("convolve2d", 2): 1.95, ("filter_bank", 2): 1.5}),
+    })
+    f = rows(folder, 4, 2)[("convolve2d", "multiprocessing")]
+    assert f.time_s == pytest.approx(0.42)
+    assert f.speedup == pytest.approx(1 / 0.42)
+    assert f.measured_speedup is None and f.notes == ["m-held"]
+
+
+def test_past_a_memory_bound_ceiling_it_cannot_say(tmp_path):
+    folder = write_results(tmp_path, {
+        TIME["filter_bank"]: (TIME_AXES, [["serial", "multiprocessing"], [1, 2], ["naive"]], {
+            ("serial", 1, "naive"): 1.0, ("multiprocessing", 1, "naive"): 1.0,
+            ("multiprocessing", 2, "naive"): 0.7}),
+        PER_TASK: (["backend", "n_workers", "pool"], [["multiprocessing"], [1], ["reused"]],
+                   {("multiprocessing", 1, "reused"): 0.0}),
+        CEILING: (["workload", "n_workers"], [["filter_bank"], [2]], {("filter_bank", 2): 1.5}),
+    })
+    f = rows(folder, 4, 2)[("filter_bank", "multiprocessing")]
+    assert f.cannot == ("memory bandwidth at n=4 unknown: the ceiling at n=2 (1.50x) shows a "
+                        "memory-bound share of 33%")
+    # fitted on n=1 only the ceiling at 2 is not used: bandwidth assumed to scale, said so
+    f = rows(folder, 2, 1)[("filter_bank", "multiprocessing")]
+    assert f.time_s == pytest.approx(1.0 / 1.5) and "memory-scales" in f.notes
+
+
+def test_weak_scaling_grows_the_work_and_the_tasks(tmp_path):
+    """model_inference, 3 rounds: ray 1.1 s at n=1, 10 ms per task. At n=2: 6 tasks, D = 60 ms,
+    the work doubles over 2 workers: T(2) = 0.06 + (1.1 - 0.03) x 2 / 2 = 1.13 s, speedup
+    2 x 1.0 / 1.13."""
+    folder = write_results(tmp_path, {
+        TIME["model_inference"]: (TIME_AXES, [["serial", "ray"], [1], ["per-worker"]], {
+            ("serial", 1, "per-worker"): 1.0, ("ray", 1, "per-worker"): 1.1}),
+        PER_TASK: (["backend", "n_workers", "pool"], [["ray"], [1], ["reused"]], {("ray", 1, "reused"): 0.01}),
+    })
+    f = rows(folder, 2, 1)[("model_inference", "ray")]
+    assert f.time_s == pytest.approx(1.13)
+    assert f.speedup == pytest.approx(2 / 1.13)
+
+
+def test_the_command_on_hand_made_results_prints_the_forecast_and_its_error(strong):
+    out = run("--workers", "2", "--max-measured", "1", "--results", str(strong))
+    line = next(x for x in out.splitlines() if x.startswith("threads "))
+    assert line.split()[2:7] == ["0.074", "1.35x", "[1.11,", "1.63]", "1.43x"]  # 0.1/0.0743, 0.1/0.07
+    assert "-6%" in line  # 0.07 / 0.0743 - 1
+    assert "median absolute error 5.8% over 1 measured points" in out
+    assert "-- convolve2d: cannot say: no convolve2d.Convolve2D.time_convolve2d on this machine" in out
+
+
+def test_the_command_refuses_a_count_it_cannot_fit(strong, capsys):
+    assert cli.main(["forecast", "--workers", "1", "--results", str(strong)]) == 2
+    assert "fits on n_workers=1 at least" in capsys.readouterr().err
+
+
+# -- the committed results and the README ------------------------------------------------------
+def test_committed_results_print_predictions_and_errors_against_n2():
+    out = run(*README_COMMAND.split()[4:])
+    assert "fitted on the counts measured up to 1 only" in out
+    assert "until traces exist" in out and "a forecast, not a measurement" in out
+    errors = re.findall(r"\d\.\d\dx +[+-]\d+%", out)
+    assert len(errors) >= 10
+    assert re.search(r"median absolute error [\d.]+% over \d+ measured points", out)
+
+
+def test_the_readmes_forecast_table_is_what_the_command_prints():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Forecast past this machine", 1)[1].split("\n## ", 1)[0]
+    assert README_COMMAND in section
+    block = section.split("```text\n", 1)[1].split("\n```", 1)[0]
+    assert block == run(*README_COMMAND.split()[4:]).rstrip("\n")
+    median = re.search(r"median absolute error ([\d.]+%)", block).group(1)
+    assert f"The median absolute error is {median}" in section
+
+
+# -- the report's dashed lines ------------------------------------------------------------------
+def test_the_report_draws_the_forecast_dashed_past_the_measured_n(strong, monkeypatch):
+    """threads fitted on n=1 and 2: (0.070 - 0.003) / 0.107 is below 1 / 1.5, so s = 0 (clipped);
+    at 4 workers the 3 tasks take one round: T = 0.003 + 0.107 / 3, and 8 workers the same."""
+    import matplotlib.pyplot as plt
+
+    from bench_lib import asv_results, report
+    from bench_lib.site import report_page
+
+    [machine] = asv_results.load(strong)
+    ahead = forecast.curve(machine, strong / "m", "filter_bank", [4, 8])
+    assert set(ahead) == {"threads", "loky"}  # dask: no time at n=1
+    assert ahead["threads"] == [(4, pytest.approx(0.1 / (0.003 + 0.107 / 3))),
+                                (8, pytest.approx(0.1 / (0.003 + 0.107 / 3)))]
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    table = report.rows(machine, "filter_bank")
+    assert report_page.workload_figure(machine, "filter_bank", table, strong / "f.svg", ahead)
+    speed = figures[0].axes[0]
+    dashed = [line for line in speed.lines if line.get_linestyle() == "--"]
+    assert [list(line.get_xdata()) for line in dashed] == [[2, 4, 8]] * 2  # from the measured n=2 on
+    assert {line.get_markerfacecolor() for line in dashed} == {"none"}  # hollow: not a measurement
+
+
+def test_the_readmes_words_on_the_table_and_past_two_workers_are_the_commands():
+    section = (ROOT / "README.md").read_text().split("## Forecast past this machine", 1)[1].split("\n## ", 1)[0]
+    prose = " ".join(section.split("\n```", 4)[-1].split())  # after the output block
+    at2 = run(*README_COMMAND.split()[4:])
+    inside = re.search(r"inside the interval for (\d+ of \d+)", at2).group(1)
+    assert f"inside the interval for {inside} points" in prose
+    errors = {(w, line.split()[0]): int(e) for w, block in re.findall(r"-- (\w+)\n(.*?)\n\n", at2, re.S)
+              for line in block.splitlines() for e in re.findall(r"x +([+-]\d+)%", line)}
+    process = [e for (w, b), e in errors.items() if b in ("multiprocessing", "ray")]
+    assert (min(process), max(process)) == (-6, 23) and "(-6% to +23%)" in prose
+    assert max(e for (w, b), e in errors.items() if b in ("threads", "joblib-threading")) == 143
+    assert errors[("model_inference", "dask")] == 83
+    at8 = run("--workers", "8", "--machine", "vm-2core-24gb")
+    for workload, share in (("filter_bank", 17), ("volume_gaussian", 42), ("model_inference", 28)):
+        block = at8.split(f"-- {workload}\n", 1)[1].split("\n\n", 1)[0]
+        assert block.count(f"memory-bound share of {share}%") == len(block.splitlines()) - 1
+    convolve = at8.split("-- convolve2d\n", 1)[1].split("\n\n", 1)[0]
+    assert "cannot say" not in convolve
+    assert "memory-bound shares of 17%, 42% and 28%" in prose
