@@ -97,3 +97,16 @@ def test_params_are_the_representative_ones_and_a_copy():
     assert ratios.params_for("volume_gaussian") == {}
     ratios.params_for("filter_bank")["filter_size"] = "511x511"
     assert ratios.params_for("filter_bank") == {"filter_size": "5x5"}
+
+
+def test_in_a_group_each_arm_is_precise_on_its_own_interval():
+    # A group stopped at its time cap: arm a's ratios are 2, 2, 2 (half-width 0), arm b's
+    # 2, 4, 2 (far wider than 3%); only a is precise.
+    m = protocol.Measurement(times={"serial": [1.0, 1.0, 1.0], "a": [0.5, 0.5, 0.5], "b": [0.5, 0.25, 0.5]},
+                             precise=False, stopped="time cap")
+    assert ratios.record("speedup", "serial", "a", m)["precise"] is True
+    assert ratios.record("speedup", "serial", "b", m)["precise"] is False
+    # ratios 1.02, 1.0, 0.98: log half-width = t(0.975, 2) x sd / sqrt(3) = 4.3027 x 0.02 / 1.732
+    # ~ 0.0497, above 3%
+    wide = protocol.Measurement(times={"serial": [1.02, 1.0, 0.98], "c": [1.0, 1.0, 1.0]})
+    assert ratios.record("speedup", "serial", "c", wide)["precise"] is False
