@@ -68,6 +68,35 @@ def active() -> Trace | None:
     return _ACTIVE
 
 
+# -- what a trace says ----------------------------------------------------------------------
+def summary(spans: list[Span], n_workers: int) -> dict:
+    """Figures read off one map's spans: shares of the workers' time (n_workers x wall,
+    wall from the first hand-over to the last finish) spent computing, getting inputs
+    and idle; the median wait from hand-over to start; imbalance = the busiest worker's
+    busy time / the mean over the ``n_workers`` workers."""
+    if not spans:
+        raise ValueError("no spans: nothing was traced")
+    wall = max(s.finished for s in spans) - min(s.submitted for s in spans)
+    busy: dict[tuple[int, str], float] = {}
+    for s in spans:
+        key = (s.pid, s.thread)
+        busy[key] = busy.get(key, 0.0) + (s.finished - s.started)
+    inputs = sum(s.input_s or 0.0 for s in spans)
+    capacity = wall * n_workers
+    total_busy = sum(busy.values())
+    return {
+        "tasks": len(spans), "workers_seen": len(busy), "wall_s": wall,
+        "compute_share": (total_busy - inputs) / capacity,
+        "input_share": inputs / capacity,
+        "idle_share": 1.0 - total_busy / capacity,
+        "median_wait_s": statistics.median(s.started - s.submitted for s in spans),
+        "imbalance": max(busy.values()) / (total_busy / n_workers),
+    }
+
+
+# -- engine-driving: exercised with every real engine (tests/test_engines.py); mutation testing
+# covers the arithmetic above.
+# pragma: no mutate block
 class Packed:
     """An input pickled once in the caller; the task unpickles it (timed as input)."""
 
@@ -132,29 +161,3 @@ def unwrap(results: list, trace: Trace) -> list:
     """The results of a traced map, its spans added to ``trace``."""
     trace.spans.extend(span for _, span in results)
     return [result for result, _ in results]
-
-
-# -- what a trace says ----------------------------------------------------------------------
-def summary(spans: list[Span], n_workers: int) -> dict:
-    """Figures read off one map's spans: shares of the workers' time (n_workers x wall,
-    wall from the first hand-over to the last finish) spent computing, getting inputs
-    and idle; the median wait from hand-over to start; imbalance = the busiest worker's
-    busy time / the mean over the ``n_workers`` workers."""
-    if not spans:
-        raise ValueError("no spans: nothing was traced")
-    wall = max(s.finished for s in spans) - min(s.submitted for s in spans)
-    busy: dict[tuple[int, str], float] = {}
-    for s in spans:
-        key = (s.pid, s.thread)
-        busy[key] = busy.get(key, 0.0) + (s.finished - s.started)
-    inputs = sum(s.input_s or 0.0 for s in spans)
-    capacity = wall * n_workers
-    total_busy = sum(busy.values())
-    return {
-        "tasks": len(spans), "workers_seen": len(busy), "wall_s": wall,
-        "compute_share": (total_busy - inputs) / capacity,
-        "input_share": inputs / capacity,
-        "idle_share": 1.0 - total_busy / capacity,
-        "median_wait_s": statistics.median(s.started - s.submitted for s in spans),
-        "imbalance": max(busy.values()) / (total_busy / n_workers),
-    }
