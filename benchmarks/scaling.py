@@ -23,16 +23,21 @@ class Ceiling:
     track_ceiling_speedup.version = "0e1220c13e42ad9088fbb5949ea45d8495e1d2e5110e3010a45882b51572cd36"
 
 
-class Ratios:
-    """Speedup over the serial loop on the variant a careful user picks (the shared one
-    where it exists); its interval and samples go to points.jsonl."""
+class AtTheMostWorkers:
+    """Per workload and backend at the most workers, on the variant a careful user picks
+    (the shared one where it exists); n/a where no variant runs."""
 
     params = (WORKLOADS, harness.BACKENDS, TOP)
     param_names = ["workload", "backend", "n_workers"]
-    timeout = 1800
 
     def setup(self, workload, backend, n_workers):
         harness.skip_if(harness.worker_limit(backend, n_workers) or ratios.unsupported(workload, backend, n_workers))
+
+
+class Ratios(AtTheMostWorkers):
+    """Speedup over the serial loop; its interval and samples go to points.jsonl."""
+
+    timeout = 1800
 
     def track_speedup(self, workload, backend, n_workers):
         return ratios.speedup_in_run(workload, backend, n_workers)["value"]
@@ -60,16 +65,11 @@ class Gap:
     track_naive_to_shared.version = "f59fc566a147c21ee6664e1c3d9bdacc4bb0b26f85d53e44761f65f859850e79"
 
 
-class Traces:
+class Traces(AtTheMostWorkers):
     """One traced run per point (bench_lib.timeline): which worker ran each task, when, and
     how long it waited; the spans go to traces.jsonl, asv keeps the workers' idle share."""
 
-    params = (WORKLOADS, harness.BACKENDS, TOP)
-    param_names = ["workload", "backend", "n_workers"]
     timeout = 900
-
-    def setup(self, workload, backend, n_workers):
-        harness.skip_if(harness.worker_limit(backend, n_workers) or ratios.unsupported(workload, backend, n_workers))
 
     def track_idle_share(self, workload, backend, n_workers):
         return timeline.traced(workload, backend, n_workers)["summary"]["idle_share"]
