@@ -104,11 +104,7 @@ def predict_held(batches: Batches, index: int, threads: tuple[int, int],
 def solo(inputs: Inputs) -> np.ndarray:
     """Serial steady state: one model held by this process, every batch in a loop."""
     threads = tf_threads("per-worker")
-    return concatenate([predict_held(inputs.data, i, threads) for i in inputs.items])
-
-
-def concatenate(results: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(results)
+    return np.concatenate([predict_held(inputs.data, i, threads) for i in inputs.items])
 
 
 # -- Ray actors -----------------------------------------------------------------------------
@@ -133,14 +129,14 @@ def classify_items(backend: Backend, inputs: Inputs, variant: str, items: list,
     if variant == "actors":  # the backend's Classifier actors (Ray): new ones for a new generation
         args = lambda i: (batches, tf_threads("actors"), affinity.core_for(backend, i))  # noqa: E731
         backend.actors(Classifier, (batches.model, batches.images), args, generation)
-        return concatenate(backend.actor_map("classify", items, batches))
+        return np.concatenate(backend.actor_map("classify", items, batches))
     backend.retire_actors()  # actors hold the run's CPUs that tasks need
     threads = tf_threads(variant)
     if variant == "reload":
         task = functools.partial(predict_reload, threads=threads)
     else:  # per-worker, tf-threads
         task = functools.partial(predict_held, threads=threads, generation=generation)
-    return concatenate(backend.map(task, items, data=batches))
+    return np.concatenate(backend.map(task, items, data=batches))
 
 
 def every_round(_wl, backend: Backend, inputs: Inputs, variant: str) -> np.ndarray:
@@ -185,7 +181,7 @@ WORKLOAD = Workload(
     name="model_inference",
     build=build,
     task=predict_reload,
-    reduce=concatenate,
+    reduce=np.concatenate,
     headline="model_inference.ModelInference.time_rounds",
     headline_fixed={"pinned": False},
     modules=("numpy", "tensorflow", "keras"),
