@@ -22,7 +22,6 @@ another key (or class) is asked for, by :meth:`RayBackend.retire_actors`, and on
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
@@ -31,7 +30,7 @@ import time
 import types
 from typing import Callable
 
-from .. import config
+from .. import config, processes
 from . import _worker
 from ._cluster import check_reachable
 from .base import Backend, BackendError
@@ -285,55 +284,23 @@ def _shutdown_owned() -> None:
     Ray gives the raylet 1 s to end its agents and workers, then SIGKILLs it: on a busy
     machine its dashboard and runtime-env agents (~85 MB each), and at times raylet and
     gcs_server, outlive ``ray.shutdown()`` by a minute, orphaned, using CPU while the
-    next benchmark is timed. The runtime's processes, found by its marker before the
-    shutdown (while the agents are still the raylet's children) and after it (what
-    started meanwhile), are SIGTERMed, then SIGKILLed, all gone within ``EXIT_TIMEOUT`` s.
+    next benchmark is timed. The runtime's processes, found by
+    its marker before the shutdown (while the agents are still the raylet's children) and
+    after it (what started meanwhile), are SIGTERMed, then SIGKILLed, all gone within
+    ``EXIT_TIMEOUT`` s.
     """
-    import psutil
     import ray
 
     marker = _runtime["marker"]
-    procs = _processes_of(marker)
+    procs = processes.marked(MARKER, marker)
     try:
         ray.shutdown()
     finally:
         _runtime.update(owned=False, cpus=0, marker=None)
-        procs = _processes_of(marker, procs)
-        # The agents take seconds over a SIGTERM: a second of grace, then SIGKILL.
-        for action, within in (("terminate", 1.0), ("kill", EXIT_TIMEOUT - 1.0)):
-            for p in procs:
-                with contextlib.suppress(psutil.Error):
-                    getattr(p, action)()
-            procs = _running(procs, within)
+        end_runtime(marker, procs)
 
 
-def _running(procs, within: float) -> list:
-    """Those of ``procs`` still running after up to ``within`` s. A zombie is done: an
-    orphan's waits for init to reap it, which ``psutil.wait_procs`` would wait out."""
-    import psutil
-
-    deadline = time.monotonic() + within
-    while True:
-        left = []
-        for p in procs:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                if p.status() != psutil.STATUS_ZOMBIE:
-                    left.append(p)
-        if not left or time.monotonic() > deadline:
-            return left
-        procs = left
-        time.sleep(0.05)
-
-
-def _processes_of(marker: str, known=()) -> list:
-    """The runtime's processes: those whose environment carries ``marker`` and their
-    descendants (the agents' retitling wipes their own copy), plus ``known`` still running."""
-    import psutil
-
-    found = {p.pid: p for p in known if p.is_running()}
-    for root in psutil.process_iter(["environ"]) if marker else ():  # None: not a runtime of ours
-        if (root.info["environ"] or {}).get(MARKER) == marker:
-            with contextlib.suppress(psutil.Error):
-                for p in (root, *root.children(recursive=True)):
-                    found.setdefault(p.pid, p)
-    return list(found.values())
+def end_runtime(marker: str, known=()) -> None:
+    """End the processes carrying the runtime's ``marker``, their descendants and ``known``.
+    The agents take seconds over a SIGTERM: a second of grace, then SIGKILL."""
+    processes.end(processes.marked(MARKER, marker, known), 1.0, settle=EXIT_TIMEOUT - 1.0)
