@@ -4,7 +4,7 @@ which Ray's agents keep after they lose both their environment (they rename them
 and their parent.
 
 A zombie counts as ended: it holds no memory or CPU, and waiting for one orphaned to init
-would wait out every grace period (init need not reap it promptly; here it never does).
+would wait out every grace period (init reaps it in its own time).
 """
 
 from __future__ import annotations

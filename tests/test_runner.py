@@ -151,7 +151,8 @@ def test_a_signal_to_the_cli_alone_stops_every_process_of_the_run_and_keeps_what
 def test_no_orphan_of_a_benchmark_process_lives_five_seconds(repo):
     """Each benchmark process ends with ``os._exit``; Ray's agents it started outlived it
     by a minute, loading the next points. They stay in asv's session (asv is its leader):
-    none of that session may be orphaned for more than 5 s, nor left after the run."""
+    none of that session may be orphaned for more than 5 s, nor left after the run. (Two
+    guards: the runner's reaper and the ray backend's watcher; either alone passes.)"""
     mark = uuid.uuid4().hex
     run = start(repo, mark, "--machine", "ci-debris", "--bench", r"FilterBank\.time_filter_bank\('ray', [12], 'naive', '5x5'")
     sessions, stale = set(), {}
@@ -170,7 +171,7 @@ def test_no_orphan_of_a_benchmark_process_lives_five_seconds(repo):
                     assert now - first < 5.0, f"{proc.info['name']} ({proc.pid}) orphaned for {now - first:.1f} s"
             except (psutil.Error, OSError):
                 continue
-        time.sleep(0.5)
+        time.sleep(0.25)  # the ray backend's watcher ends a runtime's orphans within ~1.5 s
     out = run.stdout.read()
     assert run.returncode == 0, out[-3000:]
     assert sessions, "asv was never seen"

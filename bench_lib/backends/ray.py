@@ -13,7 +13,8 @@ environment instead (inherited by Ray's daemons), so it starts without prompts o
 and stays authenticated. On an existing cluster, supply its token as Ray documents.
 
 A local runtime's daemons carry a marker of their own in their environment
-(``PARBENCH_RAY_RUNTIME``), so closing ends exactly its processes, no other Ray's.
+(``PARBENCH_RAY_RUNTIME``), so closing ends exactly its processes, no other Ray's; so does
+a watcher process (``_ray_watch``) when this process dies without closing.
 
 A backend also holds one pool of actors (:meth:`RayBackend.actors`), ``n_workers`` of
 them within the run's CPUs, kept while they serve the same key; they are killed when
@@ -26,8 +27,11 @@ import functools
 import logging
 import os
 import secrets
+import subprocess
+import sys
 import time
 import types
+from pathlib import Path
 from typing import Callable
 
 from .. import config, processes
@@ -254,6 +258,12 @@ def _ensure_runtime(n_workers: int) -> None:
             log_to_driver=False,
             logging_level=logging.WARNING,
         )
+        # Ends the runtime if this process dies without closing it (asv's benchmark
+        # processes end with os._exit): Ray's agents would notice only after ~40 s.
+        _runtime["watcher"] = subprocess.Popen(
+            [sys.executable, "-m", "bench_lib.backends._ray_watch", str(os.getpid()), marker],
+            cwd=Path(__file__).parents[2],  # this bench_lib, first on the watcher's path
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except BaseException:
         _shutdown_owned()  # a half-started runtime leaves daemons too
         raise
@@ -284,20 +294,22 @@ def _shutdown_owned() -> None:
     Ray gives the raylet 1 s to end its agents and workers, then SIGKILLs it: on a busy
     machine its dashboard and runtime-env agents (~85 MB each), and at times raylet and
     gcs_server, outlive ``ray.shutdown()`` by a minute, orphaned, using CPU while the
-    next benchmark is timed. The runtime's processes, found by
+    next benchmark is timed. The runtime's processes (its watcher among them), found by
     its marker before the shutdown (while the agents are still the raylet's children) and
     after it (what started meanwhile), are SIGTERMed, then SIGKILLed, all gone within
     ``EXIT_TIMEOUT`` s.
     """
     import ray
 
-    marker = _runtime["marker"]
+    marker, watcher = _runtime["marker"], _runtime.pop("watcher", None)
     procs = processes.marked(MARKER, marker)
     try:
         ray.shutdown()
     finally:
         _runtime.update(owned=False, cpus=0, marker=None)
         end_runtime(marker, procs)
+        if watcher is not None:
+            watcher.poll()  # reaped: no zombie child left here
 
 
 def end_runtime(marker: str, known=()) -> None:
