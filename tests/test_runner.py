@@ -39,8 +39,11 @@ def marked(mark: str) -> list[psutil.Process]:
 
 
 def start(repo, mark, *args):
-    # PARBENCH_BATCH_S=0: every benchmark its own asv run, saved alone (the default batches short ones)
-    env = {**os.environ, "HOME": str(repo.parent / "home"), "TEST_RUN_MARK": mark, "PARBENCH_BATCH_S": "0"}
+    # PARBENCH_BATCH_S=0: every benchmark its own asv run, saved alone (the default batches short ones).
+    # asv drops PYTHONPATH from its benchmark processes; ASV_PYTHONPATH makes them import this
+    # copy's bench_lib, not whichever checkout an editable install points at.
+    env = {**os.environ, "HOME": str(repo.parent / "home"), "TEST_RUN_MARK": mark, "PARBENCH_BATCH_S": "0",
+           "ASV_PYTHONPATH": str(repo)}
     return subprocess.Popen([sys.executable, "-m", "bench_lib", "run", "--quick", "--no-publish", *args],
                             cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
