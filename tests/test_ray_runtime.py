@@ -22,16 +22,21 @@ ITEMS = [-3, 1, -4, 1, -5]
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def running(procs) -> list[psutil.Process]:
-    """Those of ``procs`` still running, wherever they were reparented (zombies are gone)."""
-    out = []
-    for p in procs:
-        try:
-            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
-                out.append(p)
-        except psutil.NoSuchProcess:
-            pass
-    return out
+def running(procs, within: float = 0.0) -> list[psutil.Process]:
+    """Those of ``procs`` still running after up to ``within`` s, wherever they were
+    reparented (zombies are gone)."""
+    deadline = time.monotonic() + within
+    while True:
+        out = []
+        for p in procs:
+            try:
+                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                    out.append(p)
+            except psutil.NoSuchProcess:
+                pass
+        if not out or time.monotonic() >= deadline:
+            return out
+        time.sleep(0.1)
 
 
 def serial_abs():
@@ -69,8 +74,7 @@ def test_closing_ends_every_process_of_the_runtime(raylet, monkeypatch):
         started = time.monotonic()
         engine.close()
         close_s = time.monotonic() - started
-    time.sleep(5)
-    left = running(runtime)
+    left = running(runtime, within=5)  # a process once ended stays ended: no need to wait out 5 s
     for p in left:
         p.kill()
     assert not left, f"runtime processes alive 5 s after close: {describe(left)}"
