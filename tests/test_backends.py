@@ -13,7 +13,7 @@ from bench_lib import backends, config
 from bench_lib.backends import BackendError
 from bench_lib.backends._worker import thread_info, warm_up
 from bench_lib.workloads.filter_bank import convolve
-from conftest import describe, live_children
+from conftest import describe, live_children, still_running
 
 EXPECTED = {"serial", "threads", "multiprocessing", "loky", "joblib-threading",
             "joblib-multiprocessing", "ray", "dask"}
@@ -202,22 +202,3 @@ def test_workers_die_with_a_caller_that_never_closed(name):
     for p in left:
         p.kill()
     assert not left, f"{name}: processes outlived their caller: {describe(left)}"
-
-
-def still_running(pids, within: float) -> list:
-    """The processes among ``pids`` still running (not zombies) after up to ``within`` s."""
-    import psutil
-
-    deadline = time.monotonic() + within
-    while True:
-        left = []
-        for pid in pids:
-            try:
-                p = psutil.Process(pid)
-                if p.status() != psutil.STATUS_ZOMBIE:
-                    left.append(p)
-            except psutil.NoSuchProcess:
-                pass
-        if not left or time.monotonic() > deadline:
-            return left
-        time.sleep(0.2)
