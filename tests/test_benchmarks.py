@@ -155,6 +155,16 @@ def close_engines():
     backends.close_all()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def short_points():
+    """Ratios, Gap and Ceiling stop after their minimum rounds (as in tests/test_engines.py),
+    not at the small size's 10 s cap: a finite figure is what is checked here, and it comes
+    from the first rounds as well. Set before any spawned child starts: children inherit it."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PARBENCH_POINT_CAP_S", "0.3")
+        yield
+
+
 _caches: dict = {}
 
 
