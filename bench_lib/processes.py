@@ -1,40 +1,74 @@
-"""Finding and ending the processes of a run: by the ``PARBENCH_RUN`` every process of
-it inherits, and by asv's session, which Ray's agents keep after they lose both their
-environment (they rename themselves) and their parent."""
+"""Finding and ending processes: by a variable every one of them inherits (a run's
+``PARBENCH_RUN``, a Ray runtime's marker) plus their descendants, and by asv's session,
+which Ray's agents keep after they lose both their environment (they rename themselves)
+and their parent.
+
+A zombie counts as ended: it holds no memory or CPU, and waiting for one orphaned to init
+would wait out every grace period (init reaps it in its own time).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import time
 
+RUN = "PARBENCH_RUN"  # every process of a run carries its id
 GRACE_S = 5.0  # between SIGTERM and SIGKILL for what a run leaves
 
 
-def processes_of(run_id: str) -> list:
-    """Live processes (other than this one) whose environment carries ``PARBENCH_RUN=run_id``,
+def marked(variable: str, value: str | None, known=()) -> list:
+    """Live processes (other than this one) whose environment carries ``variable=value``,
     and their descendants: Dask's workers and Ray's agents are started with an environment
-    of their own."""
+    of their own (the agents' retitling wipes it), plus those of ``known`` still running."""
     import psutil
 
-    found = {}
-    for proc in psutil.process_iter(["pid", "status"]):
-        try:
-            if proc.info["status"] != psutil.STATUS_ZOMBIE and proc.environ().get("PARBENCH_RUN") == run_id:
-                found[proc.pid] = proc
-                found.update((child.pid, child) for child in proc.children(recursive=True))
-        except (psutil.Error, OSError):
-            continue
+    found = {p.pid: p for p in running(known)}
+    for proc in psutil.process_iter(["environ", "status"]) if value else ():
+        if proc.info["status"] != psutil.STATUS_ZOMBIE and (proc.info["environ"] or {}).get(variable) == value:
+            with contextlib.suppress(psutil.Error):
+                for p in (proc, *proc.children(recursive=True)):
+                    found.setdefault(p.pid, p)
     found.pop(os.getpid(), None)
     return list(found.values())
 
 
-def stop_processes(run_id: str, grace: float = GRACE_S) -> int:
-    """SIGTERM every process of the run (engines close on it), SIGKILL what outlives
-    ``grace``; returns how many there were."""
-
-    procs = processes_of(run_id)
+def stop_marked(variable: str, value: str, grace: float = GRACE_S) -> int:
+    """End every process :func:`marked` so (engines close on SIGTERM); returns how many."""
+    procs = marked(variable, value)
     end(procs, grace)
     return len(procs)
+
+
+def end(procs: list, grace: float, settle: float = 1.0) -> list:
+    """SIGTERM, then SIGKILL what outlives ``grace`` s (0: SIGKILL at once); returns what
+    still runs ``settle`` s after the SIGKILL."""
+    import psutil
+
+    for action, within in ([] if grace == 0 else [("terminate", grace)]) + [("kill", settle)]:
+        for proc in procs:
+            with contextlib.suppress(psutil.Error):
+                getattr(proc, action)()
+        procs = running(procs, within)
+    return procs
+
+
+def running(procs, within: float = 0.0) -> list:
+    """Those of ``procs`` still running (not zombies) after up to ``within`` s."""
+    import psutil
+
+    deadline = time.monotonic() + within
+    while True:
+        left = []
+        for proc in procs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:  # not a reused pid
+                    left.append(proc)
+        if not left or time.monotonic() >= deadline:
+            return left
+        procs = left
+        time.sleep(0.05)
 
 
 def session_processes(sid: int, orphans_only: bool = False) -> list:
@@ -53,24 +87,6 @@ def session_processes(sid: int, orphans_only: bool = False) -> list:
         except (psutil.Error, OSError):
             continue
     return found
-
-
-def end(procs: list, grace: float) -> None:
-    """SIGTERM, then SIGKILL what outlives ``grace`` (0: SIGKILL at once)."""
-    import psutil
-
-    for proc in procs:
-        try:
-            proc.kill() if grace == 0 else proc.terminate()
-        except psutil.Error:
-            pass
-    _, alive = psutil.wait_procs(procs, timeout=grace or 1.0)
-    for proc in alive:
-        try:
-            proc.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(alive, timeout=1.0)
 
 
 def end_with_parent() -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from .ledger import load_rows, note, outcome, replace_whole, result_path
 from .plan import Benchmark, batch_s, batches, duration
-from .processes import GRACE_S, end, end_with_parent, kill_group, session_processes, stop_processes
+from .processes import GRACE_S, RUN, end, end_with_parent, kill_group, session_processes, stop_marked
 
 REAP_S = 2.0  # how often orphans of asv's session are looked for while it runs
 
@@ -189,7 +189,7 @@ class Run:
         staged.parent.mkdir(parents=True, exist_ok=True)
         final.parent.mkdir(parents=True, exist_ok=True)  # points.jsonl goes there from the first point on
         config = self._config()
-        stop_processes(self.run_id)  # what an interrupted invocation of this run left
+        stop_marked(RUN, self.run_id)  # what an interrupted invocation of this run left
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         progress = Progress(benchmarks)
         summary = {"ran": [], "status": 0, "interrupted": None}
@@ -225,7 +225,7 @@ class Run:
             progress.close()
             for s, handler in previous.items():
                 signal.signal(s, handler)
-            stop_processes(self.run_id, GRACE_S / 2)
+            stop_marked(RUN, self.run_id, GRACE_S / 2)
             shutil.rmtree(self.staging, ignore_errors=True)
         return summary
 

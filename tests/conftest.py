@@ -1,6 +1,7 @@
 """Tests run at the small size, with engines started for real on this machine."""
 
 import os
+import time
 
 os.environ.setdefault("PARBENCH_SIZE", "small")
 
@@ -35,6 +36,25 @@ def live_children() -> list[psutil.Process]:
         except psutil.NoSuchProcess:
             pass
     return out
+
+
+def still_running(procs, within: float = 0.0) -> list[psutil.Process]:
+    """Those of ``procs`` (processes or pids) still running after up to ``within`` s,
+    wherever they were reparented (zombies count as gone)."""
+    deadline = time.monotonic() + within
+    while True:
+        out = []
+        for p in procs:
+            try:
+                p = p if isinstance(p, psutil.Process) else psutil.Process(p)
+                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                    out.append(p)
+            except psutil.NoSuchProcess:
+                pass
+        if not out or time.monotonic() >= deadline:
+            return out
+        procs = out
+        time.sleep(0.1)
 
 
 def describe(procs) -> list[str]:

@@ -11,27 +11,14 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from bench_lib import backends
-from conftest import describe, live_children
+from conftest import describe, live_children, still_running
 from test_clusters import ray_cluster  # noqa: F401  (a `ray start` cluster beside ours)
 
 ITEMS = [-3, 1, -4, 1, -5]
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def running(procs) -> list[psutil.Process]:
-    """Those of ``procs`` still running, wherever they were reparented (zombies are gone)."""
-    out = []
-    for p in procs:
-        try:
-            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
-                out.append(p)
-        except psutil.NoSuchProcess:
-            pass
-    return out
 
 
 def serial_abs():
@@ -69,8 +56,7 @@ def test_closing_ends_every_process_of_the_runtime(raylet, monkeypatch):
         started = time.monotonic()
         engine.close()
         close_s = time.monotonic() - started
-    time.sleep(5)
-    left = running(runtime)
+    left = still_running(runtime, within=5)  # a process once ended stays ended: no need to wait out 5 s
     for p in left:
         p.kill()
     assert not left, f"runtime processes alive 5 s after close: {describe(left)}"
@@ -83,7 +69,7 @@ def test_closing_leaves_another_ray_cluster_running(ray_cluster, monkeypatch):  
     with backends.get("ray", 1) as engine:
         assert engine.map(abs, ITEMS) == serial_abs()
     time.sleep(1)
-    ended = set(ray_cluster) - set(running(ray_cluster))
+    ended = set(ray_cluster) - set(still_running(ray_cluster))
     assert not ended, f"closing ended {len(ended)} of the other cluster's processes"
 
 

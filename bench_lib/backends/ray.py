@@ -13,7 +13,8 @@ environment instead (inherited by Ray's daemons), so it starts without prompts o
 and stays authenticated. On an existing cluster, supply its token as Ray documents.
 
 A local runtime's daemons carry a marker of their own in their environment
-(``PARBENCH_RAY_RUNTIME``), so closing ends exactly its processes, no other Ray's.
+(``PARBENCH_RAY_RUNTIME``), so closing ends exactly its processes, no other Ray's; so does
+a watcher process (``_ray_watch``) when this process dies without closing.
 
 A backend also holds one pool of actors (:meth:`RayBackend.actors`), ``n_workers`` of
 them within the run's CPUs, kept while they serve the same key; they are killed when
@@ -22,16 +23,18 @@ another key (or class) is asked for, by :meth:`RayBackend.retire_actors`, and on
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
 import secrets
+import subprocess
+import sys
 import time
 import types
+from pathlib import Path
 from typing import Callable
 
-from .. import config
+from .. import config, processes
 from . import _worker
 from ._cluster import check_reachable
 from .base import Backend, BackendError
@@ -255,6 +258,12 @@ def _ensure_runtime(n_workers: int) -> None:
             log_to_driver=False,
             logging_level=logging.WARNING,
         )
+        # Ends the runtime if this process dies without closing it (asv's benchmark
+        # processes end with os._exit): Ray's agents would notice only after ~40 s.
+        _runtime["watcher"] = subprocess.Popen(
+            [sys.executable, "-m", "bench_lib.backends._ray_watch", str(os.getpid()), marker],
+            cwd=Path(__file__).parents[2],  # this bench_lib, first on the watcher's path
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except BaseException:
         _shutdown_owned()  # a half-started runtime leaves daemons too
         raise
@@ -285,55 +294,25 @@ def _shutdown_owned() -> None:
     Ray gives the raylet 1 s to end its agents and workers, then SIGKILLs it: on a busy
     machine its dashboard and runtime-env agents (~85 MB each), and at times raylet and
     gcs_server, outlive ``ray.shutdown()`` by a minute, orphaned, using CPU while the
-    next benchmark is timed. The runtime's processes, found by its marker before the
-    shutdown (while the agents are still the raylet's children) and after it (what
-    started meanwhile), are SIGTERMed, then SIGKILLed, all gone within ``EXIT_TIMEOUT`` s.
+    next benchmark is timed. The runtime's processes (its watcher among them), found by
+    its marker before the shutdown (while the agents are still the raylet's children) and
+    after it (what started meanwhile), are SIGTERMed, then SIGKILLed, all gone within
+    ``EXIT_TIMEOUT`` s.
     """
-    import psutil
     import ray
 
-    marker = _runtime["marker"]
-    procs = _processes_of(marker)
+    marker, watcher = _runtime["marker"], _runtime.pop("watcher", None)
+    procs = processes.marked(MARKER, marker)
     try:
         ray.shutdown()
     finally:
         _runtime.update(owned=False, cpus=0, marker=None)
-        procs = _processes_of(marker, procs)
-        # The agents take seconds over a SIGTERM: a second of grace, then SIGKILL.
-        for action, within in (("terminate", 1.0), ("kill", EXIT_TIMEOUT - 1.0)):
-            for p in procs:
-                with contextlib.suppress(psutil.Error):
-                    getattr(p, action)()
-            procs = _running(procs, within)
+        end_runtime(marker, procs)
+        if watcher is not None:
+            watcher.poll()  # reaped: no zombie child left here
 
 
-def _running(procs, within: float) -> list:
-    """Those of ``procs`` still running after up to ``within`` s. A zombie is done: an
-    orphan's waits for init to reap it, which ``psutil.wait_procs`` would wait out."""
-    import psutil
-
-    deadline = time.monotonic() + within
-    while True:
-        left = []
-        for p in procs:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                if p.status() != psutil.STATUS_ZOMBIE:
-                    left.append(p)
-        if not left or time.monotonic() > deadline:
-            return left
-        procs = left
-        time.sleep(0.05)
-
-
-def _processes_of(marker: str, known=()) -> list:
-    """The runtime's processes: those whose environment carries ``marker`` and their
-    descendants (the agents' retitling wipes their own copy), plus ``known`` still running."""
-    import psutil
-
-    found = {p.pid: p for p in known if p.is_running()}
-    for root in psutil.process_iter(["environ"]) if marker else ():  # None: not a runtime of ours
-        if (root.info["environ"] or {}).get(MARKER) == marker:
-            with contextlib.suppress(psutil.Error):
-                for p in (root, *root.children(recursive=True)):
-                    found.setdefault(p.pid, p)
-    return list(found.values())
+def end_runtime(marker: str, known=()) -> None:
+    """End the processes carrying the runtime's ``marker``, their descendants and ``known``.
+    The agents take seconds over a SIGTERM: a second of grace, then SIGKILL."""
+    processes.end(processes.marked(MARKER, marker, known), 1.0, settle=EXIT_TIMEOUT - 1.0)
