@@ -119,10 +119,11 @@ GROUP = "PARBENCH_SPEEDUP_GROUP"  # set by ``bench_lib run``: the backends it me
 
 def group_for(workload: str, backend: str, n_workers: int) -> list[str]:
     """The backends whose speedups are measured together with this one: those of the
-    run's group (``PARBENCH_SPEEDUP_GROUP``) that can run the workload here; else it alone."""
+    run's group (``PARBENCH_SPEEDUP_GROUP``) that can run the workload here and idle
+    quietly (a warm Dask or Ray would load the other arms' samples); else it alone."""
     named = [b for b in os.environ.get(GROUP, "").split(",") if b and b != SERIAL]
-    group = [b for b in dict.fromkeys(named)
-             if not harness.worker_limit(b, n_workers) and best_variant(workload, b, n_workers)]
+    group = [b for b in dict.fromkeys(named) if not backends.backend_class(b).busy_when_idle
+             and not harness.worker_limit(b, n_workers) and best_variant(workload, b, n_workers)]
     return group if backend in group and len(group) > 1 else [backend]
 
 

@@ -57,6 +57,9 @@ class Backend(ABC):
     # ``share`` places an object by restarting the workers (a pool initializer): placing a
     # new object is a pool start, not a transfer.
     share_restarts: ClassVar[bool] = False
+    # Its daemons use CPU while it idles (heartbeats, profilers): it is never kept warm
+    # beside another engine's timing (ratios.speedups).
+    busy_when_idle: ClassVar[bool] = False
 
     def __init__(self, n_workers: int):
         limit, why = self.worker_limit()

@@ -23,6 +23,7 @@ VARIABLE = "DASK_SCHEDULER_ADDRESS"
 
 class DaskBackend(Backend):
     name = "dask"
+    busy_when_idle = True  # idle and warm at n=2: 0.16 cores (scheduler, workers' heartbeats)
     engine = "distributed"
 
     @classmethod

@@ -48,6 +48,7 @@ _runtime = {"users": 0, "owned": False, "cpus": 0, "marker": None}
 
 class RayBackend(Backend):
     name = "ray"
+    busy_when_idle = True  # idle and warm at n=2: 0.06 cores (scheduler, workers' heartbeats)
     engine = "ray"
     _actors: tuple | None = None  # (class, key, generation, [handles]) of the live actors
 
