@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import importlib
 import statistics
+import time
 from typing import Any, Callable
 
 import numpy as np
@@ -194,3 +195,35 @@ def harness(backend: str, n_workers: int, tasks: int, **options) -> dict:
     arms = {"raw": lambda: raw(items), "parbench": lambda: engine.map(fn, items)}
     return ratios.measured("harness", arms, "parbench", "raw", options, workload="no-op",
                            backend=backend, n_workers=n_workers, variant=f"{tasks}-tasks")
+
+
+def idle_cores(backend: str, n_workers: int, seconds: float = 15.0) -> float:
+    """Cores' worth of CPU a warm, idle engine uses (this process and its descendants): what
+    it would take from another engine timed beside it (``Backend.busy_when_idle``)."""
+    import psutil
+
+    def cpu() -> float:
+        me = psutil.Process()
+        total = 0.0
+        for proc in [me, *me.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            except psutil.Error:
+                continue
+        return total
+
+    with backends.get(backend, n_workers) as engine:
+        engine.warm()
+        time.sleep(5.0)  # past the start's own bursts
+        before, started = cpu(), time.monotonic()
+        time.sleep(seconds)
+        return (cpu() - before) / (time.monotonic() - started)
+
+
+if __name__ == "__main__":  # python -m bench_lib.overhead idle [backend ...]
+    import sys
+
+    for name in sys.argv[2:] or backends.names():
+        if name != "serial":
+            print(f"{name:<24}{idle_cores(name, 2):.3f} cores while warm and idle (n_workers=2)", flush=True)
