@@ -158,7 +158,7 @@ def test_no_orphan_of_a_benchmark_process_lives_five_seconds(repo):
     guards: the runner's reaper and the ray backend's watcher; either alone passes.)"""
     mark = uuid.uuid4().hex
     run = start(repo, mark, "--machine", "ci-debris", "--bench", r"FilterBank\.time_filter_bank\('ray', [12], 'naive', '5x5'")
-    sessions, stale = set(), {}
+    sessions, stale, ray_seen = set(), {}, set()
     while run.poll() is None:
         for child in psutil.Process(run.pid).children():
             try:
@@ -169,6 +169,8 @@ def test_no_orphan_of_a_benchmark_process_lives_five_seconds(repo):
         now = time.time()
         for proc in psutil.process_iter(["ppid", "name", "create_time"]):
             try:
+                if os.getsid(proc.pid) in sessions and "ray" in proc.info["name"]:
+                    ray_seen.add(proc.pid)
                 if os.getsid(proc.pid) in sessions and proc.info["ppid"] == 1 and proc.status() != psutil.STATUS_ZOMBIE:
                     first = stale.setdefault(proc.pid, (now, proc.info["name"]))[0]
                     assert now - first < 5.0, f"{proc.info['name']} ({proc.pid}) orphaned for {now - first:.1f} s"
@@ -178,7 +180,9 @@ def test_no_orphan_of_a_benchmark_process_lives_five_seconds(repo):
     out = run.stdout.read()
     assert run.returncode == 0, out[-3000:]
     assert sessions, "asv was never seen"
-    assert stale, "no benchmark process left an orphan: the test saw nothing to check"
+    # Not vacuous: Ray's processes ran in asv's session. (An orphan is not always seen: the
+    # ray watcher may end it within one 0.25 s poll, which is what the test asks for.)
+    assert ray_seen, "no Ray process ran in asv's session: the test saw nothing to check"
     left = [p.pid for p in psutil.process_iter() if _sid(p.pid) in sessions and _live(p)]
     assert not left, f"processes of asv's session outlived the run: {left}"
 
