@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
 
         budget_env, lines = plan.fit(todo, args.budget * 60, ratios.time_cap_s())
         print("\n".join(lines), flush=True)
-    env = dict(os.environ, **budget_env, **plan.speedup_group(todo, names), PARBENCH_RUN=run_id,
+    env = dict(os.environ, **budget_env, **plan.speedup_group(todo), PARBENCH_RUN=run_id,
                PARBENCH_POINTS=str(results / machine / points.FILE), PARBENCH_COMMIT=commit[:8], PARBENCH_MACHINE=machine)
     steps = 3 if args.publish else 2
     started = time.perf_counter()
@@ -224,7 +224,8 @@ def compare_cmd(args: argparse.Namespace) -> int:
         print(f"agreement: {agreed} of {both} speedups within {compare.AGREE:.0%} or with overlapping "
               f"intervals ({agreed / both:.0%})")
         for workload, (before, after) in winners.items():
-            print(f"recommended for {workload}: {before} -> {after}" + ("" if before == after else "  (CHANGED)"))
+            how = compare.change(before, after)
+            print(f"recommended for {workload}: {before} -> {after}" + (f"  ({how})" if how else ""))
     print(f"{len(worse)} of {len(changes)} tracked ratios fell by more than a factor {args.factor:g}, "
           f"{len(missing)} missing ({args.base} -> {args.new})")
     return 1 if worse or missing else 0

@@ -193,6 +193,20 @@ def winner(records: list[dict]) -> str:
     return "tie: " + "/".join(sorted([best["backend"], *tied])) if tied else best["backend"]
 
 
+def members(recommended: str) -> set[str]:
+    """The backends a :func:`winner` names: one, or every member of a tie."""
+    return set(recommended.removeprefix("tie: ").split("/"))
+
+
+def change(before: str, after: str) -> str:
+    """How two runs' recommendations differ: '' (the same), 'tie members differ' (a backend
+    tied with the best in one run only: a borderline interval, the runs do not contradict
+    each other) or 'CHANGED' (no backend recommended by both)."""
+    if before == after:
+        return ""
+    return "tie members differ" if members(before) & members(after) else "CHANGED"
+
+
 def agreement(base: rep.Machine, new: rep.Machine) -> tuple[int, int, dict[str, tuple[str, str]]]:
     """(speedups that agree, speedups in both, workload -> (base's winner, new's winner))."""
     before, after = _speedups(base), _speedups(new)

@@ -12,18 +12,11 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-import psutil
+from . import processes
 
 
 def tree_rss() -> int:
-    me = psutil.Process()
-    total = me.memory_info().rss
-    for child in me.children(recursive=True):
-        try:
-            total += child.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
+    return processes.tree_sum(lambda proc: proc.memory_info().rss)
 
 
 def peak_tree_rss(fn: Callable[[], Any], interval: float = 0.02) -> tuple[Any, int]:

@@ -200,18 +200,10 @@ def harness(backend: str, n_workers: int, tasks: int, **options) -> dict:
 def idle_cores(backend: str, n_workers: int, seconds: float = 15.0) -> float:
     """Cores' worth of CPU a warm, idle engine uses (this process and its descendants): what
     it would take from another engine timed beside it (``Backend.busy_when_idle``)."""
-    import psutil
+    from . import processes
 
     def cpu() -> float:
-        me = psutil.Process()
-        total = 0.0
-        for proc in [me, *me.children(recursive=True)]:
-            try:
-                times = proc.cpu_times()
-                total += times.user + times.system
-            except psutil.Error:
-                continue
-        return total
+        return processes.tree_sum(lambda proc: sum(proc.cpu_times()[:2]))  # user + system
 
     with backends.get(backend, n_workers) as engine:
         engine.warm()

@@ -3,6 +3,7 @@ estimated time, the quick subset, a budget, and how they are batched into asv ru
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import itertools
 import json
@@ -31,6 +32,7 @@ class Benchmark:
     measured: bool = False   # estimate from this machine's durations, not a guess
     repeat: tuple | None = None  # asv's (min_repeat, max_repeat, max_time) of a time_* benchmark
     attributes: list[str] = dataclasses.field(default_factory=list)  # asv -a overrides (a budget)
+    params: tuple[dict, ...] = ()  # the selected combinations: {param name: value as asv shows it}
 
     @property
     def group(self) -> str:
@@ -99,7 +101,9 @@ def select(found, patterns, only: set[str] | None = None) -> tuple[list[Benchmar
         chosen = [i for i, label in enumerate(labels) if (not patterns or any(re.search(p, label) for p in patterns))
                   and (only is None or label in only)]
         if chosen:
-            picked.append(Benchmark(bench.name, chosen, len(labels), repeat=bench.repeat))
+            combos = [dict(zip(bench.param_names, c)) for c in itertools.product(*bench.params)] if bench.params else []
+            picked.append(Benchmark(bench.name, chosen, len(labels), repeat=bench.repeat,
+                                    params=tuple(combos[i] for i in chosen) if combos else ()))
             names[bench.name] = labels
     return picked, names
 
@@ -111,24 +115,32 @@ QUICK_ENGINES = ("loky", "ray", "multiprocessing", "dask", "joblib-multiprocessi
 
 def quick(found: list[Found]) -> set[str]:
     """The smoke-test subset, as combination names: of each benchmark serial, threads and
-    one engine in rotation as the backend, the most workers (serial: one), and the first
-    value of every other parameter."""
+    one engine in rotation as the backend, the most workers (serial: one), every variant
+    on the engine (each variant's code runs somewhere), and the first value of every other
+    parameter."""
     out = set()
     for k, bench in enumerate(found):
         if not bench.params:
             out.add(bench.name)
             continue
-        engines = {repr(b) for b in ("serial", "threads", QUICK_ENGINES[k % len(QUICK_ENGINES)])}
+        engine = repr(QUICK_ENGINES[k % len(QUICK_ENGINES)])
         named = list(zip(bench.param_names, bench.params))
+
+        def keep(name: str, values: tuple, value: dict, most: str) -> bool:
+            if name == "backend":
+                return value[name] in ("'serial'", "'threads'", engine)
+            if name == "n_workers":
+                return value[name] == most
+            return value[name] == values[0] or (name == "variant" and value.get("backend") == engine)
+
         for label, combo in zip(bench.combos, itertools.product(*bench.params)):
             value = dict(zip(bench.param_names, combo))
             most = (min if value.get("backend") == "'serial'" else max)(
                 dict(named).get("n_workers", ["0"]), key=int)  # serial runs on one worker only
-            if all(value[name] in engines if name == "backend" else
-                   value[name] == most if name == "n_workers" else value[name] == values[0]
-                   for name, values in named):
+            if all(keep(name, values, value, most) for name, values in named):
                 out.add(label)
     return out
+
 
 def estimate(benchmarks: list[Benchmark], folder: Path, size: str) -> None:
     """Seconds per benchmark: this machine's latest wall time per point of it (the ledger:
@@ -243,13 +255,13 @@ def batches(benchmarks: list[Benchmark], limit: float) -> list[list[Benchmark]]:
 SPEEDUPS = "scaling.Ratios.track_speedup"
 
 
-def speedup_group(benchmarks: list[Benchmark], names: dict[str, list[str]]) -> dict[str, str]:
+def speedup_group(benchmarks: list[Benchmark]) -> dict[str, str]:
     """The environment telling Ratios which backends this run measures speedups of, so the
     first point of a workload times them all on one serial baseline (ratios.speedups)."""
     chosen = []
     for bench in benchmarks:
         if bench.name == SPEEDUPS:
-            for i in bench.selected:  # scaling.Ratios.track_speedup('filter_bank', 'loky', 2)
-                backend = re.findall(r"'([^']*)'", names[bench.name][i])[1]
+            for combo in bench.params:  # {'workload': "'filter_bank'", 'backend': "'loky'", ...}
+                backend = ast.literal_eval(combo["backend"])
                 chosen += [backend] if backend not in chosen else []
     return {"PARBENCH_SPEEDUP_GROUP": ",".join(chosen)} if chosen else {}

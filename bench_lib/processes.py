@@ -34,6 +34,19 @@ def marked(variable: str, value: str | None, known=()) -> list:
     return list(found.values())
 
 
+def tree_sum(read) -> float:
+    """``read(process)`` summed over this process and every descendant; one that ends
+    meanwhile counts 0 (peak memory, an idle engine's CPU)."""
+    import psutil
+
+    me = psutil.Process()
+    total = 0
+    for proc in (me, *me.children(recursive=True)):
+        with contextlib.suppress(psutil.Error):
+            total += read(proc)
+    return total
+
+
 def stop_marked(variable: str, value: str, grace: float = GRACE_S) -> int:
     """End every process :func:`marked` so (engines close on SIGTERM); returns how many."""
     procs = marked(variable, value)

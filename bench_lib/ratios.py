@@ -100,18 +100,35 @@ def measured(kind: str, arms: dict, top: str, bottom: str, options: dict, **poin
     return out
 
 
-def speedup(workload: str, backend: str, n_workers: int, **options) -> dict:
-    """Serial loop vs warm backend, interleaved on the same inputs in this process.
-    ``options`` go to :func:`protocol.measure` (tests shorten the rounds)."""
+def prepare_best(workload: str, backend: str, n_workers: int) -> harness.Prepared:
+    """The run a speedup, a trace or tracing's cost is taken of: the variant a careful user
+    picks, at the workload's representative parameters, on the process's warm engine."""
     variant = best_variant(workload, backend, n_workers)
     if variant is None:
         raise ValueError(unsupported(workload, backend, n_workers))
-    run = harness.prepare(workload, backend, n_workers, variant, **params_for(workload))
+    return harness.prepare(workload, backend, n_workers, variant, **params_for(workload))
+
+
+def _against_serial(wl: workloads.Workload, inputs, arms: dict, options: dict) -> protocol.Measurement:
+    """The serial loop on ``inputs`` vs every warm run in ``arms``, in rotating rounds. The
+    time cap grows with the arms, (k + 1) / 2 times a point's, so each backend gets about
+    the rounds a pair of its own would (one arm: a point's cap)."""
     _worker.limit_threads(config.threads_per_worker())  # serial under the workers' limit
-    run.workload.serial_loop(run.inputs)  # its caches and imports are warm too
-    arms = {SERIAL: functools.partial(run.workload.serial_loop, run.inputs), backend: run}
-    return measured("speedup", arms, SERIAL, backend, options, workload=workload, backend=backend,
-                    n_workers=n_workers, variant=variant)
+    wl.serial_loop(inputs)  # its caches and imports are warm too
+    options = {"time_cap_s": time_cap_s() * (len(arms) + 1) / 2, "guard": guard(), **options}
+    return protocol.measure({SERIAL: functools.partial(wl.serial_loop, inputs), **arms}, SERIAL, **options)
+
+
+def speedup(workload: str, backend: str, n_workers: int, **options) -> dict:
+    """Serial loop vs warm backend, interleaved on the same inputs in this process; the
+    engine stays warm for the process's later points. ``options`` go to
+    :func:`protocol.measure` (tests shorten the rounds)."""
+    run = prepare_best(workload, backend, n_workers)
+    m = _against_serial(run.workload, run.inputs, {backend: run}, options)
+    out = record("speedup", SERIAL, backend, m, workload=workload, backend=backend, n_workers=n_workers,
+                 variant=run.variant)
+    points.write(out)
+    return out
 
 
 GROUP = "PARBENCH_SPEEDUP_GROUP"  # set by ``bench_lib run``: the backends it measures speedups of
@@ -151,10 +168,9 @@ def _recorded(workload: str, n_workers: int) -> dict[str, dict]:
 
 
 def speedups(workload: str, names: list[str], n_workers: int, **options) -> dict[str, dict]:
-    """Serial loop vs every backend in ``names``, all warm at once, in rotating rounds
-    (S B1 B2 ..., B1 B2 ... S, ...): one serial baseline for all, so a round costs one
-    serial run instead of one per backend. The time cap grows with the arms, (k + 1) / 2
-    times a point's, so each backend gets about the rounds a pair of its own would."""
+    """Serial loop vs every backend in ``names``, all warm at once (engines of its own,
+    closed after), in rotating rounds (S B1 B2 ..., B1 B2 ... S, ...): one serial baseline
+    for all, so a round costs one serial run instead of one per backend."""
     wl = workloads.get(workload)
     inputs = wl.inputs(config.size(), n_workers=n_workers, **params_for(workload))
     engines, arms, variants = [], {}, {}
@@ -167,10 +183,7 @@ def speedups(workload: str, names: list[str], n_workers: int, **options) -> dict
             engine.warm(wl.modules)
             variants[name] = best_variant(workload, name, n_workers)
             arms[name] = harness.prepare_on(engine, wl, inputs, variants[name])
-        _worker.limit_threads(config.threads_per_worker())  # serial under the workers' limit
-        wl.serial_loop(inputs)  # its caches and imports are warm too
-        options = {"time_cap_s": time_cap_s() * (len(names) + 1) / 2, "guard": guard(), **options}
-        m = protocol.measure({SERIAL: functools.partial(wl.serial_loop, inputs), **arms}, SERIAL, **options)
+        m = _against_serial(wl, inputs, arms, options)
     finally:
         for engine in engines:
             engine.close()

@@ -21,16 +21,13 @@ COLUMNS = ("pid", "thread", "submitted_s", "started_s", "input_s", "finished_s")
 def traced(workload: str, backend: str, n_workers: int) -> dict:
     """One traced run of ``workload`` on a warm ``backend``, on the variant and parameters
     of its speedup (``ratios``); written to the run's traces file and returned."""
-    variant = ratios.best_variant(workload, backend, n_workers)
-    if variant is None:
-        raise ValueError(ratios.unsupported(workload, backend, n_workers))
-    run = harness.prepare(workload, backend, n_workers, variant, **ratios.params_for(workload))
+    run = ratios.prepare_best(workload, backend, n_workers)
     if not workloads.get(workload).warm_before_timing:
         run()  # prepare leaves long runs cold; the trace is of a warm one, like every timing
     with trace.recording() as recorded:
         run()
     record = {"kind": "trace", "workload": workload, "backend": backend, "n_workers": n_workers,
-              "variant": variant, "size": config.size(),
+              "variant": run.variant, "size": config.size(),
               "summary": trace.summary(recorded.spans, n_workers), "columns": list(COLUMNS),
               "spans": rows(recorded.spans)}
     target = os.environ.get("PARBENCH_POINTS")
@@ -65,8 +62,7 @@ def tracing_cost(workload: str, backend: str, n_workers: int, **options) -> dict
     what tracing adds (it is never on in a timed sample; this says what it would add)."""
     from . import protocol
 
-    variant = ratios.best_variant(workload, backend, n_workers)
-    run = harness.prepare(workload, backend, n_workers, variant, **ratios.params_for(workload))
+    run = ratios.prepare_best(workload, backend, n_workers)
 
     def run_traced():
         with trace.recording():
@@ -75,7 +71,7 @@ def tracing_cost(workload: str, backend: str, n_workers: int, **options) -> dict
     m = protocol.measure({"untraced": run, "traced": run_traced}, "untraced",
                          time_cap_s=options.pop("time_cap_s", ratios.time_cap_s()), guard=ratios.guard(), **options)
     iv = m.ratio("traced", "untraced")
-    return {"workload": workload, "backend": backend, "n_workers": n_workers, "variant": variant,
+    return {"workload": workload, "backend": backend, "n_workers": n_workers, "variant": run.variant,
             "ratio": iv.estimate, "ci": [iv.low, iv.high], "pairs": iv.pairs}
 
 

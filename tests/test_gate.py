@@ -131,6 +131,17 @@ def test_agreement_by_hand():
     assert compare.agrees(point(2.0), point(2.09)) and compare.agrees(point(2.0), point(1.91)) and not compare.agrees(point(2.0), point(2.11, 0.001))
 
 
+def test_a_recommendation_changed_only_when_no_backend_is_in_both():
+    assert compare.change("threads", "threads") == ""
+    assert compare.change("tie: loky/threads", "tie: loky/threads") == ""
+    assert compare.change("tie: loky/ray/threads", "tie: loky/threads") == "tie members differ"
+    assert compare.change("threads", "tie: loky/threads") == "tie members differ"
+    assert compare.change("tie: loky/multiprocessing", "tie: ray/threads") == "CHANGED"
+    assert compare.change("threads", "loky") == "CHANGED"
+    assert compare.change("serial", "threads") == "CHANGED"
+    assert compare.members("tie: dask/loky") == {"dask", "loky"} and compare.members("serial") == {"serial"}
+
+
 def test_winner_by_hand():
     assert compare.winner([point(2.0, 0.01), point(1.5, 0.01, backend="loky")]) == "threads"
     assert compare.winner([point(2.0, 0.1), point(1.9, 0.01, backend="loky")]) == "tie: loky/threads"

@@ -108,7 +108,7 @@ def test_duration_and_eta():
     assert not math.isnan(progress.eta())
 
 
-def test_quick_takes_the_most_workers_first_values_and_rotates_one_engine():
+def test_quick_takes_the_most_workers_first_values_every_variant_on_one_rotating_engine():
     first = plan.Found("m.K.time_a", tuple(f"m.K.time_a({b}, {n}, {v})" for b in ("'serial'", "'threads'", "'loky'", "'ray'")
                                             for n in ("1", "2") for v in ("'naive'", "'shared'")),
                          (("'serial'", "'threads'", "'loky'", "'ray'"), ("1", "2"), ("'naive'", "'shared'")),
@@ -119,13 +119,14 @@ def test_quick_takes_the_most_workers_first_values_and_rotates_one_engine():
                                            "m.M.track_d('w2', 2)"), (("'w1'", "'w2'"), ("1", "2")), ("workload", "n_workers"))
     chosen = plan.quick([first, second, plain, ceiling])
     assert chosen == {"m.K.time_a('serial', 1, 'naive')", "m.K.time_a('threads', 2, 'naive')",
-                      "m.K.time_a('loky', 2, 'naive')",  # the first engine of the rotation
+                      "m.K.time_a('loky', 2, 'naive')", "m.K.time_a('loky', 2, 'shared')",  # the first engine
                       "m.K.time_b('serial', 1, 'naive')", "m.K.time_b('threads', 2, 'naive')",
-                      "m.K.time_b('ray', 2, 'naive')",  # the second
+                      "m.K.time_b('ray', 2, 'naive')", "m.K.time_b('ray', 2, 'shared')",  # the second
                       "m.L.track_c", "m.M.track_d('w1', 2)"}
     benchmarks, _ = plan.select([first, plain], [], chosen)
-    # index = backend * 4 + n_workers * 2 + variant: serial at n=1, threads and loky at n=2, naive
-    assert [b.selected for b in benchmarks] == [[0, 6, 10], [0]]
+    # index = backend * 4 + n_workers * 2 + variant: serial at n=1, threads and loky at n=2,
+    # naive; loky's shared too
+    assert [b.selected for b in benchmarks] == [[0, 6, 10, 11], [0]]
 
 
 def test_batches_join_short_neighbours_with_the_same_attributes(monkeypatch):
