@@ -379,8 +379,125 @@ def test_ties_and_the_a_a_gate_are_what_compare_prints():
     assert ties["convolve2d"] == f"{same} -> {same}"
     six = "tie: dask/joblib-multiprocessing/joblib-threading/loky/multiprocessing/ray"
     assert ties["model_inference"] == f"{six} -> {six}"
-    before, after = ties["volume_gaussian"].removesuffix("  (CHANGED)").split(" -> ")
+    before, after = ties["volume_gaussian"].removesuffix("  (tie members differ)").split(" -> ")
     assert len(before.split("/")) == 3 and len(after.split("/")) == 5
+
+
+# -- the two runs under the current protocol ----------------------------------------------------
+AA = ("42cc5ba5-20261130T163600", "42cc5ba5-20261130T172235")
+AA_FIGURES = (
+    "run `42cc5ba5-20261130T163600` (2793 s, with one traced run per point) and run `42cc5ba5-20261130T172235` (2297 s)",
+    "34 of 35 agree within 5% or with overlapping 95% intervals (97%; target 90%); 22 of 35 within 5% outright; "
+    "median difference 4.1%, largest 36.3% (convolve2d / dask",
+    "volume_gaussian / dask: 1.155x [1.072, 1.244], then 1.368x [1.285, 1.455]",
+    "0 regressions of 35 at `--factor 1.2`",
+    "filter_bank: threads in both runs (1.66x ±0.05, then 1.67x ±0.05)",
+    "model_inference: the same five-way tie in both (dask, joblib-multiprocessing, loky, multiprocessing, ray)",
+    "filter_bank's points (25-93 ms a sample) reach ±3% in 13 of 14 points (225-354 rounds;",
+    "one stopped at the cap after 372. The rest take 1.2-24 s a sample",
+    "8-18 rounds for convolve2d, volume_gaussian and model_inference, and 3 for the interpolators (9-24 s a sample), "
+    "whose intervals reach ±55% (loky, first run); one interpolators point (threads, second run) reached ±3%",
+    "Median half-width of all 70 points: 9.7%",
+    "the ceilings at n=2 are 1.37-1.89x (model_inference",
+    "72 samples were discarded and retaken; no point kept a sample taken beside foreign load",
+    "(35 traces, 553 tasks, 52,392 bytes in `traces.jsonl`)",
+)
+
+
+def test_the_readme_quotes_the_a_a_figures():
+    text = " ".join(README.read_text().split())
+    section = text.split("## Reproducibility", 1)[1].split("### Earlier runs", 1)[0]
+    assert [f for f in AA_FIGURES if f not in section] == []
+
+
+def test_a_a_runs_under_the_current_protocol():
+    """The current protocol's A/A figures, recomputed by hand from ``report --json``,
+    ``points.jsonl``, ``traces.jsonl`` and ``sysinfo.jsonl`` (not compare's code)."""
+    done = subprocess.run([sys.executable, "-m", "bench_lib", "report", "--json", "--machine", XEON],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    pts = [p for p in json.loads(done.stdout) if p["run"] in AA]
+    folder = ROOT / "results" / XEON
+    walls = {json.loads(line)["run"]: json.loads(line)["wall_s"] for line in (folder / "sysinfo.jsonl").read_text().splitlines()}
+    assert [round(walls[r]) for r in AA] == [2793, 2297]
+    first = {(p["workload"], p["backend"]): p for p in pts if p["run"] == AA[0]}
+    second = {(p["workload"], p["backend"]): p for p in pts if p["run"] == AA[1]}
+    assert first.keys() == second.keys() and len(first) == 35 and len(pts) == 70
+
+    diff = {k: abs(second[k]["speedup"] / first[k]["speedup"] - 1) for k in first}
+    within5 = {k for k in first if diff[k] <= 0.05}
+    agree = {k for k in first if k in within5 or overlap(first[k], second[k])}
+    assert (len(agree), len(within5), round(100 * len(agree) / 35)) == (34, 22, 97)
+    assert round(100 * statistics.median(diff.values()), 1) == 4.1
+    top = max(diff, key=diff.get)
+    assert top == ("convolve2d", "dask") and round(100 * diff[top], 1) == 36.3 and top in agree
+    [odd] = set(first) - agree
+    a, b = first[odd], second[odd]
+    assert odd == ("volume_gaussian", "dask")
+    assert [round(a["speedup"], 3), *[round(x, 3) for x in a["speedup_ci"]]] == [1.155, 1.072, 1.244]
+    assert [round(b["speedup"], 3), *[round(x, 3) for x in b["speedup_ci"]]] == [1.368, 1.285, 1.455]
+
+    # recommendations: the fastest, and every backend whose interval overlaps it
+    def tie(side, workload):
+        rows = sorted((p for k, p in side.items() if k[0] == workload), key=lambda p: -p["speedup"])
+        return rows[0], {rows[0]["backend"], *(p["backend"] for p in rows[1:] if overlap(rows[0], p))}
+
+    for workload in {k[0] for k in first}:
+        (best1, tie1), (best2, tie2) = tie(first, workload), tie(second, workload)
+        assert best1["backend"] in tie2 and best2["backend"] in tie1  # never contradict
+        assert (tie1 == tie2) == (workload in ("filter_bank", "model_inference"))
+    fb = [tie(side, "filter_bank")[0] for side in (first, second)]
+    assert [f"{p['backend']} {p['speedup']:.2f}x ±{(p['speedup_ci'][1] - p['speedup_ci'][0]) / 2:.2f}" for p in fb] == [
+        "threads 1.66x ±0.05", "threads 1.67x ±0.05"]
+    assert tie(first, "model_inference")[1] == {"dask", "joblib-multiprocessing", "loky", "multiprocessing", "ray"}
+
+    # precision
+    fbs = [p for p in pts if p["workload"] == "filter_bank"]
+    assert (round(1000 * min(p["time_s"] for p in fbs)), round(1000 * max(p["time_s"] for p in fbs))) == (25, 93)
+    precise = sorted(p["pairs"] for p in fbs if p["precise"])
+    assert (len(precise), precise[0], precise[-1]) == (13, 225, 354)
+    assert [p["pairs"] for p in fbs if not p["precise"]] == [372]
+    rest = [p for p in pts if p["workload"] != "filter_bank"]
+    assert (round(min(p["time_s"] for p in rest), 1), round(max(p["time_s"] for p in rest))) == (1.2, 24)
+    mid = [p["pairs"] for p in rest if p["workload"] != "interpolators"]
+    assert (min(mid), max(mid)) == (8, 18)
+    interp = [p for p in rest if p["workload"] == "interpolators"]
+    assert {p["pairs"] for p in interp} == {3}
+    assert (round(min(p["time_s"] for p in interp)), round(max(p["time_s"] for p in interp))) == (9, 24)
+    widest = max(pts, key=half_width)
+    assert (widest["workload"], widest["backend"], widest["run"], round(100 * half_width(widest))) == (
+        "interpolators", "loky", AA[0], 55)
+    assert [(p["workload"], p["backend"], p["run"]) for p in rest if p["precise"]] == [("interpolators", "threads", AA[1])]
+    assert round(100 * statistics.median(half_width(p) for p in pts), 1) == 9.7
+    for p in pts:
+        assert p["speedup_ci"][0] <= p["speedup"] <= p["speedup_ci"][1]
+        assert p["serial_time_s"] / p["time_s"] == pytest.approx(p["speedup"], rel=1e-9)
+        assert not (p["efficiency_ci"] and p["efficiency_ci"][0] > 1.05)
+
+    # ceilings, load, traces
+    ceilings = [json.loads(line) for line in (folder / "points.jsonl").read_text().splitlines()
+                if '"ceiling"' in line and any(r in line for r in AA)]
+    at_two = [c["value"] for c in ceilings if c["kind"] == "ceiling" and c["n_workers"] == 2 and c["run"] in AA]
+    assert len(at_two) == 10 and (round(min(at_two), 2), round(max(at_two), 2)) == (1.37, 1.89)
+    assert min(ceilings, key=lambda c: c["value"])["workload"] == "model_inference"
+    assert sum(p["discarded"] for p in pts) == 72 and all(p["quiet"] for p in pts)
+    traces = [json.loads(line) for line in (folder / "traces.jsonl").read_text().splitlines()]
+    ours = [t for t in traces if t.get("run") == AA[0]]
+    assert len(ours) == 35 and sum(len(t["spans"]) for t in ours) == 553
+    assert {(t["workload"], t["backend"]) for t in ours} == set(first)
+    assert (folder / "traces.jsonl").stat().st_size == 52392 and len(traces) == 35
+
+
+def test_a_a_recommendations_are_what_compare_prints():
+    done = subprocess.run([sys.executable, "-m", "bench_lib", "compare", *AA, "--factor", "1.2"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "agreement: 34 of 35 speedups within 5% or with overlapping intervals (97%)" in done.stdout
+    assert "0 of 35 tracked ratios fell by more than a factor 1.2, 0 missing" in done.stdout
+    how = {w: line.rsplit("  (", 1)[1] if "  (" in line else "" for w, line in
+           re.findall(r"recommended for (\w+): (.*)", done.stdout)}
+    assert how == {"filter_bank": "", "model_inference": "", "convolve2d": "tie members differ)",
+                   "volume_gaussian": "tie members differ)", "interpolators": "tie members differ)"}
 
 
 # -- what the README states about the code ----------------------------------------------------
