@@ -11,6 +11,7 @@ import functools
 import math
 
 import numpy as np
+import psutil
 import pytest
 from scipy import ndimage, signal
 from scipy.interpolate import RegularGridInterpolator
@@ -279,7 +280,7 @@ def test_memory_sampler_sees_worker_processes():
 
     with backends.get("loky", 2) as b:
         b.warm()
-        own = memory.psutil.Process().memory_info().rss
+        own = psutil.Process().memory_info().rss
         assert memory.tree_rss() > own  # the workers' memory counts
         _, peak = memory.peak_tree_rss(lambda: b.map(np.ones, [(2000, 2000)] * 2))
         assert peak >= own
