@@ -250,11 +250,39 @@ def test_the_png_check_catches_code_committed_after_the_picture():
 
 # -- the Reproducibility section -------------------------------------------------------------
 @pytest.fixture(scope="module")
-def xeon_points() -> list[dict]:
+def xeon_report() -> list[dict]:
+    """Every point ``report --json`` prints for the committed Xeon series."""
     done = subprocess.run([sys.executable, "-m", "bench_lib", "report", "--json", "--machine", XEON],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    return [p for p in json.loads(done.stdout) if p["run"] in RUNS]
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def xeon_points(xeon_report) -> list[dict]:
+    return [p for p in xeon_report if p["run"] in RUNS]
+
+
+def wall_seconds() -> dict[str, float]:
+    """Each committed Xeon run's wall time, by run id (sysinfo.jsonl)."""
+    lines = (ROOT / "results" / XEON / "sysinfo.jsonl").read_text().splitlines()
+    return {json.loads(line)["run"]: json.loads(line)["wall_s"] for line in lines}
+
+
+def unquoted(figures: tuple[str, ...], end: str) -> list[str]:
+    """The ``figures`` the README's Reproducibility section, up to ``end``, does not quote
+    (whitespace folded)."""
+    text = " ".join(README.read_text().split())
+    section = text.split("## Reproducibility", 1)[1].split(end, 1)[0]
+    return [f for f in figures if f not in section]
+
+
+def compared(*runs: str) -> str:
+    """What ``compare`` prints for two committed runs (it must pass)."""
+    done = subprocess.run([sys.executable, "-m", "bench_lib", "compare", *runs, "--factor", "1.2"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def half_width(p: dict) -> float:
@@ -287,9 +315,7 @@ REPRODUCIBILITY_FIGURES = (
 
 
 def test_the_readme_quotes_the_figures_checked_here():
-    text = " ".join(README.read_text().split())
-    section = text.split("## Reproducibility", 1)[1].split(" ## ", 1)[0]
-    assert [f for f in REPRODUCIBILITY_FIGURES if f not in section] == []
+    assert unquoted(REPRODUCIBILITY_FIGURES, " ## ") == []
 
 
 def test_reproducibility_figures_are_the_committed_results(xeon_points):
@@ -297,8 +323,7 @@ def test_reproducibility_figures_are_the_committed_results(xeon_points):
     ``report --json`` and ``sysinfo.jsonl`` (not with compare's own agreement code)."""
     pts = xeon_points
     assert len(pts) == 56 and {p["commit"] for p in pts} == {"bdfb4bc4"}
-    walls = {json.loads(line)["run"]: json.loads(line)["wall_s"]
-             for line in (ROOT / "results" / XEON / "sysinfo.jsonl").read_text().splitlines()}
+    walls = wall_seconds()
     assert [round(walls[r]) for r in RUNS] == [1904, 2008]
     first = {(p["workload"], p["backend"]): p for p in pts if p["run"] == RUNS[0]}
     second = {(p["workload"], p["backend"]): p for p in pts if p["run"] == RUNS[1]}
@@ -367,10 +392,7 @@ def test_reproducibility_figures_are_the_committed_results(xeon_points):
 
 
 def test_ties_and_the_a_a_gate_are_what_compare_prints():
-    done = subprocess.run([sys.executable, "-m", "bench_lib", "compare", *RUNS, "--factor", "1.2"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    out = done.stdout
+    out = compared(*RUNS)
     assert "agreement: 27 of 28 speedups within 5% or with overlapping intervals (96%)" in out
     assert "0 of 28 tracked ratios fell by more than a factor 1.2, 0 missing" in out
     ties = dict(re.findall(r"recommended for (\w+): (.*)", out))
@@ -405,20 +427,15 @@ AA_FIGURES = (
 
 
 def test_the_readme_quotes_the_a_a_figures():
-    text = " ".join(README.read_text().split())
-    section = text.split("## Reproducibility", 1)[1].split("### Earlier runs", 1)[0]
-    assert [f for f in AA_FIGURES if f not in section] == []
+    assert unquoted(AA_FIGURES, "### Earlier runs") == []
 
 
-def test_a_a_runs_under_the_current_protocol():
+def test_a_a_runs_under_the_current_protocol(xeon_report):
     """The current protocol's A/A figures, recomputed by hand from ``report --json``,
     ``points.jsonl``, ``traces.jsonl`` and ``sysinfo.jsonl`` (not compare's code)."""
-    done = subprocess.run([sys.executable, "-m", "bench_lib", "report", "--json", "--machine", XEON],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    pts = [p for p in json.loads(done.stdout) if p["run"] in AA]
+    pts = [p for p in xeon_report if p["run"] in AA]
     folder = ROOT / "results" / XEON
-    walls = {json.loads(line)["run"]: json.loads(line)["wall_s"] for line in (folder / "sysinfo.jsonl").read_text().splitlines()}
+    walls = wall_seconds()
     assert [round(walls[r]) for r in AA] == [2793, 2297]
     first = {(p["workload"], p["backend"]): p for p in pts if p["run"] == AA[0]}
     second = {(p["workload"], p["backend"]): p for p in pts if p["run"] == AA[1]}
@@ -489,13 +506,11 @@ def test_a_a_runs_under_the_current_protocol():
 
 
 def test_a_a_recommendations_are_what_compare_prints():
-    done = subprocess.run([sys.executable, "-m", "bench_lib", "compare", *AA, "--factor", "1.2"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert "agreement: 34 of 35 speedups within 5% or with overlapping intervals (97%)" in done.stdout
-    assert "0 of 35 tracked ratios fell by more than a factor 1.2, 0 missing" in done.stdout
+    out = compared(*AA)
+    assert "agreement: 34 of 35 speedups within 5% or with overlapping intervals (97%)" in out
+    assert "0 of 35 tracked ratios fell by more than a factor 1.2, 0 missing" in out
     how = {w: line.rsplit("  (", 1)[1] if "  (" in line else "" for w, line in
-           re.findall(r"recommended for (\w+): (.*)", done.stdout)}
+           re.findall(r"recommended for (\w+): (.*)", out)}
     assert how == {"filter_bank": "", "model_inference": "", "convolve2d": "tie members differ)",
                    "volume_gaussian": "tie members differ)", "interpolators": "tie members differ)"}
 
