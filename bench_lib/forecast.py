@@ -6,9 +6,10 @@ The model, per workload, backend and variant (fit on the counts below ``--worker
     T(n) = D(n) + (T(1) - D(1)) x w(n) x (s + (1 - s) / g(n))
 
 - ``D(n) = tasks(n) x per-task`` is the serial part the caller pays: dispatch latency, from
-  ``overhead.TaskOverhead`` (reused pool) at the largest fitted count. Until per-task traces
-  exist it is the only serial part known at n=1; ``s``, the share of the rest that does not
-  parallelise (the GIL, locks), is fitted where a count above 1 was measured, else 0.
+  ``overhead.TaskOverhead`` (reused pool) at the largest fitted count. ``s``, the share of
+  the rest that does not parallelise, is fitted where a count above 1 was measured. From
+  n=1 alone it is 0 for process pools, and for thread pools the share of the run that
+  holds the GIL, measured at one worker (``scaling.GilHeld``, bench_lib.gil).
 - ``g(n) = tasks / ceil(tasks / n) x c(b) / b`` with ``b = min(n, tasks)`` busy workers:
   whole tasks per worker, slowed by memory contention ``c(b) = b / (1 + m (b - 1))``, ``m``
   the memory-bound share read off ``scaling.Ceiling`` at its largest fitted count.
@@ -32,6 +33,8 @@ from . import asv_results as results
 from . import workloads
 from .asv_results import CEILING, PER_TASK, Machine
 
+GIL = "scaling.GilHeld.track_gil_held_share"
+
 # A weak-scaling workload runs one task per worker per round (model_inference: ROUNDS["full"] rounds).
 ROUNDS_OF_WEAK = 3
 # Tasks of one run at full size (workloads/*.py: N_FILTERS, STRONG_BATCH, TILES**2, COUNT);
@@ -41,7 +44,8 @@ MEMORY_NOISE = 0.10  # a memory-bound share this small, read off a ceiling witho
 NOTES = {
     "memory-scales": "memory bandwidth assumed to scale: no ceiling measured past n=1",
     "s=0": "serial part = dispatch only: nothing measured past n=1 (no traces yet)",
-    "gil": "threads: assumes the work releases the GIL (not measurable at n=1)",
+    "gil": "threads: assumes the work releases the GIL (no scaling.GilHeld on this machine)",
+    "gil-held": "threads: s = the share of the run that holds the GIL, measured at one worker (scaling.GilHeld)",
     "m-held": "memory-bound share of the largest measured ceiling held constant",
 }
 
@@ -115,6 +119,7 @@ class Terms:
     cis: dict[tuple[str, int, str], tuple[float, float]]
     per_task_s: dict[tuple[str, int], float]
     ceiling: tuple[int, float, tuple[float, float] | None] | None  # (n, value, interval)
+    gil_share: float | None = None  # of the serial run that holds the GIL, at one worker
 
 
 def terms(machine: Machine, folder: Path, workload: str, fitted: int) -> Terms:
@@ -142,7 +147,9 @@ def terms(machine: Machine, folder: Path, workload: str, fitted: int) -> Terms:
         points = [p for p in machine.points if (p.get("kind"), p.get("workload"), p.get("n_workers")) ==
                   ("ceiling", workload, n) and None not in (p.get("ci") or [None])]
         ceiling = (n, points[-1]["value"], tuple(points[-1]["ci"])) if points else (n, value, None)
-    return Terms(times, cis, per_task, ceiling)
+    gil_share = [v for c, v in (machine.series[GIL].combos() if GIL in machine.series else ())
+                 if c["workload"] == workload]
+    return Terms(times, cis, per_task, ceiling, gil_share[-1] if gil_share else None)
 
 
 # -- one forecast -------------------------------------------------------------------------------
@@ -208,7 +215,11 @@ def forecast(t: Terms, workload: str, backend: str, n: int, fitted: int, kind: E
             return out
         if n > n_c:
             out.notes.append("m-held")
-    if base == 1:
+    held = 0.0  # s from n=1 alone: what a thread pool cannot overlap
+    if base == 1 and kind.threads and t.gil_share is not None:
+        held = t.gil_share
+        out.notes.append("gil-held")
+    elif base == 1:
         out.notes.append("s=0")
         if kind.threads:
             out.notes.append("gil")
@@ -216,7 +227,7 @@ def forecast(t: Terms, workload: str, backend: str, n: int, fitted: int, kind: E
 
     def time_s(t1: float, tm: float, m: float) -> float:
         d1 = tasks(workload, out.variant, 1) * t.per_task_s[(backend, 1)]
-        s = 0.0
+        s = held
         if base > 1:
             dm = tasks(workload, out.variant, base) * per_task_n
             s = serial_share(t1, d1, tm, dm, work[base], parallelism(tasks(workload, out.variant, base), base, m))

@@ -16,7 +16,7 @@ import math
 import os
 from typing import Any
 
-from . import backends, ceiling, config, harness, points, protocol, workloads
+from . import backends, ceiling, config, gil, harness, points, protocol, workloads
 from .backends import _worker
 
 SERIAL = "serial"
@@ -228,3 +228,13 @@ def gap(workload: str, backend: str, n_workers: int, **options) -> dict:
     run_naive = harness.prepare(workload, backend, n_workers, naive, **params)
     return measured("gap", {naive: run_naive, shared: run_shared}, naive, shared, options,
                     workload=workload, backend=backend, n_workers=n_workers, variant=f"{naive}/{shared}")
+
+
+def gil_held(workload: str) -> gil.Held:
+    """The GIL-held share of the workload's serial loop at one worker (bench_lib.gil), on
+    its representative inputs under the workers' thread limit: what a thread pool cannot
+    overlap, for the forecast of thread backends from n_workers=1."""
+    wl = workloads.get(workload)
+    inputs = wl.inputs(config.size(), n_workers=1, **params_for(workload))
+    _worker.limit_threads(config.threads_per_worker())
+    return gil.measure(functools.partial(wl.serial_loop, inputs))

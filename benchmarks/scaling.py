@@ -23,6 +23,21 @@ class Ceiling:
     track_ceiling_speedup.version = "0e1220c13e42ad9088fbb5949ea45d8495e1d2e5110e3010a45882b51572cd36"
 
 
+class GilHeld:
+    """The share of a workload's serial run that holds the GIL, at one worker: what no
+    thread pool overlaps (bench_lib.gil); the forecast's serial part for thread backends."""
+
+    params = (WORKLOADS,)
+    param_names = ["workload"]
+    timeout = 900
+
+    def track_gil_held_share(self, workload):
+        return ratios.gil_held(workload).share
+
+    track_gil_held_share.unit = "share"
+    track_gil_held_share.version = "1"
+
+
 class AtTheMostWorkers:
     """Per workload and backend at the most workers, on the variant a careful user picks
     (the shared one where it exists); n/a where no variant runs."""

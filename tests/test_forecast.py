@@ -96,6 +96,19 @@ def test_n2_from_n1_alone_by_hand(strong):
     assert set(f.notes) == {"memory-scales", "s=0", "gil"}
 
 
+def test_a_thread_pools_serial_share_at_n1_is_its_measured_gil_share(tmp_path):
+    """The strong fixture's threads, with scaling.GilHeld saying half the run holds the GIL."""
+    gil = {"scaling.GilHeld.track_gil_held_share": (["workload"], [["filter_bank"]], {("filter_bank",): 0.5})}
+    folder = write_results(tmp_path, {**gil, TIME["filter_bank"]: (TIME_AXES, [["serial", "threads"], [1, 2], ["naive"]], {
+        ("serial", 1, "naive"): 0.100, ("threads", 1, "naive"): 0.110, ("threads", 2, "naive"): 0.090}),
+        PER_TASK: (["backend", "n_workers", "pool"], [["threads"], [1], ["reused"]], {("threads", 1, "reused"): 0.001})})
+    f = rows(folder, 2, 1)[("filter_bank", "threads")]
+    # T(2) = 0.003 + (0.110 - 0.003) x (0.5 + 0.5 / 1.5): half overlaps on 3 tasks over 2 threads
+    assert f.time_s == pytest.approx(0.003 + 0.107 * (0.5 + 0.5 / 1.5))
+    assert f.error == pytest.approx(0.090 / (0.003 + 0.107 * (0.5 + 0.5 / 1.5)) - 1)
+    assert set(f.notes) == {"memory-scales", "gil-held"}
+
+
 def test_what_the_model_cannot_say(strong):
     table = rows(strong, 2, 1)
     assert "in the caller" in table[("filter_bank", "loky")].cannot  # joblib's n_jobs=1: no pool
