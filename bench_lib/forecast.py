@@ -239,9 +239,12 @@ def forecast(t: Terms, workload: str, backend: str, n: int, fitted: int, kind: E
     tm_ci = t.cis.get((backend, base, out.variant), (tm, tm))
     out.time_s = time_s(t1, tm, sum(m_range) / 2)
     corners = [time_s(a, b, m) for a, b, m in itertools.product(t1_ci, tm_ci, m_range)]
-    out.time_ci = (min(corners), max(corners))
+    # asv's 99% interval of two samples can reach below 0 s: no time is, so such a bound
+    # leaves the speedup unbounded on that side (0 or inf), never negative
+    out.time_ci = (max(min(corners), 0.0), max(max(corners), 0.0))
     out.speedup = work[n] * ts / out.time_s
-    out.speedup_ci = (work[n] * ts_ci[0] / out.time_ci[1], work[n] * ts_ci[1] / out.time_ci[0])
+    out.speedup_ci = (work[n] * max(ts_ci[0], 0.0) / out.time_ci[1] if out.time_ci[1] > 0 else 0.0,
+                      work[n] * ts_ci[1] / out.time_ci[0] if out.time_ci[0] > 0 else math.inf)
     measured = t.times.get((backend, n, out.variant))
     if measured is not None and n > fitted:
         out.measured_speedup = work[n] * ts / measured

@@ -109,6 +109,20 @@ def test_a_thread_pools_serial_share_at_n1_is_its_measured_gil_share(tmp_path):
     assert set(f.notes) == {"memory-scales", "gil-held"}
 
 
+def test_an_interval_reaching_below_zero_seconds_leaves_the_speedup_unbounded(tmp_path):
+    """asv's 99% interval of two samples can go below 0 s: serial 100 ms [-20, 220] ms, threads
+    110 ms [-30, 250] ms at n=1 (per task 1 ms, 3 tasks). T(2) = 0.003 + 0.107 / 1.5; its
+    corners 0.003 + (-0.033 / 1.5) < 0 and 0.003 + 0.247 / 1.5: the low one is clipped to 0."""
+    folder = write_results(tmp_path, {TIME["filter_bank"]: (TIME_AXES, [["serial", "threads"], [1, 2], ["naive"]], {
+        ("serial", 1, "naive"): (0.100, -0.020, 0.220), ("threads", 1, "naive"): (0.110, -0.030, 0.250),
+        ("threads", 2, "naive"): 0.080}),
+        PER_TASK: (["backend", "n_workers", "pool"], [["threads"], [1], ["reused"]], {("threads", 1, "reused"): 0.001})})
+    f = rows(folder, 2, 1)[("filter_bank", "threads")]
+    assert f.time_ci == pytest.approx((0.0, 0.003 + 0.247 / 1.5))
+    assert f.speedup_ci == (0.0, float("inf"))  # serial's low bound clipped to 0 s too
+    assert f.speedup == pytest.approx(0.100 / (0.003 + 0.107 / 1.5))
+
+
 def test_what_the_model_cannot_say(strong):
     table = rows(strong, 2, 1)
     assert "in the caller" in table[("filter_bank", "loky")].cannot  # joblib's n_jobs=1: no pool
