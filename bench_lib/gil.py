@@ -79,7 +79,8 @@ class Held:
 def measure(fn: Callable[[], object], rounds: int = ROUNDS, idle_s: float = IDLE_S,
             min_s: float = MIN_S, budget_s: float = BUDGET_S) -> Held:
     """The GIL-held share of ``fn``, from interleaved pairs (run alone, run beside the probe)
-    after one warm-up call: ``rounds``, fewer (3 at least) where they would pass ``budget_s``.
+    after one warm-up call: ``rounds``, fewer (3 at least) where they would pass ``budget_s``
+    (planned from the run alone, and cut when the probed runs take longer).
     A run is as many calls of ``fn`` as last ``min_s``; the probe's idle rate is the mean of
     one taken just before and one just after each probed run (a VM's core speed drifts)."""
     once = max(protocol.timed(fn), 1e-6)
@@ -94,7 +95,11 @@ def measure(fn: Callable[[], object], rounds: int = ROUNDS, idle_s: float = IDLE
         return _probed(functools.partial(time.sleep, idle_s))[1]  # the probe beside a sleeping thread
 
     alone, probed, shares = [], [], []
-    for _ in range(rounds):
+    began = time.perf_counter()
+    for k in range(rounds):
+        if k >= MIN_ROUNDS and time.perf_counter() - began > budget_s:
+            rounds = k  # a run the probe slows many times over (a GIL convoy) gets its minimum
+            break
         alone.append(protocol.timed(run))
         before = idle()
         seconds, rate = _probed(run)

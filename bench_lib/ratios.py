@@ -237,4 +237,5 @@ def gil_held(workload: str) -> gil.Held:
     wl = workloads.get(workload)
     inputs = wl.inputs(config.size(), n_workers=1, **params_for(workload))
     _worker.limit_threads(config.threads_per_worker())
-    return gil.measure(functools.partial(wl.serial_loop, inputs))
+    quick = {} if config.size() == "full" else {"rounds": gil.MIN_ROUNDS, "min_s": 0.05, "idle_s": 0.05, "budget_s": 2.0}
+    return gil.measure(functools.partial(wl.serial_loop, inputs), **quick)

@@ -49,4 +49,10 @@ def scaling(workload, backend, n_workers):
     return ("model_inference", backend) if workload == "model_inference" else None
 
 
-GROUPS = {"ModelInference": model_inference_benchmark, "Imports": imports, "Ratios": scaling, "Gap": scaling, "Traces": scaling}
+def gil_held(workload):
+    """GilHeld: model_inference's serial run loads TensorFlow in the caller: a spawned child."""
+    return ("model_inference", "gil") if workload == "model_inference" else None
+
+
+GROUPS = {"ModelInference": model_inference_benchmark, "Imports": imports, "Ratios": scaling, "Gap": scaling,
+          "Traces": scaling, "GilHeld": gil_held}

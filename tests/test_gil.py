@@ -33,14 +33,16 @@ def _held_in_c() -> int:
 
 
 @pytest.mark.parametrize("fn, low, high", [
-    (functools.partial(time.sleep, 0.1), 0.0, 0.15),
-    (_python, 0.8, 1.0),
-    (_held_in_c, 0.8, 1.0),
+    (functools.partial(time.sleep, 0.1), 0.0, 0.2),
+    (_python, 0.65, 1.0),
+    (_held_in_c, 0.65, 1.0),
 ], ids=["sleep-releases", "python-holds", "c-call-holds"])
 def test_a_real_run_gets_the_share_it_was_built_with(fn, low, high):
-    held = gil.measure(fn, rounds=3, min_s=0.1, idle_s=0.1)
+    """Built as 0 or 1; this VM's core speed drifts +-20% within a second (the probe's rate
+    beside a sleeping thread ranged 15-42 M/s), so the bounds leave that much room."""
+    held = gil.measure(fn, rounds=5, min_s=0.1, idle_s=0.1)
     assert low <= held.share <= high, held
-    assert held.rounds == 3 and held.loops >= 1
+    assert held.rounds == 5 and held.loops >= 1
 
 
 def test_a_long_run_gets_fewer_rounds_and_a_failure_is_raised():
@@ -54,3 +56,16 @@ def test_a_long_run_gets_fewer_rounds_and_a_failure_is_raised():
 
     with pytest.raises(RuntimeError, match="in the thread"):
         gil._probed(boom)
+
+
+def test_probed_runs_slower_than_planned_stop_at_the_minimum_rounds():
+    """Alone 20 ms, so a budget of 0.5 s plans 7 rounds; beside the probe each run takes
+    0.2 s (a stand-in for a GIL convoy), so after 3 rounds the budget is spent."""
+    import threading
+
+    def run():
+        time.sleep(0.2 if threading.current_thread() is not threading.main_thread() else 0.02)
+
+    held = gil.measure(run, rounds=7, min_s=0.01, idle_s=0.01, budget_s=0.5)
+    assert held.rounds == 3
+
