@@ -98,12 +98,11 @@ def measure(fn: Callable[[], object], rounds: int = ROUNDS, idle_s: float = IDLE
     began = time.perf_counter()
     for k in range(rounds):
         if k >= MIN_ROUNDS and time.perf_counter() - began > budget_s:
-            rounds = k  # a run the probe slows many times over (a GIL convoy) gets its minimum
-            break
+            break  # a run the probe slows many times over (a GIL convoy) gets its minimum
         alone.append(protocol.timed(run))
         before = idle()
         seconds, rate = _probed(run)
         probed.append(seconds)
         shares.append(rate / ((before + idle()) / 2))
     a, p, s = statistics.median(alone), statistics.median(probed), statistics.median(shares)
-    return Held(held_share(a, p, s), a, p, s, rounds, loops)
+    return Held(held_share(a, p, s), a, p, s, len(alone), loops)

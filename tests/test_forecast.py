@@ -196,6 +196,22 @@ def test_the_command_refuses_a_count_it_cannot_fit(strong, capsys):
 
 
 # -- the committed results and the README ------------------------------------------------------
+def readme_section() -> str:
+    """The README's "Forecast past this machine" section."""
+    return (ROOT / "README.md").read_text().split("## Forecast past this machine", 1)[1].split("\n## ", 1)[0]
+
+
+def readme_prose() -> str:
+    """The section's words after its output block, on one line."""
+    return " ".join(readme_section().split("\n```", 4)[-1].split())
+
+
+def errors_by_row(out: str) -> dict[tuple[str, str], int]:
+    """(workload, backend) -> the error in % printed by ``forecast``."""
+    return {(w, line.split()[0]): int(e) for w, block in re.findall(r"-- (\w+)\n(.*?)\n\n", out, re.S)
+            for line in block.splitlines() for e in re.findall(r"x +([+-]\d+)%", line)}
+
+
 def test_committed_results_print_predictions_and_errors_against_n2():
     out = run(*README_COMMAND.split()[4:])
     assert "fitted on the counts measured up to 1 only" in out
@@ -206,8 +222,7 @@ def test_committed_results_print_predictions_and_errors_against_n2():
 
 
 def test_the_readmes_forecast_table_is_what_the_command_prints():
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Forecast past this machine", 1)[1].split("\n## ", 1)[0]
+    section = readme_section()
     assert README_COMMAND in section
     block = section.split("```text\n", 1)[1].split("\n```", 1)[0]
     assert block == run(*README_COMMAND.split()[4:]).rstrip("\n")
@@ -240,13 +255,11 @@ def test_the_report_draws_the_forecast_dashed_past_the_measured_n(strong, monkey
 
 
 def test_the_readmes_words_on_the_table_and_past_two_workers_are_the_commands():
-    section = (ROOT / "README.md").read_text().split("## Forecast past this machine", 1)[1].split("\n## ", 1)[0]
-    prose = " ".join(section.split("\n```", 4)[-1].split())  # after the output block
+    prose = readme_prose()
     at2 = run(*README_COMMAND.split()[4:])
     inside = re.search(r"inside the interval for (\d+ of \d+)", at2).group(1)
     assert f"inside the interval for {inside} points" in prose
-    errors = {(w, line.split()[0]): int(e) for w, block in re.findall(r"-- (\w+)\n(.*?)\n\n", at2, re.S)
-              for line in block.splitlines() for e in re.findall(r"x +([+-]\d+)%", line)}
+    errors = errors_by_row(at2)
     process = [e for (w, b), e in errors.items() if b in ("multiprocessing", "ray")]
     assert (min(process), max(process)) == (-13, 50) and "within -13% to +50%" in prose
     assert {errors[("filter_bank", "threads")], errors[("convolve2d", "threads")]} == {-5, 18}
@@ -267,14 +280,12 @@ def test_the_readmes_words_on_the_table_and_past_two_workers_are_the_commands():
 
 def test_the_readmes_figures_without_the_gil_probe_are_the_commands(monkeypatch):
     """The README's comparison: the same Xeon results with scaling.GilHeld ignored."""
-    section = (ROOT / "README.md").read_text().split("## Forecast past this machine", 1)[1].split("\n## ", 1)[0]
-    prose = " ".join(section.split("\n```", 4)[-1].split())
+    prose = readme_prose()
     monkeypatch.setattr(forecast, "GIL", "no such benchmark")
     without = run(*README_COMMAND.split()[4:])
     median = re.search(r"median absolute error ([\d.]+%)", without).group(1)
     assert f"the median is {median}" in prose
-    errors = {(w, line.split()[0]): int(e) for w, block in re.findall(r"-- (\w+)\n(.*?)\n\n", without, re.S)
-              for line in block.splitlines() for e in re.findall(r"x +([+-]\d+)%", line)}
+    errors = errors_by_row(without)
     assert (errors[("filter_bank", "threads")], errors[("convolve2d", "threads")]) == (43, 135)
     amd = run("--workers", "2", "--max-measured", "1", "--machine", "vm-2core-24gb")
     assert "median absolute error 26.3% over 20 measured points" in amd and "gives 26.3% over 20 points" in prose
