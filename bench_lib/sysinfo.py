@@ -81,10 +81,15 @@ def model_inference_settings() -> dict:
 
 def cpu_tag(model: str) -> str:
     """A CPU model as a short name part: 'Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz'
-    -> 'xeon-platinum-8259cl' (vendor, trademarks, 'CPU', 'Processor' and clock dropped)."""
-    model = re.sub(r"\((r|tm)\)", " ", model.split("@")[0], flags=re.I)
-    words = [w for w in re.split(r"[^a-z0-9]+", model.lower())
+    -> 'xeon-platinum-8259cl' (vendor, trademarks, 'CPU', 'Processor' and clock dropped).
+    A model without a number ('Intel(R) Xeon(R) Processor @ 2.80GHz', as some VMs report
+    it) keeps its clock, 'xeon-2.80ghz': it is all that tells two such CPUs apart."""
+    name, _, clock = model.partition("@")
+    name = re.sub(r"\((r|tm)\)", " ", name, flags=re.I)
+    words = [w for w in re.split(r"[^a-z0-9]+", name.lower())
              if w and w not in ("intel", "amd", "cpu", "processor", "core", "with", "radeon", "graphics")]
+    if not any(c.isdigit() for w in words for c in w):
+        words += re.findall(r"\d+(?:\.\d+)?[gm]hz", clock.lower().replace(" ", ""))
     return "-".join(words)[:32].strip("-") or "cpu"
 
 

@@ -234,4 +234,8 @@ def test_the_default_machine_name_carries_the_cpu():
     assert sysinfo.cpu_tag("Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz") == "xeon-platinum-8259cl"
     assert sysinfo.cpu_tag("AMD EPYC 7R13 Processor") == "epyc-7r13"
     assert sysinfo.cpu_tag("(R)") == "cpu"
+    # two VM CPUs that name no model number: the clock is what tells them apart
+    assert sysinfo.cpu_tag("Intel(R) Xeon(R) Processor") == "xeon"
+    assert sysinfo.cpu_tag("Intel(R) Xeon(R) Processor @ 2.80GHz") == "xeon-2.80ghz"
+    assert sysinfo.cpu_tag("Intel(R) Xeon(R) Processor @ 2.80 GHz") == "xeon-2.80ghz"
     assert sysinfo.default_machine_name().endswith("-" + sysinfo.cpu_tag(sysinfo.cpu_model()))
