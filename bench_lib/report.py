@@ -64,6 +64,7 @@ class Row:
     variant: str
     speedup: float | None = None
     measured: bool = False  # speedup measured interleaved with serial (a point), else from times
+    serial_s: float | None = None  # the serial time of this row's work that its speedup divides
     efficiency: float | None = None
     overheads: Overheads = field(default_factory=Overheads)
     speedup_ci: tuple[float, float] | None = None
@@ -81,8 +82,10 @@ def _ci(record: dict) -> tuple[float, float] | None:
 
 def rows(machine: Machine, workload: str) -> list[Row]:
     """One row per backend and n_workers. Where the speedup was measured (a point), the
-    row's time, variant and speedup all come from that one measurement; elsewhere the
-    fastest variant's asv time, and a speedup from separate runs' times (marked)."""
+    row's time, serial time, variant and speedup all come from that one measurement;
+    elsewhere the fastest variant's asv time, and a speedup over asv's serial time (marked).
+    Either way the row's speedup is its serial time over its time, so a row never needs
+    another row's time to be read."""
     wl = workloads.get(workload)
     fixed = wl.table_params
     series = machine.series.get(wl.headline)
@@ -97,7 +100,8 @@ def rows(machine: Machine, workload: str) -> list[Row]:
     for row in best.values():
         if serial is not None:
             work = row.n_workers if wl.weak_scaling else 1
-            row.speedup = work * serial.seconds / row.seconds
+            row.serial_s = work * serial.seconds
+            row.speedup = row.serial_s / row.seconds
         row.overheads = overheads(machine, workload, row.backend, row.n_workers)
     for record in machine.points:
         if record.get("kind") != "speedup" or record.get("workload") != workload:
@@ -109,7 +113,8 @@ def rows(machine: Machine, workload: str) -> list[Row]:
 
 def measured_row(machine: Machine, record: dict) -> Row:
     row = Row(record["backend"], record["n_workers"], record["time_s"], record["variant"],
-              record["value"], True, speedup_ci=_ci(record), pairs=record.get("pairs", 0),
+              record["value"], True, serial_s=record.get("other_time_s"), speedup_ci=_ci(record),
+              pairs=record.get("pairs", 0),
               precise=bool(record.get("precise")), quiet=bool(record.get("quiet")))
     point = machine.ceiling_point(record["workload"], row.n_workers, record.get("run"))
     if point is not None:  # the same run's ceiling, with its interval
@@ -190,7 +195,7 @@ def recommend(machine: Machine, workload: str, table: list[Row]) -> str:
     best = candidates[0]  # the loop (1.00x) wins where no backend beats it
     text = f"{best.backend} (n_workers={best.n_workers}, {best.variant}): {_s(best.seconds)}"
     if best.speedup is not None:
-        text += f", {speedup_text(best)} over serial"
+        text += f", {speedup_text(best)} over serial" + ("" if best.serial_s is None else f"'s {_s(best.serial_s)}")
     if best.efficiency is not None:
         text += f", {best.efficiency:.0%} of the machine's ceiling"
     ties = [r for r in candidates if r is not best and r.backend != "serial" and tied(best, r)]
@@ -248,13 +253,14 @@ def render(machines: list[Machine]) -> str:
             if not table:
                 continue
             lines.append(f"\n-- {title(workload)}   [{workloads.get(workload).headline}]")
-            header = (f"{'backend':<23}{'n':>2} {'variant':<12}{'time':>10}{'speedup':>15}{'effic.':>8}"
+            header = (f"{'backend':<23}{'n':>2} {'variant':<12}{'time':>10}{'serial':>10}{'speedup':>15}{'effic.':>8}"
                       f"{'start s':>9}{'import s':>9}{'task ms':>9}{'new-pool':>9}{'MB/s':>8}")
             lines.append(header)
             for r in table:
                 o = r.overheads
                 lines.append(
-                    f"{r.backend:<23}{r.n_workers:>2} {r.variant:<12}{_s(r.seconds):>10}{speedup_text(r):>15}"
+                    f"{r.backend:<23}{r.n_workers:>2} {r.variant:<12}{_s(r.seconds):>10}"
+                    f"{'-' if r.serial_s is None else _s(r.serial_s):>10}{speedup_text(r):>15}"
                     f"{_fmt(r.efficiency, '.0%'):>8}{_fmt(o.start_s, '.3f'):>9}"
                     f"{_fmt(o.import_s, '.3f'):>9}{_fmt(o.per_task_ms, '.3f'):>9}"
                     f"{_fmt(o.new_pool_per_task_ms, '.2f'):>9}{_fmt(o.transfer_mb_per_s, '.0f'):>8}")
@@ -265,7 +271,8 @@ def render(machines: list[Machine]) -> str:
         lines.extend(["", *costs] if costs else [])
         commits = sorted({s.commit for s in machine.series.values()})
         runs = sorted({p.get("run", "") for p in machine.points} - {""})
-        lines.append("\n(speedup ±: half the 95% interval of paired rounds; * from separate runs' times, "
+        lines.append("\n(serial: the serial loop's time for the row's work, in the measurement its speedup "
+                     "comes from; speedup ±: half the 95% interval of paired rounds; * from separate runs' times, "
                      "not measured interleaved; ~ imprecise: the time cap came before ±3%; ! measured "
                      f"beside foreign load; results of commits {', '.join(commits)}"
                      + (f"; runs {', '.join(runs)}" if runs else "") + ")\n")

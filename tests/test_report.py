@@ -105,7 +105,7 @@ def test_recommendation_names_a_tie_when_intervals_overlap():
 def test_recommendation_without_overlap_is_no_tie_and_serial_wins_below_one():
     m = fixture_machine([record("loky", 1.5, [1.45, 1.55], 0.066), record("threads", 1.2, [1.1, 1.3], 0.083)])
     text = report.recommend(m, "filter_bank", report.rows(m, "filter_bank"))
-    assert text.startswith("loky (n_workers=2, shared): 66.0 ms, 1.50x ±0.05 over serial, 94% of the machine's")
+    assert text.startswith("loky (n_workers=2, shared): 66.0 ms, 1.50x ±0.05 over serial's 100.0 ms, 94% of the machine's")
     m = fixture_machine([record("loky", 0.8, [0.7, 0.9], 0.125), record("threads", 0.9, [0.85, 0.95], 0.11)])
     assert report.recommend(m, "filter_bank", report.rows(m, "filter_bank")).startswith("serial (n_workers=1")
     assert report.recommend(m, "filter_bank", []) == "no results"
@@ -218,16 +218,18 @@ def test_render_by_hand():
     lines = text.splitlines()
     assert lines[0] == "== machine m: TestCPU, 2 cores / 2 CPUs, 16 GiB, 1 BLAS thread(s) per worker"
     assert lines[1:3] == ["", "-- filter_bank (filter_size=5x5)   [filter_bank.FilterBank.time_filter_bank]"]
-    assert lines[3].split() == ["backend", "n", "variant", "time", "speedup", "effic.", "start", "s", "import",
+    assert lines[3].split() == ["backend", "n", "variant", "time", "serial", "speedup", "effic.", "start", "s", "import",
                                 "s", "task", "ms", "new-pool", "MB/s"]
     assert [ln.split() for ln in lines[4:7]] == [
-        ["serial", "1", "naive", "100.0", "ms", "1.00x*", "-", "-", "-", "-", "-", "-"],
-        ["threads", "2", "naive", "50.0", "ms", "2.00x*", "-", "0.001", "-", "-", "-", "-"],
-        ["loky", "2", "shared", "80.0", "ms", "1.25x", "±0.05", "83%", "0.900", "1.500", "0.100", "2.00", "250"]]
-    assert lines[7] == ("recommended: threads (n_workers=2, naive): 50.0 ms, 2.00x* over serial -- the machine "
+        ["serial", "1", "naive", "100.0", "ms", "100.0", "ms", "1.00x*", "-", "-", "-", "-", "-", "-"],
+        ["threads", "2", "naive", "50.0", "ms", "100.0", "ms", "2.00x*", "-", "0.001", "-", "-", "-", "-"],
+        ["loky", "2", "shared", "80.0", "ms", "100.0", "ms", "1.25x", "±0.05", "83%", "0.900", "1.500", "0.100",
+         "2.00", "250"]]
+    assert lines[7] == ("recommended: threads (n_workers=2, naive): 50.0 ms, 2.00x* over serial's 100.0 ms -- the machine "
                         "allows only 1.50x on 2 cores (memory-bound); loky reaches 1.25x ±0.05 (largest "
                         "overhead: import 1.5 s)")
-    assert lines[8:] == ["", "(speedup ±: half the 95% interval of paired rounds; * from separate runs' times, "
+    assert lines[8:] == ["", "(serial: the serial loop's time for the row's work, in the measurement its speedup "
+                         "comes from; speedup ±: half the 95% interval of paired rounds; * from separate runs' times, "
                          "not measured interleaved; ~ imprecise: the time cap came before ±3%; ! measured beside "
                          "foreign load; results of commits c0ffee00; runs r1)"]
     assert report.render([report.Machine("bare")]).splitlines()[0] == (
@@ -237,7 +239,7 @@ def test_render_by_hand():
 def test_recommendation_by_hand_with_every_reason():
     m = with_overheads(fixture_machine([record("loky", 2.5, [2.4, 2.6], 0.040)], ceiling=1.5))
     text = report.recommend(m, "filter_bank", report.rows(m, "filter_bank"))
-    assert text == ("loky (n_workers=2, shared): 40.0 ms, 2.50x ±0.10 over serial, 167% of the machine's "
+    assert text == ("loky (n_workers=2, shared): 40.0 ms, 2.50x ±0.10 over serial's 100.0 ms, 167% of the machine's "
                     "ceiling -- the machine allows only 1.50x on 2 cores (memory-bound); above the ceiling, "
                     "whose copies each build their own inputs and run all the items: each worker of this "
                     "backend runs part of them, a smaller working set (a cache effect); naive use is 1.5x "
@@ -416,3 +418,23 @@ def test_run_quiet_sums_one_runs_points(tmp_path):
                                             "foreign_cores_max": 0.7}
     assert points.run_quiet(path, "r3") == {"points": 0, "imprecise": 0, "not_quiet": 0, "discarded_samples": 0,
                                             "foreign_cores_max": 0.0}
+
+
+def test_every_rows_speedup_is_its_serial_time_over_its_time():
+    """A row is read alone: asv rows divide asv's serial time (n times it for weak scaling),
+    a measured row the serial loop's time of its own rounds -- never another row's."""
+    m = fixture_machine([record("loky", 1.25, [1.2, 1.3], 0.080)])
+    table = by_backend(report.rows(m, "filter_bank"))
+    assert (table[("serial", 1)].serial_s, table[("threads", 2)].serial_s) == (0.100, 0.100)
+    assert table[("loky", 2)].serial_s == 0.1  # the record's other_time_s, not the serial row's
+    assert [ln.split()[5:7] for ln in report.render([m]).splitlines()[4:7]] == [["100.0", "ms"]] * 3
+    name = workloads.get("model_inference").headline
+    weak = report.Machine("w")
+    weak.series[name] = series(name, ["backend", "n_workers", "variant", "pinned"],
+                               [["serial", "loky"], [1, 2], ["per-worker"], [False]], [4.0, None, None, 2.5])
+    loky = by_backend(report.rows(weak, "model_inference"))[("loky", 2)]
+    assert (loky.serial_s, loky.speedup) == (8.0, pytest.approx(3.2))  # two batches: 8 s serial, 8 / 2.5
+    alone = report.Machine("a")  # no serial run: no serial time, no speedup, shown as missing
+    alone.series[TIME] = series(TIME, ["backend", "n_workers", "variant", "filter_size"],
+                                [["loky"], [2], ["naive"], ["5x5"]], [0.040])
+    assert report.render([alone]).splitlines()[4].split()[3:7] == ["40.0", "ms", "-", "-"]
