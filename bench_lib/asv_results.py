@@ -79,6 +79,17 @@ class Machine:
                 found = record  # the newest wins
         return found
 
+    def window(self, benchmark: str, combo: dict, commit: str) -> dict | None:
+        """The newest load window (points.jsonl) over asv's samples of one combination of
+        ``benchmark`` timed at ``commit``, or None (older results, or outside a run)."""
+        cls, want = benchmark.rsplit(".", 1)[0], {k: str(v) for k, v in combo.items()}
+        found = None
+        for record in self.points:
+            if (record.get("kind"), record.get("benchmark"), str(record.get("commit", ""))[:8]) == (
+                    "window", cls, commit[:8]) and {k: str(v) for k, v in record.get("params", {}).items()} == want:
+                found = record
+        return found
+
     def ceiling(self, workload: str, n_workers: int, commit: str | None = None) -> float | None:
         """The ceiling at ``n_workers``; with ``commit``, only one recorded at that commit
         (the same run as a speedup it divides), else missing."""

@@ -149,7 +149,7 @@ def compare(base: rep.Machine, new: rep.Machine, factor: float):
     (benchmark, params) measured in ``base`` but missing or failed in ``new``)."""
     if factor < 1:
         raise ValueError(f"factor must be >= 1 (a drop to 1/factor fails), got {factor}")
-    if base.points and new.points:
+    if _speedups(base) and _speedups(new):  # other points (ceilings, load windows) are not compared
         changes, missing = _speedup_changes(base, new)
         return changes, [c for c in changes if c.worse(factor)], missing
     changes, missing = [], []

@@ -63,10 +63,21 @@ def read(path: str | os.PathLike) -> tuple[list[dict], int]:
 def run_quiet(path: str | os.PathLike, run: str) -> dict:
     """How quiet the machine was over one run, from its points: how many there are, how
     many ended imprecise or were taken under foreign load anyway, the samples the load
-    guard threw away, and the most foreign cores any point saw."""
+    guard threw away; how many of asv's timed combinations were watched (their samples'
+    load windows) and in how many a sample saw foreign load; and the most foreign cores."""
     records = [r for r in read(path)[0] if r.get("run") == run]
+    windows = [r for r in records if r.get("kind") == "window"]  # a combination's first, and loud ones
+    records = [r for r in records if r.get("kind") != "window"]
+    combos = {_combo(w) for w in windows}
     return {"points": len(records),
             "imprecise": sum(not r.get("precise", True) for r in records),
             "not_quiet": sum(not r.get("quiet", True) for r in records),
             "discarded_samples": sum(r.get("discarded", 0) for r in records),
-            "foreign_cores_max": round(max((r.get("foreign_cores_max", 0.0) for r in records), default=0.0), 3)}
+            "windows": len(combos),
+            "windows_not_quiet": len({_combo(w) for w in windows if not w.get("quiet", True)}),
+            "foreign_cores_max": round(max([r.get("foreign_cores_max", 0.0) for r in records]
+                                           + [r.get("foreign_cores", 0.0) for r in windows], default=0.0), 3)}
+
+
+def _combo(window: dict) -> tuple:
+    return window.get("benchmark"), tuple(sorted((k, str(v)) for k, v in window.get("params", {}).items()))

@@ -95,7 +95,9 @@ def rows(machine: Machine, workload: str) -> list[Row]:
             continue
         key = (combo["backend"], combo["n_workers"])
         if key not in best or value < best[key].seconds:
-            best[key] = Row(combo["backend"], combo["n_workers"], value, str(combo.get("variant", "")))
+            window = machine.window(wl.headline, combo, series.commit)
+            best[key] = Row(combo["backend"], combo["n_workers"], value, str(combo.get("variant", "")),
+                            quiet=window is None or bool(window.get("quiet")))
     serial = best.get(("serial", 1))
     for row in best.values():
         if serial is not None:
@@ -164,7 +166,7 @@ def speedup_text(row: Row) -> str:
         text += "*"
     if row.measured and not row.precise:
         text += "~"
-    if row.measured and not row.quiet:
+    if not row.quiet:  # a point's samples, or the load window of asv's samples (bench_lib.harness)
         text += "!"
     return text
 

@@ -92,6 +92,9 @@ def summary_lines(summary: dict, planned: int, quiet: dict) -> list[str]:
         lines.append(f"parbench: machine load over the run's {quiet['points']} protocol points: {quiet['not_quiet']} "
                      f"taken under foreign load, {quiet['imprecise']} imprecise, {quiet['discarded_samples']} samples "
                      f"discarded, at most {quiet['foreign_cores_max']:.2f} foreign cores")
+    if quiet.get("windows"):
+        lines.append(f"parbench: machine load over asv's samples of {quiet['windows']} timed combinations: "
+                     f"{quiet['windows_not_quiet']} had samples beside foreign load (marked ! in the report)")
     if summary["interrupted"]:
         lines.append(f"parbench: stopped by {signal.Signals(summary['interrupted']).name}; {len(ran)} of {planned} "
                      "benchmarks finished and are saved: run the same command to resume")

@@ -42,6 +42,7 @@ class ModelInference(harness.LongRuns):
     def teardown(self, model, backend, n_workers, variant, pinned):
         if getattr(self, "pinned", None) is not None:  # asv tears down skipped setups too
             harness.unpin(self.pinned)
+        super().teardown(model, backend, n_workers, variant, pinned)
 
     def time_rounds(self, model, backend, n_workers, variant, pinned):
         self.run()

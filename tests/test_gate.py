@@ -85,6 +85,21 @@ def test_factor_below_one_is_refused():
         compare.compare(machine(), machine(), 0.9)
 
 
+def test_load_windows_alone_do_not_replace_the_asv_series_in_the_gate():
+    """Two asv-only runs carry load windows in points.jsonl but no speedup points: the gate
+    compares their asv series (a halved track_speedup fails), not the empty set of points."""
+    window = {"kind": "window", "benchmark": "filter_bank.FilterBank", "params": {}, "quiet": True}
+
+    def with_speedup(value):
+        m = machine(window)
+        m.series[report.SPEEDUP] = report.Series(report.SPEEDUP, ["workload", "backend", "n_workers"],
+                                                 [["filter_bank"], ["threads"], [2]], [value], "c0ffee00")
+        return m
+
+    changes, worse, _ = compare.compare(with_speedup(2.0), with_speedup(1.0), 1.2)
+    assert [(c.base, c.new) for c in changes] == [(2.0, 1.0)] and len(worse) == 1
+
+
 class SlowedThreads(ThreadsBackend):
     """threads, plus 30 ms per map: a backend that got slower (this test's only)."""
 

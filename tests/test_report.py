@@ -412,12 +412,19 @@ def test_run_quiet_sums_one_runs_points(tmp_path):
     lines = [{"run": "r1", "precise": True, "quiet": True, "discarded": 2, "foreign_cores_max": 0.25},
              {"run": "r1", "precise": False, "quiet": False, "discarded": 5, "foreign_cores_max": 0.7},
              {"run": "r1", "kind": "ceiling"},  # no guard record: counts as a point, quiet and precise
-             {"run": "r2", "precise": False, "quiet": False, "discarded": 100, "foreign_cores_max": 1.9}]
+             {"run": "r2", "precise": False, "quiet": False, "discarded": 100, "foreign_cores_max": 1.9},
+             # asv's sample windows: counted by combination apart from the points (b's first
+             # window and two loud ones are one combination); 0.9 cores is the run's most
+             {"run": "r1", "kind": "window", "benchmark": "x.X", "params": {"n": 1}, "quiet": True, "foreign_cores": 0.01},
+             {"run": "r1", "kind": "window", "benchmark": "x.X", "params": {"n": 2}, "quiet": True, "foreign_cores": 0.0},
+             {"run": "r1", "kind": "window", "benchmark": "x.X", "params": {"n": 2}, "quiet": False, "foreign_cores": 0.9},
+             {"run": "r1", "kind": "window", "benchmark": "x.X", "params": {"n": 2}, "quiet": False, "foreign_cores": 0.3},
+             {"run": "r2", "kind": "window", "benchmark": "x.X", "params": {"n": 3}, "quiet": False, "foreign_cores": 1.5}]
     path.write_text("".join(json.dumps(line) + "\n" for line in lines) + '{"run": "r1", "cut')
     assert points.run_quiet(path, "r1") == {"points": 3, "imprecise": 1, "not_quiet": 1, "discarded_samples": 7,
-                                            "foreign_cores_max": 0.7}
+                                            "windows": 2, "windows_not_quiet": 1, "foreign_cores_max": 0.9}
     assert points.run_quiet(path, "r3") == {"points": 0, "imprecise": 0, "not_quiet": 0, "discarded_samples": 0,
-                                            "foreign_cores_max": 0.0}
+                                            "windows": 0, "windows_not_quiet": 0, "foreign_cores_max": 0.0}
 
 
 def test_every_rows_speedup_is_its_serial_time_over_its_time():
@@ -438,3 +445,20 @@ def test_every_rows_speedup_is_its_serial_time_over_its_time():
     alone.series[TIME] = series(TIME, ["backend", "n_workers", "variant", "filter_size"],
                                 [["loky"], [2], ["naive"], ["5x5"]], [0.040])
     assert report.render([alone]).splitlines()[4].split()[3:7] == ["40.0", "ms", "-", "-"]
+
+
+def test_a_loud_load_window_marks_its_asv_row_and_only_at_its_own_commit():
+    """asv's samples cannot be retaken, but their combination's window says whether the
+    machine was quiet over them: a loud one puts ! on that row's speedup."""
+    def window(backend, n, variant, quiet, commit="c0ffee00ffff"):
+        return {"kind": "window", "benchmark": "filter_bank.FilterBank", "commit": commit, "quiet": quiet,
+                "params": {"backend": backend, "n_workers": n, "variant": variant, "filter_size": "5x5"}}
+
+    m = fixture_machine([window("threads", 2, "naive", False), window("serial", 1, "naive", True),
+                         window("loky", 2, "naive", False, commit="0therc0mmit")])
+    table = by_backend(report.rows(m, "filter_bank"))
+    assert report.speedup_text(table[("threads", 2)]) == "2.00x*!"  # 100 ms / 50 ms, beside foreign load
+    assert report.speedup_text(table[("serial", 1)]) == "1.00x*"
+    assert report.speedup_text(table[("loky", 2)]) == "2.50x*"  # another commit's window is not this time's
+    later = fixture_machine([window("threads", 2, "naive", False), window("threads", 2, "naive", True)])
+    assert by_backend(report.rows(later, "filter_bank"))[("threads", 2)].quiet  # the newest window wins

@@ -38,13 +38,14 @@ def marked(mark: str) -> list[psutil.Process]:
     return out
 
 
-def start(repo, mark, *args):
+def start(repo, mark, *args, quick=True):
     # PARBENCH_BATCH_S=0: every benchmark its own asv run, saved alone (the default batches short ones).
     # asv drops PYTHONPATH from its benchmark processes; ASV_PYTHONPATH makes them import this
     # copy's bench_lib, not whichever checkout an editable install points at.
     env = {**os.environ, "HOME": str(repo.parent / "home"), "TEST_RUN_MARK": mark, "PARBENCH_BATCH_S": "0",
            "ASV_PYTHONPATH": str(repo)}
-    return subprocess.Popen([sys.executable, "-m", "bench_lib", "run", "--quick", "--no-publish", *args],
+    sizes = ["--quick"] if quick else []  # else asv's own sampling, at PARBENCH_SIZE
+    return subprocess.Popen([sys.executable, "-m", "bench_lib", "run", *sizes, "--no-publish", *args],
                             cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -201,3 +202,38 @@ def _live(proc) -> bool:
         return proc.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+def test_asvs_own_samples_are_watched_and_a_hog_beside_them_is_recorded_and_marked(repo, monkeypatch):
+    """asv times ``time_*`` samples itself; each combination's load window (setup to
+    teardown) goes to points.jsonl, the run's summary counts the loud ones and the report
+    marks their rows. A busy loop outside the run makes every window loud."""
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
+    try:
+        # asv's own sampling at full size (the filter bank's samples take 30-50 ms): a
+        # sample of a few ms, as at small size, is below the guard's 10 ms CPU-time ticks
+        monkeypatch.setenv("PARBENCH_SIZE", "full")
+        run = start(repo, uuid.uuid4().hex, "--machine", "ci-windows",
+                    "--bench", r"FilterBank\.time_filter_bank\('(serial|threads)', [12], 'naive', '5x5'", quick=False)
+        out = run.communicate(timeout=600)[0]
+    finally:
+        hog.kill()
+        hog.wait()
+    assert run.returncode == 0, out[-3000:]
+    folder = repo / "results" / "ci-windows"
+    windows = [json.loads(line) for line in (folder / "points.jsonl").read_text().splitlines()
+               if json.loads(line).get("kind") == "window"]
+    # asv sets up and tears down around every sample: a window each; the first of each
+    # combination is recorded, and every loud one
+    combos = sorted({(w["params"]["backend"], w["params"]["n_workers"]) for w in windows})
+    assert combos == [("serial", 1), ("threads", 1), ("threads", 2)], windows  # serial at 2: n/a, no window
+    assert all(w["benchmark"] == "filter_bank.FilterBank" and w["wall_s"] > 0 for w in windows)
+    # the hog: up to a core, less when the run's own threads take both (the limit is 0.1)
+    loud = sorted({(w["params"]["backend"], w["params"]["n_workers"]) for w in windows
+                   if not w["quiet"] and w["foreign_cores"] > 0.2})
+    assert loud == combos, [(w["params"]["backend"], w["foreign_cores"], w["wall_s"]) for w in windows]
+    assert "asv's samples of 3 timed combinations: 3 had samples beside foreign load" in out, out[-2000:]
+    report = subprocess.run([sys.executable, "-m", "bench_lib", "report", "--machine", "ci-windows"],
+                            cwd=repo, capture_output=True, text=True, env={**os.environ, "ASV_PYTHONPATH": str(repo)})
+    rows = [ln.split() for ln in report.stdout.splitlines() if ln.startswith(("serial ", "threads "))]
+    assert len(rows) == 3 and all(any(x.endswith("x*!") for x in r) for r in rows), report.stdout

@@ -1,0 +1,83 @@
+"""The load windows around asv's own samples (bench_lib.harness): which are recorded, with
+what, and the parameters they name -- on a guard that reports loads set by hand. The real
+thing, a busy loop beside a real run, is tests/test_runner.py's."""
+
+import json
+
+import pytest
+
+from bench_lib import harness, protocol
+
+
+class ScriptedGuard:
+    """Reports the foreign CPU seconds of ``loads`` in turn, over 1 s windows, no steal."""
+
+    def __init__(self, loads):
+        self.loads = list(loads)
+
+    def snapshot(self):
+        return None
+
+    def load(self, before, after):
+        return protocol.Load(1.0, self.loads.pop(0), 0.0)
+
+
+class FilterBank(harness.SteadyRuns):
+    param_names = ["backend", "n_workers", "variant", "filter_size"]
+
+
+class WithCache(harness.LongRuns):
+    """Like ModelInference: asv passes setup_cache's result before the parameters."""
+
+    param_names = ["backend", "n_workers"]
+
+
+@pytest.fixture
+def written(tmp_path, monkeypatch):
+    path = tmp_path / "points.jsonl"
+    monkeypatch.setenv("PARBENCH_POINTS", str(path))
+    monkeypatch.setenv("PARBENCH_RUN", "r1")
+    monkeypatch.setattr(harness, "_watched", set())
+    return lambda: [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def samples(monkeypatch, bench, params, loads):
+    """asv's sequence for one combination: setup (the window opens), a sample, teardown."""
+    guard = ScriptedGuard(loads)
+    monkeypatch.setattr(harness.ratios, "guard", lambda: guard)
+    for _ in loads:
+        harness.open_window()
+        bench.teardown(*params)
+
+
+def test_a_combinations_first_window_and_every_loud_one_are_recorded(monkeypatch, written):
+    params = ("threads", 2, "naive", "5x5")
+    # foreign CPU seconds per 1 s sample; the limit is 0.1 core (plus two clock ticks)
+    samples(monkeypatch, FilterBank(), params, [0.0, 0.05, 0.5, 0.0, 0.9])
+    out = written()
+    assert [w["foreign_cores"] for w in out] == [0.0, 0.5, 0.9]
+    assert [w["quiet"] for w in out] == [True, False, False]
+    assert out[0]["benchmark"] == "test_windows.FilterBank"
+    assert out[0]["params"] == {"backend": "threads", "n_workers": 2, "variant": "naive", "filter_size": "5x5"}
+    assert out[0]["run"] == "r1" and out[0]["kind"] == "window" and out[0]["wall_s"] == 1.0
+    samples(monkeypatch, FilterBank(), ("serial", 1, "naive", "5x5"), [0.0, 0.0])  # another combination
+    assert [w["params"]["backend"] for w in written()] == ["threads"] * 3 + ["serial"]
+
+
+def test_setup_caches_result_is_not_a_parameter_and_no_window_no_record(monkeypatch, written):
+    samples(monkeypatch, WithCache(), ("/models/m.keras", "loky", 2), [0.0])
+    assert written()[0]["params"] == {"backend": "loky", "n_workers": 2}
+    assert harness.close_window(WithCache(), ("m", "loky", 2)) is None  # a teardown without a window
+    assert len(written()) == 1
+
+
+def test_outside_a_run_no_window_is_opened(monkeypatch):
+    monkeypatch.delenv("PARBENCH_POINTS", raising=False)
+    monkeypatch.setattr(harness.ratios, "guard", lambda: pytest.fail("no guard outside a run"))
+    harness.open_window()
+    assert harness.close_window(FilterBank(), ("serial", 1, "naive", "5x5")) is None
+
+
+def test_the_class_name_drops_the_benchmarks_package():
+    Bench = type("FilterBank", (), {"__module__": "benchmarks.filter_bank"})
+    assert harness.benchmark_class(Bench()) == "filter_bank.FilterBank"
