@@ -13,12 +13,11 @@ is listed here: its functions, and the measurement modules ``overhead``, ``ratio
 
 from __future__ import annotations
 
-import os
 import pickle
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import backends, config, memory, overhead, points, protocol, ratios, timeline, workloads  # noqa: F401 (ratios, timeline: re-exported)
+from . import backends, config, memory, overhead, ratios, timeline, windows, workloads  # noqa: F401 (ratios, timeline: re-exported)
 from .affinity import pin, pin_unsupported, unpin  # noqa: F401 (re-exported for benchmarks)
 
 BACKENDS = config.selected("PARBENCH_BACKENDS", backends.names())
@@ -26,60 +25,12 @@ BACKENDS = config.selected("PARBENCH_BACKENDS", backends.names())
 _primed: set[tuple] = set()
 
 
-# -- the foreign-load windows of asv's own samples ----------------------------------------------
-# asv times time_* samples itself, so the protocol's guard cannot retake one. But asv runs a
-# benchmark's setup and teardown around every sample (asv#966: setup hooks isolate timed
-# calls), so a window from the end of ``prepare`` to the teardown holds one sample: the
-# machine's load over it is recorded in points.jsonl (inside a run only) -- the first window
-# of each combination (it was watched) and every loud one -- so the run's quiet record and
-# the report's marks cover the headline times too.
-_window: list = []
-_watched: set = set()  # combinations of this process with a window recorded
-
-
-def open_window() -> None:
-    """Start watching the rest of the machine for the sample asv is about to take."""
-    _window.clear()
-    if os.environ.get("PARBENCH_POINTS"):
-        guard = ratios.guard()
-        _window.append((guard, guard.snapshot()))
-
-
-def close_window(benchmark: object, params: tuple) -> dict | None:
-    """End the window of this combination's sample (``benchmark``: the asv class instance,
-    ``params``: its parameters as asv passes them); record it if it is the combination's
-    first or saw foreign load. Returns the window, or None if none was open."""
-    if not _window:
-        return None
-    guard, before = _window.pop()
-    names = type(benchmark).param_names
-    out = window_record(benchmark_class(benchmark), dict(zip(names, params[len(params) - len(names):])),
-                        guard.load(before, guard.snapshot()))
-    key = (out["benchmark"], tuple(out["params"].items()))
-    if key not in _watched or not out["quiet"]:
-        points.write(out)
-        _watched.add(key)
-    return out
-
-
-def benchmark_class(benchmark: object) -> str:
-    """'filter_bank.FilterBank': the class part of asv's benchmark names."""
-    module = type(benchmark).__module__
-    return f"{module.removeprefix('benchmarks.')}.{type(benchmark).__name__}"
-
-
-def window_record(benchmark: str, params: dict, load: protocol.Load) -> dict:
-    """One sample's window as points.jsonl keeps it."""
-    return {"kind": "window", "benchmark": benchmark, "params": params, "wall_s": round(load.wall_s, 3),
-            "foreign_cores": round(load.foreign_cores, 4), "steal": round(load.steal, 4), "quiet": load.quiet()}
-
-
 class Windowed:
     """asv calls ``teardown`` after each sample: close its load window there (a subclass
     with a teardown of its own calls this one too)."""
 
     def teardown(self, *params):
-        close_window(self, params)
+        windows.end(self, params)
 
 
 class SteadyRuns(Windowed):
@@ -207,7 +158,7 @@ def prepare(workload: str, backend: str, n_workers: int, variant: str, **params)
     key = (workload, backend, n_workers, variant, tuple(sorted(params.items())))
     run = prepare_on(engine, wl, inputs, variant, prime=key not in _primed)
     _primed.add(key)
-    open_window()
+    windows.begin()
     return run
 
 

@@ -1,4 +1,4 @@
-"""The load windows around asv's own samples (bench_lib.harness): which are recorded, with
+"""The load windows around asv's own samples (bench_lib.windows): which are recorded, with
 what, and the parameters they name -- on a guard that reports loads set by hand. The real
 thing, a busy loop beside a real run, is tests/test_runner.py's."""
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bench_lib import harness, protocol
+from bench_lib import harness, protocol, windows
 
 
 class ScriptedGuard:
@@ -37,16 +37,16 @@ def written(tmp_path, monkeypatch):
     path = tmp_path / "points.jsonl"
     monkeypatch.setenv("PARBENCH_POINTS", str(path))
     monkeypatch.setenv("PARBENCH_RUN", "r1")
-    monkeypatch.setattr(harness, "_watched", set())
+    monkeypatch.setattr(windows, "_watched", set())
     return lambda: [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def samples(monkeypatch, bench, params, loads):
     """asv's sequence for one combination: setup (the window opens), a sample, teardown."""
     guard = ScriptedGuard(loads)
-    monkeypatch.setattr(harness.ratios, "guard", lambda: guard)
+    monkeypatch.setattr(windows.ratios, "guard", lambda: guard)
     for _ in loads:
-        harness.open_window()
+        windows.begin()
         bench.teardown(*params)
 
 
@@ -67,17 +67,17 @@ def test_a_combinations_first_window_and_every_loud_one_are_recorded(monkeypatch
 def test_setup_caches_result_is_not_a_parameter_and_no_window_no_record(monkeypatch, written):
     samples(monkeypatch, WithCache(), ("/models/m.keras", "loky", 2), [0.0])
     assert written()[0]["params"] == {"backend": "loky", "n_workers": 2}
-    assert harness.close_window(WithCache(), ("m", "loky", 2)) is None  # a teardown without a window
+    assert windows.end(WithCache(), ("m", "loky", 2)) is None  # a teardown without a window
     assert len(written()) == 1
 
 
 def test_outside_a_run_no_window_is_opened(monkeypatch):
     monkeypatch.delenv("PARBENCH_POINTS", raising=False)
-    monkeypatch.setattr(harness.ratios, "guard", lambda: pytest.fail("no guard outside a run"))
-    harness.open_window()
-    assert harness.close_window(FilterBank(), ("serial", 1, "naive", "5x5")) is None
+    monkeypatch.setattr(windows.ratios, "guard", lambda: pytest.fail("no guard outside a run"))
+    windows.begin()
+    assert windows.end(FilterBank(), ("serial", 1, "naive", "5x5")) is None
 
 
 def test_the_class_name_drops_the_benchmarks_package():
     Bench = type("FilterBank", (), {"__module__": "benchmarks.filter_bank"})
-    assert harness.benchmark_class(Bench()) == "filter_bank.FilterBank"
+    assert windows.benchmark_class(Bench()) == "filter_bank.FilterBank"
