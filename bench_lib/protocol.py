@@ -40,6 +40,10 @@ MAX_ROUNDS = 400  # fast points stop here; slow ones reach their time cap first
 # one tick, which in a 40 ms sample alone would look like a quarter of a core. Two ticks
 # of foreign CPU are always allowed on top of the limit.
 TICK_SLACK_S = 2 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.02
+# Steal is counted in the same ticks, summed over all CPUs: a 50 ms sample on 2 CPUs spans
+# about 10, so one tick of steal (flushed from the hypervisor's clock at a tick, however
+# long ago it accrued) reads as 10%. Two ticks of steal are allowed on top of the limit too.
+STEAL_SLACK_TICKS = 2
 
 
 # -- one sample ---------------------------------------------------------------------------
@@ -138,13 +142,15 @@ class Load:
     wall_s: float
     foreign_cpu_s: float  # CPU time of processes outside this run's process tree
     steal: float  # share of all CPUs' time the hypervisor took
+    ticks: int = 0  # all CPUs' clock ticks over the sample, that share's denominator (0: unknown)
 
     @property
     def foreign_cores(self) -> float:
         return self.foreign_cpu_s / self.wall_s if self.wall_s > 0 else 0.0
 
     def quiet(self, cpu_limit: float = FOREIGN_CPU_LIMIT, steal_limit: float = STEAL_LIMIT) -> bool:
-        return self.foreign_cpu_s <= cpu_limit * self.wall_s + TICK_SLACK_S and self.steal <= steal_limit
+        slack = STEAL_SLACK_TICKS / self.ticks if self.ticks > 0 else 0.0
+        return self.foreign_cpu_s <= cpu_limit * self.wall_s + TICK_SLACK_S and self.steal <= steal_limit + slack
 
 
 def steal_share(before: tuple[int, int], after: tuple[int, int]) -> float:
@@ -200,7 +206,8 @@ class Guard:
         return cpu, proc_stat(), time.perf_counter()
 
     def load(self, before, after) -> Load:
-        return Load(after[2] - before[2], foreign_cpu(before[0], after[0]), steal_share(before[1], after[1]))
+        return Load(after[2] - before[2], foreign_cpu(before[0], after[0]), steal_share(before[1], after[1]),
+                    after[1][1] - before[1][1])
 
 
 class NoGuard:

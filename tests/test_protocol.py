@@ -174,6 +174,12 @@ def test_load_limits_at_their_bounds():
     assert p.Load(1.0, 0.51, 0.0).quiet(cpu_limit=0.5)
     assert not p.Load(1.0, 0.53, 0.0).quiet(cpu_limit=0.5)
     assert not p.Load(1.0, 0.0, 0.2).quiet(steal_limit=0.1)
+    # steal in ticks over all CPUs: two of them are resolution, not load -- 2 of 10 ticks
+    # (20%) pass at 5% + 2/10, 3 of 10 do not; over 200 ticks the slack is 1%
+    assert p.Load(0.05, 0.0, 0.2, 10).quiet() and p.Load(0.05, 0.0, 0.25, 10).quiet()
+    assert not p.Load(0.05, 0.0, 0.3, 10).quiet()
+    assert p.Load(1.0, 0.0, 0.06, 200).quiet() and not p.Load(1.0, 0.0, 0.061, 200).quiet()
+    assert not p.Load(1.0, 0.0, 0.051, 0).quiet()  # no tick count: no slack
 
 
 def test_steal_share_by_hand():

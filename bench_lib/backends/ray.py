@@ -233,6 +233,10 @@ def _ensure_runtime(n_workers: int) -> None:
         if address or _runtime["cpus"] >= n_workers or _runtime["users"] > 0:
             return
         _shutdown_owned()  # our idle local runtime is too small for this request
+    if not address and "RAY_AUTH_MODE" not in os.environ:
+        # Token auth, said explicitly (Ray's default for a new local runtime, which it
+        # otherwise announces with a warning at every start), for this runtime's life only
+        os.environ["RAY_AUTH_MODE"] = _runtime["set_mode"] = "token"
     _reread_auth_settings()
     if address:
         options = {}
@@ -308,6 +312,8 @@ def _shutdown_owned() -> None:
         ray.shutdown()
     finally:
         _runtime.update(owned=False, cpus=0, marker=None)
+        if _runtime.pop("set_mode", None):
+            os.environ.pop("RAY_AUTH_MODE", None)
         end_runtime(marker, procs)
         if watcher is not None:
             watcher.poll()  # reaped: no zombie child left here
