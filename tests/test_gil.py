@@ -69,3 +69,53 @@ def test_probed_runs_slower_than_planned_stop_at_the_minimum_rounds():
     held = gil.measure(run, rounds=7, min_s=0.01, idle_s=0.01, budget_s=0.5)
     assert held.rounds == 3
 
+
+
+class Scripted:
+    """Stands in for the clock and the probe: ``fn`` takes 0.02 s once (protocol.timed), a
+    run alone 0.1 s; beside the probe a run takes 0.15 s and the probe counts 40 per s,
+    beside a sleep it counts 80 before a probed run and 120 after it (a mean of 100);
+    each round moves the clock by ``step`` s. By hand: share (1 - 40/100) x 0.15 / 0.1 = 0.9."""
+
+    def __init__(self, monkeypatch, step):
+        self.now, self.step, self.idle_rates, self.timed = 100.0, step, [], []
+        monkeypatch.setattr(gil.time, "perf_counter", lambda: self.now)
+        monkeypatch.setattr(gil.protocol, "timed", self.fake_timed)
+        monkeypatch.setattr(gil, "_probed", self.fake_probed)
+
+    def fake_timed(self, fn):
+        self.timed.append(fn)
+        return 0.02 if len(self.timed) == 1 else 0.1
+
+    def fake_probed(self, fn):
+        if isinstance(fn, functools.partial) and fn.func is time.sleep:
+            self.idle_rates.append(80.0 if len(self.idle_rates) % 2 == 0 else 120.0)
+            return fn.args[0], self.idle_rates[-1]
+        self.now += self.step  # a round's time, counted once per probed run
+        return 0.15, 40.0
+
+
+def test_measure_by_hand_plans_its_rounds_from_the_budget(monkeypatch):
+    script = Scripted(monkeypatch, step=0.0)
+    held = gil.measure(lambda: None, rounds=7, min_s=0.1, budget_s=1.0, idle_s=0.05)
+    # loops: ceil(0.1 / 0.02) = 5; rounds: floor(1.0 / (2 x 5 x 0.02)) = 5 of the 7 asked
+    assert held == gil.Held(share=pytest.approx(0.9), alone_s=0.1, probed_s=0.15, probe_share=pytest.approx(0.4),
+                            rounds=5, loops=5)
+    assert len(script.idle_rates) == 2 * 5 and len(script.timed) == 1 + 5
+
+
+def test_measure_by_hand_stops_once_the_rounds_pass_the_budget(monkeypatch):
+    Scripted(monkeypatch, step=0.5)
+    # planned floor(1.5 / 0.2) = 7; after 3 rounds 1.5 s have passed, not more than the
+    # budget, so a 4th runs; after it 2.0 s > 1.5 s: 4 rounds
+    held = gil.measure(lambda: None, rounds=7, min_s=0.1, budget_s=1.5, idle_s=0.05)
+    assert held.rounds == 4
+
+
+def test_the_share_is_clipped_at_one_and_the_probe_counts_at_its_own_rate():
+    assert gil.held_share(1.0, 3.0, 0.0) == 1.0  # 3.0 before clipping
+    short, long = gil._probed(functools.partial(time.sleep, 0.05)), gil._probed(functools.partial(time.sleep, 0.2))
+    assert 0.05 <= short[0] < 0.5 and 0.2 <= long[0] < 1.0
+    # a spinning loop counts about the same per second however long it spins (here over
+    # 1e5 per second), so two spins 4x apart give rates well within 4x of each other
+    assert short[1] > 1e5 and long[1] > 1e5 and 0.25 < short[1] / long[1] < 4

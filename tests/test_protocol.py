@@ -180,6 +180,7 @@ def test_load_limits_at_their_bounds():
     assert not p.Load(0.05, 0.0, 0.3, 10).quiet()
     assert p.Load(1.0, 0.0, 0.06, 200).quiet() and not p.Load(1.0, 0.0, 0.061, 200).quiet()
     assert not p.Load(1.0, 0.0, 0.051, 0).quiet()  # no tick count: no slack
+    assert p.Load(0.005, 0.0, 1.0, 1).quiet()  # one tick in all: stolen or not, it cannot tell
 
 
 def test_steal_share_by_hand():

@@ -419,12 +419,22 @@ def test_run_quiet_sums_one_runs_points(tmp_path):
              {"run": "r1", "kind": "window", "benchmark": "x.X", "params": {"n": 2}, "quiet": True, "foreign_cores": 0.0},
              {"run": "r1", "kind": "window", "benchmark": "x.X", "params": {"n": 2}, "quiet": False, "foreign_cores": 0.9},
              {"run": "r1", "kind": "window", "benchmark": "x.X", "params": {"n": 2}, "quiet": False, "foreign_cores": 0.3},
-             {"run": "r2", "kind": "window", "benchmark": "x.X", "params": {"n": 3}, "quiet": False, "foreign_cores": 1.5}]
+             {"run": "r2", "kind": "window", "benchmark": "x.X", "params": {"n": 3}, "quiet": False, "foreign_cores": 1.5},
+             # r4: the points' most (0.8) beats the windows'; another benchmark with the same
+             # parameters is another combination; a window without fields counts as quiet
+             {"run": "r4", "foreign_cores_max": 0.8},
+             {"run": "r4", "kind": "window", "benchmark": "x.X", "params": {"n": 1}, "foreign_cores": 0.31234},
+             {"run": "r4", "kind": "window", "benchmark": "y.Y", "params": {"n": 1}, "quiet": False},
+             {"run": "r4", "kind": "window"},
+             {"run": "r5", "kind": "window", "benchmark": "x.X", "params": {"n": 1}, "foreign_cores": 0.31234}]
     path.write_text("".join(json.dumps(line) + "\n" for line in lines) + '{"run": "r1", "cut')
     assert points.run_quiet(path, "r1") == {"points": 3, "imprecise": 1, "not_quiet": 1, "discarded_samples": 7,
                                             "windows": 2, "windows_not_quiet": 1, "foreign_cores_max": 0.9}
     assert points.run_quiet(path, "r3") == {"points": 0, "imprecise": 0, "not_quiet": 0, "discarded_samples": 0,
                                             "windows": 0, "windows_not_quiet": 0, "foreign_cores_max": 0.0}
+    assert points.run_quiet(path, "r4") == {"points": 1, "imprecise": 0, "not_quiet": 0, "discarded_samples": 0,
+                                            "windows": 3, "windows_not_quiet": 1, "foreign_cores_max": 0.8}
+    assert points.run_quiet(path, "r5")["foreign_cores_max"] == 0.312  # rounded to 3 decimals
 
 
 def test_every_rows_speedup_is_its_serial_time_over_its_time():
@@ -462,3 +472,13 @@ def test_a_loud_load_window_marks_its_asv_row_and_only_at_its_own_commit():
     assert report.speedup_text(table[("loky", 2)]) == "2.50x*"  # another commit's window is not this time's
     later = fixture_machine([window("threads", 2, "naive", False), window("threads", 2, "naive", True)])
     assert by_backend(report.rows(later, "filter_bank"))[("threads", 2)].quiet  # the newest window wins
+
+
+def test_a_window_is_found_by_its_commits_first_8_characters_and_its_parameters():
+    m = report.Machine("m", points=[
+        {"kind": "window", "benchmark": "filter_bank.FilterBank", "commit": "c0ffee00", "params": {"n": 2}, "quiet": False},
+        {"kind": "window", "benchmark": "filter_bank.FilterBank", "commit": "c0ffee00", "quiet": True}])
+    assert m.window(TIME, {"n_workers": 2}, "c0ffee00ffff") is None  # other parameters
+    assert m.window(TIME, {"n": "2"}, "c0ffee00ffff")["quiet"] is False  # "2" and 2 are one parameter
+    assert m.window(TIME, {}, "c0ffee00")["quiet"] is True  # a window without parameters: the empty set
+    assert m.window(TIME, {"n": 2}, "c0ffee01") is None

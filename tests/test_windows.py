@@ -10,15 +10,18 @@ from bench_lib import harness, protocol, windows
 
 
 class ScriptedGuard:
-    """Reports the foreign CPU seconds of ``loads`` in turn, over 1 s windows, no steal."""
+    """Reports the foreign CPU seconds of ``loads`` in turn, over 1 s windows, no steal;
+    each load must be read between the two snapshots of its own window."""
 
     def __init__(self, loads):
-        self.loads = list(loads)
+        self.loads, self.taken = list(loads), 0
 
     def snapshot(self):
-        return None
+        self.taken += 1
+        return self.taken
 
     def load(self, before, after):
+        assert (before, after) == (self.taken - 1, self.taken), "not this window's snapshots"
         return protocol.Load(1.0, self.loads.pop(0), 0.0)
 
 
@@ -81,3 +84,11 @@ def test_outside_a_run_no_window_is_opened(monkeypatch):
 def test_the_class_name_drops_the_benchmarks_package():
     Bench = type("FilterBank", (), {"__module__": "benchmarks.filter_bank"})
     assert windows.benchmark_class(Bench()) == "filter_bank.FilterBank"
+
+
+def test_a_window_record_by_hand():
+    # 0.03 s of foreign CPU over 0.4567 s: 0.065689... cores; 1.23456% steal
+    out = windows.record("x.X", {"n": 1}, protocol.Load(0.4567, 0.03, 0.0123456))
+    assert out == {"kind": "window", "benchmark": "x.X", "params": {"n": 1}, "wall_s": 0.457,
+                   "foreign_cores": 0.0657, "steal": 0.0123, "quiet": True}
+    assert not windows.record("x.X", {}, protocol.Load(0.4567, 0.07, 0.0))["quiet"]  # 0.07 > 0.0457 + 0.02
