@@ -9,7 +9,8 @@ The model, per workload, backend and variant (fit on the counts below ``--worker
   ``overhead.TaskOverhead`` (reused pool) at the largest fitted count. ``s``, the share of
   the rest that does not parallelise, is fitted where a count above 1 was measured. From
   n=1 alone it is 0 for process pools, and for thread pools the share of the run that
-  holds the GIL, measured at one worker (``scaling.GilHeld``, bench_lib.gil).
+  holds the GIL, or its library's own lock where that is larger, measured at one worker
+  (``scaling.GilHeld``, ``scaling.LockHeld``; bench_lib.gil).
 - ``g(n) = tasks / ceil(tasks / n) x c(b) / b`` with ``b = min(n, tasks)`` busy workers:
   whole tasks per worker, slowed by memory contention ``c(b) = b / (1 + m (b - 1))``, ``m``
   the memory-bound share read off ``scaling.Ceiling`` at its largest fitted count.
@@ -34,6 +35,7 @@ from . import workloads
 from .asv_results import CEILING, PER_TASK, Machine
 
 GIL = "scaling.GilHeld.track_gil_held_share"
+LOCK = "scaling.LockHeld.track_lock_held_share"
 
 # A weak-scaling workload runs one task per worker per round (model_inference: ROUNDS["full"] rounds).
 ROUNDS_OF_WEAK = 3
@@ -46,6 +48,8 @@ NOTES = {
     "s=0": "serial part = dispatch only: nothing measured past n=1 (no traces yet)",
     "gil": "threads: assumes the work releases the GIL (no scaling.GilHeld on this machine)",
     "gil-held": "threads: s = the share of the run that holds the GIL, measured at one worker (scaling.GilHeld)",
+    "lock-held": "threads: s = the share of the run inside its library's own lock or the GIL, measured at one "
+                 "worker (scaling.LockHeld), above its GIL share",
     "m-held": "memory-bound share of the largest measured ceiling held constant",
 }
 
@@ -120,6 +124,7 @@ class Terms:
     per_task_s: dict[tuple[str, int], float]
     ceiling: tuple[int, float, tuple[float, float] | None] | None  # (n, value, interval)
     gil_share: float | None = None  # of the serial run that holds the GIL, at one worker
+    lock_share: float | None = None  # of the serial run inside its library's lock or the GIL
 
 
 def terms(machine: Machine, folder: Path, workload: str, fitted: int) -> Terms:
@@ -147,9 +152,9 @@ def terms(machine: Machine, folder: Path, workload: str, fitted: int) -> Terms:
         points = [p for p in machine.points if (p.get("kind"), p.get("workload"), p.get("n_workers")) ==
                   ("ceiling", workload, n) and None not in (p.get("ci") or [None])]
         ceiling = (n, points[-1]["value"], tuple(points[-1]["ci"])) if points else (n, value, None)
-    gil_share = [v for c, v in (machine.series[GIL].combos() if GIL in machine.series else ())
-                 if c["workload"] == workload]
-    return Terms(times, cis, per_task, ceiling, gil_share[-1] if gil_share else None)
+    shares = {name: [v for c, v in (machine.series[name].combos() if name in machine.series else ())
+                     if c["workload"] == workload] for name in (GIL, LOCK)}
+    return Terms(times, cis, per_task, ceiling, *(shares[n][-1] if shares[n] else None for n in (GIL, LOCK)))
 
 
 # -- one forecast -------------------------------------------------------------------------------
@@ -216,7 +221,10 @@ def forecast(t: Terms, workload: str, backend: str, n: int, fitted: int, kind: E
         if n > n_c:
             out.notes.append("m-held")
     held = 0.0  # s from n=1 alone: what a thread pool cannot overlap
-    if base == 1 and kind.threads and t.gil_share is not None:
+    if base == 1 and kind.threads and t.lock_share is not None and t.lock_share > (t.gil_share or 0.0):
+        held = t.lock_share
+        out.notes.append("lock-held")
+    elif base == 1 and kind.threads and t.gil_share is not None:
         held = t.gil_share
         out.notes.append("gil-held")
     elif base == 1:

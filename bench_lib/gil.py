@@ -14,6 +14,13 @@ alone with ``P x T_p = b + c``, and the run alone lasts ``T = a + b + c``. The p
 holds the GIL, ``(a + c) / T``, is then ``(1 - P) x T_p / T``: 1 for bytecode or C that
 holds the GIL, 0 for work that releases it. The probe needs a core of its own: measured
 with the workers' BLAS thread limit, on a machine of 2 cores or more.
+
+The GIL is not the only thing a second thread can wait for: a library may serialise its
+calls with a lock of its own (SciPy evaluates every spline under one ``FITPACK_LOCK``), and
+a pure-Python probe runs freely beside it. Given a ``probe`` -- a tiny call through the same
+lock, which a workload names (``Workload.lock_probe``) -- the probe thread makes that call
+at every count, and the same arithmetic gives the share of the run inside that lock or the
+GIL: ``a`` then reads "holds what the probe needs".
 """
 
 from __future__ import annotations
@@ -42,8 +49,9 @@ def held_share(alone_s: float, probed_s: float, probe_share: float) -> float:
     return min(max((1 - probe_share) * probed_s / alone_s, 0.0), 1.0)
 
 
-def _probed(fn: Callable[[], object]) -> tuple[float, float]:
-    """(seconds of ``fn`` run in a thread, probe iterations per second meanwhile)."""
+def _probed(fn: Callable[[], object], probe: Callable[[], object] | None = None) -> tuple[float, float]:
+    """(seconds of ``fn`` run in a thread, probe iterations per second meanwhile); an
+    iteration is a count, and a call of ``probe`` where there is one."""
     done, failed = [], []
 
     def work():
@@ -57,8 +65,13 @@ def _probed(fn: Callable[[], object]) -> tuple[float, float]:
     thread = threading.Thread(target=work, daemon=True)
     started = clock()
     thread.start()
-    while not done:
-        count += 1
+    if probe is None:
+        while not done:
+            count += 1
+    else:
+        while not done:
+            probe()
+            count += 1
     thread.join()
     if failed:
         raise failed[0]
@@ -77,12 +90,13 @@ class Held:
 
 
 def measure(fn: Callable[[], object], rounds: int = ROUNDS, idle_s: float = IDLE_S,
-            min_s: float = MIN_S, budget_s: float = BUDGET_S) -> Held:
+            min_s: float = MIN_S, budget_s: float = BUDGET_S, probe: Callable[[], object] | None = None) -> Held:
     """The GIL-held share of ``fn``, from interleaved pairs (run alone, run beside the probe)
     after one warm-up call: ``rounds``, fewer (3 at least) where they would pass ``budget_s``
     (planned from the run alone, and cut when the probed runs take longer).
     A run is as many calls of ``fn`` as last ``min_s``; the probe's idle rate is the mean of
-    one taken just before and one just after each probed run (a VM's core speed drifts)."""
+    one taken just before and one just after each probed run (a VM's core speed drifts).
+    With ``probe``, the share of the run inside the lock it takes, or the GIL (see above)."""
     once = max(protocol.timed(fn), 1e-6)
     loops = math.ceil(min_s / once)
     rounds = max(MIN_ROUNDS, min(rounds, math.floor(budget_s / (2 * loops * once))))
@@ -92,7 +106,7 @@ def measure(fn: Callable[[], object], rounds: int = ROUNDS, idle_s: float = IDLE
             fn()
 
     def idle() -> float:
-        return _probed(functools.partial(time.sleep, idle_s))[1]  # the probe beside a sleeping thread
+        return _probed(functools.partial(time.sleep, idle_s), probe)[1]  # the probe beside a sleeping thread
 
     alone, probed, shares = [], [], []
     began = time.perf_counter()
@@ -101,7 +115,7 @@ def measure(fn: Callable[[], object], rounds: int = ROUNDS, idle_s: float = IDLE
             break  # a run the probe slows many times over (a GIL convoy) gets its minimum
         alone.append(protocol.timed(run))
         before = idle()
-        seconds, rate = _probed(run)
+        seconds, rate = _probed(run, probe)
         probed.append(seconds)
         shares.append(rate / ((before + idle()) / 2))
     a, p, s = statistics.median(alone), statistics.median(probed), statistics.median(shares)

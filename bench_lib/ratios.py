@@ -230,12 +230,20 @@ def gap(workload: str, backend: str, n_workers: int, **options) -> dict:
                     workload=workload, backend=backend, n_workers=n_workers, variant=f"{naive}/{shared}")
 
 
-def gil_held(workload: str) -> gil.Held:
+def gil_held(workload: str, lock: bool = False) -> gil.Held:
     """The GIL-held share of the workload's serial loop at one worker (bench_lib.gil), on
     its representative inputs under the workers' thread limit: what a thread pool cannot
-    overlap, for the forecast of thread backends from n_workers=1."""
+    overlap, for the forecast of thread backends from n_workers=1. With ``lock``, the share
+    inside its library's lock or the GIL, probed through ``Workload.lock_probe``."""
     wl = workloads.get(workload)
+    if lock and wl.lock_probe is None:
+        raise ValueError(f"{workload} names no lock its tasks take besides the GIL")
     inputs = wl.inputs(config.size(), n_workers=1, **params_for(workload))
     _worker.limit_threads(config.threads_per_worker())
     quick = {} if config.size() == "full" else {"rounds": gil.MIN_ROUNDS, "min_s": 0.05, "idle_s": 0.05, "budget_s": 2.0}
-    return gil.measure(functools.partial(wl.serial_loop, inputs), **quick)
+    return gil.measure(functools.partial(wl.serial_loop, inputs), probe=wl.lock_probe() if lock else None, **quick)
+
+
+def locked_workloads() -> list[str]:
+    """The workloads whose tasks take a lock of their library besides the GIL."""
+    return [name for name in workloads.names() if workloads.get(name).lock_probe is not None]

@@ -38,6 +38,22 @@ class GilHeld:
     track_gil_held_share.version = "1"
 
 
+class LockHeld:
+    """The share of a workload's serial run inside a process-wide lock of its library, or
+    the GIL, at one worker (bench_lib.gil with the workload's lock probe): SciPy serialises
+    FITPACK calls, so a thread pool of interpolators queues where the GIL probe sees 5%."""
+
+    params = (ratios.locked_workloads(),)
+    param_names = ["workload"]
+    timeout = 900
+
+    def track_lock_held_share(self, workload):
+        return ratios.gil_held(workload, lock=True).share
+
+    track_lock_held_share.unit = "share"
+    track_lock_held_share.version = "1"
+
+
 class AtTheMostWorkers:
     """Per workload and backend at the most workers, on the variant a careful user picks
     (the shared one where it exists); n/a where no variant runs."""

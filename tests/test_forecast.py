@@ -109,6 +109,21 @@ def test_a_thread_pools_serial_share_at_n1_is_its_measured_gil_share(tmp_path):
     assert set(f.notes) == {"memory-scales", "gil-held"}
 
 
+@pytest.mark.parametrize("lock, s, note", [(0.9, 0.9, "lock-held"), (0.3, 0.5, "gil-held")])
+def test_a_thread_pools_serial_share_is_its_librarys_lock_share_where_that_is_larger(tmp_path, lock, s, note):
+    """As above (GIL-held 0.5), with scaling.LockHeld measuring ``lock`` of the run inside
+    the library's own lock or the GIL: the larger of the two is what threads cannot overlap."""
+    shares = {"scaling.GilHeld.track_gil_held_share": (["workload"], [["filter_bank"]], {("filter_bank",): 0.5}),
+              "scaling.LockHeld.track_lock_held_share": (["workload"], [["filter_bank"]], {("filter_bank",): lock})}
+    folder = write_results(tmp_path, {**shares, TIME["filter_bank"]: (TIME_AXES, [["serial", "threads"], [1, 2], ["naive"]], {
+        ("serial", 1, "naive"): 0.100, ("threads", 1, "naive"): 0.110, ("threads", 2, "naive"): 0.090}),
+        PER_TASK: (["backend", "n_workers", "pool"], [["threads"], [1], ["reused"]], {("threads", 1, "reused"): 0.001})})
+    f = rows(folder, 2, 1)[("filter_bank", "threads")]
+    # T(2) = 0.003 + (0.110 - 0.003) x (s + (1 - s) / 1.5): 3 tasks over 2 threads
+    assert f.time_s == pytest.approx(0.003 + 0.107 * (s + (1 - s) / 1.5))
+    assert set(f.notes) == {"memory-scales", note}
+
+
 def test_an_interval_reaching_below_zero_seconds_leaves_the_speedup_unbounded(tmp_path):
     """asv's 99% interval of two samples can go below 0 s: serial 100 ms [-20, 220] ms, threads
     110 ms [-30, 250] ms at n=1 (per task 1 ms, 3 tasks). T(2) = 0.003 + 0.107 / 1.5; its

@@ -87,7 +87,7 @@ class Scripted:
         self.timed.append(fn)
         return 0.02 if len(self.timed) == 1 else 0.1
 
-    def fake_probed(self, fn):
+    def fake_probed(self, fn, probe=None):
         if isinstance(fn, functools.partial) and fn.func is time.sleep:
             self.idle_rates.append(80.0 if len(self.idle_rates) % 2 == 0 else 120.0)
             return fn.args[0], self.idle_rates[-1]
@@ -119,3 +119,42 @@ def test_the_share_is_clipped_at_one_and_the_probe_counts_at_its_own_rate():
     # a spinning loop counts about the same per second however long it spins (here over
     # 1e5 per second), so two spins 4x apart give rates well within 4x of each other
     assert short[1] > 1e5 and long[1] > 1e5 and 0.25 < short[1] / long[1] < 4
+
+
+def test_probed_calls_the_probe_once_per_count_and_measure_hands_it_to_every_probe(monkeypatch):
+    calls = []
+    seconds, rate = gil._probed(functools.partial(time.sleep, 0.05), lambda: calls.append(1))
+    assert calls and rate == pytest.approx(len(calls) / seconds)
+    probes = []
+    monkeypatch.setattr(gil, "_probed", lambda fn, probe=None: (probes.append(probe), (0.1, 10.0))[1])
+    monkeypatch.setattr(gil.protocol, "timed", lambda fn: 0.1)
+    mine = object()
+    gil.measure(lambda: None, rounds=3, min_s=0.1, idle_s=0.01, probe=mine)
+    assert probes == [mine] * 3 * 3  # idle before, the run, idle after: every round
+
+
+def test_a_real_run_inside_a_lock_is_held_for_a_probe_through_that_lock():
+    """By construction: the run sleeps (the GIL released: a pure-Python probe counts freely,
+    as for sleep-releases above) while holding a lock, which a probe taking the same lock
+    cannot pass: near 1. The bound leaves this VM's +-20% drift, as above."""
+    import threading
+
+    lock = threading.Lock()
+
+    def run():
+        with lock:
+            time.sleep(0.1)
+
+    def through_the_lock():
+        with lock:
+            pass
+
+    assert gil.measure(run, rounds=5, min_s=0.1, idle_s=0.1, probe=through_the_lock).share >= 0.65
+
+
+def test_only_the_interpolators_name_a_lock_of_their_library():
+    from bench_lib import ratios
+
+    assert ratios.locked_workloads() == ["interpolators"]  # SciPy's FITPACK_LOCK
+    with pytest.raises(ValueError, match="names no lock"):
+        ratios.gil_held("filter_bank", lock=True)

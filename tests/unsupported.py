@@ -43,7 +43,7 @@ CLASSES = (
     "FilterBank", "Convolve2D", "VolumeGaussian", "VolumeGraph",
     "Interpolators", "InterpolatorChunks", "InterpolatorSize", "ModelInference",
     "Startup", "Imports", "Transfer", "TaskOverhead", "PoolReuse", "Harness",
-    "Ceiling", "Ratios", "Gap", "Traces", "GilHeld",  # GilHeld: every workload, no rows
+    "Ceiling", "Ratios", "Gap", "Traces", "GilHeld", "LockHeld",  # GilHeld, LockHeld: every workload they list, no rows
 )
 
 WORKLOAD_CLASSES = ("FilterBank", "Convolve2D", "VolumeGaussian", "Interpolators", "ModelInference")

@@ -98,6 +98,9 @@ class Workload:
     # Its own steady serial loop, where the reference loop is not steady (a model loaded
     # per batch): what speedups and the machine's ceiling are measured against.
     own_serial_loop: Callable[[Inputs], Any] | None = None
+    # A tiny call through a process-wide lock of the workload's library that its tasks
+    # take besides the GIL (SciPy's FITPACK_LOCK): the probe of scaling.LockHeld (bench_lib.gil).
+    lock_probe: Callable[[], Callable[[], Any]] | None = None
 
     @property
     def variant_names(self) -> list[str]:

@@ -100,6 +100,14 @@ def build(size: str, grid: int = GRIDS[0], chunk: str = "unlimited") -> Inputs:
     return Inputs(obj, [(k, k + 1) for k in range(COUNT)], {"grid": grid, "chunk": chunk})
 
 
+def fitpack_probe():
+    """One point of a 4 x 4 spline: a call as short as FITPACK's get, through the same
+    process-wide ``FITPACK_LOCK`` every ``ev`` of a task takes (SciPy serialises them)."""
+    axis = np.linspace(0.0, 1.0, 4)
+    tiny, at = RectBivariateSpline(axis, axis, np.zeros((4, 4)), kx=1, ky=1), np.array([0.5])
+    return lambda: tiny.ev(at, at)
+
+
 WORKLOAD = Workload(
     name="interpolators",
     build=build,
@@ -113,4 +121,5 @@ WORKLOAD = Workload(
     variants=(SHARED, Variant("pickle-self", run_pickle_self), Variant("batched", run_batched)),
     gap_pair=("pickle-self", "shared"),
     warm_before_timing=False,  # a run takes 10-40 s; workers are warm and the object is placed in setup
+    lock_probe=fitpack_probe,
 )
