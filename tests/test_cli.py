@@ -54,12 +54,18 @@ def test_quick_run_saves_results_and_publishes(checkout):
     assert timed and all(v > 0 for v in timed)
     assert (checkout / "html" / "index.html").is_file()
     # a protocol point of a machine's first run: its folder exists before the first result file
-    [point] = [json.loads(line) for line in (machine / "points.jsonl").read_text().splitlines()]
+    records = [json.loads(line) for line in (machine / "points.jsonl").read_text().splitlines()]
+    [point] = [r for r in records if r["kind"] != "window"]
     assert point["kind"] == "harness" and point["backend"] == "threads" and point["value"] > 0
+    # and a load window of each timed filter bank combination (bench_lib.windows)
+    windows = {(w["params"]["backend"], w["params"]["n_workers"]) for w in records if w["kind"] == "window"}
+    assert ("serial", 1) in windows and ("threads", 2) in windows
     [line] = (machine / "sysinfo.jsonl").read_text().splitlines()
     info = json.loads(line)
     assert info["commit"] == head and info["threads_per_worker"] == 1 and info["size"] == "small"
     assert info["quiet"]["points"] == 1 and info["run"] == point["run"]  # the run's load, from its points
+    assert info["quiet"]["windows"] == len({(w["params"]["backend"], w["params"]["n_workers"], w["params"]["variant"],
+                                             w["params"]["filter_size"]) for w in records if w["kind"] == "window"})
 
 
 def test_asv_check_passes():
