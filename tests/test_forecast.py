@@ -304,3 +304,23 @@ def test_the_readmes_figures_without_the_gil_probe_are_the_commands(monkeypatch)
     assert (errors[("filter_bank", "threads")], errors[("convolve2d", "threads")]) == (43, 135)
     amd = run("--workers", "2", "--max-measured", "1", "--machine", "vm-2core-24gb")
     assert "median absolute error 26.3% over 20 measured points" in amd and "gives 26.3% over 20 points" in prose
+
+
+def test_the_readmes_figures_of_the_library_lock_are_the_commands(monkeypatch):
+    """The README's lock paragraph: the shares committed on the second Xeon series, the
+    forecast's errors with scaling.LockHeld, and without it (the GIL's share alone)."""
+    prose = readme_prose()
+    machine = ["--workers", "2", "--max-measured", "1", "--machine", "vm-2core-24gb-xeon-2.80ghz"]
+    with_lock = errors_by_row(run(*machine))
+    assert (with_lock[("interpolators", "threads")], with_lock[("interpolators", "joblib-threading")]) == (16, 52)
+    assert "threads are +16% and joblib-threading +52%" in prose
+    monkeypatch.setattr(forecast, "LOCK", "no such benchmark")
+    gil_only = errors_by_row(run(*machine))
+    assert (gil_only[("interpolators", "threads")], gil_only[("interpolators", "joblib-threading")]) == (76, 131)
+    assert "they were +76% and +131%" in prose
+    from bench_lib import asv_results
+
+    [m] = [m for m in asv_results.load(ROOT / "results") if m.name == "vm-2core-24gb-xeon-2.80ghz"]
+    shares = {name: m.value(name, workload="interpolators") for name in (forecast.GIL, "scaling.LockHeld.track_lock_held_share")}
+    assert [round(v * 100) for v in shares.values()] == [13, 72]
+    assert "holds the GIL 13% of its time, and SciPy's lock or the GIL 72%" in prose
