@@ -82,11 +82,11 @@ class Machine:
     def window(self, benchmark: str, combo: dict, commit: str) -> dict | None:
         """The newest load window (points.jsonl) over asv's samples of one combination of
         ``benchmark`` timed at ``commit``, or None (older results, or outside a run)."""
-        cls, want = benchmark.rsplit(".", 1)[0], {k: str(v) for k, v in combo.items()}
+        want = points.window_combo({"benchmark": benchmark.rsplit(".", 1)[0], "params": combo})
         found = None
         for record in self.points:
-            if (record.get("kind"), record.get("benchmark"), str(record.get("commit", ""))[:8]) == (
-                    "window", cls, commit[:8]) and {k: str(v) for k, v in record.get("params", {}).items()} == want:
+            if (record.get("kind"), str(record.get("commit", ""))[:8]) == ("window", commit[:8]) and \
+                    points.window_combo(record) == want:
                 found = record
         return found
 

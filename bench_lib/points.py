@@ -68,16 +68,18 @@ def run_quiet(path: str | os.PathLike, run: str) -> dict:
     records = [r for r in read(path)[0] if r.get("run") == run]
     windows = [r for r in records if r.get("kind") == "window"]  # a combination's first, and loud ones
     records = [r for r in records if r.get("kind") != "window"]
-    combos = {_combo(w) for w in windows}
+    combos = {window_combo(w) for w in windows}
     return {"points": len(records),
             "imprecise": sum(not r.get("precise", True) for r in records),
             "not_quiet": sum(not r.get("quiet", True) for r in records),
             "discarded_samples": sum(r.get("discarded", 0) for r in records),
             "windows": len(combos),
-            "windows_not_quiet": len({_combo(w) for w in windows if not w.get("quiet", True)}),
+            "windows_not_quiet": len({window_combo(w) for w in windows if not w.get("quiet", True)}),
             "foreign_cores_max": round(max([r.get("foreign_cores_max", 0.0) for r in records]
                                            + [r.get("foreign_cores", 0.0) for r in windows], default=0.0), 3)}
 
 
-def _combo(window: dict) -> tuple:
+def window_combo(window: dict) -> tuple:
+    """The asv combination a load window belongs to: its benchmark class and its parameters
+    as text (a parameter read back from asv's files, "2", is the one a run passed as 2)."""
     return window.get("benchmark"), tuple(sorted((k, str(v)) for k, v in window.get("params", {}).items()))

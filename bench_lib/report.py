@@ -166,7 +166,7 @@ def speedup_text(row: Row) -> str:
         text += "*"
     if row.measured and not row.precise:
         text += "~"
-    if not row.quiet:  # a point's samples, or the load window of asv's samples (bench_lib.harness)
+    if not row.quiet:  # a point's samples, or the load window of asv's samples (bench_lib.windows)
         text += "!"
     return text
 

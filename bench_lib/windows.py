@@ -33,7 +33,7 @@ def benchmark_class(benchmark: object) -> str:
 
 def kept(window: dict) -> bool:
     """Whether a window is recorded: its combination's first in this process, or loud."""
-    key = (window["benchmark"], tuple(window["params"].items()))
+    key = points.window_combo(window)
     first = key not in _watched
     _watched.add(key)
     return first or not window["quiet"]
