@@ -221,8 +221,8 @@ def test_asvs_own_samples_are_watched_and_a_hog_beside_them_is_recorded_and_mark
         hog.wait()
     assert run.returncode == 0, out[-3000:]
     folder = repo / "results" / "ci-windows"
-    windows = [json.loads(line) for line in (folder / "points.jsonl").read_text().splitlines()
-               if json.loads(line).get("kind") == "window"]
+    records = [json.loads(line) for line in (folder / "points.jsonl").read_text().splitlines()]
+    windows = [r for r in records if r.get("kind") == "window"]
     # asv sets up and tears down around every sample: a window each; the first of each
     # combination is recorded, and every loud one
     combos = sorted({(w["params"]["backend"], w["params"]["n_workers"]) for w in windows})
