@@ -2,6 +2,8 @@
 
 from bench_lib import harness
 
+teardown = harness.teardown  # after asv's last sample of a combination: close warm engines
+
 
 class Convolve2D(harness.LongRuns):
     """One task per 4x4 filter over one image (see bench_lib.workloads.convolve2d).

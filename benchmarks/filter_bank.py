@@ -2,6 +2,8 @@
 
 from bench_lib import harness
 
+teardown = harness.teardown  # after asv's last sample of a combination: close warm engines
+
 
 class FilterBank(harness.SteadyRuns):
     """Three filters over one image, one task per filter (see bench_lib.workloads.filter_bank).

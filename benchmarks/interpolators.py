@@ -2,6 +2,8 @@
 
 from bench_lib import harness
 
+teardown = harness.teardown  # after asv's last sample of a combination: close warm engines
+
 BACKENDS_SWEEP = [b for b in ("serial", "threads", "loky") if b in harness.BACKENDS]
 
 

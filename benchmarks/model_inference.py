@@ -2,6 +2,8 @@
 
 from bench_lib import harness
 
+teardown = harness.teardown  # after asv's last sample of a combination: close warm engines
+
 
 class ModelInference(harness.LongRuns):
     """One batch of 28x28 images per worker per round, ``model.predict`` (see

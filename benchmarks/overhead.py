@@ -3,6 +3,8 @@
 from bench_lib import harness
 from bench_lib.harness import overhead
 
+teardown = harness.teardown  # after asv's last sample of a combination: close warm engines
+
 TASKS = {"full": 500, "small": 50}  # no-op tasks per map when timing per-task overhead
 
 

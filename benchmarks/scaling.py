@@ -5,6 +5,8 @@ run, derived by the report, never measured a second time."""
 from bench_lib import harness
 from bench_lib.harness import ratios, timeline
 
+teardown = harness.teardown  # after asv's last sample of a combination: close warm engines
+
 WORKLOADS = harness.workload_names()
 TOP = harness.n_workers()[-1:]  # ratios at the most workers; workload benchmarks cover 1..n
 

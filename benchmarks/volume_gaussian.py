@@ -2,6 +2,8 @@
 
 from bench_lib import harness
 
+teardown = harness.teardown  # after asv's last sample of a combination: close warm engines
+
 
 class VolumeGaussian(harness.LongRuns):
     """Tiles with a 12-voxel halo, stitched back (see bench_lib.workloads.volume_gaussian).

@@ -92,3 +92,43 @@ def test_a_window_record_by_hand():
     assert out == {"kind": "window", "benchmark": "x.X", "params": {"n": 1}, "wall_s": 0.457,
                    "foreign_cores": 0.0657, "steal": 0.0123, "quiet": True}
     assert not windows.record("x.X", {}, protocol.Load(0.4567, 0.07, 0.0))["quiet"]  # 0.07 > 0.0457 + 0.02
+
+
+def _asv_like(path: str, caller: str):
+    """A function named ``caller``, compiled as if it were in ``path``, that calls
+    ``do_teardown`` as asv_runner does, which calls harness.asv_is_done."""
+    source = (f"def {caller}():\n    return do_teardown()\n"
+              "def do_teardown():\n    return asv_is_done()\n")
+    scope = {"asv_is_done": harness.asv_is_done}
+    exec(compile(source, path, "exec"), scope)
+    return scope[caller]
+
+
+def test_only_asvs_teardown_before_the_process_ends_is_its_last():
+    """asv_runner tears down from ``redo_setup`` around every sample, and from ``run._run``
+    once at the end (then ``os._exit``): only that one closes the warm engines."""
+    assert _asv_like("/x/asv_runner/run.py", "_run")() is True
+    assert _asv_like("/x/asv_runner/benchmarks/_base.py", "redo_setup")() is False
+    assert _asv_like("/x/other/run.py", "_run")() is False  # not asv's
+    assert _asv_like("/x/asv_runner/run.py", "main")() is False
+    assert harness.asv_is_done() is False  # a test calling teardown itself
+
+
+def test_a_benchmark_modules_teardown_is_harness_teardown():
+    """asv runs a module's ``teardown`` after the class's: every module that can start an
+    engine has it, so none leaves one open at ``os._exit``."""
+    import importlib
+    import pkgutil
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root))
+    try:
+        import benchmarks
+        names = [m.name for m in pkgutil.iter_modules(benchmarks.__path__, "benchmarks.")]
+        assert len(names) >= 7
+        for name in names:
+            assert importlib.import_module(name).teardown is harness.teardown, name
+    finally:
+        sys.path.remove(str(root))
