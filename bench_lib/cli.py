@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     # results/ and html/ are what runs write: a run is dirty when the code it measures is
     dirty = bool(_git(root, "status", "--porcelain", "--untracked-files=no", "--", ".",
                       ":(exclude)results", ":(exclude)html"))
-    if dirty and not args.allow_dirty:
+    if dirty and not args.allow_dirty and not args.plan_only:
         raise CLIError(f"tracked files have uncommitted changes: results would be recorded under "
                        f"{commit[:8]} but measure another tree; commit first, or pass --allow-dirty "
                        "(the run is then marked dirty)")
@@ -107,8 +107,9 @@ def run(args: argparse.Namespace) -> int:
         machine += f"-{size}"
     results = root / "results"
     try:
-        runner.check_results_writable(results)
-        runner.check_same_cpu(results / machine, sysinfo.cpu_model())
+        if not args.plan_only:  # a plan writes nothing: any machine's durations may be read
+            runner.check_results_writable(results)
+            runner.check_same_cpu(results / machine, sysinfo.cpu_model())
     except runner.RunError as exc:
         raise CLIError(str(exc)) from None
     try:
@@ -127,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
 
         budget_env, lines = plan.fit(todo, args.budget * 60, ratios.time_cap_s())
         print("\n".join(lines), flush=True)
+    if args.plan_only:
+        return 0
     env = dict(os.environ, **budget_env, **plan.speedup_group(todo), PARBENCH_RUN=run_id,
                PARBENCH_POINTS=str(results / machine / points.FILE), PARBENCH_COMMIT=commit[:8], PARBENCH_MACHINE=machine)
     steps = 3 if args.publish else 2
@@ -311,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="measure everything again (default: resume, skipping what this commit has recorded)")
     p.add_argument("--allow-dirty", action="store_true",
                    help="measure a tree with uncommitted changes (the run is marked dirty)")
+    p.add_argument("--plan-only", action="store_true",
+                   help="print the plan (and the budget's fit) and exit: nothing is measured or written")
     p.add_argument("asv_args", nargs=argparse.REMAINDER, help="after --: passed to asv run")
     p.set_defaults(func=run)
     p = sub.add_parser("report", help="per workload: times, speedups, overheads, a recommendation")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib
 import itertools
 import json
 import math
@@ -33,6 +34,12 @@ class Benchmark:
     repeat: tuple | None = None  # asv's (min_repeat, max_repeat, max_time) of a time_* benchmark
     attributes: list[str] = dataclasses.field(default_factory=list)  # asv -a overrides (a budget)
     params: tuple[dict, ...] = ()  # the selected combinations: {param name: value as asv shows it}
+    skips: frozenset[int] = frozenset()  # indices asv will record as n/a (the class's ``skipped``)
+
+    @property
+    def n_a(self) -> int:
+        """Selected combinations asv will record as n/a: a fork and a raise, no measurement."""
+        return len(self.skips.intersection(self.selected))
 
     @property
     def group(self) -> str:
@@ -55,6 +62,7 @@ class Found:
     params: tuple[tuple[str, ...], ...] = ()
     param_names: tuple[str, ...] = ()
     repeat: tuple | None = None
+    skips: frozenset[int] = frozenset()
 
 
 def discover(root: Path) -> list[Found]:
@@ -67,8 +75,24 @@ def discover(root: Path) -> list[Found]:
     for bench in discovery.disc_benchmarks(str(root / "benchmarks")):
         combos = tuple(f"{bench.name}({', '.join(c)})" for c in itertools.product(*bench.params))
         found.append(Found(bench.name, combos if bench.params else (), tuple(map(tuple, bench.params)),
-                           tuple(bench.param_names if bench.params else ()), _repeat(bench)))
+                           tuple(bench.param_names if bench.params else ()), _repeat(bench), _skips(root, bench)))
     return sorted(found, key=lambda f: f.name)
+
+
+def _skips(root: Path, bench) -> frozenset[int]:
+    """The combinations (indices) that the benchmark's class says are n/a, through its
+    ``skipped(*params)`` (the one its setup raises NotImplementedError from); none without one."""
+    if not bench.params:
+        return frozenset()
+    module, _, rest = bench.name.partition(".")
+    owner = importlib.import_module(f"{(root / 'benchmarks').name}.{module}")
+    for part in rest.split(".")[:-1]:
+        owner = getattr(owner, part)
+    skipped = getattr(owner, "skipped", None)
+    if skipped is None:
+        return frozenset()
+    values = [[ast.literal_eval(v) for v in axis] for axis in bench.params]
+    return frozenset(i for i, combo in enumerate(itertools.product(*values)) if skipped(*combo))
 
 
 def make(root: Path, final: Path, size: str, patterns, quick_run: bool, fresh: bool):
@@ -103,7 +127,7 @@ def select(found, patterns, only: set[str] | None = None) -> tuple[list[Benchmar
         if chosen:
             combos = [dict(zip(bench.param_names, c)) for c in itertools.product(*bench.params)] if bench.params else []
             picked.append(Benchmark(bench.name, chosen, len(labels), repeat=bench.repeat,
-                                    params=tuple(combos[i] for i in chosen) if combos else ()))
+                                    params=tuple(combos[i] for i in chosen) if combos else (), skips=bench.skips))
             names[bench.name] = labels
     return picked, names
 
@@ -143,18 +167,21 @@ def quick(found: list[Found]) -> set[str]:
 
 
 def estimate(benchmarks: list[Benchmark], folder: Path, size: str) -> None:
-    """Seconds per benchmark: this machine's latest wall time per point of it (the ledger:
-    asv's start included), else asv's duration per measured point plus asv's start, else
-    a first-run guess per point."""
-    latest: dict[str, tuple[float, float]] = {}  # name -> (when, seconds per point)
+    """Seconds per benchmark: its points that will be measured (n/a ones cost next to
+    nothing: 4 took 4 s, asv's start) times this machine's latest wall time per measured
+    point of it (the ledger: asv's start included), else asv's duration per measured point
+    plus asv's start, else a first-run guess per point."""
+    skips = {bench.name: bench.skips for bench in benchmarks}
+    latest: dict[str, tuple[float, float]] = {}  # name -> (when, seconds per measured point)
     try:
         lines = (folder / ledger.LEDGER).read_text().splitlines()
     except FileNotFoundError:
         lines = []
     for line in lines:
         entry = json.loads(line)
-        if entry.get("took_s") and entry["indices"]:
-            latest[entry["benchmark"]] = (float("inf"), entry["took_s"] / len(entry["indices"]))
+        measured = set(entry["indices"]) - skips.get(entry["benchmark"], frozenset())
+        if entry.get("took_s") and measured:
+            latest[entry["benchmark"]] = (float("inf"), entry["took_s"] / len(measured))
     for path in folder.glob("*.json"):
         if path.name == "machine.json":
             continue
@@ -170,7 +197,7 @@ def estimate(benchmarks: list[Benchmark], folder: Path, size: str) -> None:
     for bench in benchmarks:
         per_point = latest.get(bench.name)
         bench.measured = per_point is not None
-        bench.estimate_s = len(bench.selected) * (per_point[1] if per_point else FIRST_RUN_GUESS_S[size])
+        bench.estimate_s = (len(bench.selected) - bench.n_a) * (per_point[1] if per_point else FIRST_RUN_GUESS_S[size])
 
 
 # Benchmarks whose points stop at PARBENCH_POINT_CAP_S (the paired protocol of ratios.py).
@@ -215,11 +242,13 @@ def plan_lines(benchmarks: list[Benchmark], skipped: list[Benchmark]) -> list[st
     lines = []
     for group, members in itertools.groupby(benchmarks, key=lambda b: b.group):
         members = list(members)
-        points = sum(len(b.selected) for b in members)
+        points, n_a = sum(len(b.selected) for b in members), sum(b.n_a for b in members)
         source = "" if all(b.measured for b in members) else "  (first-run guess)"
-        lines.append(f"  {group:<42} {points:>5} points  ~{duration(sum(b.estimate_s for b in members)):>7}{source}")
+        lines.append(f"  {group:<42} {points:>5} points {f'({n_a} n/a)':>9}  "
+                     f"~{duration(sum(b.estimate_s for b in members)):>7}{source}")
     total = sum(b.estimate_s for b in benchmarks)
-    lines.append(f"  {'total':<42} {sum(len(b.selected) for b in benchmarks):>5} points  ~{duration(total):>7}")
+    n_a = f"({sum(b.n_a for b in benchmarks)} n/a)"
+    lines.append(f"  {'total':<42} {sum(len(b.selected) for b in benchmarks):>5} points {n_a:>9}  ~{duration(total):>7}")
     if skipped:
         lines.append(f"  resuming: {len(skipped)} benchmarks ({sum(len(b.selected) for b in skipped)} points) "
                      "already recorded for this commit, machine and Python are skipped (--fresh measures them again)")

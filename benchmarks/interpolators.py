@@ -19,6 +19,11 @@ class Interpolators(harness.VeryLongRuns):
     param_names = ["backend", "n_workers", "variant", "grid"]
     timeout = 900  # one run is 10-40 s at full size (50 x 1M-point evaluations)
 
+    @staticmethod
+    def skipped(backend, n_workers, variant, grid):
+        """Why asv records n/a for this combination (the plan counts these), or None."""
+        return harness.unsupported("interpolators", backend, n_workers, variant)
+
     def setup(self, backend, n_workers, variant, grid):
         self.run = harness.prepare("interpolators", backend, n_workers, variant, grid=grid)
 
@@ -39,9 +44,17 @@ class InterpolatorChunks(harness.VeryLongRuns):
     param_names = ["backend", "n_workers", "chunk"]
     timeout = 900
 
+    @staticmethod
+    def variant(backend):
+        return "pickle-self" if backend in ("serial", "threads") else "shared"
+
+    @classmethod
+    def skipped(cls, backend, n_workers, chunk):
+        """Why asv records n/a for this combination (the plan counts these), or None."""
+        return harness.unsupported("interpolators", backend, n_workers, cls.variant(backend))
+
     def setup(self, backend, n_workers, chunk):
-        variant = "pickle-self" if backend in ("serial", "threads") else "shared"
-        self.run = harness.prepare("interpolators", backend, n_workers, variant, grid=50, chunk=chunk)
+        self.run = harness.prepare("interpolators", backend, n_workers, self.variant(backend), grid=50, chunk=chunk)
 
     def time_interpolator_chunks(self, backend, n_workers, chunk):
         self.run()

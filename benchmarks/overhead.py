@@ -8,19 +8,24 @@ teardown = harness.teardown  # after asv's last sample of a combination: close w
 TASKS = {"full": 500, "small": 50}  # no-op tasks per map when timing per-task overhead
 
 
-def _check(backend, n_workers):
-    harness.skip_if(harness.worker_limit(backend, n_workers))
+class ByWorkers:
+    """Classes whose only n/a is a worker count the backend cannot have (serial at 2)."""
+
+    @staticmethod
+    def skipped(backend, n_workers, *_):
+        """Why asv records n/a for this combination (the plan counts these), or None."""
+        return harness.worker_limit(backend, n_workers)
+
+    def setup(self, backend, n_workers, *_):
+        harness.skip_if(self.skipped(backend, n_workers))
 
 
-class Startup:
+class Startup(ByWorkers):
     """A new backend until every worker answered a no-op (median of 3 cold starts)."""
 
     params = (harness.BACKENDS, harness.n_workers())
     param_names = ["backend", "n_workers"]
     timeout = 600
-
-    def setup(self, backend, n_workers):
-        _check(backend, n_workers)
 
     def track_start(self, backend, n_workers):
         return overhead.median_of(3, overhead.start, backend, n_workers)
@@ -29,7 +34,7 @@ class Startup:
     track_start.version = "aac66315c7da7f1948419d8abc8d26c29f9616f6ce8b72153a5206492d5788ac"
 
 
-class Imports:
+class Imports(ByWorkers):
     """First call importing a workload's libraries in fresh workers, minus a warm call.
 
     ``fork`` pools inherit the caller's imports (asv's benchmark process has imported
@@ -39,9 +44,6 @@ class Imports:
     params = (harness.BACKENDS, harness.n_workers(), list(overhead.IMPORTS))
     param_names = ["backend", "n_workers", "modules"]
     timeout = 600
-
-    def setup(self, backend, n_workers, modules):
-        _check(backend, n_workers)
 
     def track_imports(self, backend, n_workers, modules):
         return overhead.imports(backend, n_workers, overhead.IMPORTS[modules])
@@ -60,8 +62,13 @@ class Transfer(harness.LongRuns):
     param_names = ["backend", "path", "megabytes"]
     timeout = 600
 
+    @staticmethod
+    def skipped(backend, path, megabytes):
+        """Why asv records n/a for this combination (the plan counts these), or None."""
+        return overhead.transfer_unsupported(harness.backend_class(backend), path)
+
     def setup(self, backend, path, megabytes):
-        harness.skip_if(overhead.transfer_unsupported(harness.backend_class(backend), path))
+        harness.skip_if(self.skipped(backend, path, megabytes))
         self.engine = harness.warm_at_most_workers(backend)
 
     def track_transfer_seconds(self, backend, path, megabytes):
@@ -78,7 +85,7 @@ class Transfer(harness.LongRuns):
     track_transfer_mbps.version = "d4af2f3b6e6a0996614971c58b6aa3b64c975ee463ce3dcdb4423c6ebe63ff9e"
 
 
-class ByPool:
+class ByPool(ByWorkers):
     """Every backend and worker count, on a warm pool kept or a new pool per call."""
 
     params = (harness.BACKENDS, harness.n_workers(), list(overhead.POOLS))
@@ -88,9 +95,6 @@ class ByPool:
 
 class TaskOverhead(ByPool):
     """Seconds per no-op task in a map of many: on a warm pool or a new pool per call."""
-
-    def setup(self, backend, n_workers, pool):
-        _check(backend, n_workers)
 
     def track_per_task(self, backend, n_workers, pool):
         tasks = TASKS[harness.size()]
@@ -122,9 +126,13 @@ class Harness:
     param_names = ["backend", "n_workers"]
     timeout = 600
 
+    @staticmethod
+    def skipped(backend, n_workers):
+        """Why asv records n/a for this combination (the plan counts these), or None."""
+        return harness.worker_limit(backend, n_workers) or overhead.harness_unsupported(harness.backend_class(backend))
+
     def setup(self, backend, n_workers):
-        harness.skip_if(harness.worker_limit(backend, n_workers) or overhead.harness_unsupported(
-            harness.backend_class(backend)))
+        harness.skip_if(self.skipped(backend, n_workers))
 
     def track_harness_ratio(self, backend, n_workers):
         return overhead.harness(backend, n_workers, TASKS[harness.size()])["value"]

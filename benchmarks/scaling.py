@@ -63,8 +63,13 @@ class AtTheMostWorkers:
     params = (WORKLOADS, harness.BACKENDS, TOP)
     param_names = ["workload", "backend", "n_workers"]
 
+    @staticmethod
+    def skipped(workload, backend, n_workers):
+        """Why asv records n/a for this combination (the plan counts these), or None."""
+        return harness.worker_limit(backend, n_workers) or ratios.unsupported(workload, backend, n_workers)
+
     def setup(self, workload, backend, n_workers):
-        harness.skip_if(harness.worker_limit(backend, n_workers) or ratios.unsupported(workload, backend, n_workers))
+        harness.skip_if(self.skipped(workload, backend, n_workers))
 
 
 class Ratios(AtTheMostWorkers):
@@ -87,9 +92,13 @@ class Gap:
     param_names = ["workload", "backend", "n_workers"]
     timeout = 1800
 
+    @staticmethod
+    def skipped(workload, backend, n_workers):
+        """Why asv records n/a for this combination (the plan counts these), or None."""
+        return harness.worker_limit(backend, n_workers) or ratios.unsupported(workload, backend, n_workers, "gap")
+
     def setup(self, workload, backend, n_workers):
-        harness.skip_if(harness.worker_limit(backend, n_workers) or ratios.unsupported(
-            workload, backend, n_workers, "gap"))
+        harness.skip_if(self.skipped(workload, backend, n_workers))
 
     def track_naive_to_shared(self, workload, backend, n_workers):
         return ratios.gap(workload, backend, n_workers)["value"]

@@ -245,3 +245,16 @@ def test_the_default_machine_name_carries_the_cpu():
     assert sysinfo.cpu_tag("Intel(R) Xeon(R) Processor @ 2.80GHz") == "xeon-2.80ghz"
     assert sysinfo.cpu_tag("Intel(R) Xeon(R) Processor @ 2.80 GHz") == "xeon-2.80ghz"
     assert sysinfo.default_machine_name().endswith("-" + sysinfo.cpu_tag(sysinfo.cpu_model()))
+
+
+def test_plan_only_prints_the_plan_with_its_na_points_and_writes_nothing(checkout):
+    """The filter bank: 8 backends x 2 worker counts x 2 variants x 2 filter sizes = 64.
+    n/a, by hand: serial at 2 workers (4), and 'shared' where tasks already see the
+    caller's data: serial at 1 (2), threads and joblib-threading at 1 and 2 (4 each): 14.
+    The other 50 at the first-run guess, 2 s each at the tests' small size: 1m40s."""
+    before = sorted(p.relative_to(checkout) for p in checkout.rglob("*") if ".git" not in p.parts)
+    done = run_cli(checkout, "run", "--plan-only", "--machine", "ci-plan", "--bench", r"FilterBank\.time_")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert re.search(r"filter_bank\.FilterBank\s+64 points\s+\(14 n/a\)\s+~\s*1m40s\s+\(first-run guess\)", done.stdout), done.stdout
+    after = sorted(p.relative_to(checkout) for p in checkout.rglob("*") if ".git" not in p.parts)
+    assert after == before

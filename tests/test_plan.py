@@ -1,13 +1,19 @@
 """The run's plan, resume and budget arithmetic, on hand-made inputs (no engines)."""
 
+import ast
 import dataclasses
+import itertools
 import json
 import math
 import re
+from pathlib import Path
 
 import pytest
 
 from bench_lib import ledger, plan, runner
+import unsupported
+
+ROOT = Path(__file__).resolve().parent.parent
 
 FOUND = [
     plan.Found("a.A.time_x", ("a.A.time_x('serial', 1)", "a.A.time_x('serial', 2)", "a.A.time_x('ray', 1)",
@@ -72,6 +78,38 @@ def test_estimate_prefers_the_ledgers_wall_time_then_asvs_duration_then_a_guess(
     assert benches[0].estimate_s == pytest.approx(3 * 10.0 / 2)  # ledger: 5 s per point
     assert benches[1].estimate_s == pytest.approx((8.0 + plan.ASV_START_S) / 2)  # 2 numbers measured
     assert benches[2].estimate_s == 2 * plan.FIRST_RUN_GUESS_S["full"] and not benches[2].measured
+
+
+def test_na_points_are_planned_at_nothing_and_left_out_of_the_time_per_point(tmp_path):
+    """An n/a combination is a fork and a raise (4 took 4 s, asv's start): the plan costs
+    only the points that will be measured, and a ledger entry's time is per measured point."""
+    (tmp_path / ledger.LEDGER).write_text(
+        json.dumps({"file": "f.json", "benchmark": "a.A.time_x", "indices": [0, 1, 2, 3], "took_s": 12.0}) + "\n")
+    skips = frozenset({1, 3})
+    both = plan.Benchmark("a.A.time_x", [0, 2], 4, skips=skips)     # measured both times
+    none = plan.Benchmark("a.A.time_x", [1, 3], 4, skips=skips)     # n/a both
+    new = plan.Benchmark("c.C.time_z", [0, 1, 2], 3, skips=frozenset({2}))  # no history: the guess
+    plan.estimate([both, none, new], tmp_path, "full")
+    assert (both.n_a, none.n_a, new.n_a) == (0, 2, 1)
+    assert both.estimate_s == pytest.approx(2 * 12.0 / 2)  # 12 s over the 2 measured: 6 s each
+    assert none.estimate_s == 0.0
+    assert new.estimate_s == 2 * plan.FIRST_RUN_GUESS_S["full"]
+    lines = plan.plan_lines([both, none], [])
+    assert re.search(r"a\.A\s+4 points\s+\(2 n/a\)\s+~\s*0m12s", lines[0]), lines
+
+
+def test_the_plans_na_combinations_are_the_hand_written_tables():
+    """Every class's ``skipped`` against tests/unsupported.py (written by hand from what
+    each combination means), over every combination of every benchmark asv finds."""
+    found = plan.discover(ROOT)
+    assert len(found) >= 20
+    for bench in found:
+        values = [[ast.literal_eval(v) for v in axis] for axis in bench.params]
+        cls = bench.name.split(".")[-2]
+        expected = {i for i, combo in enumerate(itertools.product(*values))
+                    if unsupported.reason(cls, dict(zip(bench.param_names, combo)))}
+        assert bench.skips == expected, (bench.name, sorted(bench.skips ^ expected))
+    assert sum(len(b.skips) for b in found) > 300
 
 
 def test_fit_scales_only_what_can_shrink_by_one_factor():
