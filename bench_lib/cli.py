@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -47,16 +48,12 @@ def _git(root: Path, *args: str) -> str:
     try:
         return subprocess.check_output(["git", *args], cwd=root, text=True, stderr=subprocess.PIPE).strip()
     except (OSError, subprocess.CalledProcessError) as exc:
-        raise CLIError(
-            "parbench records results per git commit: run it inside a git clone with at "
-            f"least one commit ({exc})"
-        ) from None
+        raise CLIError("parbench records results per git commit: run it inside a git clone with at "
+                       f"least one commit ({exc})") from None
 
 
 def preflight(root: Path, args: argparse.Namespace) -> None:
     """Bad configuration fails here, in one line, before asv starts anything."""
-    import re
-
     from . import config, harness, plan
     from .backends import BackendError, _cluster
 
@@ -314,8 +311,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="measure everything again (default: resume, skipping what this commit has recorded)")
     p.add_argument("--allow-dirty", action="store_true",
                    help="measure a tree with uncommitted changes (the run is marked dirty)")
-    p.add_argument("--plan-only", action="store_true",
-                   help="print the plan (and the budget's fit) and exit: nothing is measured or written")
+    p.add_argument("--plan-only", action="store_true", help="print the plan and exit; nothing is measured or written")
     p.add_argument("asv_args", nargs=argparse.REMAINDER, help="after --: passed to asv run")
     p.set_defaults(func=run)
     p = sub.add_parser("report", help="per workload: times, speedups, overheads, a recommendation")
@@ -336,8 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--machine", help="the machine to compare (required when a set holds several)")
     p.add_argument("--results", help="where commits are looked up (default: results/ of this checkout)")
     p.set_defaults(func=compare_cmd)
-    p = sub.add_parser("info", help="print this machine's metadata, backends and workloads")
-    p.set_defaults(func=info)
+    sub.add_parser("info", help="print this machine's metadata, backends and workloads").set_defaults(func=info)
     p = sub.add_parser("model", help="show the model_inference model cache (built if missing)")
     what = p.add_mutually_exclusive_group()
     what.add_argument("--rebuild", action="store_true", help="train and save the model again")
