@@ -93,6 +93,10 @@ def run(args: argparse.Namespace) -> int:
                        "(the run is then marked dirty)")
     if args.quick:
         os.environ.setdefault("PARBENCH_SIZE", "small")  # benchmark params are read at import
+    if args.cores is not None:  # the n_workers axis of a machine with that many physical cores, on this one's durations
+        if not args.plan_only or args.cores < 1:
+            raise CLIError("--cores N (N >= 1) plans for another machine: it needs --plan-only (nothing is measured)")
+        os.environ.update(PARBENCH_PLAN_CORES=str(args.cores), PARBENCH_MAX_WORKERS=str(args.cores))
     try:
         preflight(root, args)
         size = config.size()
@@ -241,31 +245,12 @@ def info(args: argparse.Namespace) -> int:
 
 def model(args: argparse.Namespace) -> int:
     """Show, build, rebuild or clear the model_inference model cache."""
-    from . import config, models
+    from . import models
 
-    if args.clear:
-        removed = models.clear()
-        print(f"model cache: {config.cache_dir()}")
-        print(f"removed {', '.join(p.name for p in removed) or 'nothing (already empty)'}; "
-              "the next benchmark run (or this command without --clear) builds it again")
-        return 0
-    started = time.perf_counter()
-    built = args.rebuild or not models.model_path().is_file() or not models.images_path().is_file()
     try:
-        path = models.ensure_model(rebuild=args.rebuild)
+        models.command(wipe=args.clear, rebuild=args.rebuild, check=args.check)
     except models.ModelError as exc:
         raise CLIError(str(exc)) from None
-    print(f"model cache: {path.parent}")
-    for item in (path, models.images_path(path.parent)):
-        print(f"  {item.name}  {item.stat().st_size / 1e6:.1f} MB")
-    if built:
-        print(f"built in {time.perf_counter() - started:.1f} s")
-    if args.check:
-        try:
-            per_class = models.self_check(path.parent)
-        except models.ModelError as exc:
-            raise CLIError(str(exc)) from None
-        print(f"loads and classifies: {sum(per_class)} images, per class {per_class}")
     return 0
 
 
@@ -312,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--allow-dirty", action="store_true",
                    help="measure a tree with uncommitted changes (the run is marked dirty)")
     p.add_argument("--plan-only", action="store_true", help="print the plan and exit; nothing is measured or written")
+    p.add_argument("--cores", type=int, metavar="N", help="with --plan-only: plan for N physical cores (their n_workers)")
     p.add_argument("asv_args", nargs=argparse.REMAINDER, help="after --: passed to asv run")
     p.set_defaults(func=run)
     p = sub.add_parser("report", help="per workload: times, speedups, overheads, a recommendation")

@@ -5,6 +5,7 @@ variables the one channel that reaches a benchmark's ``setup`` unchanged:
 
 ``PARBENCH_SIZE``               ``full`` (default: the real sizes) or ``small`` (tests, ``--quick``)
 ``PARBENCH_MAX_WORKERS``        most workers a local engine may start (default: usable CPUs)
+``PARBENCH_PLAN_CORES``         physical cores to plan for (``run --plan-only --cores``; never measured)
 ``PARBENCH_THREADS_PER_WORKER`` BLAS/OpenMP threads in each worker and in serial (default 1)
 ``PARBENCH_MP_START``           ``multiprocessing`` start method (default ``fork``, Linux's)
 ``PARBENCH_BACKENDS``           comma-separated backends to benchmark (default: all registered)
@@ -57,7 +58,7 @@ def threads_per_worker() -> int:
 
 def worker_counts() -> list[int]:
     """1, 2, 4, ... up to the physical cores: the ``n_workers`` axis of every benchmark."""
-    top = min(physical_cores(), max_workers())
+    top = _positive_int("PARBENCH_PLAN_CORES", min(physical_cores(), max_workers()))
     counts, n = [], 1
     while n <= top:
         counts.append(n)

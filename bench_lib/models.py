@@ -239,6 +239,28 @@ def configure_tensorflow(intra: int, inter: int) -> tuple[int, int]:
     return intra, inter
 
 
+def command(wipe: bool = False, rebuild: bool = False, check: bool = False) -> None:
+    """``python -m bench_lib model``: show the cache (built if missing), or rebuild, clear (``wipe``)
+    or check it; a ModelError says what is wrong."""
+    if wipe:
+        removed = clear()
+        print(f"model cache: {config.cache_dir()}")
+        print(f"removed {', '.join(p.name for p in removed) or 'nothing (already empty)'}; "
+              "the next benchmark run (or this command without --clear) builds it again")
+        return
+    started = time.perf_counter()
+    built = rebuild or not model_path().is_file() or not images_path().is_file()
+    path = ensure_model(rebuild=rebuild)
+    print(f"model cache: {path.parent}")
+    for item in (path, images_path(path.parent)):
+        print(f"  {item.name}  {item.stat().st_size / 1e6:.1f} MB")
+    if built:
+        print(f"built in {time.perf_counter() - started:.1f} s")
+    if check:
+        per_class = self_check(path.parent)
+        print(f"loads and classifies: {sum(per_class)} images, per class {per_class}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m bench_lib.models build DIR``: what :func:`ensure_model` runs."""
     argv = sys.argv[1:] if argv is None else argv

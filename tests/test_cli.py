@@ -258,3 +258,18 @@ def test_plan_only_prints_the_plan_with_its_na_points_and_writes_nothing(checkou
     assert re.search(r"filter_bank\.FilterBank\s+64 points\s+\(14 n/a\)\s+~\s*1m40s\s+\(first-run guess\)", done.stdout), done.stdout
     after = sorted(p.relative_to(checkout) for p in checkout.rglob("*") if ".git" not in p.parts)
     assert after == before
+
+
+def test_plan_only_for_more_cores_plans_their_worker_counts_and_cores_alone_is_refused(checkout):
+    """--cores 8: n_workers 1, 2, 4, 8, so the filter bank has 8 x 4 x 2 x 2 = 128
+    combinations. n/a, by hand: serial above one worker (3 counts x 4 = 12), 'shared'
+    on serial at 1 (2) and on threads and joblib-threading at every count (8 each): 30.
+    The other 98 at 2 s: 3m16s."""
+    done = run_cli(checkout, "run", "--plan-only", "--cores", "8", "--machine", "ci-plan", "--bench", r"FilterBank\.time_")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert re.search(r"filter_bank\.FilterBank\s+128 points\s+\(30 n/a\)\s+~\s*3m16s", done.stdout), done.stdout
+    for args in (("--cores", "8"), ("--plan-only", "--cores", "0")):
+        refused = run_cli(checkout, "run", *args, "--machine", "ci-plan", "--bench", r"FilterBank\.time_")
+        assert refused.returncode == 2 and "--cores N (N >= 1)" in refused.stderr, refused.stderr
+    assert not (checkout / "results" / "ci-plan-small").exists()
+

@@ -701,3 +701,18 @@ def test_engine_versions_are_the_pinned_ones():
     text = " ".join(README.read_text().split())
     assert "(Ray 2.60.0, Dask/distributed 2026.8.0, joblib 1.6.0, as in `constraints.txt`)" in text
     assert "(Ray 2.55.1, Dask/distributed 2026.1.2, joblib 1.5.3)" in text
+
+
+def test_the_readmes_bigger_machine_plans_are_the_commands():
+    """The c5 table under "What a bigger machine would take": each row is what
+    ``run --plan-only --fresh --cores N --machine vm-2core-24gb`` prints as its total."""
+    rows = re.findall(r"^ *\| c5\.\w+ \((\d+)\) \| [\d, ]+ \| (\d+) \((\d+)\) \| (\S+) \|$", README.read_text(), re.M)
+    assert [r[0] for r in rows] == ["2", "8", "48"], rows
+    for cores, points, n_a, estimate in rows:
+        done = subprocess.run([sys.executable, "-m", "bench_lib", "run", "--plan-only", "--fresh", "--cores", cores,
+                               "--machine", "vm-2core-24gb"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                              env={k: v for k, v in os.environ.items() if k != "PARBENCH_SIZE"})
+        assert done.returncode == 0, done.stderr[-2000:]
+        total = re.search(r"total\s+(\d+) points\s+\((\d+) n/a\)\s+~\s*(\S+)", done.stdout)
+        assert total and total.groups() == (points, n_a, estimate), (cores, done.stdout[-1500:])
+
