@@ -169,7 +169,9 @@ def prepare_per_call(workload: str, backend: str, n_workers: int, variant: str, 
     backends.close_all()
     overhead.import_engine(backends.backend_class(backend))
     wl = workloads.get(workload)
-    return PreparedPerCall(wl, backend, n_workers, wl.inputs(config.size(), n_workers=n_workers, **params), variant)
+    run = PreparedPerCall(wl, backend, n_workers, wl.inputs(config.size(), n_workers=n_workers, **params), variant)
+    windows.begin()
+    return run
 
 
 def prepare(workload: str, backend: str, n_workers: int, variant: str, **params) -> Prepared:
@@ -183,6 +185,12 @@ def prepare(workload: str, backend: str, n_workers: int, variant: str, **params)
     _primed.add(key)
     windows.begin()
     return run
+
+
+def watch() -> None:
+    """Open the load window of the sample asv takes next, for a setup without ``prepare``
+    (which opens it itself)."""
+    windows.begin()
 
 
 def prepare_on(engine: backends.Backend, wl: workloads.Workload, inputs: workloads.Inputs, variant: str,

@@ -15,6 +15,8 @@ import json
 import os
 from pathlib import Path
 
+from . import protocol
+
 FILE = "points.jsonl"
 
 
@@ -64,7 +66,8 @@ def run_quiet(path: str | os.PathLike, run: str) -> dict:
     """How quiet the machine was over one run, from its points: how many there are, how
     many ended imprecise or were taken under foreign load anyway, the samples the load
     guard threw away; how many of asv's timed combinations were watched (their samples'
-    load windows) and in how many a sample saw foreign load; and the most foreign cores."""
+    load windows) and in how many a sample saw foreign load; and the most foreign cores
+    beyond the clock's resolution (protocol.beyond_ticks)."""
     records = [r for r in read(path)[0] if r.get("run") == run]
     windows = [r for r in records if r.get("kind") == "window"]  # a combination's first, and loud ones
     records = [r for r in records if r.get("kind") != "window"]
@@ -76,7 +79,13 @@ def run_quiet(path: str | os.PathLike, run: str) -> dict:
             "windows": len(combos),
             "windows_not_quiet": len({window_combo(w) for w in windows if not w.get("quiet", True)}),
             "foreign_cores_max": round(max([r.get("foreign_cores_max", 0.0) for r in records]
-                                           + [r.get("foreign_cores", 0.0) for r in windows], default=0.0), 3)}
+                                           + [_resolved(w) for w in windows], default=0.0), 3)}
+
+
+def _resolved(window: dict) -> float:
+    """A window's foreign cores beyond two clock ticks, from its record's cores and wall."""
+    wall = window.get("wall_s", 0.0)
+    return protocol.beyond_ticks(window.get("foreign_cores", 0.0) * wall, wall)
 
 
 def window_combo(window: dict) -> tuple:

@@ -148,9 +148,19 @@ class Load:
     def foreign_cores(self) -> float:
         return self.foreign_cpu_s / self.wall_s if self.wall_s > 0 else 0.0
 
+    @property
+    def foreign_cores_resolved(self) -> float:
+        return beyond_ticks(self.foreign_cpu_s, self.wall_s)
+
     def quiet(self, cpu_limit: float = FOREIGN_CPU_LIMIT, steal_limit: float = STEAL_LIMIT) -> bool:
         slack = STEAL_SLACK_TICKS / self.ticks if self.ticks > 0 else 0.0
         return self.foreign_cpu_s <= cpu_limit * self.wall_s + TICK_SLACK_S and self.steal <= steal_limit + slack
+
+
+def beyond_ticks(foreign_cpu_s: float, wall_s: float) -> float:
+    """Foreign cores beyond the two clock ticks any sample may show (0 within them): one
+    10 ms tick in a 2 ms sample would read as 5 cores of a quiet machine."""
+    return max(0.0, foreign_cpu_s - TICK_SLACK_S) / wall_s if wall_s > 0 else 0.0
 
 
 def steal_share(before: tuple[int, int], after: tuple[int, int]) -> float:

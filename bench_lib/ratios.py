@@ -84,7 +84,7 @@ def record(kind: str, top: str, bottom: str, m: protocol.Measurement, **point) -
         "samples_s": {"top": m.times[top], "bottom": m.times[bottom]},
         "precise": m.precise or iv.half_width <= protocol.TARGET_HALF_WIDTH, "stopped": m.stopped,
         "discarded": m.discarded, "noisy": m.noisy, "quiet": m.quiet,
-        "foreign_cores_max": max((load.foreign_cores for load in m.loads), default=0.0),
+        "foreign_cores_max": max((load.foreign_cores_resolved for load in m.loads), default=0.0),
     }
 
 

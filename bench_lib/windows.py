@@ -54,7 +54,7 @@ def end(benchmark: object, params: tuple) -> dict | None:
     if not _open:
         return None
     guard, before = _open.pop()
-    names = type(benchmark).param_names
+    names = getattr(type(benchmark), "param_names", [])
     out = record(benchmark_class(benchmark), dict(zip(names, params[len(params) - len(names):])),
                  guard.load(before, guard.snapshot()))
     if kept(out):

@@ -104,7 +104,7 @@ class TaskOverhead(ByPool):
     track_per_task.version = "9cd67b5e5a0be4927e862de72a597eeb9899b64c1f8e19a11d27b64964ce1b1d"
 
 
-class PoolReuse(ByPool):
+class PoolReuse(ByPool, harness.Windowed):
     """The 5x5 filter bank (ms per task) on a reused pool or on a new pool per call."""
 
     def setup(self, backend, n_workers, pool):

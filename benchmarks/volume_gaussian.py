@@ -42,7 +42,7 @@ class VolumeGaussian(harness.LongRuns):
     track_memory_vs_data.version = "6d2c021a82f8b7c2bc481cceafb7b592c836ae8f49d8b38e5a5d576dddef924f"
 
 
-class VolumeGraph:
+class VolumeGraph(harness.Windowed):
     """Building the dask.array map_overlap graph alone, which users pay before any compute."""
 
     timeout = 300
@@ -50,6 +50,7 @@ class VolumeGraph:
     def setup(self):
         inputs = harness.inputs("volume_gaussian")
         self.args = (inputs.data, inputs.params["tiles"], inputs.params["halo"])
+        harness.watch()
 
     def time_build_graph(self):
         harness.build_overlap_graph(*self.args)

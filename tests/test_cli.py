@@ -40,7 +40,8 @@ def run_cli(repo, *args, **env):
 def test_quick_run_saves_results_and_publishes(checkout):
     # One class is enough to prove the command; every class runs in test_benchmarks.
     done = run_cli(checkout, "run", "--quick", "--machine", "ci-machine", "--bench", "FilterBank",
-                   "--bench", r"Harness\.track_harness_ratio\('threads'", PARBENCH_BACKENDS="serial,threads")
+                   "--bench", r"Harness\.track_harness_ratio\('threads'", "--bench", "VolumeGraph",
+                   "--bench", r"PoolReuse\.time_filter_bank\('threads', 2", PARBENCH_BACKENDS="serial,threads")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     machine = checkout / "results" / "ci-machine-small"  # small sizes never mix with real ones
     [result_file] = [p for p in machine.glob("*.json") if p.name != "machine.json"]
@@ -58,14 +59,19 @@ def test_quick_run_saves_results_and_publishes(checkout):
     [point] = [r for r in records if r["kind"] != "window"]
     assert point["kind"] == "harness" and point["backend"] == "threads" and point["value"] > 0
     # and a load window of each timed filter bank combination (bench_lib.windows)
-    windows = {(w["params"]["backend"], w["params"]["n_workers"]) for w in records if w["kind"] == "window"}
+    windows = {(w["params"]["backend"], w["params"]["n_workers"]) for w in records
+               if w["kind"] == "window" and w["benchmark"] == "filter_bank.FilterBank"}
     assert ("serial", 1) in windows and ("threads", 2) in windows
+    # every time_* class is watched: a new pool per call, and a graph built with no engine
+    watched = {(w["benchmark"], w["params"].get("pool")) for w in records if w["kind"] == "window"}
+    assert {("overhead.PoolReuse", "reused"), ("overhead.PoolReuse", "per-call"),
+            ("volume_gaussian.VolumeGraph", None)} <= watched, watched
     [line] = (machine / "sysinfo.jsonl").read_text().splitlines()
     info = json.loads(line)
     assert info["commit"] == head and info["threads_per_worker"] == 1 and info["size"] == "small"
     assert info["quiet"]["points"] == 1 and info["run"] == point["run"]  # the run's load, from its points
-    assert info["quiet"]["windows"] == len({(w["params"]["backend"], w["params"]["n_workers"], w["params"]["variant"],
-                                             w["params"]["filter_size"]) for w in records if w["kind"] == "window"})
+    assert info["quiet"]["windows"] == len({(w["benchmark"], *sorted(w["params"].items()))
+                                            for w in records if w["kind"] == "window"})
 
 
 def test_asv_check_passes():

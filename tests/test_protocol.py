@@ -183,6 +183,17 @@ def test_load_limits_at_their_bounds():
     assert p.Load(0.005, 0.0, 1.0, 1).quiet()  # one tick in all: stolen or not, it cannot tell
 
 
+def test_foreign_cores_beyond_the_clocks_two_ticks():
+    # one 10 ms tick in a 2 ms sample reads as 5 cores; beyond two ticks it is nothing
+    assert p.Load(0.002, 0.01, 0.0).foreign_cores == pytest.approx(5.0)
+    assert p.Load(0.002, 0.01, 0.0).foreign_cores_resolved == 0.0
+    assert p.beyond_ticks(0.02, 0.1) == 0.0  # exactly two ticks
+    assert p.beyond_ticks(0.05, 0.1) == pytest.approx(0.3)  # (0.05 - 0.02) / 0.1
+    assert p.beyond_ticks(1.02, 2.0) == pytest.approx(0.5)
+    assert p.beyond_ticks(0.5, 0.0) == 0.0  # no wall: nothing to divide
+    assert p.Load(2.0, 0.42, 0.0).foreign_cores_resolved == pytest.approx(0.2)
+
+
 def test_steal_share_by_hand():
     assert p.steal_share((10, 1000), (30, 1200)) == pytest.approx(0.1)
     assert p.steal_share((10, 1000), (10, 1000)) == 0.0

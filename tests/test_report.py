@@ -414,27 +414,39 @@ def test_run_quiet_sums_one_runs_points(tmp_path):
              {"run": "r1", "kind": "ceiling"},  # no guard record: counts as a point, quiet and precise
              {"run": "r2", "precise": False, "quiet": False, "discarded": 100, "foreign_cores_max": 1.9},
              # asv's sample windows: counted by combination apart from the points (b's first
-             # window and two loud ones are one combination); 0.9 cores is the run's most
-             {"run": "r1", "kind": "window", "benchmark": "x.X", "params": {"n": 1}, "quiet": True, "foreign_cores": 0.01},
-             {"run": "r1", "kind": "window", "benchmark": "x.X", "params": {"n": 2}, "quiet": True, "foreign_cores": 0.0},
-             {"run": "r1", "kind": "window", "benchmark": "x.X", "params": {"n": 2}, "quiet": False, "foreign_cores": 0.9},
-             {"run": "r1", "kind": "window", "benchmark": "x.X", "params": {"n": 2}, "quiet": False, "foreign_cores": 0.3},
-             {"run": "r2", "kind": "window", "benchmark": "x.X", "params": {"n": 3}, "quiet": False, "foreign_cores": 1.5},
+             # window and two loud ones are one combination); their cores count beyond the two
+             # 10 ms ticks the clock cannot resolve: 0.9 cores over 1 s is 0.88, the run's most
+             {"run": "r1", "kind": "window", "benchmark": "x.X", "params": {"n": 1}, "quiet": True,
+              "foreign_cores": 0.01, "wall_s": 1.0},
+             {"run": "r1", "kind": "window", "benchmark": "x.X", "params": {"n": 2}, "quiet": True,
+              "foreign_cores": 0.0, "wall_s": 1.0},
+             {"run": "r1", "kind": "window", "benchmark": "x.X", "params": {"n": 2}, "quiet": False,
+              "foreign_cores": 0.9, "wall_s": 1.0},
+             {"run": "r1", "kind": "window", "benchmark": "x.X", "params": {"n": 2}, "quiet": False,
+              "foreign_cores": 0.3, "wall_s": 1.0},
+             # one tick in 2 ms reads as 5 cores: within the clock's resolution, 0
+             {"run": "r1", "kind": "window", "benchmark": "x.X", "params": {"n": 2}, "quiet": True,
+              "foreign_cores": 5.0, "wall_s": 0.002},
+             {"run": "r2", "kind": "window", "benchmark": "x.X", "params": {"n": 3}, "quiet": False,
+              "foreign_cores": 1.5, "wall_s": 1.0},
              # r4: the points' most (0.8) beats the windows'; another benchmark with the same
              # parameters is another combination; a window without fields counts as quiet
              {"run": "r4", "foreign_cores_max": 0.8},
-             {"run": "r4", "kind": "window", "benchmark": "x.X", "params": {"n": 1}, "foreign_cores": 0.31234},
+             {"run": "r4", "kind": "window", "benchmark": "x.X", "params": {"n": 1}, "foreign_cores": 0.31234,
+              "wall_s": 1.0},
              {"run": "r4", "kind": "window", "benchmark": "y.Y", "params": {"n": 1}, "quiet": False},
              {"run": "r4", "kind": "window"},
-             {"run": "r5", "kind": "window", "benchmark": "x.X", "params": {"n": 1}, "foreign_cores": 0.31234}]
+             # 0.31234 cores over 0.5 s: (0.15617 - 0.02) / 0.5 = 0.27234
+             {"run": "r5", "kind": "window", "benchmark": "x.X", "params": {"n": 1}, "foreign_cores": 0.31234,
+              "wall_s": 0.5}]
     path.write_text("".join(json.dumps(line) + "\n" for line in lines) + '{"run": "r1", "cut')
     assert points.run_quiet(path, "r1") == {"points": 3, "imprecise": 1, "not_quiet": 1, "discarded_samples": 7,
-                                            "windows": 2, "windows_not_quiet": 1, "foreign_cores_max": 0.9}
+                                            "windows": 2, "windows_not_quiet": 1, "foreign_cores_max": 0.88}
     assert points.run_quiet(path, "r3") == {"points": 0, "imprecise": 0, "not_quiet": 0, "discarded_samples": 0,
                                             "windows": 0, "windows_not_quiet": 0, "foreign_cores_max": 0.0}
     assert points.run_quiet(path, "r4") == {"points": 1, "imprecise": 0, "not_quiet": 0, "discarded_samples": 0,
                                             "windows": 3, "windows_not_quiet": 1, "foreign_cores_max": 0.8}
-    assert points.run_quiet(path, "r5")["foreign_cores_max"] == 0.312  # rounded to 3 decimals
+    assert points.run_quiet(path, "r5")["foreign_cores_max"] == 0.272  # rounded to 3 decimals
 
 
 def test_every_rows_speedup_is_its_serial_time_over_its_time():

@@ -132,3 +132,26 @@ def test_a_benchmark_modules_teardown_is_harness_teardown():
             assert importlib.import_module(name).teardown is harness.teardown, name
     finally:
         sys.path.remove(str(root))
+
+
+def test_every_time_benchmark_is_watched():
+    """Each class with a ``time_*`` method closes its window at teardown (Windowed); its
+    setup opens one (``harness.prepare``, ``prepare_per_call`` or ``watch``), checked on
+    a real quick run in tests/test_cli.py. PoolReuse and VolumeGraph were unwatched."""
+    from pathlib import Path
+
+    import asv_classes
+
+    root = Path(__file__).resolve().parent.parent
+    timed = [cls for cls, methods in asv_classes.discover(root) if any(m.startswith("time_") for m in methods)]
+    assert {cls.__name__ for cls in timed} >= {"FilterBank", "PoolReuse", "VolumeGraph", "ModelInference"}
+    assert [cls.__name__ for cls in timed if not issubclass(cls, harness.Windowed)] == []
+
+
+def test_a_class_without_parameters_has_a_window_of_no_parameters(monkeypatch, written):
+    class Graph(harness.Windowed):
+        pass
+
+    samples(monkeypatch, Graph(), (), [0.0])
+    assert written()[0]["params"] == {} and written()[0]["benchmark"] == "test_windows.Graph"
+
