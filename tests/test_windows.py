@@ -114,44 +114,9 @@ def test_only_asvs_teardown_before_the_process_ends_is_its_last():
     assert harness.asv_is_done() is False  # a test calling teardown itself
 
 
-def test_a_benchmark_modules_teardown_is_harness_teardown():
-    """asv runs a module's ``teardown`` after the class's: every module that can start an
-    engine has it, so none leaves one open at ``os._exit``."""
-    import importlib
-    import pkgutil
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent.parent
-    sys.path.insert(0, str(root))
-    try:
-        import benchmarks
-        names = [m.name for m in pkgutil.iter_modules(benchmarks.__path__, "benchmarks.")]
-        assert len(names) >= 7
-        for name in names:
-            assert importlib.import_module(name).teardown is harness.teardown, name
-    finally:
-        sys.path.remove(str(root))
-
-
-def test_every_time_benchmark_is_watched():
-    """Each class with a ``time_*`` method closes its window at teardown (Windowed); its
-    setup opens one (``harness.prepare``, ``prepare_per_call`` or ``watch``), checked on
-    a real quick run in tests/test_cli.py. PoolReuse and VolumeGraph were unwatched."""
-    from pathlib import Path
-
-    import asv_classes
-
-    root = Path(__file__).resolve().parent.parent
-    timed = [cls for cls, methods in asv_classes.discover(root) if any(m.startswith("time_") for m in methods)]
-    assert {cls.__name__ for cls in timed} >= {"FilterBank", "PoolReuse", "VolumeGraph", "ModelInference"}
-    assert [cls.__name__ for cls in timed if not issubclass(cls, harness.Windowed)] == []
-
-
 def test_a_class_without_parameters_has_a_window_of_no_parameters(monkeypatch, written):
     class Graph(harness.Windowed):
         pass
 
     samples(monkeypatch, Graph(), (), [0.0])
     assert written()[0]["params"] == {} and written()[0]["benchmark"] == "test_windows.Graph"
-
