@@ -436,6 +436,9 @@ def test_run_quiet_sums_one_runs_points(tmp_path):
               "wall_s": 1.0},
              {"run": "r4", "kind": "window", "benchmark": "y.Y", "params": {"n": 1}, "quiet": False},
              {"run": "r4", "kind": "window"},
+             # a window missing its cores, or its wall, shows no foreign load
+             {"run": "r4", "kind": "window", "benchmark": "x.X", "params": {"n": 1}, "wall_s": 1.0},
+             {"run": "r4", "kind": "window", "benchmark": "x.X", "params": {"n": 1}, "foreign_cores": 2.0},
              # 0.31234 cores over 0.5 s: (0.15617 - 0.02) / 0.5 = 0.27234
              {"run": "r5", "kind": "window", "benchmark": "x.X", "params": {"n": 1}, "foreign_cores": 0.31234,
               "wall_s": 0.5}]
