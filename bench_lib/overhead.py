@@ -213,9 +213,21 @@ def idle_cores(backend: str, n_workers: int, seconds: float = 15.0) -> float:
         return (cpu() - before) / (time.monotonic() - started)
 
 
-if __name__ == "__main__":  # python -m bench_lib.overhead idle [backend ...]
+def close_s(backend: str, n_workers: int) -> float:
+    """Seconds to close a warm engine: what ``harness.teardown`` adds to each asv point."""
+    backends.warm(backend, n_workers, ("numpy",))
+    started = time.perf_counter()
+    backends.close_all()
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":  # python -m bench_lib.overhead idle|close [backend ...]
     import sys
 
     for name in sys.argv[2:] or backends.names():
-        if name != "serial":
+        if name == "serial":
+            continue
+        if sys.argv[1:2] == ["close"]:
+            print(f"{name:<24}{close_s(name, 2):.2f} s to close, warm (n_workers=2)", flush=True)
+        else:
             print(f"{name:<24}{idle_cores(name, 2):.3f} cores while warm and idle (n_workers=2)", flush=True)
