@@ -154,6 +154,12 @@ def unsupported(workload: str, backend: str, n_workers: int, variant: str) -> st
     return None
 
 
+def skipped_for(workload: str) -> staticmethod:
+    """A workload benchmark's ``skipped(backend, n_workers, variant, ...)``: why asv records
+    n/a for a combination (the plan counts these; ``prepare`` raises it), or None."""
+    return staticmethod(lambda backend, n_workers, variant, *_: unsupported(workload, backend, n_workers, variant))
+
+
 def worker_limit(backend: str, n_workers: int) -> str | None:
     """Why ``backend`` cannot have ``n_workers`` here (serial has one), or None."""
     limit, why = backends.backend_class(backend).worker_limit()

@@ -75,17 +75,17 @@ def discover(root: Path) -> list[Found]:
     for bench in discovery.disc_benchmarks(str(root / "benchmarks")):
         combos = tuple(f"{bench.name}({', '.join(c)})" for c in itertools.product(*bench.params))
         found.append(Found(bench.name, combos if bench.params else (), tuple(map(tuple, bench.params)),
-                           tuple(bench.param_names if bench.params else ()), _repeat(bench), _skips(root, bench)))
+                           tuple(bench.param_names if bench.params else ()), _repeat(bench), _skips(bench)))
     return sorted(found, key=lambda f: f.name)
 
 
-def _skips(root: Path, bench) -> frozenset[int]:
+def _skips(bench) -> frozenset[int]:
     """The combinations (indices) that the benchmark's class says are n/a, through its
     ``skipped(*params)`` (the one its setup raises NotImplementedError from); none without one."""
     if not bench.params:
         return frozenset()
     module, _, rest = bench.name.partition(".")
-    owner = importlib.import_module(f"{(root / 'benchmarks').name}.{module}")
+    owner = importlib.import_module(f"benchmarks.{module}")  # as discovery imported it
     for part in rest.split(".")[:-1]:
         owner = getattr(owner, part)
     skipped = getattr(owner, "skipped", None)

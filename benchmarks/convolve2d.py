@@ -15,10 +15,7 @@ class Convolve2D(harness.LongRuns):
     param_names = ["backend", "n_workers", "variant", "scaling"]
     timeout = 600
 
-    @staticmethod
-    def skipped(backend, n_workers, variant, scaling):
-        """Why asv records n/a for this combination (the plan counts these), or None."""
-        return harness.unsupported("convolve2d", backend, n_workers, variant)
+    skipped = harness.skipped_for("convolve2d")
 
     def setup(self, backend, n_workers, variant, scaling):
         self.run = harness.prepare("convolve2d", backend, n_workers, variant, scaling=scaling)

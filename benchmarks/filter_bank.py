@@ -16,10 +16,7 @@ class FilterBank(harness.SteadyRuns):
     param_names = ["backend", "n_workers", "variant", "filter_size"]
     timeout = 300
 
-    @staticmethod
-    def skipped(backend, n_workers, variant, filter_size):
-        """Why asv records n/a for this combination (the plan counts these), or None."""
-        return harness.unsupported("filter_bank", backend, n_workers, variant)
+    skipped = harness.skipped_for("filter_bank")
 
     def setup(self, backend, n_workers, variant, filter_size):
         self.run = harness.prepare("filter_bank", backend, n_workers, variant, filter_size=filter_size)

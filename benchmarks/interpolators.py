@@ -19,10 +19,7 @@ class Interpolators(harness.VeryLongRuns):
     param_names = ["backend", "n_workers", "variant", "grid"]
     timeout = 900  # one run is 10-40 s at full size (50 x 1M-point evaluations)
 
-    @staticmethod
-    def skipped(backend, n_workers, variant, grid):
-        """Why asv records n/a for this combination (the plan counts these), or None."""
-        return harness.unsupported("interpolators", backend, n_workers, variant)
+    skipped = harness.skipped_for("interpolators")
 
     def setup(self, backend, n_workers, variant, grid):
         self.run = harness.prepare("interpolators", backend, n_workers, variant, grid=grid)

@@ -16,10 +16,7 @@ class VolumeGaussian(harness.LongRuns):
     param_names = ["backend", "n_workers", "variant"]
     timeout = 900
 
-    @staticmethod
-    def skipped(backend, n_workers, variant):
-        """Why asv records n/a for this combination (the plan counts these), or None."""
-        return harness.unsupported("volume_gaussian", backend, n_workers, variant)
+    skipped = harness.skipped_for("volume_gaussian")
 
     def setup(self, backend, n_workers, variant):
         self.run = harness.prepare("volume_gaussian", backend, n_workers, variant)
