@@ -306,11 +306,17 @@ def test_the_readmes_figures_without_the_gil_probe_are_the_commands(monkeypatch)
     assert "median absolute error 26.3% over 20 measured points" in amd and "gives 26.3% over 20 points" in prose
 
 
+SECOND_XEON = "vm-2core-24gb-xeon-2.80ghz"
+SECOND_COMMAND = f".venv/bin/python -m bench_lib forecast --workers 2 --max-measured 1 --machine {SECOND_XEON}"
+FIRST_RUN_FILE = "1caf82fd-existing-py_work_main_.venv_bin_python.json"
+AGAIN_FILE = "afd1886f-existing-py_work_main_.venv_bin_python.json"
+
+
 def test_the_readmes_figures_of_the_library_lock_are_the_commands(monkeypatch):
     """The README's lock paragraph: the shares committed on the second Xeon series, the
     forecast's errors with scaling.LockHeld, and without it (the GIL's share alone)."""
     prose = readme_prose()
-    machine = ["--workers", "2", "--max-measured", "1", "--machine", SECOND_XEON]
+    machine = SECOND_COMMAND.split()[4:]
     with_lock = errors_by_row(run(*machine))
     assert (with_lock[("interpolators", "threads")], with_lock[("interpolators", "joblib-threading")]) == (23, 36)
     assert "threads are +23% and joblib-threading +36% off their measured 1.07x and 1.23x" in prose
@@ -326,12 +332,6 @@ def test_the_readmes_figures_of_the_library_lock_are_the_commands(monkeypatch):
     first = series(FIRST_RUN_FILE, forecast.GIL)  # the lock's run, before the GIL was measured again
     assert round(first.get(workload="interpolators") * 100) == 13
     assert "held 72% of the serial run" in prose and "the GIL alone 13% in that run and 27% when measured again" in prose
-
-
-SECOND_XEON = "vm-2core-24gb-xeon-2.80ghz"
-SECOND_COMMAND = f".venv/bin/python -m bench_lib forecast --workers 2 --max-measured 1 --machine {SECOND_XEON}"
-FIRST_RUN_FILE = "1caf82fd-existing-py_work_main_.venv_bin_python.json"
-AGAIN_FILE = "afd1886f-existing-py_work_main_.venv_bin_python.json"
 
 
 def series(file: str, benchmark: str):
@@ -359,13 +359,20 @@ def test_the_readmes_second_cpu_table_and_its_noise_are_the_committed_results():
     again = series(AGAIN_FILE, headline)
     assert round(again.get(backend="serial", **at), 2) == 24.69 and round(again.get(backend="threads", **at), 2) == 20.85
     assert "took 13.84 s in run `1caf82fd` and 24.69 s in run" in prose and "took 20.85 s" in prose
-    windows = [json.loads(line) for line in (ROOT / "results" / SECOND_XEON / "points.jsonl").read_text().splitlines()]
-    windows = [w for w in windows if w.get("kind") == "window"]
+    from bench_lib import points
+
+    records, unreadable = points.read(ROOT / "results" / SECOND_XEON / points.FILE)
+    windows = [w for w in records if w.get("kind") == "window"]
+    assert unreadable == 0
     first = [w for w in windows if w["run"] == "afd1886f-20261201T054157"]
     loud = [w for w in first if not w["quiet"]]
     assert (len(first), len(loud), sum(w["steal"] > 0.05 for w in loud), sum(w["foreign_cores"] > 0.1 for w in loud)) == (302, 203, 201, 3)
     assert round(max(w["steal"] for w in first) * 100) == 37
     second = [w for w in windows if w["run"] == "afd1886f-20261201T070143"]
     assert second and all(w["quiet"] for w in second) and round(max(w["steal"] for w in second) * 100) == 3
-    assert "203 of 302 load windows were not quiet: 201 for\nthe host's steal".replace("\n", " ") in prose
+    assert "203 of 302 load windows were not quiet: 201 for the host's steal" in prose
     assert "(up to 37%), 3 for foreign processes" in prose and "(steal at most 3%)" in prose
+    runs = {json.loads(line)["run"]: json.loads(line)["quiet"]
+            for line in (ROOT / "results" / SECOND_XEON / "sysinfo.jsonl").read_text().splitlines()}
+    assert (runs["afd1886f-20261201T054157"]["windows_not_quiet"], runs["afd1886f-20261201T054157"]["windows"]) == (72, 143)
+    assert "(72 of its 143 timed combinations, as its line in `sysinfo.jsonl` records)" in prose
