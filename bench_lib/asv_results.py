@@ -1,9 +1,12 @@
 """asv's results read into one ``Machine`` per folder of ``results/`` (what the report and
 the gate read): ``results/benchmarks.json`` (parameter names and units) and
 ``results/<machine>/<commit>-<env>.json``, with the machine's ``sysinfo.jsonl`` and
-``points.jsonl``. Each benchmark is taken from the newest result file that has it, so runs
-of different parts of the suite on different commits combine (the report lists the commit
-of every number). The benchmarks read are named here, besides each workload's headline.
+``points.jsonl``. Each combination of a benchmark's parameters takes its value from the
+newest result file that measured it, so runs of different parts of the suite on different
+commits combine, even a run of part of one benchmark (``--bench``); every value keeps its
+own commit. Values of another version of the benchmark (asv's ``version``: it timed other
+work) are never mixed in. The benchmarks read are named here, besides each workload's
+headline.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ class ReportError(RuntimeError):
 
 @dataclass
 class Series:
-    """One benchmark's values over its parameter grid, from one result file."""
+    """One benchmark's values over its parameter grid, each from the newest result file
+    that measured it (``commits[i]`` is value i's commit; ``commit`` the newest of them)."""
 
     name: str
     param_names: list[str]
@@ -42,6 +46,26 @@ class Series:
     values: list[float | None]
     commit: str
     unit: str = ""
+    commits: list[str] | None = None  # None: every value is ``commit``'s
+    cis: list[tuple[float, float] | None] | None = None  # asv's 99% interval of each value
+    version: str | None = None  # asv's version of the benchmark (its code's hash)
+
+    def __post_init__(self):
+        self.commits = self.commits or [self.commit] * len(self.values)
+        self.cis = self.cis or [None] * len(self.values)
+
+    def commit_of(self, **wanted) -> str:
+        """The commit of the value at ``wanted`` (``commit`` when not measured)."""
+        for i, combo in enumerate(itertools.product(*self.params)):
+            if all(dict(zip(self.param_names, combo)).get(k, v) == v for k, v in wanted.items()):
+                if _measured(self.values[i]):
+                    return self.commits[i]
+        return self.commit
+
+    def intervals(self) -> dict[tuple, tuple[float, float]]:
+        """asv's 99% interval of each measured value, by its parameter values."""
+        return {combo: ci for combo, ci, value in zip(itertools.product(*self.params), self.cis, self.values)
+                if ci is not None and _measured(value)}
 
     def get(self, **wanted) -> float | None:
         """The first measured value at ``wanted`` parameters, or None."""
@@ -53,8 +77,12 @@ class Series:
     def combos(self):
         """(parameters by name, value) of every combination that has a measured value."""
         for combo, value in zip(itertools.product(*self.params), self.values):
-            if value is not None and not (isinstance(value, float) and math.isnan(value)):
+            if _measured(value):
                 yield dict(zip(self.param_names, combo)), value
+
+
+def _measured(value) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 @dataclass
@@ -125,8 +153,11 @@ def read_file(path: Path) -> dict:
 
 
 def add_results(machine: Machine, data: dict, meta: dict) -> None:
-    """Put one asv result file's series into ``machine`` (replacing older ones)."""
+    """Put one asv result file's series into ``machine``: its measured values replace
+    older ones of the same combinations; the older file's other combinations stay, unless
+    the benchmark's version changed (they timed other work)."""
     columns = data.get("result_columns", [])
+    commit = data.get("commit_hash", "")[:8]
     for name, row in data.get("results", {}).items():
         entry = dict(zip(columns, row))
         params = [[_literal(v) for v in axis] for axis in entry.get("params") or []]
@@ -136,10 +167,32 @@ def add_results(machine: Machine, data: dict, meta: dict) -> None:
         names = meta[name].get("param_names", [])
         if len(names) != len(params):
             continue  # the benchmark's parameters changed since: not comparable
-        series = Series(name, names, params, values, data.get("commit_hash", "")[:8], meta[name].get("unit", ""))
-        machine.series[name] = series
+        pad = [None] * len(values)
+        pairs = zip((entry.get("stats_ci_99_a") or []) + pad, (entry.get("stats_ci_99_b") or []) + pad)
+        cis = [None if None in pair else pair for pair, _ in zip(pairs, values)]
+        series = Series(name, names, params, list(values), commit, meta[name].get("unit", ""),
+                        cis=cis, version=entry.get("version"))
+        older = machine.series.get(name)
+        machine.series[name] = merged(older, series) if older is not None else series
         if name == CEILING:
-            machine.ceilings[series.commit] = series
+            machine.ceilings[commit] = series  # that run's own ceilings, for its speedups
+
+
+def merged(older: Series, newer: Series) -> Series:
+    """``newer`` with ``older``'s measured values where ``newer`` has none, over the union
+    of both parameter grids; ``newer`` alone when the benchmark's version changed."""
+    if older.version != newer.version:
+        return newer
+
+    def cells(s: Series) -> dict[tuple, tuple]:
+        return {combo: cell for combo, *cell in zip(itertools.product(*s.params), s.values, s.commits, s.cis)}
+
+    both = cells(older)
+    both.update({combo: cell for combo, cell in cells(newer).items() if _measured(cell[0]) or combo not in both})
+    axes = [list(axis) + [v for v in old_axis if v not in axis] for axis, old_axis in zip(newer.params, older.params)]
+    grid = [both.get(combo, [None, newer.commit, None]) for combo in itertools.product(*axes)]
+    return Series(newer.name, newer.param_names, axes, [c[0] for c in grid], newer.commit, newer.unit,
+                  [c[1] for c in grid], [c[2] for c in grid], newer.version)
 
 
 def machine_info(folder: Path) -> dict:

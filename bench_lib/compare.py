@@ -5,7 +5,7 @@ interleaved with its serial side in one process (scaling.Ratios), so both sides 
 together. Where both result sets carry the speedup's interval (points.jsonl), a change is
 a regression only when the whole interval of new / base lies below ``1 / factor``; where
 one lacks it (results from before intervals), when ``new < base / factor``. A result set
-is a results folder (the newest value of each benchmark, as the report reads it), one asv
+is a results folder (the newest value of each combination, as the report reads it), one asv
 result file, a commit hash (prefix) looked up in ``results/<machine>/``, or a run id from
 points.jsonl (two runs of one commit: an A/A comparison).
 """

@@ -100,21 +100,6 @@ def predict_s(t1_s: float, d1_s: float, dn_s: float, work: float, s: float, g: f
 
 
 # -- reading the terms off a machine ------------------------------------------------------------
-def intervals(folder: Path, benchmark: str) -> dict[tuple, tuple[float, float]]:
-    """asv's 99% interval of each value of ``benchmark``, by (name, value) pairs, from the
-    newest result file holding it (as asv_results.load picks the value)."""
-    files = [results.read_file(p) for p in Path(folder).glob("*.json") if p.name != "machine.json"]
-    for data in sorted(files, key=lambda d: d.get("date", 0), reverse=True):
-        row = data.get("results", {}).get(benchmark)
-        if row is None:
-            continue
-        entry = dict(zip(data["result_columns"], row))
-        low, high = entry.get("stats_ci_99_a"), entry.get("stats_ci_99_b")
-        combos = itertools.product(*[[results._literal(v) for v in axis] for axis in entry["params"]])
-        return {tuple(combo): (a, b) for combo, a, b in zip(combos, low or [], high or []) if a is not None}
-    return {}
-
-
 @dataclass
 class Terms:
     """What one machine measured of one workload, restricted to the fitted counts."""
@@ -127,10 +112,11 @@ class Terms:
     lock_share: float | None = None  # of the serial run inside its library's lock or the GIL
 
 
-def terms(machine: Machine, folder: Path, workload: str, fitted: int) -> Terms:
+def terms(machine: Machine, workload: str, fitted: int) -> Terms:
     wl = workloads.get(workload)
     name, fixed = wl.headline, wl.table_params
-    series, raw = machine.series.get(name), intervals(folder, name)
+    series = machine.series.get(name)
+    raw = series.intervals() if series else {}
     times, cis = {}, {}
     for combo, value in series.combos() if series else ():
         if any(combo.get(k, v) != v for k, v in fixed.items()):
@@ -259,22 +245,22 @@ def forecast(t: Terms, workload: str, backend: str, n: int, fitted: int, kind: E
     return out
 
 
-def table(machine: Machine, folder: Path, n: int, fitted: int) -> dict[str, list[Forecast]]:
+def table(machine: Machine, n: int, fitted: int) -> dict[str, list[Forecast]]:
     out = {}
     for workload in workloads.names():
-        t = terms(machine, folder, workload, fitted)
+        t = terms(machine, workload, fitted)
         names = sorted({k[0] for k in t.times} - {"serial"})
         if names:
             out[workload] = [forecast(t, workload, b, n, fitted, engine(b, n)) for b in names]
     return out
 
 
-def curve(machine: Machine, folder: Path, workload: str, counts: list[int]) -> dict[str, list[tuple[int, float]]]:
+def curve(machine: Machine, workload: str, counts: list[int]) -> dict[str, list[tuple[int, float]]]:
     """Per backend, (n, forecast speedup) at each of ``counts`` the model can say, each
     fitted on every count below it: the report's dashed lines."""
     out: dict[str, list[tuple[int, float]]] = {}
     for n in counts:
-        t = terms(machine, folder, workload, n - 1)
+        t = terms(machine, workload, n - 1)
         for backend in sorted({k[0] for k in t.times} - {"serial"}):
             f = forecast(t, workload, backend, n, n - 1, engine(backend, n))
             if f.speedup is not None:
@@ -335,7 +321,7 @@ def command(args) -> int:
         machines = results.pick(results.load(folder), args.machine, str(folder))
     except results.ReportError as exc:
         raise CLIError(str(exc)) from None
-    print("\n\n".join(render(m, table(m, folder / m.name, args.workers, fitted), args.workers, fitted)
+    print("\n\n".join(render(m, table(m, args.workers, fitted), args.workers, fitted)
                       for m in machines))
     return 0
 

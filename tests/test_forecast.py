@@ -54,7 +54,7 @@ def rows(folder: Path, n: int, fitted: int) -> dict[tuple[str, str], forecast.Fo
     from bench_lib import asv_results
 
     [machine] = asv_results.load(folder)
-    return {(w, f.backend): f for w, fs in forecast.table(machine, folder / "m", n, fitted).items() for f in fs}
+    return {(w, f.backend): f for w, fs in forecast.table(machine, n, fitted).items() for f in fs}
 
 
 # -- the terms -------------------------------------------------------------------------------
@@ -255,7 +255,7 @@ def test_the_report_draws_the_forecast_dashed_past_the_measured_n(strong, monkey
     from bench_lib.site import report_page
 
     [machine] = asv_results.load(strong)
-    ahead = forecast.curve(machine, strong / "m", "filter_bank", [4, 8])
+    ahead = forecast.curve(machine, "filter_bank", [4, 8])
     assert set(ahead) == {"threads", "loky"}  # dask: no time at n=1
     assert ahead["threads"] == [(4, pytest.approx(0.1 / (0.003 + 0.107 / 3))),
                                 (8, pytest.approx(0.1 / (0.003 + 0.107 / 3)))]

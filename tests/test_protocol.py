@@ -533,3 +533,11 @@ def test_real_guard_counts_grandchildren_as_own():
         os.killpg(busy.pid, signal.SIGKILL)
         busy.wait()
     assert load.foreign_cores < 0.4, load
+
+
+def test_guard_load_of_two_snapshots_by_hand():
+    """(foreign CPU by (pid, start), (steal, total) ticks, clock): 2 s of wall; process 1
+    used 0.25 s more, process 2 is new with 0.5 s; 3 of 30 ticks stolen."""
+    before = ({(1, 0.0): 1.0}, (10, 1000), 5.0)
+    after = ({(1, 0.0): 1.25, (2, 3.0): 0.5}, (13, 1030), 7.0)
+    assert p.Guard().load(before, after) == p.Load(2.0, 0.75, 0.1, 30)

@@ -194,7 +194,7 @@ def build_report(results: Path, out_dir: Path) -> list[Path]:
             svg = out_dir / f"{machine.name}-{workload}.svg"
             table = rep.rows(machine, workload)
             top = max((r.n_workers for r in table), default=1)
-            ahead = forecast.curve(machine, Path(results) / machine.name, workload, [2 * top, 4 * top])
+            ahead = forecast.curve(machine, workload, [2 * top, 4 * top])
             if not workload_figure(machine, workload, table, svg, ahead):
                 continue
             figures.append(svg)
