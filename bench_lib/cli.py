@@ -114,15 +114,15 @@ def run(args: argparse.Namespace) -> int:
     except runner.RunError as exc:
         raise CLIError(str(exc)) from None
     try:
-        todo, skipped, names = plan.make(root, ledger.result_path(results, machine, commit), size, args.bench,
-                                         args.quick, args.fresh)
+        todo, skipped, names, beyond = plan.make(root, ledger.result_path(results, machine, commit), size,
+                                                 args.bench, args.quick, args.fresh, args.profile)
     except (ValueError, KeyError) as exc:
         raise CLIError(f"unreadable asv result file of this commit ({exc}): move it away to run it again") from None
     state = runner.State(root, machine, commit)
     run_id = state.run_id(args.fresh, dirty)
     print(f"parbench: run {run_id}, {size} sizes, machine {machine!r}; plan (estimates from this "
           "machine's last durations):")
-    print("\n".join(plan.plan_lines(todo, skipped)), flush=True)
+    print("\n".join(plan.plan_lines(todo, skipped, beyond)), flush=True)
     budget_env = {}
     if args.budget is not None:
         from . import ratios
@@ -288,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="smoke test: small sizes, one sample, each benchmark with serial, threads and one engine "
                         "in turn (with --bench: what it names)")
     p.add_argument("--bench", action="append", metavar="REGEX", help="only benchmarks matching (repeatable)")
+    p.add_argument("--profile", choices=("default", "extended"), default="default",
+                   help="extended: also the sizes beyond each benchmark's question (its class's 'extended')")
     p.add_argument("--machine", help="machine name for results/ (default: host-cores-memory)")
     p.add_argument("--no-publish", dest="publish", action="store_false", help="skip asv publish")
     p.add_argument("--budget", type=_minutes, metavar="MINUTES",

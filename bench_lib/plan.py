@@ -63,6 +63,17 @@ class Found:
     param_names: tuple[str, ...] = ()
     repeat: tuple | None = None
     skips: frozenset[int] = frozenset()
+    extended: frozenset[int] = frozenset()  # beyond the default profile (the class's ``extended``)
+
+    def first_in_profile(self, k: int) -> str:
+        """The first value of parameter ``k`` that the default profile measures."""
+        for i, combo in enumerate(itertools.product(*self.params)):
+            if i not in self.extended:
+                return combo[k]
+        return self.params[k][0]
+
+
+PROFILES = ("default", "extended")
 
 
 def discover(root: Path) -> list[Found]:
@@ -75,36 +86,69 @@ def discover(root: Path) -> list[Found]:
     for bench in discovery.disc_benchmarks(str(root / "benchmarks")):
         combos = tuple(f"{bench.name}({', '.join(c)})" for c in itertools.product(*bench.params))
         found.append(Found(bench.name, combos if bench.params else (), tuple(map(tuple, bench.params)),
-                           tuple(bench.param_names if bench.params else ()), _repeat(bench), _skips(bench)))
+                           tuple(bench.param_names if bench.params else ()), _repeat(bench), _skips(bench),
+                           _extended(bench)))
     return sorted(found, key=lambda f: f.name)
+
+
+def _owner(bench):
+    """The class (or module) that defines an asv benchmark, as discovery imported it."""
+    module, _, rest = bench.name.partition(".")
+    owner = importlib.import_module(f"benchmarks.{module}")
+    for part in rest.split(".")[:-1]:
+        owner = getattr(owner, part)
+    return owner
 
 
 def _skips(bench) -> frozenset[int]:
     """The combinations (indices) that the benchmark's class says are n/a, through its
     ``skipped(*params)`` (the one its setup raises NotImplementedError from); none without one."""
-    if not bench.params:
-        return frozenset()
-    module, _, rest = bench.name.partition(".")
-    owner = importlib.import_module(f"benchmarks.{module}")  # as discovery imported it
-    for part in rest.split(".")[:-1]:
-        owner = getattr(owner, part)
-    skipped = getattr(owner, "skipped", None)
+    skipped = getattr(_owner(bench), "skipped", None) if bench.params else None
     if skipped is None:
         return frozenset()
     values = [[ast.literal_eval(v) for v in axis] for axis in bench.params]
     return frozenset(i for i, combo in enumerate(itertools.product(*values)) if skipped(*combo))
 
 
-def make(root: Path, final: Path, size: str, patterns, quick_run: bool, fresh: bool):
-    """(to run, already recorded, combination names): the selection, less what ``final``
-    holds (unless ``fresh``), with estimates. ``--quick`` alone is the smoke test."""
+def _extended(bench) -> frozenset[int]:
+    """The combinations (indices) only ``--profile extended`` measures: those with a value
+    the class lists in ``extended = {param name: values}`` (sizes beyond its question)."""
+    beyond = getattr(_owner(bench), "extended", None) if bench.params else None
+    if not beyond:
+        return frozenset()
+    unknown = set(beyond) - set(bench.param_names)
+    if unknown:
+        raise ValueError(f"{bench.name}: 'extended' names no parameter {sorted(unknown)}")
+    values = [[ast.literal_eval(v) for v in axis] for axis in bench.params]
+    return frozenset(i for i, combo in enumerate(itertools.product(*values))
+                     if any(value in beyond.get(name, ()) for name, value in zip(bench.param_names, combo)))
+
+
+def in_profile(found: list[Found], profile: str) -> set[str] | None:
+    """The combination names ``profile`` measures (None: every one)."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: use one of {', '.join(PROFILES)}")
+    if profile == "extended":
+        return None
+    return {label for bench in found for i, label in enumerate(bench.combos or [bench.name])
+            if i not in bench.extended}
+
+
+def make(root: Path, final: Path, size: str, patterns, quick_run: bool, fresh: bool, profile: str = "default"):
+    """(to run, already recorded, combination names, points beyond the profile): the
+    selection within ``profile``, less what ``final`` holds (unless ``fresh``), with
+    estimates. ``--quick`` alone is the smoke test."""
     found = discover(root)
-    benchmarks, names = select(found, patterns, quick(found) if quick_run and not patterns else None)
+    wanted = quick(found) if quick_run and not patterns else None
+    everything, names = select(found, patterns, wanted)
+    kept = in_profile(found, profile)
+    benchmarks = everything if kept is None else select(found, patterns, kept & wanted if wanted else kept)[0]
+    beyond = sum(len(b.selected) for b in everything) - sum(len(b.selected) for b in benchmarks)
     rows, done = ledger.load_rows(final), ledger.measured(final)
     skipped = [] if fresh else [b for b in benchmarks if ledger.recorded(b, rows, done)]
     todo = [b for b in benchmarks if b not in skipped]
     estimate(todo, final.parent, size)
-    return todo, skipped, names
+    return todo, skipped, names, beyond
 
 
 def _repeat(bench) -> tuple | None:
@@ -141,7 +185,7 @@ def quick(found: list[Found]) -> set[str]:
     """The smoke-test subset, as combination names: of each benchmark serial, threads and
     one engine in rotation as the backend, the most workers (serial: one), every variant
     on the engine (each variant's code runs somewhere), and the first value of every other
-    parameter."""
+    parameter that the default profile measures."""
     out = set()
     for k, bench in enumerate(found):
         if not bench.params:
@@ -149,13 +193,14 @@ def quick(found: list[Found]) -> set[str]:
             continue
         engine = repr(QUICK_ENGINES[k % len(QUICK_ENGINES)])
         named = list(zip(bench.param_names, bench.params))
+        first = {name: bench.first_in_profile(k) for k, name in enumerate(bench.param_names)}
 
         def keep(name: str, values: tuple, value: dict, most: str) -> bool:
             if name == "backend":
                 return value[name] in ("'serial'", "'threads'", engine)
             if name == "n_workers":
                 return value[name] == most
-            return value[name] == values[0] or (name == "variant" and value.get("backend") == engine)
+            return value[name] == first[name] or (name == "variant" and value.get("backend") == engine)
 
         for label, combo in zip(bench.combos, itertools.product(*bench.params)):
             value = dict(zip(bench.param_names, combo))
@@ -237,8 +282,9 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
-def plan_lines(benchmarks: list[Benchmark], skipped: list[Benchmark]) -> list[str]:
-    """The plan, per benchmark class: points and estimated time."""
+def plan_lines(benchmarks: list[Benchmark], skipped: list[Benchmark], beyond: int = 0) -> list[str]:
+    """The plan, per benchmark class: points and estimated time (and how many points only
+    the extended profile measures)."""
     lines = []
     for group, members in itertools.groupby(benchmarks, key=lambda b: b.group):
         members = list(members)
@@ -249,6 +295,8 @@ def plan_lines(benchmarks: list[Benchmark], skipped: list[Benchmark]) -> list[st
     total = sum(b.estimate_s for b in benchmarks)
     n_a = f"({sum(b.n_a for b in benchmarks)} n/a)"
     lines.append(f"  {'total':<42} {sum(len(b.selected) for b in benchmarks):>5} points {n_a:>9}  ~{duration(total):>7}")
+    if beyond:
+        lines.append(f"  {beyond} points of sizes beyond the benchmarks' questions are left out (--profile extended)")
     if skipped:
         lines.append(f"  resuming: {len(skipped)} benchmarks ({sum(len(b.selected) for b in skipped)} points) "
                      "already recorded for this commit, machine and Python are skipped (--fresh measures them again)")

@@ -17,6 +17,9 @@ class Interpolators(harness.VeryLongRuns):
 
     params = (harness.BACKENDS, harness.n_workers(), harness.variants("interpolators"), [50, 300, 530])
     param_names = ["backend", "n_workers", "variant", "grid"]
+    # The question is an object of tens of MB (grid 300: 36 MB); 1 MB and 113 MB show how the
+    # cost grows with the size and take two thirds of the class's time: run --profile extended.
+    extended = {"grid": [50, 530]}
     timeout = 900  # one run is 10-40 s at full size (50 x 1M-point evaluations)
 
     skipped = harness.skipped_for("interpolators")
@@ -39,6 +42,7 @@ class InterpolatorChunks(harness.VeryLongRuns):
 
     params = (BACKENDS_SWEEP, harness.n_workers(), ["125K", "250K", "500K", "1000K", "unlimited"])
     param_names = ["backend", "n_workers", "chunk"]
+    extended = {"backend": ["threads", "loky"]}  # the same effect inside each task: serial shows it
     timeout = 900
 
     @staticmethod

@@ -19,6 +19,7 @@ class ModelInference(harness.LongRuns):
 
     params = (harness.BACKENDS, harness.n_workers(), harness.variants("model_inference"), [False, True])
     param_names = ["backend", "n_workers", "variant", "pinned"]
+    extended = {"pinned": [True]}  # whether pinning helps is a second question (run --profile extended)
     # Each combination's process warms workers that import TensorFlow (seconds each) and a
     # full-size round classifies 10,000 images per worker; setup_cache may train the model.
     timeout = 900

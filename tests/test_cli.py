@@ -266,6 +266,24 @@ def test_plan_only_prints_the_plan_with_its_na_points_and_writes_nothing(checkou
     assert after == before
 
 
+def test_the_default_profile_leaves_out_the_sizes_beyond_the_question(checkout):
+    """Interpolators at 2 worker counts: 8 backends x 2 x 3 variants x 3 grids = 144, of
+    which grids 50 and 530 (two of three) only run with --profile extended: 48 left, 96 out.
+    n/a, by hand, at grid 300: serial at 2 workers (3 variants), serial's shared at 1, threads'
+    and joblib-threading's shared at 1 and 2 (2 each): 8."""
+    done = run_cli(checkout, "run", "--plan-only", "--machine", "ci-plan", "--bench", r"Interpolators\.time_")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert re.search(r"interpolators\.Interpolators\s+48 points\s+\(8 n/a\)", done.stdout), done.stdout
+    assert "96 points of sizes beyond the benchmarks' questions are left out (--profile extended)" in done.stdout
+    extended = run_cli(checkout, "run", "--plan-only", "--profile", "extended", "--machine", "ci-plan",
+                       "--bench", r"Interpolators\.time_")
+    assert extended.returncode == 0, extended.stderr[-3000:]
+    assert re.search(r"interpolators\.Interpolators\s+144 points\s+\(24 n/a\)", extended.stdout), extended.stdout
+    assert "left out" not in extended.stdout
+    wrong = run_cli(checkout, "run", "--plan-only", "--profile", "huge", "--machine", "ci-plan")
+    assert wrong.returncode == 2 and "invalid choice: 'huge'" in wrong.stderr, wrong.stderr
+
+
 def test_plan_only_for_more_cores_plans_their_worker_counts_and_cores_alone_is_refused(checkout):
     """--cores 8: n_workers 1, 2, 4, 8, so the filter bank has 8 x 4 x 2 x 2 = 128
     combinations. n/a, by hand: serial above one worker (3 counts x 4 = 12), 'shared'

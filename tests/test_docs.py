@@ -704,15 +704,31 @@ def test_engine_versions_are_the_pinned_ones():
 
 
 def test_the_readmes_bigger_machine_plans_are_the_commands():
-    """The c5 table under "What a bigger machine would take": each row is what
-    ``run --plan-only --fresh --cores N --machine vm-2core-24gb`` prints as its total."""
+    """The plan's totals the README quotes, each what ``run --plan-only --fresh`` prints:
+    the c5 table (default profile, ``--cores N --machine vm-2core-24gb``), the same with
+    ``--profile extended``, and both profiles of the old Xeon's full run."""
+    text = " ".join(README.read_text().split())
     rows = re.findall(r"^ *\| c5\.\w+ \((\d+)\) \| [\d, ]+ \| (\d+) \((\d+)\) \| (\S+) \|$", README.read_text(), re.M)
     assert [r[0] for r in rows] == ["2", "8", "48"], rows
-    for cores, points, n_a, estimate in rows:
-        done = subprocess.run([sys.executable, "-m", "bench_lib", "run", "--plan-only", "--fresh", "--cores", cores,
-                               "--machine", "vm-2core-24gb"], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                              env={k: v for k, v in os.environ.items() if k != "PARBENCH_SIZE"})
-        assert done.returncode == 0, done.stderr[-2000:]
-        total = re.search(r"total\s+(\d+) points\s+\((\d+) n/a\)\s+~\s*(\S+)", done.stdout)
-        assert total and total.groups() == (points, n_a, estimate), (cores, done.stdout[-1500:])
+    extended = re.search(r"With `--profile extended` the same commands plan (\S+), (\S+) and (\S+)\.", text)
+    xeon = re.search(r"--plan-only --fresh --machine vm-2core-24gb-xeon`\): (\d+) points, (\d+) of them n/a, about "
+                     r"(\S+); `--profile extended` plans (\d+) points \((\d+) n/a\), about (\S+)\.", text)
+    assert extended and xeon, "the README's plan figures moved"
+    wanted = {("--cores", cores, "--machine", "vm-2core-24gb"): (points, n_a, estimate)
+              for cores, points, n_a, estimate in rows}
+    wanted.update({("--cores", cores, "--machine", "vm-2core-24gb", "--profile", "extended"): estimate
+                   for (cores, *_), estimate in zip(rows, extended.groups())})
+    wanted[("--machine", "vm-2core-24gb-xeon")] = xeon.groups()[:3]
+    wanted[("--machine", "vm-2core-24gb-xeon", "--profile", "extended")] = xeon.groups()[3:]
+    env = {k: v for k, v in os.environ.items() if k != "PARBENCH_SIZE"}
+    jobs = {args: subprocess.Popen([sys.executable, "-m", "bench_lib", "run", "--plan-only", "--fresh", *args],
+                                   cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            for args in wanted}
+    for args, job in jobs.items():
+        out, err = job.communicate(timeout=300)
+        assert job.returncode == 0, err[-2000:]
+        total = re.search(r"total\s+(\d+) points\s+\((\d+) n/a\)\s+~\s*(\S+)", out)
+        got = total.groups() if isinstance(wanted[args], tuple) else total.group(3)
+        assert total and got == wanted[args], (args, out[-1500:])
+
 

@@ -167,6 +167,48 @@ def test_quick_takes_the_most_workers_first_values_every_variant_on_one_rotating
     assert [b.selected for b in benchmarks] == [[0, 6, 10, 11], [0]]
 
 
+def test_the_extended_profile_holds_what_each_class_declares_beyond_its_question():
+    """By hand, whatever the worker counts: Interpolators' grids 50 and 530 are two of its
+    three grids; InterpolatorChunks' threads and loky two of its three backends;
+    ModelInference's pinned=True half of its combinations. No other class declares any."""
+    found = {b.name: b for b in plan.discover(ROOT)}
+    share = {"interpolators.Interpolators.time_interpolators": 2 / 3,
+             "interpolators.InterpolatorChunks.time_interpolator_chunks": 2 / 3,
+             "model_inference.ModelInference.time_rounds": 1 / 2,
+             "model_inference.ModelInference.track_first_round": 1 / 2}
+    for name, bench in found.items():
+        assert len(bench.extended) == round(share.get(name, 0) * len(bench.combos)), name
+    chunks = found["interpolators.InterpolatorChunks.time_interpolator_chunks"]
+    assert all(("'serial'" in label) == (i not in chunks.extended) for i, label in enumerate(chunks.combos))
+    kept = plan.in_profile(list(found.values()), "default")
+    assert plan.in_profile(list(found.values()), "extended") is None
+    assert not any(", 50)" in c or ", 530)" in c for c in kept if c.startswith("interpolators.Interpolators."))
+    with pytest.raises(ValueError, match="unknown profile 'huge'"):
+        plan.in_profile([], "huge")
+
+
+def test_quick_takes_the_first_values_the_default_profile_measures():
+    """A grid whose first value is extended-only: quick takes the second (indices 0, 2 are
+    grid 10 of serial/threads, 1 and 3 grid 20)."""
+    grid = plan.Found("m.G.time_g", ("m.G.time_g('serial', 10)", "m.G.time_g('serial', 20)",
+                                     "m.G.time_g('threads', 10)", "m.G.time_g('threads', 20)"),
+                      (("'serial'", "'threads'"), ("10", "20")), ("backend", "grid"), extended=frozenset({0, 2}))
+    assert plan.quick([grid]) == {"m.G.time_g('serial', 20)", "m.G.time_g('threads', 20)"}
+    assert grid.first_in_profile(0) == "'serial'" and grid.first_in_profile(1) == "20"
+    every = dataclasses.replace(grid, extended=frozenset(range(4)))  # nothing left: the first value
+    assert every.first_in_profile(1) == "10"
+
+
+def test_extended_must_name_a_parameter(monkeypatch):
+    from benchmarks import interpolators
+
+    monkeypatch.setattr(interpolators.Interpolators, "extended", {"gird": [50]})
+    fake = dataclasses.make_dataclass("B", ["name", "params", "param_names"])(
+        "interpolators.Interpolators.time_interpolators", [["'serial'"], ["50"]], ["backend", "grid"])
+    with pytest.raises(ValueError, match=r"'extended' names no parameter \['gird'\]"):
+        plan._extended(fake)
+
+
 def test_batches_join_short_neighbours_with_the_same_attributes(monkeypatch):
     def bench(name, seconds, attributes=()):
         return plan.Benchmark(name, [0], 1, estimate_s=seconds, attributes=list(attributes))
