@@ -548,7 +548,7 @@ def test_interpolators_pickle_to_the_readmes_sizes():
     sizes = [len(pickle.dumps(Interpolators(g, n_points=10), protocol=pickle.HIGHEST_PROTOCOL)) / 1e6
              for g in (50, 300, 530)]
     assert [round(s) for s in sizes] == [1, 36, 113]
-    assert "(the object pickles to 1, 36, 113 MB)" in " ".join(README.read_text().split())
+    assert "(the object pickles to 1, 36, 113 MB; 50 and 530: `--profile extended`)" in " ".join(README.read_text().split())
 
 
 def test_worker_counts_are_powers_of_two_up_to_the_cores(monkeypatch):
