@@ -46,7 +46,7 @@ class Series:
     values: list[float | None]
     commit: str
     unit: str = ""
-    commits: list[str] | None = None  # None: every value is ``commit``'s
+    commits: list[str] | None = None  # not given: every value is ``commit``'s (filled in)
     cis: list[tuple[float, float] | None] | None = None  # asv's 99% interval of each value
     version: str | None = None  # asv's version of the benchmark (its code's hash)
 

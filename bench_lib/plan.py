@@ -106,8 +106,12 @@ def _skips(bench) -> frozenset[int]:
     skipped = getattr(_owner(bench), "skipped", None) if bench.params else None
     if skipped is None:
         return frozenset()
-    values = [[ast.literal_eval(v) for v in axis] for axis in bench.params]
-    return frozenset(i for i, combo in enumerate(itertools.product(*values)) if skipped(*combo))
+    return frozenset(i for i, combo in enumerate(_values(bench)) if skipped(*combo))
+
+
+def _values(bench):
+    """Every combination of a discovered benchmark's parameters, as Python values."""
+    return itertools.product(*[[ast.literal_eval(v) for v in axis] for axis in bench.params])
 
 
 def _extended(bench) -> frozenset[int]:
@@ -119,8 +123,7 @@ def _extended(bench) -> frozenset[int]:
     unknown = set(beyond) - set(bench.param_names)
     if unknown:
         raise ValueError(f"{bench.name}: 'extended' names no parameter {sorted(unknown)}")
-    values = [[ast.literal_eval(v) for v in axis] for axis in bench.params]
-    return frozenset(i for i, combo in enumerate(itertools.product(*values))
+    return frozenset(i for i, combo in enumerate(_values(bench))
                      if any(value in beyond.get(name, ()) for name, value in zip(bench.param_names, combo)))
 
 
@@ -193,9 +196,9 @@ def quick(found: list[Found]) -> set[str]:
             continue
         engine = repr(QUICK_ENGINES[k % len(QUICK_ENGINES)])
         named = list(zip(bench.param_names, bench.params))
-        first = {name: bench.first_in_profile(k) for k, name in enumerate(bench.param_names)}
+        first = {name: bench.first_in_profile(j) for j, name in enumerate(bench.param_names)}
 
-        def keep(name: str, values: tuple, value: dict, most: str) -> bool:
+        def keep(name: str, value: dict, most: str) -> bool:
             if name == "backend":
                 return value[name] in ("'serial'", "'threads'", engine)
             if name == "n_workers":
@@ -206,7 +209,7 @@ def quick(found: list[Found]) -> set[str]:
             value = dict(zip(bench.param_names, combo))
             most = (min if value.get("backend") == "'serial'" else max)(
                 dict(named).get("n_workers", ["0"]), key=int)  # serial runs on one worker only
-            if all(keep(name, values, value, most) for name, values in named):
+            if all(keep(name, value, most) for name in bench.param_names):
                 out.add(label)
     return out
 
