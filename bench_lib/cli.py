@@ -116,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         todo, skipped, names, beyond = plan.make(root, ledger.result_path(results, machine, commit), size,
                                                  args.bench, args.quick, args.fresh, args.profile)
-    except (ValueError, KeyError) as exc:
-        raise CLIError(f"unreadable asv result file of this commit ({exc}): move it away to run it again") from None
+    except ValueError as exc:  # plan.Unreadable, or a benchmark's bad 'extended' declaration
+        raise CLIError(str(exc)) from None
     state = runner.State(root, machine, commit)
     run_id = state.run_id(args.fresh, dirty)
     print(f"parbench: run {run_id}, {size} sizes, machine {machine!r}; plan (estimates from this "
