@@ -271,7 +271,7 @@ def render(machines: list[Machine]) -> str:
                        if (t := rows(machine, w)) and (b := _candidates(t)[0]).seconds is not None]
         costs = prices.cost_lines(machine.name, info.get("wall_s"), recommended)
         lines.extend(["", *costs] if costs else [])
-        commits = sorted({c for s in machine.series.values() for c in (s.commits or [s.commit])})
+        commits = sorted({c for s in machine.series.values() for c in s.commits})
         runs = sorted({p.get("run", "") for p in machine.points} - {""})
         lines.append("\n(serial: the serial loop's time for the row's work, in the measurement its speedup "
                      "comes from; speedup ±: half the 95% interval of paired rounds; * from separate runs' times, "

@@ -364,6 +364,10 @@ def test_render_of_a_workload_without_fixed_parameters_and_of_several_commits_an
     assert text.endswith("results of commits aaaa0000, bbbb0000; runs r1, r2)\n")
     m.points = [{"kind": "gap", "run": ""}]
     assert report.render([m]).endswith("results of commits aaaa0000, bbbb0000)\n")
+    # a series merged from two commits names both, not only its newest
+    m.series[TIME] = report.Series(TIME, ["backend", "n_workers"], [["serial"], [1, 2]], [None, 1.0],
+                                   "dddd0000", commits=["cccc0000", "dddd0000"])
+    assert report.render([m]).endswith("results of commits aaaa0000, cccc0000, dddd0000)\n")
 
 
 def test_rows_skip_other_records_and_keep_series_without_the_fixed_parameter():
