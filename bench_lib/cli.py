@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         todo, skipped, names, beyond = plan.make(root, ledger.result_path(results, machine, commit), size,
                                                  args.bench, args.quick, args.fresh, args.profile)
-    except ValueError as exc:  # plan.Unreadable, or a benchmark's bad 'extended' declaration
+    except ValueError as exc:  # ledger.Unreadable, or a benchmark's bad 'extended' declaration
         raise CLIError(str(exc)) from None
     state = runner.State(root, machine, commit)
     run_id = state.run_id(args.fresh, dirty)

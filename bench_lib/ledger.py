@@ -38,6 +38,23 @@ def load_rows(path: Path) -> dict[str, dict]:
     return {name: dict(zip(columns, row)) for name, row in data["results"].items()}
 
 
+class Unreadable(ValueError):
+    """This commit's asv result file (or the ledger beside it) cannot be read: a benchmark's
+    own declaration errors stay plain ValueErrors, so neither is mistaken for the other."""
+
+
+def read(final: Path) -> tuple[dict[str, dict], dict[str, set[int]]]:
+    """(load_rows, measured) of a result file, or Unreadable naming the file to move away."""
+    try:
+        rows, done = load_rows(final), measured(final)
+        for row in rows.values():
+            values(row)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise Unreadable(f"unreadable asv result file of this commit ({exc!r}): move {final} away to run "
+                         "it again") from None
+    return rows, done
+
+
 def values(row: dict) -> list:
     """A row's results, one per combination (asv stores a lone value for no params)."""
     return row["result"] if isinstance(row.get("result"), list) else [row.get("result")]

@@ -137,11 +137,6 @@ def in_profile(found: list[Found], profile: str) -> set[str] | None:
             if i not in bench.extended}
 
 
-class Unreadable(ValueError):
-    """This commit's asv result file (or the ledger beside it) cannot be read: a benchmark's
-    own declaration errors stay plain ValueErrors, so neither is mistaken for the other."""
-
-
 def make(root: Path, final: Path, size: str, patterns, quick_run: bool, fresh: bool, profile: str = "default"):
     """(to run, already recorded, combination names, points beyond the profile): the
     selection within ``profile``, less what ``final`` holds (unless ``fresh``), with
@@ -152,12 +147,8 @@ def make(root: Path, final: Path, size: str, patterns, quick_run: bool, fresh: b
     kept = in_profile(found, profile)
     benchmarks = everything if kept is None else select(found, patterns, kept & wanted if wanted else kept)[0]
     beyond = sum(len(b.selected) for b in everything) - sum(len(b.selected) for b in benchmarks)
-    try:
-        rows, done = ledger.load_rows(final), ledger.measured(final)
-        skipped = [] if fresh else [b for b in benchmarks if ledger.recorded(b, rows, done)]
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise Unreadable(f"unreadable asv result file of this commit ({exc!r}): move {final} away to run "
-                         "it again") from None
+    rows, done = ledger.read(final)
+    skipped = [] if fresh else [b for b in benchmarks if ledger.recorded(b, rows, done)]
     todo = [b for b in benchmarks if b not in skipped]
     estimate(todo, final.parent, size)
     return todo, skipped, names, beyond

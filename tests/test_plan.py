@@ -230,7 +230,7 @@ def test_an_unreadable_result_file_is_named_as_such(tmp_path, text):
     """A damaged result file of this commit is the one error that says "move it away"."""
     final = tmp_path / "abc-env.json"
     final.write_text(text)
-    with pytest.raises(plan.Unreadable, match=f"unreadable asv result file of this commit .*move {re.escape(str(final))} away"):
+    with pytest.raises(ledger.Unreadable, match=f"unreadable asv result file of this commit .*move {re.escape(str(final))} away"):
         plan.make(ROOT, final, "small", [r"filter_bank\.FilterBank"], False, False)
 
 
@@ -240,4 +240,4 @@ def test_a_bad_extended_declaration_is_not_called_an_unreadable_file(tmp_path, m
     monkeypatch.setattr(interpolators.Interpolators, "extended", {"gird": [50]})
     with pytest.raises(ValueError, match="'extended' names no parameter") as caught:
         plan.make(ROOT, tmp_path / "none.json", "small", [r"interpolators\.Interpolators\."], False, False)
-    assert not isinstance(caught.value, plan.Unreadable)
+    assert not isinstance(caught.value, ledger.Unreadable)
