@@ -120,8 +120,8 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from None
     state = runner.State(root, machine, commit)
     run_id = state.run_id(args.fresh, dirty)
-    print(f"parbench: run {run_id}, {size} sizes, machine {machine!r}; plan (estimates from this "
-          "machine's last durations):")
+    print(f"parbench: run {run_id}, {size} sizes, machine {machine!r}; plan (time per point: this "
+          "machine's last, else other machines' scaled to it, else a guess):")
     print("\n".join(plan.plan_lines(todo, skipped, beyond)), flush=True)
     budget_env = {}
     if args.budget is not None:

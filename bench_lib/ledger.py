@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .plan import Benchmark
 
 LEDGER = "measured.jsonl"  # beside the result files: which combinations each one holds
+ASV_START_S = 4.0  # one asv run's start and discovery, on this 2-core machine
 
 
 def result_path(results: Path, machine: str, commit: str) -> Path:
@@ -72,6 +73,51 @@ def measured(final: Path) -> dict[str, set[int]]:
         if entry["file"] == final.name:
             done.setdefault(entry["benchmark"], set()).update(entry["indices"])
     return done
+
+
+def per_point_s(folder: Path, skips: dict[str, frozenset[int]]) -> dict[str, float]:
+    """{benchmark: seconds per measured point} of one machine's folder: its latest wall time
+    in the ledger (asv's start included; ``skips``, its n/a combinations, left out), else
+    asv's latest recorded duration per number plus asv's start."""
+    latest: dict[str, tuple[float, float]] = {}  # name -> (when, seconds per measured point)
+    try:
+        lines = (folder / LEDGER).read_text().splitlines()
+    except FileNotFoundError:
+        lines = []
+    for line in lines:
+        entry = json.loads(line)
+        done = set(entry["indices"]) - skips.get(entry["benchmark"], frozenset())
+        if entry.get("took_s") and done:
+            latest[entry["benchmark"]] = (float("inf"), entry["took_s"] / len(done))
+    for path in folder.glob("*.json"):
+        if path.name == "machine.json":
+            continue
+        try:
+            rows = load_rows(path)
+        except (ValueError, KeyError):
+            continue
+        for name, row in rows.items():
+            done = sum(isinstance(v, (int, float)) and not math.isnan(v) for v in values(row))
+            when = row.get("started_at") or 0
+            if row.get("duration") and done and when >= latest.get(name, (-1, 0))[0]:
+                latest[name] = (when, (row["duration"] + ASV_START_S) / done)
+    return {name: seconds for name, (_, seconds) in latest.items()}
+
+
+def elsewhere(folder: Path, size: str, skips: dict[str, frozenset[int]]) -> list[dict[str, float]]:
+    """per_point_s of every other machine beside ``folder`` whose last run was at ``size``
+    (its ``sysinfo.jsonl`` says): what a machine's first run can plan from."""
+    out = []
+    for other in sorted(folder.parent.glob("*/sysinfo.jsonl")):
+        if other.parent.resolve() == folder.resolve():
+            continue
+        try:
+            last = json.loads(other.read_text().splitlines()[-1])
+        except (ValueError, IndexError):
+            continue
+        if last.get("size") == size:
+            out.append(per_point_s(other.parent, skips))
+    return out
 
 
 def note(final: Path, bench: Benchmark, run: str, took_s: float) -> None:

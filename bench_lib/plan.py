@@ -7,16 +7,14 @@ import ast
 import dataclasses
 import importlib
 import itertools
-import json
-import math
 import os
 import re
+import statistics
 import sys
 from pathlib import Path
 
 from . import ledger
 
-ASV_START_S = 4.0  # one asv run's start and discovery, on this 2-core machine
 # Per point, when this machine has no earlier duration for a benchmark.
 FIRST_RUN_GUESS_S = {"full": 30.0, "small": 2.0}
 
@@ -30,11 +28,15 @@ class Benchmark:
     selected: list[int]      # indices into the product of its params ([0] without params)
     total: int               # combinations it has
     estimate_s: float | None = None
-    measured: bool = False   # estimate from this machine's durations, not a guess
+    source: str = "guess"    # of its estimate: "measured" here, "elsewhere" (other machines), "guess"
     repeat: tuple | None = None  # asv's (min_repeat, max_repeat, max_time) of a time_* benchmark
     attributes: list[str] = dataclasses.field(default_factory=list)  # asv -a overrides (a budget)
     params: tuple[dict, ...] = ()  # the selected combinations: {param name: value as asv shows it}
     skips: frozenset[int] = frozenset()  # indices asv will record as n/a (the class's ``skipped``)
+
+    @property
+    def measured(self) -> bool:
+        return self.source == "measured"
 
     @property
     def n_a(self) -> int:
@@ -216,36 +218,26 @@ def quick(found: list[Found]) -> set[str]:
 
 def estimate(benchmarks: list[Benchmark], folder: Path, size: str) -> None:
     """Seconds per benchmark: its points that will be measured (n/a ones cost next to
-    nothing: 4 took 4 s, asv's start) times this machine's latest wall time per measured
-    point of it (the ledger: asv's start included), else asv's duration per measured point
-    plus asv's start, else a first-run guess per point."""
+    nothing: 4 took 4 s, asv's start) times a time per measured point: this machine's
+    (ledger.per_point_s), else the median of other machines' at this size, each scaled by
+    how much slower this machine ran what both measured, else a first-run guess."""
     skips = {bench.name: bench.skips for bench in benchmarks}
-    latest: dict[str, tuple[float, float]] = {}  # name -> (when, seconds per measured point)
-    try:
-        lines = (folder / ledger.LEDGER).read_text().splitlines()
-    except FileNotFoundError:
-        lines = []
-    for line in lines:
-        entry = json.loads(line)
-        measured = set(entry["indices"]) - skips.get(entry["benchmark"], frozenset())
-        if entry.get("took_s") and measured:
-            latest[entry["benchmark"]] = (float("inf"), entry["took_s"] / len(measured))
-    for path in folder.glob("*.json"):
-        if path.name == "machine.json":
-            continue
-        try:
-            rows = ledger.load_rows(path)
-        except (ValueError, KeyError):
-            continue
-        for name, row in rows.items():
-            done = sum(isinstance(v, (int, float)) and not math.isnan(v) for v in ledger.values(row))
-            when = row.get("started_at") or 0
-            if row.get("duration") and done and when >= latest.get(name, (-1, 0))[0]:
-                latest[name] = (when, (row["duration"] + ASV_START_S) / done)
+    own = ledger.per_point_s(folder, skips)
+    others = [(theirs, speed(own, theirs)) for theirs in ledger.elsewhere(folder, size, skips)]
     for bench in benchmarks:
-        per_point = latest.get(bench.name)
-        bench.measured = per_point is not None
-        bench.estimate_s = (len(bench.selected) - bench.n_a) * (per_point[1] if per_point else FIRST_RUN_GUESS_S[size])
+        per_point, bench.source = own.get(bench.name), "measured"
+        if per_point is None:
+            scaled = [theirs[bench.name] * factor for theirs, factor in others if bench.name in theirs]
+            per_point, bench.source = ((statistics.median(scaled), "elsewhere") if scaled
+                                       else (FIRST_RUN_GUESS_S[size], "guess"))
+        bench.estimate_s = (len(bench.selected) - bench.n_a) * per_point
+
+
+def speed(own: dict[str, float], theirs: dict[str, float]) -> float:
+    """How many times longer this machine takes per point than another: the median ratio
+    over the benchmarks both measured; 1 when they share none (a machine's first run)."""
+    ratios = [own[name] / theirs[name] for name in own.keys() & theirs.keys() if theirs[name] > 0]
+    return statistics.median(ratios) if ratios else 1.0
 
 
 # Benchmarks whose points stop at PARBENCH_POINT_CAP_S (the paired protocol of ratios.py).
@@ -292,7 +284,8 @@ def plan_lines(benchmarks: list[Benchmark], skipped: list[Benchmark], beyond: in
     for group, members in itertools.groupby(benchmarks, key=lambda b: b.group):
         members = list(members)
         points, n_a = sum(len(b.selected) for b in members), sum(b.n_a for b in members)
-        source = "" if all(b.measured for b in members) else "  (first-run guess)"
+        sources = {b.source for b in members}
+        source = "  (first-run guess)" if "guess" in sources else "  (other machines)" if "elsewhere" in sources else ""
         lines.append(f"  {group:<42} {points:>5} points {f'({n_a} n/a)':>9}  "
                      f"~{duration(sum(b.estimate_s for b in members)):>7}{source}")
     total = sum(b.estimate_s for b in benchmarks)

@@ -29,6 +29,15 @@ def checkout(tmp_path_factory):
     return repo
 
 
+@pytest.fixture
+def pristine(checkout, tmp_path):
+    """A clone of ``checkout`` whose results/ no other test has run into: a plan there has
+    no other machine's durations, so its points are at the first-run guess."""
+    repo = tmp_path / "parbench"
+    subprocess.run(["git", "clone", "-q", str(checkout), str(repo)], check=True)
+    return repo
+
+
 def run_cli(repo, *args, **env):
     # asv writes ~/.asv-machine.json; it drops PYTHONPATH from its benchmark processes, and
     # ASV_PYTHONPATH makes them import this copy's bench_lib, not an editable install's checkout.
@@ -253,16 +262,16 @@ def test_the_default_machine_name_carries_the_cpu():
     assert sysinfo.default_machine_name().endswith("-" + sysinfo.cpu_tag(sysinfo.cpu_model()))
 
 
-def test_plan_only_prints_the_plan_with_its_na_points_and_writes_nothing(checkout):
+def test_plan_only_prints_the_plan_with_its_na_points_and_writes_nothing(pristine):
     """The filter bank: 8 backends x 2 worker counts x 2 variants x 2 filter sizes = 64.
     n/a, by hand: serial at 2 workers (4), and 'shared' where tasks already see the
     caller's data: serial at 1 (2), threads and joblib-threading at 1 and 2 (4 each): 14.
     The other 50 at the first-run guess, 2 s each at the tests' small size: 1m40s."""
-    before = sorted(p.relative_to(checkout) for p in checkout.rglob("*") if ".git" not in p.parts)
-    done = run_cli(checkout, "run", "--plan-only", "--machine", "ci-plan", "--bench", r"FilterBank\.time_")
+    before = sorted(p.relative_to(pristine) for p in pristine.rglob("*") if ".git" not in p.parts)
+    done = run_cli(pristine, "run", "--plan-only", "--machine", "ci-plan", "--bench", r"FilterBank\.time_")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert re.search(r"filter_bank\.FilterBank\s+64 points\s+\(14 n/a\)\s+~\s*1m40s\s+\(first-run guess\)", done.stdout), done.stdout
-    after = sorted(p.relative_to(checkout) for p in checkout.rglob("*") if ".git" not in p.parts)
+    after = sorted(p.relative_to(pristine) for p in pristine.rglob("*") if ".git" not in p.parts)
     assert after == before
 
 
@@ -284,16 +293,16 @@ def test_the_default_profile_leaves_out_the_sizes_beyond_the_question(checkout):
     assert wrong.returncode == 2 and "invalid choice: 'huge'" in wrong.stderr, wrong.stderr
 
 
-def test_plan_only_for_more_cores_plans_their_worker_counts_and_cores_alone_is_refused(checkout):
+def test_plan_only_for_more_cores_plans_their_worker_counts_and_cores_alone_is_refused(pristine):
     """--cores 8: n_workers 1, 2, 4, 8, so the filter bank has 8 x 4 x 2 x 2 = 128
     combinations. n/a, by hand: serial above one worker (3 counts x 4 = 12), 'shared'
     on serial at 1 (2) and on threads and joblib-threading at every count (8 each): 30.
     The other 98 at 2 s: 3m16s."""
-    done = run_cli(checkout, "run", "--plan-only", "--cores", "8", "--machine", "ci-plan", "--bench", r"FilterBank\.time_")
+    done = run_cli(pristine, "run", "--plan-only", "--cores", "8", "--machine", "ci-plan", "--bench", r"FilterBank\.time_")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert re.search(r"filter_bank\.FilterBank\s+128 points\s+\(30 n/a\)\s+~\s*3m16s", done.stdout), done.stdout
     for args in (("--cores", "8"), ("--plan-only", "--cores", "0")):
-        refused = run_cli(checkout, "run", *args, "--machine", "ci-plan", "--bench", r"FilterBank\.time_")
+        refused = run_cli(pristine, "run", *args, "--machine", "ci-plan", "--bench", r"FilterBank\.time_")
         assert refused.returncode == 2 and "--cores N (N >= 1)" in refused.stderr, refused.stderr
-    assert not (checkout / "results" / "ci-plan-small").exists()
+    assert not (pristine / "results" / "ci-plan-small").exists()
 

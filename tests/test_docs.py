@@ -732,3 +732,30 @@ def test_the_readmes_bigger_machine_plans_are_the_commands():
         assert total and got == wanted[args], (args, out[-1500:])
 
 
+
+
+def test_the_readmes_plan_of_a_machine_new_to_results_is_the_other_machines(tmp_path):
+    """The old Xeon planned as if new: every other machine's folder copied beside an empty
+    one of its name, the plan's total is the README's; the flat guess is worked by hand,
+    572 measured points x 30 s = 17160 s = 4h46m."""
+    from bench_lib import plan
+
+    text = " ".join(README.read_text().split())
+    found = re.search(r"the old Xeon's full run is about (\S+) against (\S+) from its own times; the flat guess, "
+                      r"30 s for each of its (\d+) measured points, says (\S+)\.", text)
+    assert found, "the README's first-run plan figures moved"
+    alone, own, points, flat = found.groups()
+    for folder in (ROOT / "results").iterdir():
+        if folder.is_dir() and folder.name != "vm-2core-24gb-xeon":
+            shutil.copytree(folder, tmp_path / "results" / folder.name)
+    script = ("import sys; from pathlib import Path; from bench_lib import plan; "
+              "todo = plan.make(Path(sys.argv[1]), Path(sys.argv[2]), 'full', None, False, True)[0]; "
+              "print(plan.duration(sum(b.estimate_s for b in todo)), sum(len(b.selected) - b.n_a for b in todo), "
+              "','.join(sorted({b.source for b in todo})))")
+    env = {k: v for k, v in os.environ.items() if k != "PARBENCH_SIZE"}  # the full sizes, as the README's run
+    for machine_folder, wanted in ((tmp_path / "results" / "vm-2core-24gb-xeon", [alone, points, "elsewhere"]),
+                                   (ROOT / "results" / "vm-2core-24gb-xeon", [own, points, "measured"])):
+        done = subprocess.run([sys.executable, "-c", script, str(ROOT), str(machine_folder / "result.json")],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert done.stdout.split() == wanted, done.stderr[-2000:]
+    assert int(points) == 572 and flat == "4h46m"

@@ -67,29 +67,33 @@ def test_recorded_needs_the_ledger_and_a_result_for_every_selected_combination(t
 
 
 def test_estimate_prefers_the_ledgers_wall_time_then_asvs_duration_then_a_guess(tmp_path):
-    (tmp_path / ledger.LEDGER).write_text(
+    folder = tmp_path / "m"  # the only machine: nothing beside it
+    folder.mkdir()
+    (folder / ledger.LEDGER).write_text(
         json.dumps({"file": "f.json", "benchmark": "a.A.time_x", "indices": [0, 1], "took_s": 10.0}) + "\n")
-    write_result(tmp_path / "f.json", {
+    write_result(folder / "f.json", {
         "a.A.time_x": {"result": [1.0, 1.0, 1.0, 1.0], "duration": 100.0, "started_at": 5},
         "b.B.track_y": {"result": [2.0, float("nan"), 3.0], "duration": 8.0, "started_at": 5}})
     benches = [plan.Benchmark("a.A.time_x", [0, 1, 2], 4), plan.Benchmark("b.B.track_y", [0], 3),
                plan.Benchmark("c.C.time_z", [0, 1], 2)]
-    plan.estimate(benches, tmp_path, "full")
+    plan.estimate(benches, folder, "full")
     assert benches[0].estimate_s == pytest.approx(3 * 10.0 / 2)  # ledger: 5 s per point
-    assert benches[1].estimate_s == pytest.approx((8.0 + plan.ASV_START_S) / 2)  # 2 numbers measured
+    assert benches[1].estimate_s == pytest.approx((8.0 + ledger.ASV_START_S) / 2)  # 2 numbers measured
     assert benches[2].estimate_s == 2 * plan.FIRST_RUN_GUESS_S["full"] and not benches[2].measured
 
 
 def test_na_points_are_planned_at_nothing_and_left_out_of_the_time_per_point(tmp_path):
     """An n/a combination is a fork and a raise (4 took 4 s, asv's start): the plan costs
     only the points that will be measured, and a ledger entry's time is per measured point."""
-    (tmp_path / ledger.LEDGER).write_text(
+    folder = tmp_path / "m"  # the only machine: nothing beside it
+    folder.mkdir()
+    (folder / ledger.LEDGER).write_text(
         json.dumps({"file": "f.json", "benchmark": "a.A.time_x", "indices": [0, 1, 2, 3], "took_s": 12.0}) + "\n")
     skips = frozenset({1, 3})
     both = plan.Benchmark("a.A.time_x", [0, 2], 4, skips=skips)     # measured both times
     none = plan.Benchmark("a.A.time_x", [1, 3], 4, skips=skips)     # n/a both
     new = plan.Benchmark("c.C.time_z", [0, 1, 2], 3, skips=frozenset({2}))  # no history: the guess
-    plan.estimate([both, none, new], tmp_path, "full")
+    plan.estimate([both, none, new], folder, "full")
     assert (both.n_a, none.n_a, new.n_a) == (0, 2, 1)
     assert both.estimate_s == pytest.approx(2 * 12.0 / 2)  # 12 s over the 2 measured: 6 s each
     assert none.estimate_s == 0.0
@@ -97,6 +101,46 @@ def test_na_points_are_planned_at_nothing_and_left_out_of_the_time_per_point(tmp
     lines = plan.plan_lines([both, none], [])
     assert re.search(r"a\.A\s+4 points\s+\(2 n/a\)\s+~\s*0m12s", lines[0]), lines
 
+
+
+def machine_folder(results, name, size, per_point):
+    """A machine's folder whose ledger gives each benchmark ``per_point`` seconds (1 point)."""
+    folder = results / name
+    folder.mkdir(parents=True)
+    (folder / "sysinfo.jsonl").write_text(json.dumps({"size": size}) + "\n")
+    (folder / ledger.LEDGER).write_text("".join(
+        json.dumps({"file": "f.json", "benchmark": b, "indices": [0], "took_s": s}) + "\n" for b, s in per_point.items()))
+    return folder
+
+
+def test_a_benchmark_never_run_here_is_planned_from_other_machines_scaled_to_this_one(tmp_path):
+    """By hand: this machine took 12 s a point of a.A where 'fast' took 6 s and 'slow' 24 s,
+    so it is 2x fast's time and 0.5x slow's. c.C, never run here: fast's 5 s -> 10 s, slow's
+    30 s -> 15 s, their median 12.5 s a point, 2 points: 25 s. 'tiny' ran small sizes (its
+    100 s, x12, would make the median 15 s): left out. d.D ran nowhere: the guess."""
+    results = tmp_path / "results"
+    here = machine_folder(results, "here", "full", {"a.A.time_x": 12.0})
+    machine_folder(results, "fast", "full", {"a.A.time_x": 6.0, "c.C.time_z": 5.0})
+    machine_folder(results, "slow", "full", {"a.A.time_x": 24.0, "c.C.time_z": 30.0})
+    machine_folder(results, "tiny", "small", {"a.A.time_x": 1.0, "c.C.time_z": 100.0})
+    for name, sysinfo in (("empty", ""), ("damaged", "{not json")):  # say nothing of their size: left out
+        machine_folder(results, name, "full", {"c.C.time_z": 1000.0})
+        (results / name / "sysinfo.jsonl").write_text(sysinfo)
+    benches = [plan.Benchmark("a.A.time_x", [0, 1], 2), plan.Benchmark("c.C.time_z", [0, 1], 2),
+               plan.Benchmark("d.D.time_w", [0], 1)]
+    plan.estimate(benches, here, "full")
+    assert [b.estimate_s for b in benches] == [24.0, 25.0, plan.FIRST_RUN_GUESS_S["full"]]
+    assert [b.source for b in benches] == ["measured", "elsewhere", "guess"]
+    assert [" ".join(line.split("~")[1].split()) for line in plan.plan_lines(benches, [])[:3]] == [
+        "0m24s", "0m25s (other machines)", "0m30s (first-run guess)"]
+    # a machine's first run shares nothing to scale by: the others' times as they are,
+    # a.A the median of 12, 6 and 24 s; c.C of 5 and 30 s
+    new = [plan.Benchmark("a.A.time_x", [0], 2), plan.Benchmark("c.C.time_z", [0], 2)]
+    plan.estimate(new, results / "new", "full")
+    assert [b.estimate_s for b in new] == [12.0, 17.5] and {b.source for b in new} == {"elsewhere"}
+    small = [plan.Benchmark("c.C.time_z", [0], 2)]
+    plan.estimate(small, results / "new-small", "small")
+    assert small[0].estimate_s == 100.0
 
 def test_the_plans_na_combinations_are_the_hand_written_tables():
     """Every class's ``skipped`` against tests/unsupported.py (written by hand from what
