@@ -325,15 +325,16 @@ def batches(benchmarks: list[Benchmark], limit: float) -> list[list[Benchmark]]:
     return out
 
 
-SPEEDUPS = "scaling.Ratios.track_speedup"
+GROUPED = ("scaling.Ratios.track_speedup", "scaling.Gap.track_naive_to_shared")
 
 
 def speedup_group(benchmarks: list[Benchmark]) -> dict[str, str]:
-    """The environment telling Ratios which backends this run measures speedups of, so the
-    first point of a workload times them all on one serial baseline (ratios.speedups)."""
+    """The environment telling Ratios and Gap which backends this run measures, so the
+    first point of a workload times them all, naive variants too, on one serial baseline
+    (ratios.speedups)."""
     chosen = []
     for bench in benchmarks:
-        if bench.name == SPEEDUPS:
+        if bench.name in GROUPED:
             for combo in bench.params:  # {'workload': "'filter_bank'", 'backend': "'loky'", ...}
                 backend = ast.literal_eval(combo["backend"])
                 chosen += [backend] if backend not in chosen else []

@@ -1,4 +1,4 @@
-"""Speedup and the naive-to-shared gap, each measured once per point through the protocol
+"""Speedup and the naive-to-shared gap, measured once per point, together, through the protocol
 (bench_lib.protocol): both sides in one process, interleaved round by round, until the
 interval is within 3% or the point's time cap is reached.
 
@@ -144,36 +144,57 @@ def group_for(workload: str, backend: str, n_workers: int) -> list[str]:
     return group if backend in group and len(group) > 1 else [backend]
 
 
-def speedup_in_run(workload: str, backend: str, n_workers: int, **options) -> dict:
-    """This backend's speedup, measured with the rest of its group on one serial baseline
-    (:func:`speedups`) by the first point of the group that runs; later points of the run
-    find theirs in the run's points file. A run killed mid-group measures what is missing."""
+def in_run(kind: str, workload: str, backend: str, n_workers: int, **options) -> dict:
+    """This backend's ``kind`` ("speedup" or "gap") at ``n_workers``: one measurement gives
+    both (:func:`speedups`), for the whole of its group, taken by the first point of the
+    group that runs; later points of the run, of either kind, find theirs in the run's
+    points file. A run killed mid-group measures what is missing."""
+    done = _recorded(kind, workload, n_workers)
+    if backend in done:
+        return done[backend]
     group = group_for(workload, backend, n_workers)
-    if len(group) == 1:
-        return speedup(workload, backend, n_workers, **options)
-    done = _recorded(workload, n_workers)
-    if backend not in done:
-        done.update(speedups(workload, [b for b in group if b not in done], n_workers, **options))
-    return done[backend]
+    measured_here = _recorded("speedup", workload, n_workers)
+    names = [b for b in group if b not in measured_here] if backend not in measured_here else [backend]
+    return speedups(workload, names, n_workers, **options)[kind][backend]
 
 
-def _recorded(workload: str, n_workers: int) -> dict[str, dict]:
-    """This run's group-measured speedups of ``workload`` at ``n_workers``, by backend."""
+def speedup_in_run(workload: str, backend: str, n_workers: int, **options) -> dict:
+    return in_run("speedup", workload, backend, n_workers, **options)
+
+
+def gap_in_run(workload: str, backend: str, n_workers: int, **options) -> dict:
+    return in_run("gap", workload, backend, n_workers, **options)
+
+
+def _recorded(kind: str, workload: str, n_workers: int) -> dict[str, dict]:
+    """This run's ``kind`` points of ``workload`` at ``n_workers`` measured in a group's
+    rounds (:func:`speedups`), by backend."""
     path, run = os.environ.get("PARBENCH_POINTS"), os.environ.get("PARBENCH_RUN")
     if not path or not run:
         return {}
     return {r["backend"]: r for r in points.read(path)[0]
-            if (r.get("kind"), r.get("run"), r.get("workload"), r.get("n_workers")) == ("speedup", run, workload, n_workers)
+            if (r.get("kind"), r.get("run"), r.get("workload"), r.get("n_workers")) == (kind, run, workload, n_workers)
             and r.get("group")}
 
 
-def speedups(workload: str, names: list[str], n_workers: int, **options) -> dict[str, dict]:
+def gap_arm(backend: str, naive: str) -> str:
+    """The arm of a backend's naive variant in a group's rounds."""
+    return f"{backend}/{naive}"
+
+
+def speedups(workload: str, names: list[str], n_workers: int, **options) -> dict[str, dict[str, dict]]:
     """Serial loop vs every backend in ``names``, all warm at once (engines of its own,
     closed after), in rotating rounds (S B1 B2 ..., B1 B2 ... S, ...): one serial baseline
-    for all, so a round costs one serial run instead of one per backend."""
+    for all, so a round costs one serial run instead of one per backend. Where the
+    backend's run is the shared variant of the workload's gap pair, its naive variant is an
+    arm of the same rounds, on the same engine: the gap is naive / shared of those samples,
+    not a second measurement of the shared run. Returns {"speedup": {backend: point},
+    "gap": {backend: point}}."""
     wl = workloads.get(workload)
+    naive, shared = wl.gap_pair
     inputs = wl.inputs(config.size(), n_workers=n_workers, **params_for(workload))
-    engines, arms, variants = [], {}, {}
+    engines, arms, variants, gaps = [], {}, {}, []
+    backends.close_all()  # the process's warm engine: loky's is the same executor as a new one's
     try:
         # Process pools start (and fork) before anything runs tasks in this process: a
         # thread engine's task may load TensorFlow here, which a later fork must not copy.
@@ -183,15 +204,22 @@ def speedups(workload: str, names: list[str], n_workers: int, **options) -> dict
             engine.warm(wl.modules)
             variants[name] = best_variant(workload, name, n_workers)
             arms[name] = harness.prepare_on(engine, wl, inputs, variants[name])
+            if variants[name] == shared and unsupported(workload, name, n_workers, "gap") is None:
+                arms[gap_arm(name, naive)] = harness.prepare_on(engine, wl, inputs, naive)
+                gaps.append(name)
         m = _against_serial(wl, inputs, arms, options)
     finally:
         for engine in engines:
             engine.close()
-    out = {}
+    out: dict[str, dict[str, dict]] = {"speedup": {}, "gap": {}}
     for name in names:
-        out[name] = record("speedup", SERIAL, name, m, workload=workload, backend=name, n_workers=n_workers,
-                           variant=variants[name], group=sorted(names))
-        points.write(out[name])
+        out["speedup"][name] = record("speedup", SERIAL, name, m, workload=workload, backend=name,
+                                      n_workers=n_workers, variant=variants[name], group=sorted(names))
+        points.write(out["speedup"][name])
+    for name in gaps:
+        out["gap"][name] = record("gap", gap_arm(name, naive), name, m, workload=workload, backend=name,
+                                  n_workers=n_workers, variant=f"{naive}/{shared}", group=sorted(names))
+        points.write(out["gap"][name])
     return out
 
 

@@ -144,9 +144,11 @@ def test_pool_reuse_on_a_reused_pool_gives_the_filter_bank(engine):
 
 
 def point_of(path, kind):
+    """The one point of ``kind`` written; a speedup and a gap come from one measurement."""
     lines = [json.loads(line) for line in path.read_text().splitlines()]
-    assert [p["kind"] for p in lines] == [kind]
-    return lines[0]
+    together = {"speedup", "gap"} if kind in ("speedup", "gap") else {kind}
+    assert [p["kind"] for p in lines].count(kind) == 1 and {p["kind"] for p in lines} <= together, lines
+    return next(p for p in lines if p["kind"] == kind)
 
 
 def check_ratio(point, value, top, bottom):
@@ -195,27 +197,39 @@ def test_a_runs_speedups_share_one_serial_baseline(points_file, monkeypatch):
     bench = sb.Ratios()
     first = bench.track_speedup("filter_bank", "loky", TOP)
     lines = [json.loads(line) for line in points_file.read_text().splitlines()]
-    assert sorted(p["backend"] for p in lines) == sorted(group)
+    speedups = {p["backend"]: p for p in lines if p["kind"] == "speedup"}
+    gaps = {p["backend"]: p for p in lines if p["kind"] == "gap"}
+    assert sorted(speedups) == sorted(group) and len(lines) == len(speedups) + len(gaps)
+    # the gap pair (naive/shared) where the backend's speedup is of 'shared': the process pools
+    assert sorted(gaps) == ["joblib-multiprocessing", "loky", "multiprocessing"]
     serial = lines[0]["samples_s"]["top"]  # speedup = serial (top) / backend (bottom)
-    for point in lines:
-        assert point["group"] == sorted(group) and point["kind"] == "speedup"
+    for point in speedups.values():
+        assert point["group"] == sorted(group)
         assert point["samples_s"]["top"] == serial  # one baseline, the same rounds
         check_ratio(point, point["value"], "serial", point["backend"])
-    assert first == next(p["value"] for p in lines if p["backend"] == "loky")
-    # the next point of the run measures nothing: its value is the one recorded
-    assert bench.track_speedup("filter_bank", "threads", TOP) == next(p["value"] for p in lines if p["backend"] == "threads")
-    assert len(points_file.read_text().splitlines()) == len(group)
-    # Dask idles loudly: measured as its own pair, not kept warm beside the group
-    bench.track_speedup("filter_bank", "dask", TOP)
-    dask = json.loads(points_file.read_text().splitlines()[-1])
-    assert (dask["backend"], dask.get("group")) == ("dask", None)
-    points_file.write_text("\n".join(points_file.read_text().splitlines()[:-1]) + "\n")
+    for name, point in gaps.items():
+        assert (point["group"], point["variant"], point["pairs"]) == (sorted(group), "naive/shared", len(serial))
+        # the shared run is timed once: the gap's bottom is the speedup's own samples
+        assert point["samples_s"]["bottom"] == speedups[name]["samples_s"]["bottom"]
+        check_ratio(point, point["value"], "naive", "shared")
+    assert first == speedups["loky"]["value"]
+    # the next points of the run measure nothing, of either kind: the values are the ones recorded
+    assert bench.track_speedup("filter_bank", "threads", TOP) == speedups["threads"]["value"]
+    assert sb.Gap().track_naive_to_shared("filter_bank", "multiprocessing", TOP) == gaps["multiprocessing"]["value"]
+    assert len(points_file.read_text().splitlines()) == len(lines)
+    # Dask idles loudly: measured on its own (its gap in the same rounds), not kept warm beside the group
+    assert sb.Gap().track_naive_to_shared("filter_bank", "dask", TOP) > 0
+    dask = [json.loads(line) for line in points_file.read_text().splitlines()[len(lines):]]
+    assert sorted((p["kind"], p["backend"], tuple(p["group"])) for p in dask) == [
+        ("gap", "dask", ("dask",)), ("speedup", "dask", ("dask",))]
+    assert bench.track_speedup("filter_bank", "dask", TOP) == next(p["value"] for p in dask if p["kind"] == "speedup")
+    points_file.write_text("\n".join(points_file.read_text().splitlines()[:len(lines)]) + "\n")
     # another run measures again, and a backend outside the group is measured on its own
     monkeypatch.setenv("PARBENCH_RUN", "run-2")
     monkeypatch.setenv("PARBENCH_SPEEDUP_GROUP", "threads,loky")
     bench.track_speedup("filter_bank", "joblib-threading", TOP)
-    last = [json.loads(line) for line in points_file.read_text().splitlines()][len(group):]
-    assert [(p["backend"], p.get("group")) for p in last] == [("joblib-threading", None)]
+    last = [json.loads(line) for line in points_file.read_text().splitlines()][len(lines):]
+    assert [(p["kind"], p["backend"], p["group"]) for p in last] == [("speedup", "joblib-threading", ["joblib-threading"])]
 
 
 def test_gap_naive_to_shared_of_the_filter_bank(engine, points_file):

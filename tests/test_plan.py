@@ -285,3 +285,18 @@ def test_a_bad_extended_declaration_is_not_called_an_unreadable_file(tmp_path, m
     with pytest.raises(ValueError, match="'extended' names no parameter") as caught:
         plan.make(ROOT, tmp_path / "none.json", "small", [r"interpolators\.Interpolators\."], False, False)
     assert not isinstance(caught.value, ledger.Unreadable)
+
+
+def test_the_runs_group_names_the_backends_of_its_speedups_and_gaps():
+    """Ratios and Gap points are measured in one group's rounds: the environment names the
+    backends of both, each once, in the order the plan meets them; other classes add none."""
+    def bench(name, *backends):
+        return plan.Benchmark(name, list(range(len(backends))), len(backends),
+                              params=tuple({"workload": "'filter_bank'", "backend": repr(b), "n_workers": "2"}
+                                           for b in backends))
+    ratios = bench("scaling.Ratios.track_speedup", "loky", "threads", "loky")
+    gap = bench("scaling.Gap.track_naive_to_shared", "dask", "loky")
+    traces = bench("scaling.Traces.track_idle_share", "ray")
+    assert plan.speedup_group([ratios, gap, traces]) == {"PARBENCH_SPEEDUP_GROUP": "loky,threads,dask"}
+    assert plan.speedup_group([gap]) == {"PARBENCH_SPEEDUP_GROUP": "dask,loky"}
+    assert plan.speedup_group([traces]) == {}
