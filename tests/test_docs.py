@@ -759,3 +759,38 @@ def test_the_readmes_plan_of_a_machine_new_to_results_is_the_other_machines(tmp_
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         assert done.stdout.split() == wanted, done.stderr[-2000:]
     assert int(points) == 572 and flat == "4h46m"
+
+
+def test_the_readmes_speedups_and_gaps_in_one_measurement_are_the_committed_results():
+    """The run that measured Ratios and Gap together, against the earlier runs of each."""
+    text = " ".join(README.read_text().split())
+    folder = ROOT / "results" / "vm-2core-24gb-xeon"
+    took = {(e["run"], e["benchmark"].split(".")[1]): e["took_s"]
+            for e in map(json.loads, (folder / "measured.jsonl").read_text().splitlines())}
+    assert (round(took[("42cc5ba5-20261130T163600", "Ratios")]), round(took[("42cc5ba5-20261130T172235", "Ratios")]),
+            round(took[("72511f1b-20261201T231447", "Gap")])) == (1865, 1784, 1625)
+    assert "Ratios alone took 1865 s and 1784 s at the same cap" in text and "Gap 1625 s at a cap of 40 s" in text
+    new = "92370b79-20261202T025611"
+    assert (round(took[(new, "Gap")] / 60), round(took[(new, "Ratios")])) == (47, 5)
+    wall = [e["wall_s"] for e in map(json.loads, (folder / "sysinfo.jsonl").read_text().splitlines()) if e.get("run") == new]
+    assert [round(w) for w in wall] == [2825] and "both classes took 2825 s together" in text
+    rows = [json.loads(line) for line in (folder / "points.jsonl").read_text().splitlines()]
+
+    def of(run, kind):
+        return {(r["workload"], r["backend"]): r for r in rows if (r.get("run"), r.get("kind")) == (run, kind)}
+
+    def overlap(a, b):
+        return not (a["ci"][1] < b["ci"][0] or b["ci"][1] < a["ci"][0])
+
+    gaps, before = of(new, "gap"), of("72511f1b-20261201T231447", "gap")
+    assert len(gaps) == 27 and all(overlap(gaps[k], before[k]) for k in gaps)
+    inside = sum(before[k]["ci"][0] <= gaps[k]["value"] <= before[k]["ci"][1] for k in gaps)
+    assert inside == 24 and "All 27 gaps' intervals overlap those of the pairs' (24 of the 27 values lie inside them)" in text
+    speedups, earlier = of(new, "speedup"), of("42cc5ba5-20261130T172235", "speedup")
+    apart = sorted(k for k in speedups if not overlap(speedups[k], earlier[k]))
+    assert len(speedups) == 35 and apart == [("filter_bank", "joblib-threading"), ("filter_bank", "threads")]
+    assert "33 of 35 speedups overlap" in text
+    for backend, now, then in (("threads", "1.56x", "1.67x"), ("joblib-threading", "1.32x", "1.42x")):
+        k = ("filter_bank", backend)
+        assert (f"{speedups[k]['value']:.2f}x", f"{earlier[k]['value']:.2f}x") == (now, then)
+        assert f"{backend} {now} against {then}" in text
