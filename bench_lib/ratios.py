@@ -101,8 +101,9 @@ def measured(kind: str, arms: dict, top: str, bottom: str, options: dict, **poin
 
 
 def prepare_best(workload: str, backend: str, n_workers: int) -> harness.Prepared:
-    """The run a speedup, a trace or tracing's cost is taken of: the variant a careful user
-    picks, at the workload's representative parameters, on the process's warm engine."""
+    """The run a trace or tracing's cost is taken of (a speedup's: :func:`speedups`): the
+    variant a careful user picks, at the workload's representative parameters, on the
+    process's warm engine."""
     variant = best_variant(workload, backend, n_workers)
     if variant is None:
         raise ValueError(unsupported(workload, backend, n_workers))
@@ -117,18 +118,6 @@ def _against_serial(wl: workloads.Workload, inputs, arms: dict, options: dict) -
     wl.serial_loop(inputs)  # its caches and imports are warm too
     options = {"time_cap_s": time_cap_s() * (len(arms) + 1) / 2, "guard": guard(), **options}
     return protocol.measure({SERIAL: functools.partial(wl.serial_loop, inputs), **arms}, SERIAL, **options)
-
-
-def speedup(workload: str, backend: str, n_workers: int, **options) -> dict:
-    """Serial loop vs warm backend, interleaved on the same inputs in this process; the
-    engine stays warm for the process's later points. ``options`` go to
-    :func:`protocol.measure` (tests shorten the rounds)."""
-    run = prepare_best(workload, backend, n_workers)
-    m = _against_serial(run.workload, run.inputs, {backend: run}, options)
-    out = record("speedup", SERIAL, backend, m, workload=workload, backend=backend, n_workers=n_workers,
-                 variant=run.variant)
-    points.write(out)
-    return out
 
 
 GROUP = "PARBENCH_SPEEDUP_GROUP"  # set by ``bench_lib run``: the backends it measures speedups of
@@ -149,11 +138,11 @@ def in_run(kind: str, workload: str, backend: str, n_workers: int, **options) ->
     both (:func:`speedups`), for the whole of its group, taken by the first point of the
     group that runs; later points of the run, of either kind, find theirs in the run's
     points file. A run killed mid-group measures what is missing."""
-    done = _recorded(kind, workload, n_workers)
-    if backend in done:
-        return done[backend]
+    done = _recorded(workload, n_workers)
+    if backend in done[kind]:
+        return done[kind][backend]
     group = group_for(workload, backend, n_workers)
-    measured_here = _recorded("speedup", workload, n_workers)
+    measured_here = done["speedup"]
     names = [b for b in group if b not in measured_here] if backend not in measured_here else [backend]
     return speedups(workload, names, n_workers, **options)[kind][backend]
 
@@ -166,15 +155,18 @@ def gap_in_run(workload: str, backend: str, n_workers: int, **options) -> dict:
     return in_run("gap", workload, backend, n_workers, **options)
 
 
-def _recorded(kind: str, workload: str, n_workers: int) -> dict[str, dict]:
-    """This run's ``kind`` points of ``workload`` at ``n_workers`` measured in a group's
-    rounds (:func:`speedups`), by backend."""
+def _recorded(workload: str, n_workers: int) -> dict[str, dict[str, dict]]:
+    """This run's points of ``workload`` at ``n_workers`` measured in a group's rounds
+    (:func:`speedups`), by kind ("speedup", "gap") and backend: one read of the file."""
+    out: dict[str, dict[str, dict]] = {"speedup": {}, "gap": {}}
     path, run = os.environ.get("PARBENCH_POINTS"), os.environ.get("PARBENCH_RUN")
     if not path or not run:
-        return {}
-    return {r["backend"]: r for r in points.read(path)[0]
-            if (r.get("kind"), r.get("run"), r.get("workload"), r.get("n_workers")) == (kind, run, workload, n_workers)
-            and r.get("group")}
+        return out
+    for r in points.read(path)[0]:
+        if r.get("kind") in out and (r.get("run"), r.get("workload"), r.get("n_workers")) == (run, workload, n_workers) \
+                and r.get("group"):
+            out[r["kind"]][r["backend"]] = r
+    return out
 
 
 def gap_arm(backend: str, naive: str) -> str:
@@ -246,16 +238,6 @@ def ceiling_point(workload: str, n_workers: int, **options) -> dict:
     out = record("ceiling", "alone", "together", result.measurement, **point)
     points.write(out)
     return out
-
-
-def gap(workload: str, backend: str, n_workers: int, **options) -> dict:
-    """Naive vs shared on one warm backend, interleaved: naive time / shared time."""
-    naive, shared = workloads.get(workload).gap_pair
-    params = params_for(workload)
-    run_shared = harness.prepare(workload, backend, n_workers, shared, **params)
-    run_naive = harness.prepare(workload, backend, n_workers, naive, **params)
-    return measured("gap", {naive: run_naive, shared: run_shared}, naive, shared, options,
-                    workload=workload, backend=backend, n_workers=n_workers, variant=f"{naive}/{shared}")
 
 
 def gil_held(workload: str, lock: bool = False) -> gil.Held:

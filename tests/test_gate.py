@@ -121,9 +121,8 @@ def slowed():
 def test_real_a_a_passes_and_a_slowed_backend_is_caught(slowed, no_children_left):
     options = {"min_rounds": 5, "max_rounds": 12, "time_cap_s": 5.0, "guard": protocol.NoGuard()}
     try:
-        first = ratios.speedup("filter_bank", "threads", 2, **options)
-        again = ratios.speedup("filter_bank", "threads", 2, **options)
-        slow = ratios.speedup("filter_bank", slowed, 2, **options)
+        first, again, slow = (ratios.speedups("filter_bank", [name], 2, **options)["speedup"][name]
+                              for name in ("threads", "threads", slowed))
     finally:
         backends.close_all()
     _, worse, _ = compare.compare(machine(first), machine(again), 1.2)
