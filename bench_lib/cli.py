@@ -59,6 +59,7 @@ def preflight(root: Path, args: argparse.Namespace) -> None:
 
     config.max_workers()  # PARBENCH_MAX_WORKERS
     plan.batch_s()  # PARBENCH_BATCH_S
+    config.point_cap_s()  # PARBENCH_POINT_CAP_S
 
     if args.bench:
         names = [label for found in plan.discover(root) for label in [found.name, *found.combos]]
@@ -125,9 +126,7 @@ def run(args: argparse.Namespace) -> int:
     print("\n".join(plan.plan_lines(todo, skipped, beyond)), flush=True)
     budget_env = {}
     if args.budget is not None:
-        from . import ratios
-
-        budget_env, lines = plan.fit(todo, args.budget * 60, ratios.time_cap_s())
+        budget_env, lines = plan.fit(todo, args.budget * 60, config.point_cap_s())
         print("\n".join(lines), flush=True)
     if args.plan_only:
         return 0

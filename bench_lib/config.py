@@ -9,6 +9,7 @@ variables the one channel that reaches a benchmark's ``setup`` unchanged:
 ``PARBENCH_THREADS_PER_WORKER`` BLAS/OpenMP threads in each worker and in serial (default 1)
 ``PARBENCH_MP_START``           ``multiprocessing`` start method (default ``fork``, Linux's)
 ``PARBENCH_BACKENDS``           comma-separated backends to benchmark (default: all registered)
+``PARBENCH_POINT_CAP_S``        seconds a protocol point may take (default 60 full, 10 small)
 ``PARBENCH_CACHE``              folder for built artefacts such as the model_inference model
                                 (default: ``$XDG_CACHE_HOME/parbench``, else ``~/.cache/parbench``)
 ``RAY_ADDRESS``                 use this Ray cluster instead of starting one
@@ -17,6 +18,7 @@ variables the one channel that reaches a benchmark's ``setup`` unchanged:
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -27,11 +29,29 @@ class ConfigError(ValueError):
     """A setting is wrong; the message says which and what to do."""
 
 
-def size() -> str:
-    value = os.environ.get("PARBENCH_SIZE", "full")
+def size(environ=os.environ) -> str:
+    value = environ.get("PARBENCH_SIZE", "full")
     if value not in SIZES:
         raise ConfigError(f"PARBENCH_SIZE={value!r}: use one of {', '.join(SIZES)}")
     return value
+
+
+POINT_CAP_S = {"full": 60.0, "small": 10.0}  # every committed full-size protocol run used 60
+
+
+def point_cap_s(environ=os.environ) -> float:
+    """Seconds one protocol point may take before it is recorded as imprecise
+    (``PARBENCH_POINT_CAP_S``), in the environment a run gives its benchmarks."""
+    raw = environ.get("PARBENCH_POINT_CAP_S")
+    if raw:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not value > 0:
+            raise ConfigError(f"PARBENCH_POINT_CAP_S={raw!r} must be a positive number of seconds")
+        return value
+    return POINT_CAP_S[size(environ)]
 
 
 def usable_cpus() -> int:

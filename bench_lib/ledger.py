@@ -75,10 +75,12 @@ def measured(final: Path) -> dict[str, set[int]]:
     return done
 
 
-def per_point_s(folder: Path, skips: dict[str, frozenset[int]]) -> dict[str, float]:
+def per_point_s(folder: Path, skips: dict[str, frozenset[int]], cap_s: float | None = None) -> dict[str, float]:
     """{benchmark: seconds per measured point} of one machine's folder: its latest wall time
     in the ledger (asv's start included; ``skips``, its n/a combinations, left out), else
-    asv's latest recorded duration per number plus asv's start."""
+    asv's latest recorded duration per number plus asv's start. A point of the protocol
+    stops at its time cap: one recorded under another cap than ``cap_s`` is scaled to it
+    (most stop at the cap; those that get precise sooner make this an overestimate)."""
     latest: dict[str, tuple[float, float]] = {}  # name -> (when, seconds per measured point)
     try:
         lines = (folder / LEDGER).read_text().splitlines()
@@ -88,7 +90,8 @@ def per_point_s(folder: Path, skips: dict[str, frozenset[int]]) -> dict[str, flo
         entry = json.loads(line)
         done = set(entry["indices"]) - skips.get(entry["benchmark"], frozenset())
         if entry.get("took_s") and done:
-            latest[entry["benchmark"]] = (float("inf"), entry["took_s"] / len(done))
+            scale = cap_s / entry["cap_s"] if cap_s and entry.get("cap_s") else 1.0
+            latest[entry["benchmark"]] = (float("inf"), entry["took_s"] * scale / len(done))
     for path in folder.glob("*.json"):
         if path.name == "machine.json":
             continue
@@ -104,7 +107,8 @@ def per_point_s(folder: Path, skips: dict[str, frozenset[int]]) -> dict[str, flo
     return {name: seconds for name, (_, seconds) in latest.items()}
 
 
-def elsewhere(folder: Path, size: str, skips: dict[str, frozenset[int]]) -> list[dict[str, float]]:
+def elsewhere(folder: Path, size: str, skips: dict[str, frozenset[int]],
+              cap_s: float | None = None) -> list[dict[str, float]]:
     """per_point_s of every other machine beside ``folder`` whose last run was at ``size``
     (its ``sysinfo.jsonl`` says): what a machine's first run can plan from."""
     out = []
@@ -116,15 +120,19 @@ def elsewhere(folder: Path, size: str, skips: dict[str, frozenset[int]]) -> list
         except (ValueError, IndexError):
             continue
         if last.get("size") == size:
-            out.append(per_point_s(other.parent, skips))
+            out.append(per_point_s(other.parent, skips, cap_s))
     return out
 
 
-def note(final: Path, bench: Benchmark, run: str, took_s: float) -> None:
-    """Record that ``final`` now holds ``bench``'s selected combinations, and what they took."""
+def note(final: Path, bench: Benchmark, run: str, took_s: float, cap_s: float | None = None) -> None:
+    """Record that ``final`` now holds ``bench``'s selected combinations, what they took, and
+    the time cap its points ran under (the protocol's benchmarks)."""
+    entry = {"file": final.name, "benchmark": bench.name, "indices": bench.selected, "run": run,
+             "took_s": round(took_s, 2)}
+    if cap_s is not None:
+        entry["cap_s"] = cap_s
     with open(final.parent / LEDGER, "a") as ledger:
-        ledger.write(json.dumps({"file": final.name, "benchmark": bench.name, "indices": bench.selected,
-                                 "run": run, "took_s": round(took_s, 2)}) + "\n")
+        ledger.write(json.dumps(entry) + "\n")
 
 
 def recorded(bench: Benchmark, rows: dict[str, dict], done: dict[str, set[int]]) -> bool:

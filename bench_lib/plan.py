@@ -13,7 +13,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from . import ledger
+from . import config, ledger
 
 # Per point, when this machine has no earlier duration for a benchmark.
 FIRST_RUN_GUESS_S = {"full": 30.0, "small": 2.0}
@@ -152,7 +152,7 @@ def make(root: Path, final: Path, size: str, patterns, quick_run: bool, fresh: b
     rows, done = ledger.read(final)
     skipped = [] if fresh else [b for b in benchmarks if ledger.recorded(b, rows, done)]
     todo = [b for b in benchmarks if b not in skipped]
-    estimate(todo, final.parent, size)
+    estimate(todo, final.parent, size, config.point_cap_s())
     return todo, skipped, names, beyond
 
 
@@ -216,14 +216,15 @@ def quick(found: list[Found]) -> set[str]:
     return out
 
 
-def estimate(benchmarks: list[Benchmark], folder: Path, size: str) -> None:
+def estimate(benchmarks: list[Benchmark], folder: Path, size: str, cap_s: float | None = None) -> None:
     """Seconds per benchmark: its points that will be measured (n/a ones cost next to
     nothing: 4 took 4 s, asv's start) times a time per measured point: this machine's
-    (ledger.per_point_s), else the median of other machines' at this size, each scaled by
-    how much slower this machine ran what both measured, else a first-run guess."""
+    (ledger.per_point_s, protocol points scaled to the time cap ``cap_s``), else the median
+    of other machines' at this size, each scaled by how much slower this machine ran what
+    both measured, else a first-run guess."""
     skips = {bench.name: bench.skips for bench in benchmarks}
-    own = ledger.per_point_s(folder, skips)
-    others = [(theirs, speed(own, theirs)) for theirs in ledger.elsewhere(folder, size, skips)]
+    own = ledger.per_point_s(folder, skips, cap_s)
+    others = [(theirs, speed(own, theirs)) for theirs in ledger.elsewhere(folder, size, skips, cap_s)]
     for bench in benchmarks:
         per_point, bench.source = own.get(bench.name), "measured"
         if per_point is None:

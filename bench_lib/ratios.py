@@ -27,18 +27,6 @@ def params_for(workload: str) -> dict[str, Any]:
     return dict(workloads.get(workload).representative)
 
 
-def time_cap_s() -> float:
-    """Seconds one point may take before it is recorded as imprecise
-    (``PARBENCH_POINT_CAP_S``; default 120 at full size, 10 at small)."""
-    raw = os.environ.get("PARBENCH_POINT_CAP_S")
-    if raw:
-        value = float(raw)
-        if not value > 0:
-            raise config.ConfigError(f"PARBENCH_POINT_CAP_S={raw!r} must be a positive number of seconds")
-        return value
-    return 120.0 if config.size() == "full" else 10.0
-
-
 def guard():
     """The foreign-load guard, unless ``PARBENCH_GUARD=off`` (a machine where the run
     cannot see other processes, e.g. a container without /proc of its host)."""
@@ -94,7 +82,7 @@ def record(kind: str, top: str, bottom: str, m: protocol.Measurement, **point) -
 def measured(kind: str, arms: dict, top: str, bottom: str, options: dict, **point) -> dict:
     """Measure ``top / bottom`` through the protocol (the run's cap and guard unless
     ``options`` say otherwise), record the point in points.jsonl and return it."""
-    options = {"time_cap_s": time_cap_s(), "guard": guard(), **options}
+    options = {"time_cap_s": config.point_cap_s(), "guard": guard(), **options}
     out = record(kind, top, bottom, protocol.measure(arms, bottom, **options), **point)
     points.write(out)
     return out
@@ -116,7 +104,7 @@ def _against_serial(wl: workloads.Workload, inputs, arms: dict, options: dict) -
     the rounds a pair of its own would (one arm: a point's cap)."""
     _worker.limit_threads(config.threads_per_worker())  # serial under the workers' limit
     wl.serial_loop(inputs)  # its caches and imports are warm too
-    options = {"time_cap_s": time_cap_s() * (len(arms) + 1) / 2, "guard": guard(), **options}
+    options = {"time_cap_s": config.point_cap_s() * (len(arms) + 1) / 2, "guard": guard(), **options}
     return protocol.measure({SERIAL: functools.partial(wl.serial_loop, inputs), **arms}, SERIAL, **options)
 
 
@@ -229,7 +217,7 @@ def ceiling_point(workload: str, n_workers: int, **options) -> dict:
     if workloads.get(workload).sized_by_workers:
         params["n_workers"] = 1
     seconds = 0.5 if config.size() == "full" else 0.05  # one copy's share of a round
-    options = {"time_cap_s": time_cap_s(), "guard": guard(), **options}
+    options = {"time_cap_s": config.point_cap_s(), "guard": guard(), **options}
     result = ceiling.measure(workload, n_workers, params, min_seconds=seconds, **options)
     point = {"workload": workload, "backend": "none", "n_workers": n_workers,
              "variant": "shared input" if result.shared else "own inputs", "loops": result.loops}

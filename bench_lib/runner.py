@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 
 from .ledger import load_rows, note, outcome, replace_whole, result_path
-from .plan import Benchmark, batch_s, batches, duration
+from .config import point_cap_s
+from .plan import CAPPED, Benchmark, batch_s, batches, duration
 from .processes import GRACE_S, RUN, end, end_with_parent, kill_group, session_processes, stop_marked
 
 REAP_S = 2.0  # how often orphans of asv's session are looked for while it runs
@@ -216,7 +217,8 @@ class Run:
                     # asv's own duration of each, plus a share of the asv start they had in common
                     spent = (rows.get(bench.name, {}).get("duration") or 0.0) + (took - sum(
                         rows.get(b.name, {}).get("duration") or 0.0 for b in batch)) / len(batch)
-                    note(final, bench, self.run_id, spent)
+                    note(final, bench, self.run_id, spent,
+                         point_cap_s(self.env) if bench.name.startswith(CAPPED) else None)
                     measured, skipped, failed = outcome(bench, rows)
                     summary["ran"].append((bench, spent, failed))
                     progress.end(bench)

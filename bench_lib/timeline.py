@@ -69,7 +69,7 @@ def tracing_cost(workload: str, backend: str, n_workers: int, **options) -> dict
             run()
 
     m = protocol.measure({"untraced": run, "traced": run_traced}, "untraced",
-                         time_cap_s=options.pop("time_cap_s", ratios.time_cap_s()), guard=ratios.guard(), **options)
+                         time_cap_s=options.pop("time_cap_s", config.point_cap_s()), guard=ratios.guard(), **options)
     iv = m.ratio("traced", "untraced")
     return {"workload": workload, "backend": backend, "n_workers": n_workers, "variant": run.variant,
             "ratio": iv.estimate, "ci": [iv.low, iv.high], "pairs": iv.pairs}

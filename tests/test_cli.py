@@ -50,7 +50,8 @@ def test_quick_run_saves_results_and_publishes(checkout):
     # One class is enough to prove the command; every class runs in test_benchmarks.
     done = run_cli(checkout, "run", "--quick", "--machine", "ci-machine", "--bench", "FilterBank",
                    "--bench", r"Harness\.track_harness_ratio\('threads'", "--bench", "VolumeGraph",
-                   "--bench", r"PoolReuse\.time_filter_bank\('threads', 2", PARBENCH_BACKENDS="serial,threads")
+                   "--bench", r"PoolReuse\.time_filter_bank\('threads', 2", "--bench", "LockHeld",
+                   PARBENCH_BACKENDS="serial,threads", PARBENCH_POINT_CAP_S="4")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     machine = checkout / "results" / "ci-machine-small"  # small sizes never mix with real ones
     [result_file] = [p for p in machine.glob("*.json") if p.name != "machine.json"]
@@ -65,8 +66,8 @@ def test_quick_run_saves_results_and_publishes(checkout):
     assert (checkout / "html" / "index.html").is_file()
     # a protocol point of a machine's first run: its folder exists before the first result file
     records = [json.loads(line) for line in (machine / "points.jsonl").read_text().splitlines()]
-    [point] = [r for r in records if r["kind"] != "window"]
-    assert point["kind"] == "harness" and point["backend"] == "threads" and point["value"] > 0
+    [point] = [r for r in records if r["kind"] == "harness"]
+    assert point["backend"] == "threads" and point["value"] > 0
     # and a load window of each timed filter bank combination (bench_lib.windows)
     windows = {(w["params"]["backend"], w["params"]["n_workers"]) for w in records
                if w["kind"] == "window" and w["benchmark"] == "filter_bank.FilterBank"}
@@ -78,7 +79,12 @@ def test_quick_run_saves_results_and_publishes(checkout):
     [line] = (machine / "sysinfo.jsonl").read_text().splitlines()
     info = json.loads(line)
     assert info["commit"] == head and info["threads_per_worker"] == 1 and info["size"] == "small"
-    assert info["quiet"]["points"] == 1 and info["run"] == point["run"]  # the run's load, from its points
+    protocol = [r for r in records if r["kind"] != "window"]
+    assert info["quiet"]["points"] == len(protocol) and info["run"] == point["run"]  # the run's load, from its points
+    # the ledger says which time cap the protocol's points ran under, so a plan can scale them
+    caps = {e["benchmark"]: e.get("cap_s") for e in map(json.loads, (machine / "measured.jsonl").read_text().splitlines())}
+    assert caps["scaling.LockHeld.track_lock_held_share"] == 4.0
+    assert caps["overhead.Harness.track_harness_ratio"] is None
     assert info["quiet"]["windows"] == len({(w["benchmark"], *sorted(w["params"].items()))
                                             for w in records if w["kind"] == "window"})
 
@@ -189,6 +195,7 @@ def test_a_hung_benchmark_times_out_loses_nothing_and_leaves_no_engine(checkout,
     (["--bench", "Filter[Bank"], {}, "is not a regular expression"),
     ([], {"PARBENCH_BACKENDS": "serial,spark"}, "PARBENCH_BACKENDS names unknown ['spark']"),
     ([], {"PARBENCH_MAX_WORKERS": "0"}, "PARBENCH_MAX_WORKERS"),
+    ([], {"PARBENCH_POINT_CAP_S": "soon"}, "PARBENCH_POINT_CAP_S='soon' must be a positive number of seconds"),
     ([], {"DASK_SCHEDULER_ADDRESS": "tcp://127.0.0.1:9"}, "cannot reach the cluster at DASK_SCHEDULER_ADDRESS"),
     ([], {"RAY_ADDRESS": "127.0.0.1:9"}, "cannot reach the cluster at RAY_ADDRESS"),
 ])

@@ -82,6 +82,25 @@ def test_estimate_prefers_the_ledgers_wall_time_then_asvs_duration_then_a_guess(
     assert benches[2].estimate_s == 2 * plan.FIRST_RUN_GUESS_S["full"] and not benches[2].measured
 
 
+def test_protocol_points_are_planned_at_the_time_cap_of_this_run(tmp_path):
+    """A protocol point runs to its time cap: one recorded under a 60 s cap takes about twice
+    as long under 120 s. Only entries that say their cap are scaled."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / ledger.LEDGER).write_text("".join(json.dumps(entry) + "\n" for entry in [
+        {"file": "f.json", "benchmark": "scaling.Gap.track_x", "indices": [0, 1], "took_s": 100.0, "cap_s": 60.0},
+        {"file": "f.json", "benchmark": "scaling.Old.track_y", "indices": [0], "took_s": 40.0},
+        {"file": "f.json", "benchmark": "a.A.time_z", "indices": [0], "took_s": 7.0}]))
+    benches = [plan.Benchmark("scaling.Gap.track_x", [0, 1, 2], 3), plan.Benchmark("scaling.Old.track_y", [0], 1),
+               plan.Benchmark("a.A.time_z", [0], 1)]
+    plan.estimate(benches, folder, "full", cap_s=120.0)
+    assert [b.estimate_s for b in benches] == pytest.approx([3 * 100.0, 40.0, 7.0])  # 50 s a point, doubled
+    plan.estimate(benches, folder, "full", cap_s=15.0)
+    assert benches[0].estimate_s == pytest.approx(3 * 12.5)
+    plan.estimate(benches, folder, "full")  # no cap given: as recorded
+    assert benches[0].estimate_s == pytest.approx(3 * 50.0)
+
+
 def test_na_points_are_planned_at_nothing_and_left_out_of_the_time_per_point(tmp_path):
     """An n/a combination is a fork and a raise (4 took 4 s, asv's start): the plan costs
     only the points that will be measured, and a ledger entry's time is per measured point."""

@@ -48,17 +48,20 @@ def test_record_of_one_round_has_no_interval():
 def test_time_cap_reads_the_setting_and_refuses_nonsense(monkeypatch):
     monkeypatch.delenv("PARBENCH_POINT_CAP_S", raising=False)
     monkeypatch.setenv("PARBENCH_SIZE", "small")
-    assert ratios.time_cap_s() == 10.0
+    assert config.point_cap_s() == 10.0
     monkeypatch.setenv("PARBENCH_SIZE", "full")
-    assert ratios.time_cap_s() == 120.0
+    assert config.point_cap_s() == 60.0
+    # a run's own environment, not this process's, when it is given
+    assert config.point_cap_s({"PARBENCH_SIZE": "small"}) == 10.0
+    assert config.point_cap_s({"PARBENCH_POINT_CAP_S": "30"}) == 30.0
     monkeypatch.setenv("PARBENCH_POINT_CAP_S", "7.5")
-    assert ratios.time_cap_s() == 7.5
+    assert config.point_cap_s() == 7.5
     monkeypatch.setenv("PARBENCH_POINT_CAP_S", "0.5")  # under a second is a cap too
-    assert ratios.time_cap_s() == 0.5
-    for bad in ("0", "-3"):
+    assert config.point_cap_s() == 0.5
+    for bad in ("0", "-3", "abc", "nan"):
         monkeypatch.setenv("PARBENCH_POINT_CAP_S", bad)
         with pytest.raises(config.ConfigError, match="PARBENCH_POINT_CAP_S"):
-            ratios.time_cap_s()
+            config.point_cap_s()
 
 
 def test_guard_is_off_only_when_asked(monkeypatch):
