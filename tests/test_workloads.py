@@ -305,3 +305,22 @@ def test_meaningless_combinations_are_skipped_not_failed():
         harness.prepare("filter_bank", "serial", 2, "naive", filter_size="5x5")
     with pytest.raises(BackendError, match="unknown backend"):
         harness.prepare("filter_bank", "mpi", 1, "naive", filter_size="5x5")
+
+
+def test_large_inputs_are_built_once_per_machine_and_a_bad_file_is_built_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("PARBENCH_CACHE", str(tmp_path))
+    cached, build = data.volume.__wrapped__, data.volume.__wrapped__.__wrapped__
+    first = cached((4, 50, 60))
+    [path] = (tmp_path / "inputs").glob("volume-*.npy")
+    assert np.array_equal(first, build((4, 50, 60))) and not first.flags.writeable
+    # the next process reads the file, not the generator
+    np.save(path, np.full((4, 50, 60), 7.0, np.float32))
+    assert (cached((4, 50, 60)) == 7.0).all()
+    # other arguments are another file
+    cached((4, 50, 61))
+    assert len(list((tmp_path / "inputs").glob("volume-*.npy"))) == 2
+    # a file cut short is built again and replaced whole
+    path.write_bytes(path.read_bytes()[:100])
+    assert np.array_equal(cached((4, 50, 60)), build((4, 50, 60)))
+    assert np.array_equal(np.load(path), first)
+    assert not list((tmp_path / "inputs").glob("*.part"))
