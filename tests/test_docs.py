@@ -794,3 +794,31 @@ def test_the_readmes_speedups_and_gaps_in_one_measurement_are_the_committed_resu
         k = ("filter_bank", backend)
         assert (f"{speedups[k]['value']:.2f}x", f"{earlier[k]['value']:.2f}x") == (now, then)
         assert f"{backend} {now} against {then}" in text
+
+
+def test_the_readmes_volume_rerun_figures_are_the_committed_results():
+    """The VolumeGaussian re-run with cached inputs against the run before it: durations
+    from the ledger, the ratio of every timed value, the watched combinations' load."""
+    text = " ".join(README.read_text().split())
+    folder = ROOT / "results" / "vm-2core-24gb-xeon"
+    old, new = "bb94859e-20261201T235757", "896ad4e6-20261202T094418"
+    took = {}
+    for entry in map(json.loads, (folder / "measured.jsonl").read_text().splitlines()):
+        if entry["benchmark"].startswith("volume_gaussian.VolumeGaussian."):
+            took[entry["run"]] = took.get(entry["run"], 0.0) + entry["took_s"]
+    name = "volume_gaussian.VolumeGaussian.time_volume_gaussian"
+    before, after = ([json.loads((folder / f"{run[:8]}-existing-py_work_main_.venv_bin_python.json").read_text())
+                      for run in (old, new)])
+    column = before["result_columns"].index("result")
+    pairs = [(a, b) for a, b in zip(before["results"][name][column], after["results"][name][column])
+             if a is not None and b is not None and not (math.isnan(a) or math.isnan(b))]
+    ratios = sorted(b / a for a, b in pairs)
+    median = (ratios[len(ratios) // 2] + ratios[(len(ratios) - 1) // 2]) / 2
+    quiet = {e["run"]: e["quiet"] for e in map(json.loads, (folder / "sysinfo.jsonl").read_text().splitlines())
+             if e.get("run") in (old, new)}
+    assert len(pairs) == 30
+    assert (f"VolumeGaussian's two methods took {round(took[new])} s (run `{new}`" in text
+            and f"against {round(took[old])} s in run `{old}`" in text), (took, "README")
+    assert f"(median {median:.2f}x the earlier run's, {ratios[0]:.2f}-{ratios[-1]:.2f}x)" in text, ratios
+    assert f"{quiet[new]['windows_not_quiet']} of {quiet[new]['windows']} timed combinations" in text
+    assert f"{quiet[old]['windows_not_quiet']} of its {quiet[old]['windows']} watched combinations" in text
