@@ -306,6 +306,30 @@ def test_a_bad_extended_declaration_is_not_called_an_unreadable_file(tmp_path, m
     assert not isinstance(caught.value, ledger.Unreadable)
 
 
+def test_ratios_or_gap_run_alone_is_planned_with_the_others_share_of_their_one_measurement(tmp_path):
+    """Ratios and Gap share one measurement, booked on whichever ran first (Gap: 270 s,
+    Ratios: 5 s for the same point). Run alone, either one pays both; run together, each
+    keeps its own booking (the total is the same)."""
+    found = {f.name: f for f in plan.discover(ROOT)}
+    ratios_name, gap_name = "scaling.Ratios.track_speedup", "scaling.Gap.track_naive_to_shared"
+    [point] = [i for i, label in enumerate(found[ratios_name].combos) if "('filter_bank', 'loky'," in label]
+    assert point not in found[ratios_name].skips | found[gap_name].skips  # loky: a speedup and a gap
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / ledger.LEDGER).write_text("".join(json.dumps(e) + "\n" for e in [
+        {"file": "f.json", "benchmark": gap_name, "indices": [point], "took_s": 270.0},
+        {"file": "f.json", "benchmark": ratios_name, "indices": [point], "took_s": 5.0}]))
+
+    def planned(*patterns):
+        todo = plan.make(ROOT, folder / "c-env.json", "full", list(patterns), False, True)[0]
+        return {b.name: b.estimate_s for b in todo}
+
+    ratios, gap = r"scaling\.Ratios\.track_speedup\('filter_bank', 'loky'", r"scaling\.Gap\.\w+\('filter_bank', 'loky'"
+    assert planned(ratios) == {ratios_name: pytest.approx(275.0)}
+    assert planned(gap) == {gap_name: pytest.approx(275.0)}
+    assert planned(ratios, gap) == {ratios_name: pytest.approx(5.0), gap_name: pytest.approx(270.0)}
+
+
 def test_the_runs_group_names_the_backends_of_its_speedups_and_gaps():
     """Ratios and Gap points are measured in one group's rounds: the environment names the
     backends of both, each once, in the order the plan meets them; other classes add none."""
