@@ -27,12 +27,13 @@ import threading
 import time
 from pathlib import Path
 
+from . import points
 from .ledger import load_rows, note, outcome, replace_whole, result_path
 from .config import point_cap_s
 from .plan import CAPPED, Benchmark, batch_s, batches, duration
 from .processes import GRACE_S, RUN, end, end_with_parent, kill_group, session_processes, stop_marked
 
-REAP_S = 2.0  # how often orphans of asv's session are looked for while it runs
+REAP_S = 2.0  # how often orphans of asv's session are looked for while it runs (and new points read)
 
 
 class RunError(RuntimeError):
@@ -156,6 +157,50 @@ class Progress:
         if self.bar is not None:
             self.bar.stop()
 
+
+class Feed:
+    """What asv does not say while one benchmark runs for minutes: the run's new records
+    in its points file, a line each -- the combination asv times now (its first load
+    window) and every protocol point as it is measured."""
+
+    def __init__(self, path: Path, run_id: str):
+        self.path, self.run_id = path, run_id
+        self.offset = path.stat().st_size if path.exists() else 0
+
+    def lines(self) -> list[str]:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                chunk = f.read()
+        except FileNotFoundError:
+            return []
+        complete = chunk[: chunk.rfind(b"\n") + 1]  # a line being written is read next time
+        self.offset += len(complete)
+        out = []
+        for line in complete.decode(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("run") == self.run_id:
+                out.append(describe(record))
+        return out
+
+
+def describe(record: dict) -> str:
+    """One points-file record as a progress line."""
+    if record.get("kind") == "window":
+        params = ", ".join(f"{k}={v}" for k, v in record.get("params", {}).items())
+        return f"[parbench]   timing {record.get('benchmark')}({params})" + ("" if record.get("quiet") else
+                                                                           " -- beside foreign load")
+    where = " ".join(str(record.get(k)) for k in ("workload", "backend") if record.get(k) is not None)
+    value, half = record.get("value"), record.get("half_width")
+    figure = f"{value:.3g}" if isinstance(value, (int, float)) else "n/a"
+    spread = f" ±{half:.2g}" if isinstance(half, (int, float)) else ""
+    rounds = f", {record['pairs']} rounds" if record.get("pairs") else ""
+    return (f"[parbench]   {record.get('kind')} {where} n={record.get('n_workers')}: {figure}{spread}{rounds}"
+            + ("" if record.get("precise", True) else ", imprecise"))
+
 @dataclasses.dataclass
 class Run:
     """One invocation: what to run, where results go, and how asv is called."""
@@ -236,7 +281,8 @@ class Run:
 
     def _asv(self, config: Path, regex: str, attributes: list[str], progress: Progress) -> int:
         """asv in its own session (so a terminal's Ctrl-C reaches it only through us); its
-        output is echoed by a thread, since an engine worker may hold the pipe open."""
+        output is echoed by a thread, since an engine worker may hold the pipe open, and the
+        run's new points between its lines."""
         cmd = [sys.executable, "-m", "asv", "run", "--config", str(config), "-E", f"existing:{sys.executable}",
                "--set-commit-hash", self.commit, "--machine", self.machine, "--show-stderr", "--bench", regex,
                *(["--quick"] if self.quick else []), *[a for attr in attributes for a in ("-a", attr)],
@@ -247,6 +293,7 @@ class Run:
         echo = threading.Thread(target=lambda: [progress.echo(line.rstrip("\n")) for line in child.stdout],
                                 daemon=True)
         echo.start()
+        feed = Feed(self.results / self.machine / points.FILE, self.run_id)
         signalled, reaped = None, time.monotonic()
         while True:
             try:
@@ -259,7 +306,11 @@ class Run:
                     kill_group(child.pid, signal.SIGKILL)
                 if time.monotonic() - reaped > REAP_S:  # debris of benchmarks that ended
                     end(session_processes(child.pid, orphans_only=True), 0)
+                    for line in feed.lines():
+                        progress.echo(line)
                     reaped = time.monotonic()
+        for line in feed.lines():
+            progress.echo(line)
         self._child = None
         end(session_processes(child.pid), GRACE_S / 2)  # whatever asv left
         echo.join(timeout=1.0)

@@ -268,3 +268,27 @@ def test_asvs_last_teardown_closes_the_engine_and_nothing_is_leaked(repo, backen
     assert len(samples) == 3 and all(s > 0 for s in samples)  # the combination ran, sampled as asv does
     for sign in ("leaked", "resource_tracker", "Traceback"):
         assert sign not in done.stderr, done.stderr[-3000:]
+
+
+def test_the_feed_says_each_new_point_of_this_run_and_reads_no_line_twice(tmp_path):
+    """Between asv's lines: the combination asv times now and each protocol point, from the
+    run's points file; a line still being written is read once it is whole."""
+    from bench_lib.runner import Feed
+
+    path = tmp_path / "points.jsonl"
+    path.write_text(json.dumps({"run": "r1", "kind": "speedup", "workload": "old"}) + "\n")  # before this run
+    feed = Feed(path, "r2")
+    window = {"run": "r2", "kind": "window", "benchmark": "filter_bank.FilterBank",
+              "params": {"backend": "loky", "n_workers": 2}, "quiet": False}
+    point = {"run": "r2", "kind": "speedup", "workload": "convolve2d", "backend": "ray", "n_workers": 2,
+             "value": 1.8412, "half_width": 0.0312, "pairs": 19, "precise": False}
+    other = {"run": "r1", "kind": "gap", "workload": "x", "backend": "y", "n_workers": 2, "value": 1.0}
+    whole, half = json.dumps(point) + "\n", json.dumps(window)
+    with open(path, "a") as f:
+        f.write(whole + json.dumps(other) + "\n" + half[:20])
+    assert feed.lines() == ["[parbench]   speedup convolve2d ray n=2: 1.84 ±0.031, 19 rounds, imprecise"]
+    with open(path, "a") as f:
+        f.write(half[20:] + "\n")
+    assert feed.lines() == ["[parbench]   timing filter_bank.FilterBank(backend=loky, n_workers=2) -- beside foreign load"]
+    assert feed.lines() == []
+    assert Feed(tmp_path / "none.jsonl", "r2").lines() == []
