@@ -196,7 +196,7 @@ def describe(record: dict) -> str:
     where = " ".join(str(record.get(k)) for k in ("workload", "backend") if record.get(k) is not None)
     value, half = record.get("value"), record.get("half_width")
     figure = f"{value:.3g}" if isinstance(value, (int, float)) else "n/a"
-    spread = f" ±{half:.2g}" if isinstance(half, (int, float)) else ""
+    spread = f" ±{half:.1%}" if isinstance(half, (int, float)) else ""  # half_width is relative
     rounds = f", {record['pairs']} rounds" if record.get("pairs") else ""
     return (f"[parbench]   {record.get('kind')} {where} n={record.get('n_workers')}: {figure}{spread}{rounds}"
             + ("" if record.get("precise", True) else ", imprecise"))

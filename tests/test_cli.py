@@ -66,7 +66,7 @@ def test_quick_run_saves_results_and_publishes(checkout):
     assert (checkout / "html" / "index.html").is_file()
     # between asv's lines, the run says what it times now and each point as it is measured
     assert "[parbench]   timing filter_bank.FilterBank(backend=threads, n_workers=2, variant=naive" in done.stdout, done.stdout[-3000:]
-    assert re.search(r"\[parbench\]   harness no-op threads n=2: [\d.]+ ±[\d.]+, \d+ rounds", done.stdout), done.stdout[-3000:]
+    assert re.search(r"\[parbench\]   harness no-op threads n=2: [\d.]+ ±[\d.]+%, \d+ rounds", done.stdout), done.stdout[-3000:]
     # a protocol point of a machine's first run: its folder exists before the first result file
     records = [json.loads(line) for line in (machine / "points.jsonl").read_text().splitlines()]
     [point] = [r for r in records if r["kind"] == "harness"]

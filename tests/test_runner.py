@@ -286,7 +286,7 @@ def test_the_feed_says_each_new_point_of_this_run_and_reads_no_line_twice(tmp_pa
     whole, half = json.dumps(point) + "\n", json.dumps(window)
     with open(path, "a") as f:
         f.write(whole + json.dumps(other) + "\n" + half[:20])
-    assert feed.lines() == ["[parbench]   speedup convolve2d ray n=2: 1.84 ±0.031, 19 rounds, imprecise"]
+    assert feed.lines() == ["[parbench]   speedup convolve2d ray n=2: 1.84 ±3.1%, 19 rounds, imprecise"]
     with open(path, "a") as f:
         f.write(half[20:] + "\n")
     assert feed.lines() == ["[parbench]   timing filter_bank.FilterBank(backend=loky, n_workers=2) -- beside foreign load"]
