@@ -822,3 +822,35 @@ def test_the_readmes_volume_rerun_figures_are_the_committed_results():
     assert f"(median {median:.2f}x the earlier run's, {ratios[0]:.2f}-{ratios[-1]:.2f}x)" in text, ratios
     assert f"{quiet[new]['windows_not_quiet']} of {quiet[new]['windows']} timed combinations" in text
     assert f"{quiet[old]['windows_not_quiet']} of its {quiet[old]['windows']} watched combinations" in text
+
+
+def test_the_readmes_runs_across_a_day_of_the_host_are_the_committed_results():
+    """The A/A pair seven hours apart: compare's agreement and regressions, the serial
+    baselines' ratios and the gaps' agreement worked from points.jsonl with the same rule
+    (within 5%, or intervals that overlap)."""
+    text = " ".join(README.read_text().split())
+    first, second = "92370b79-20261202T025611", "0ea1de8f-20261202T100241"
+    out = subprocess.run([sys.executable, "-m", "bench_lib", "compare", first, second, "--factor", "1.2"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300).stdout
+    assert "agreement: 24 of 35 speedups within 5% or with overlapping intervals (69%)" in out
+    assert "24 of 35 agree within 5% or with overlapping intervals (69%" in text
+    fell = re.findall(r"REGRESSION scaling\.Ratios\.track_speedup\(workload='(\w+)', backend='([\w-]+)'", out)
+    assert sorted(fell) == sorted(("filter_bank", b) for b in ("threads", "loky", "joblib-threading",
+                                                             "joblib-multiprocessing"))
+    assert "the gate calls 4 of 35 regressions at `--factor 1.2`, all filter_bank" in text
+    assert "recommended for filter_bank: threads -> threads" in out
+    rows = [json.loads(line) for line in (ROOT / "results" / "vm-2core-24gb-xeon" / "points.jsonl").read_text().splitlines()]
+
+    def of(run, kind):
+        return {(r["workload"], r["backend"]): r for r in rows if r.get("run") == run and r["kind"] == kind}
+
+    a, b = of(first, "speedup"), of(second, "speedup")
+    shorter = [a[k]["other_time_s"] / b[k]["other_time_s"] for k in a]
+    assert f"is {min(shorter):.2f}x to {max(shorter):.2f}x shorter" in text
+    ga, gb = of(first, "gap"), of(second, "gap")
+    agree = sum(abs(gb[k]["value"] / ga[k]["value"] - 1) <= 0.05
+                or (ga[k]["ci"][0] <= gb[k]["ci"][1] and gb[k]["ci"][0] <= ga[k]["ci"][1]) for k in ga)
+    assert f"Gaps: {agree} of {len(ga)} agree." in text
+    quiet = {e["run"]: e["quiet"] for e in map(json.loads, (ROOT / "results" / "vm-2core-24gb-xeon" / "sysinfo.jsonl")
+                                                 .read_text().splitlines()) if e.get("run") in (first, second)}
+    assert quiet[first]["not_quiet"] == quiet[second]["not_quiet"] == 0
