@@ -3,7 +3,7 @@
 Nothing is downloaded: images and volumes are synthetic but image-like (smooth structure
 plus noise), so convolution and filtering do realistic amounts of work. The large ones are
 also built once per machine: asv gives every point a process of its own, and the volume
-took 4.6 s of each point's setup to build, 0.06 s to load (``python -m bench_lib.data``).
+took 4.4-4.8 s of each point's setup to build, 0.06 s to load (``python -m bench_lib.data``).
 """
 
 from __future__ import annotations
