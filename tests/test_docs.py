@@ -237,7 +237,7 @@ def test_a_tagged_png_keeps_its_pixels_and_names_what_drew_it(tmp_path):
     with Image.open(png) as image:
         image.load()
         assert image.text == {"Source": "parbench abc123"}
-        assert list(image.getdata()) == [(10, 20, 30)] * 6
+        assert list(image.get_flattened_data()) == [(10, 20, 30)] * 6
 
 
 @pytest.mark.skipif(not in_git_checkout(), reason="not a git checkout: no history to compare")
