@@ -152,13 +152,13 @@ def make(root: Path, final: Path, size: str, patterns, quick_run: bool, fresh: b
     rows, done = ledger.read(final)
     skipped = [] if fresh else [b for b in benchmarks if ledger.recorded(b, rows, done)]
     todo = [b for b in benchmarks if b not in skipped]
-    estimate(todo, final.parent, size, config.point_cap_s())
-    alone = [b for b in todo if b.name in GROUPED]
+    alone, shadows = [b for b in todo if b.name in GROUPED], []
     if len(alone) == 1 and not any(b.name in GROUPED for b in skipped):
         # One measurement times both, booked on whichever ran first: run alone, it pays the other's share too.
         [partner] = [f for f in found if f.name in GROUPED and f.name != alone[0].name]
-        shadow = Benchmark(partner.name, alone[0].selected, alone[0].total, skips=partner.skips)
-        estimate([shadow], final.parent, size, config.point_cap_s())
+        shadows = [Benchmark(partner.name, alone[0].selected, alone[0].total, skips=partner.skips)]
+    estimate([*todo, *shadows], final.parent, size, config.point_cap_s())
+    for shadow in shadows:
         alone[0].estimate_s += shadow.estimate_s
     return todo, skipped, names, beyond
 
