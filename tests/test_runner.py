@@ -291,4 +291,10 @@ def test_the_feed_says_each_new_point_of_this_run_and_reads_no_line_twice(tmp_pa
         f.write(half[20:] + "\n")
     assert feed.lines() == ["[parbench]   timing filter_bank.FilterBank(backend=loky, n_workers=2) -- beside foreign load"]
     assert feed.lines() == []
+    quiet = {**window, "params": {"backend": "dask", "n_workers": 1}, "quiet": True}
+    with open(path, "a") as f:  # more windows of a combination said once, once more when first loud
+        for record in (window, quiet, quiet, {**quiet, "quiet": False}, {**quiet, "quiet": False}):
+            f.write(json.dumps(record) + "\n")
+    assert feed.lines() == ["[parbench]   timing filter_bank.FilterBank(backend=dask, n_workers=1)",
+                            "[parbench]   timing filter_bank.FilterBank(backend=dask, n_workers=1) -- beside foreign load"]
     assert Feed(tmp_path / "none.jsonl", "r2").lines() == []
