@@ -166,14 +166,14 @@ class Feed:
     def __init__(self, path: Path, run_id: str):
         self.path, self.run_id = path, run_id
         self.offset = path.stat().st_size if path.exists() else 0
-        self.said: dict[str, bool] = {}  # combination -> whether its line said foreign load
+        self.said: dict[tuple, bool] = {}  # points.window_combo -> whether its line said foreign load
 
     def _new(self, record: dict) -> bool:
         """A window is said once per combination, and once more if a later one is loud: asv
         records every loud window, and a busy host made one combination's line 10 lines."""
         if record.get("kind") != "window":
             return True
-        key, loud = json.dumps([record.get("benchmark"), record.get("params")], sort_keys=True), not record.get("quiet")
+        key, loud = points.window_combo(record), not record.get("quiet")
         if key in self.said and (self.said[key] or not loud):
             return False
         self.said[key] = loud
