@@ -81,7 +81,7 @@ def preflight(root: Path, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import config, ledger, plan, points, runner, sysinfo
+    from . import config, costs, ledger, plan, points, runner, sysinfo
 
     root = project_root()
     commit = _git(root, "rev-parse", "HEAD")
@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     print("\n".join(plan.plan_lines(todo, skipped, beyond)), flush=True)
     budget_env = {}
     if args.budget is not None:
-        budget_env, lines = plan.fit(todo, args.budget * 60, config.point_cap_s())
+        budget_env, lines = costs.fit(todo, args.budget * 60, config.point_cap_s())
         print("\n".join(lines), flush=True)
     if args.plan_only:
         return 0

@@ -75,55 +75,6 @@ def measured(final: Path) -> dict[str, set[int]]:
     return done
 
 
-def per_point_s(folder: Path, skips: dict[str, frozenset[int]], cap_s: float | None = None) -> dict[str, float]:
-    """{benchmark: seconds per measured point} of one machine's folder: its latest wall time
-    in the ledger (asv's start included; ``skips``, its n/a combinations, left out), else
-    asv's latest recorded duration per number plus asv's start. A point of the protocol
-    stops at its time cap: one recorded under another cap than ``cap_s`` is scaled to it
-    (most stop at the cap; those that get precise sooner make this an overestimate)."""
-    latest: dict[str, tuple[float, float]] = {}  # name -> (when, seconds per measured point)
-    try:
-        lines = (folder / LEDGER).read_text().splitlines()
-    except FileNotFoundError:
-        lines = []
-    for line in lines:
-        entry = json.loads(line)
-        done = set(entry["indices"]) - skips.get(entry["benchmark"], frozenset())
-        if entry.get("took_s") and done:
-            scale = cap_s / entry["cap_s"] if cap_s and entry.get("cap_s") else 1.0
-            latest[entry["benchmark"]] = (float("inf"), entry["took_s"] * scale / len(done))
-    for path in folder.glob("*.json"):
-        if path.name == "machine.json":
-            continue
-        try:
-            rows = load_rows(path)
-        except (ValueError, KeyError):
-            continue
-        for name, row in rows.items():
-            done = sum(isinstance(v, (int, float)) and not math.isnan(v) for v in values(row))
-            when = row.get("started_at") or 0
-            if row.get("duration") and done and when >= latest.get(name, (-1, 0))[0]:
-                latest[name] = (when, (row["duration"] + ASV_START_S) / done)
-    return {name: seconds for name, (_, seconds) in latest.items()}
-
-
-def elsewhere(folder: Path, size: str, skips: dict[str, frozenset[int]],
-              cap_s: float | None = None) -> list[dict[str, float]]:
-    """per_point_s of every other machine beside ``folder`` whose last run was at ``size``
-    (its ``sysinfo.jsonl`` says): what a machine's first run can plan from."""
-    out = []
-    for other in sorted(folder.parent.glob("*/sysinfo.jsonl")):
-        if other.parent.resolve() == folder.resolve():
-            continue
-        try:
-            last = json.loads(other.read_text().splitlines()[-1])
-        except (ValueError, IndexError):
-            continue
-        if last.get("size") == size:
-            out.append(per_point_s(other.parent, skips, cap_s))
-    return out
-
-
 def note(final: Path, bench: Benchmark, run: str, took_s: float, cap_s: float | None = None) -> None:
     """Record that ``final`` now holds ``bench``'s selected combinations, what they took, and
     the time cap its points ran under (the protocol's benchmarks)."""

@@ -9,16 +9,11 @@ import importlib
 import itertools
 import os
 import re
-import statistics
 import sys
 from pathlib import Path
 
-from . import config, ledger
-
-# Per point, when this machine has no earlier duration for a benchmark.
-FIRST_RUN_GUESS_S = {"full": 30.0, "small": 2.0}
-
-
+from . import config, costs, ledger
+from .costs import duration
 
 @dataclasses.dataclass
 class Benchmark:
@@ -33,6 +28,7 @@ class Benchmark:
     attributes: list[str] = dataclasses.field(default_factory=list)  # asv -a overrides (a budget)
     params: tuple[dict, ...] = ()  # the selected combinations: {param name: value as asv shows it}
     skips: frozenset[int] = frozenset()  # indices asv will record as n/a (the class's ``skipped``)
+    cost: costs.Cost | None = None  # of one measured point (costs.estimate)
 
     @property
     def measured(self) -> bool:
@@ -157,7 +153,7 @@ def make(root: Path, final: Path, size: str, patterns, quick_run: bool, fresh: b
         # One measurement times both, booked on whichever ran first: run alone, it pays the other's share too.
         [partner] = [f for f in found if f.name in GROUPED and f.name != alone[0].name]
         shadows = [Benchmark(partner.name, alone[0].selected, alone[0].total, skips=partner.skips)]
-    estimate([*todo, *shadows], final.parent, size, config.point_cap_s())
+    costs.estimate([*todo, *shadows], final.parent, size, config.point_cap_s())
     for shadow in shadows:
         alone[0].estimate_s += shadow.estimate_s
     return todo, skipped, names, beyond
@@ -221,68 +217,6 @@ def quick(found: list[Found]) -> set[str]:
             if all(keep(name, value, most) for name in bench.param_names):
                 out.add(label)
     return out
-
-
-def estimate(benchmarks: list[Benchmark], folder: Path, size: str, cap_s: float | None = None) -> None:
-    """Seconds per benchmark: its points that will be measured (n/a ones cost next to
-    nothing: 4 took 4 s, asv's start) times a time per measured point: this machine's
-    (ledger.per_point_s, protocol points scaled to the time cap ``cap_s``), else the median
-    of other machines' at this size, each scaled by how much slower this machine ran what
-    both measured, else a first-run guess."""
-    skips = {bench.name: bench.skips for bench in benchmarks}
-    own = ledger.per_point_s(folder, skips, cap_s)
-    others = [(theirs, speed(own, theirs)) for theirs in ledger.elsewhere(folder, size, skips, cap_s)]
-    for bench in benchmarks:
-        per_point, bench.source = own.get(bench.name), "measured"
-        if per_point is None:
-            scaled = [theirs[bench.name] * factor for theirs, factor in others if bench.name in theirs]
-            per_point, bench.source = ((statistics.median(scaled), "elsewhere") if scaled
-                                       else (FIRST_RUN_GUESS_S[size], "guess"))
-        bench.estimate_s = (len(bench.selected) - bench.n_a) * per_point
-
-
-def speed(own: dict[str, float], theirs: dict[str, float]) -> float:
-    """How many times longer this machine takes per point than another: the median ratio
-    over the benchmarks both measured; 1 when they share none (a machine's first run)."""
-    ratios = [own[name] / theirs[name] for name in own.keys() & theirs.keys() if theirs[name] > 0]
-    return statistics.median(ratios) if ratios else 1.0
-
-
-# Benchmarks whose points stop at PARBENCH_POINT_CAP_S (the paired protocol of ratios.py).
-CAPPED = ("scaling.",)
-
-
-def fit(benchmarks: list[Benchmark], budget_s: float, cap_s: float) -> tuple[dict, list[str]]:
-    """Shorten sampling so the plan fits ``budget_s``: the protocol's per-point time cap and
-    asv's ``repeat`` time of time_* benchmarks, by one factor. Returns the environment to
-    set and what it says; estimates are scaled in place. Setup and at least one sample per
-    point cannot shrink, so a budget below the estimate of the rest is said, not promised."""
-    scalable = [b for b in benchmarks if b.repeat or b.name.startswith(CAPPED)]
-    fixed = sum(b.estimate_s for b in benchmarks if b not in scalable)
-    flexible = sum(b.estimate_s for b in scalable)
-    if fixed + flexible <= budget_s or not scalable:
-        return {}, [f"the plan (~{duration(fixed + flexible)}) fits the budget of {duration(budget_s)}"]
-    factor = min(1.0, max(0.1, (budget_s - fixed) / flexible))
-    lines = [f"budget {duration(budget_s)} < plan ~{duration(fixed + flexible)}: sampling cut to "
-             f"{factor:.0%} of its usual time; less precise (wider intervals, more points marked imprecise):"]
-    env = {}
-    for bench in scalable:
-        bench.estimate_s *= factor
-        if bench.repeat:
-            low, high, seconds = bench.repeat
-            bench.attributes = [f"repeat=({low},{high},{seconds * factor:.2f})"]
-            lines.append(f"  {bench.name}: asv samples for at most {seconds * factor:.1f} s instead of {seconds:g} s")
-        else:
-            env["PARBENCH_POINT_CAP_S"] = f"{max(1.0, cap_s * factor):.1f}"
-            lines.append(f"  {bench.name}: each point stops at {max(1.0, cap_s * factor):.1f} s instead of {cap_s:g} s")
-    if factor == 0.1 or fixed > budget_s:
-        lines.append(f"  the rest cannot shrink: ~{duration(fixed + flexible * factor)} is the least this plan takes")
-    return env, lines
-
-
-def duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 def plan_lines(benchmarks: list[Benchmark], skipped: list[Benchmark], beyond: int = 0) -> list[str]:

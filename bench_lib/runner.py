@@ -30,7 +30,8 @@ from pathlib import Path
 from . import points
 from .ledger import load_rows, note, outcome, replace_whole, result_path
 from .config import point_cap_s
-from .plan import CAPPED, Benchmark, batch_s, batches, duration
+from .costs import CAPPED, duration
+from .plan import Benchmark, batch_s, batches
 from .processes import GRACE_S, RUN, end, end_with_parent, kill_group, session_processes, stop_marked
 
 REAP_S = 2.0  # how often orphans of asv's session are looked for while it runs (and new points read)

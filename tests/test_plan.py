@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_lib import ledger, plan, runner
+from bench_lib import costs, ledger, plan, runner
 import unsupported
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,10 +76,10 @@ def test_estimate_prefers_the_ledgers_wall_time_then_asvs_duration_then_a_guess(
         "b.B.track_y": {"result": [2.0, float("nan"), 3.0], "duration": 8.0, "started_at": 5}})
     benches = [plan.Benchmark("a.A.time_x", [0, 1, 2], 4), plan.Benchmark("b.B.track_y", [0], 3),
                plan.Benchmark("c.C.time_z", [0, 1], 2)]
-    plan.estimate(benches, folder, "full")
+    costs.estimate(benches, folder, "full")
     assert benches[0].estimate_s == pytest.approx(3 * 10.0 / 2)  # ledger: 5 s per point
     assert benches[1].estimate_s == pytest.approx((8.0 + ledger.ASV_START_S) / 2)  # 2 numbers measured
-    assert benches[2].estimate_s == 2 * plan.FIRST_RUN_GUESS_S["full"] and not benches[2].measured
+    assert benches[2].estimate_s == 2 * costs.FIRST_RUN_GUESS_S["full"] and not benches[2].measured
 
 
 def test_protocol_points_are_planned_at_the_time_cap_of_this_run(tmp_path):
@@ -93,11 +93,11 @@ def test_protocol_points_are_planned_at_the_time_cap_of_this_run(tmp_path):
         {"file": "f.json", "benchmark": "a.A.time_z", "indices": [0], "took_s": 7.0}]))
     benches = [plan.Benchmark("scaling.Gap.track_x", [0, 1, 2], 3), plan.Benchmark("scaling.Old.track_y", [0], 1),
                plan.Benchmark("a.A.time_z", [0], 1)]
-    plan.estimate(benches, folder, "full", cap_s=120.0)
+    costs.estimate(benches, folder, "full", cap_s=120.0)
     assert [b.estimate_s for b in benches] == pytest.approx([3 * 100.0, 40.0, 7.0])  # 50 s a point, doubled
-    plan.estimate(benches, folder, "full", cap_s=15.0)
+    costs.estimate(benches, folder, "full", cap_s=15.0)
     assert benches[0].estimate_s == pytest.approx(3 * 12.5)
-    plan.estimate(benches, folder, "full")  # no cap given: as recorded
+    costs.estimate(benches, folder, "full")  # no cap given: as recorded
     assert benches[0].estimate_s == pytest.approx(3 * 50.0)
 
 
@@ -112,11 +112,11 @@ def test_na_points_are_planned_at_nothing_and_left_out_of_the_time_per_point(tmp
     both = plan.Benchmark("a.A.time_x", [0, 2], 4, skips=skips)     # measured both times
     none = plan.Benchmark("a.A.time_x", [1, 3], 4, skips=skips)     # n/a both
     new = plan.Benchmark("c.C.time_z", [0, 1, 2], 3, skips=frozenset({2}))  # no history: the guess
-    plan.estimate([both, none, new], folder, "full")
+    costs.estimate([both, none, new], folder, "full")
     assert (both.n_a, none.n_a, new.n_a) == (0, 2, 1)
     assert both.estimate_s == pytest.approx(2 * 12.0 / 2)  # 12 s over the 2 measured: 6 s each
     assert none.estimate_s == 0.0
-    assert new.estimate_s == 2 * plan.FIRST_RUN_GUESS_S["full"]
+    assert new.estimate_s == 2 * costs.FIRST_RUN_GUESS_S["full"]
     lines = plan.plan_lines([both, none], [])
     assert re.search(r"a\.A\s+4 points\s+\(2 n/a\)\s+~\s*0m12s", lines[0]), lines
 
@@ -147,18 +147,18 @@ def test_a_benchmark_never_run_here_is_planned_from_other_machines_scaled_to_thi
         (results / name / "sysinfo.jsonl").write_text(sysinfo)
     benches = [plan.Benchmark("a.A.time_x", [0, 1], 2), plan.Benchmark("c.C.time_z", [0, 1], 2),
                plan.Benchmark("d.D.time_w", [0], 1)]
-    plan.estimate(benches, here, "full")
-    assert [b.estimate_s for b in benches] == [24.0, 25.0, plan.FIRST_RUN_GUESS_S["full"]]
+    costs.estimate(benches, here, "full")
+    assert [b.estimate_s for b in benches] == [24.0, 25.0, costs.FIRST_RUN_GUESS_S["full"]]
     assert [b.source for b in benches] == ["measured", "elsewhere", "guess"]
     assert [" ".join(line.split("~")[1].split()) for line in plan.plan_lines(benches, [])[:3]] == [
         "0m24s", "0m25s (other machines)", "0m30s (first-run guess)"]
     # a machine's first run shares nothing to scale by: the others' times as they are,
     # a.A the median of 12, 6 and 24 s; c.C of 5 and 30 s
     new = [plan.Benchmark("a.A.time_x", [0], 2), plan.Benchmark("c.C.time_z", [0], 2)]
-    plan.estimate(new, results / "new", "full")
+    costs.estimate(new, results / "new", "full")
     assert [b.estimate_s for b in new] == [12.0, 17.5] and {b.source for b in new} == {"elsewhere"}
     small = [plan.Benchmark("c.C.time_z", [0], 2)]
-    plan.estimate(small, results / "new-small", "small")
+    costs.estimate(small, results / "new-small", "small")
     assert small[0].estimate_s == 100.0
 
 def test_the_plans_na_combinations_are_the_hand_written_tables():
@@ -179,22 +179,80 @@ def test_fit_scales_only_what_can_shrink_by_one_factor():
     benches = [plan.Benchmark("a.A.time_x", [0], 1, estimate_s=600.0, repeat=(2, 5, 30.0)),
                plan.Benchmark("scaling.Ratios.track_speedup", [0], 1, estimate_s=400.0),
                plan.Benchmark("b.B.track_y", [0], 1, estimate_s=200.0)]
-    env, lines = plan.fit(benches, 700.0, 120.0)
+    env, lines = costs.fit(benches, 700.0, 120.0)
     # fixed 200 s; 1000 s must become 500 s: factor 0.5
     assert env == {"PARBENCH_POINT_CAP_S": "60.0"}
     assert benches[0].attributes == ["repeat=(2,5,15.00)"]
-    assert [b.estimate_s for b in benches] == [300.0, 200.0, 200.0]
+    assert [b.estimate_s for b in benches] == pytest.approx([300.0, 200.0, 200.0])
     assert "50%" in lines[0] and len(lines) == 3
-    env, lines = plan.fit(benches, 10_000.0, 120.0)
+    env, lines = costs.fit(benches, 10_000.0, 120.0)
     assert env == {} and "fits" in lines[0]
 
 
 def test_fit_says_when_the_budget_cannot_be_met():
     benches = [plan.Benchmark("a.A.time_x", [0], 1, estimate_s=100.0, repeat=(1, 3, 20.0)),
                plan.Benchmark("b.B.track_y", [0], 1, estimate_s=500.0)]
-    _, lines = plan.fit(benches, 300.0, 120.0)
+    _, lines = costs.fit(benches, 300.0, 120.0)
     assert benches[0].estimate_s == pytest.approx(10.0)  # floored at a tenth
     assert "cannot shrink: ~8m30s" in lines[-1]
+
+
+def test_asv_sample_count_follows_its_rule_worked_by_hand():
+    """asv takes samples until it has min_repeat (and two runs) and more than max_time has
+    passed, or max_repeat: 15.32 s samples under (2, 5, 30): 30.64 s > 30 after 2."""
+    assert costs.samples(15.32, (2, 5, 30.0)) == 2
+    assert costs.samples(15.0, (2, 5, 30.0)) == 3     # 30 s is not more than 30
+    assert costs.samples(1.0, (3, 10, 5.0)) == 6      # 6 s > 5 s
+    assert costs.samples(2.0, (3, 10, 5.0)) == 3      # the minimum already passes 5 s
+    assert costs.samples(0.5, (3, 10, 5.0)) == 10     # max_repeat first
+    assert costs.samples(40.0, (1, 3, 20.0)) == 2     # min_repeat 1, but asv runs a point twice
+
+
+def write_sampled(path, rows):
+    columns = ["result", "params", "version", "started_at", "duration", "stats_number", "stats_repeat"]
+    path.write_text(json.dumps({"result_columns": columns,
+                                "results": {k: [v.get(c) for c in columns] for k, v in rows.items()}}))
+
+
+def test_a_time_point_is_split_into_setup_and_samples_and_costed_at_another_repeat(tmp_path):
+    """By hand: 100 s over 2 points is 50 s a point. Samples of 2 s (x5) and 8 s (x2) are 10
+    and 16 s of sampling, 13 s a point, so 37 s a point is setup. Under (2, 5, 30): 5 x 2 s
+    and 4 x 8 s, 21 s a point: 58 s. Under (2, 5, 3): 2 samples each, 10 s a point: 47 s."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    write_sampled(folder / "f.json", {"a.A.time_x": {"result": [2.0, 8.0, None], "duration": 90.0, "started_at": 5,
+                                                     "stats_number": [1, 1, None], "stats_repeat": [5, 2, None]}})
+    (folder / ledger.LEDGER).write_text(
+        json.dumps({"file": "f.json", "benchmark": "a.A.time_x", "indices": [0, 1], "took_s": 100.0}) + "\n")
+    cost = costs.per_point(folder, {})["a.A.time_x"]
+    assert (cost.fixed_s, cost.sampled_s, *cost.sample_s) == pytest.approx((37.0, 13.0, 2.0, 8.0))
+    assert cost.at((2, 5, 30.0)) == pytest.approx(58.0)
+    assert cost.at((2, 5, 3.0)) == pytest.approx(47.0)
+    assert cost.at() == pytest.approx(50.0)  # no repeat: as recorded
+    bench = plan.Benchmark("a.A.time_x", [0, 1, 2], 3, repeat=(2, 5, 30.0))
+    costs.estimate([bench], folder, "full")
+    assert bench.estimate_s == pytest.approx(3 * 58.0)
+    # a machine twice as slow: setup 74 s; samples of 4 s (5 of them, 20 s) and 16 s (2, 32 s)
+    assert cost.scaled(2.0).at((2, 5, 30.0)) == pytest.approx(74.0 + (20.0 + 32.0) / 2)
+
+
+def test_fit_keeps_asvs_least_samples_and_cuts_the_rest_deeper():
+    """Ten points of 5 s setup and 15 s samples under (2, 5, 30): 3 samples, 50 s a point,
+    500 s; any cut leaves 2 samples, 35 s a point, 350 s. With a protocol benchmark of
+    400 s at a 120 s cap and a budget of 550 s, the protocol must come down to 200 s: its
+    cap to 60 s (factor 0.5), where one factor over both sums would say 0.61 and overrun."""
+    floored = costs.Cost(5.0, (15.0,), 30.0)
+    interp = plan.Benchmark("a.A.time_x", list(range(10)), 10, repeat=(2, 5, 30.0), cost=floored)
+    interp.estimate_s = 10 * floored.at(interp.repeat)
+    assert interp.estimate_s == pytest.approx(500.0)
+    ratios = plan.Benchmark("scaling.Ratios.track_speedup", [0], 1, estimate_s=400.0)
+    env, lines = costs.fit([interp, ratios], 550.0, 120.0)
+    assert env == {"PARBENCH_POINT_CAP_S": "60.0"}
+    assert interp.estimate_s == pytest.approx(350.0) and ratios.estimate_s == pytest.approx(200.0)
+    assert "~8m20s -> ~5m50s" in lines[1] and "~6m40s -> ~3m20s" in lines[2]
+    alone = plan.Benchmark("a.A.time_x", list(range(10)), 10, repeat=(2, 5, 30.0), cost=floored, estimate_s=500.0)
+    _, lines = costs.fit([alone], 300.0, 120.0)
+    assert "cannot shrink: ~5m50s" in lines[-1]
 
 
 def test_duration_and_eta():

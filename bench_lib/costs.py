@@ -1,0 +1,259 @@
+"""What a point costs, and how a budget shrinks it.
+
+A point's time is a part sampling decides (asv's samples of a time_* benchmark, the
+protocol's pairs up to its time cap) and a part it does not (asv's start, the benchmark's
+setup, priming, engine start). A budget can only shrink the first, and asv's sampling has
+a floor: at least ``min_repeat`` samples (and two runs), however little time it is given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import statistics
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import ledger
+
+if TYPE_CHECKING:
+    from .plan import Benchmark
+
+# Per point, when this machine has no earlier duration for a benchmark.
+FIRST_RUN_GUESS_S = {"full": 30.0, "small": 2.0}
+
+# Benchmarks whose points stop at PARBENCH_POINT_CAP_S (the paired protocol of ratios.py).
+CAPPED = ("scaling.",)
+
+MIN_RUN_COUNT = 2  # asv's default: a time_* point runs its function at least twice
+
+
+def samples(sample_s: float, repeat: tuple) -> int:
+    """How many samples asv takes of a point whose one sample lasts ``sample_s`` under
+    ``repeat = (min_repeat, max_repeat, max_time)``: it stops once it has ``min_repeat``
+    (and two runs) and more than ``max_time`` has passed, or at ``max_repeat``."""
+    low, high, max_time = repeat
+    taken = 0
+    while taken < high:
+        taken += 1
+        if taken >= max(low, MIN_RUN_COUNT) and taken * sample_s > max_time:
+            break
+    return taken
+
+
+@dataclasses.dataclass(frozen=True)
+class Cost:
+    """One measured point's seconds, as recorded: ``fixed_s`` that sampling does not decide,
+    and of a time_* benchmark the length of one sample at each point recorded (its
+    sampling at another ``repeat`` follows asv's rule); of a protocol benchmark, the time
+    cap it ran under (a point runs to its cap, so it scales with the cap)."""
+
+    fixed_s: float
+    sample_s: tuple[float, ...] = ()
+    sampled_s: float = 0.0       # the recorded sampling per point (time_*)
+    cap_s: float | None = None   # the protocol's cap it was recorded under
+
+    @property
+    def recorded_s(self) -> float:
+        return self.fixed_s + self.sampled_s
+
+    def at(self, repeat: tuple | None = None, cap_s: float | None = None) -> float:
+        """Seconds per point under ``repeat`` (time_*) or the time cap ``cap_s`` (protocol)."""
+        if self.sample_s and repeat:
+            return self.fixed_s + statistics.fmean(samples(s, repeat) * s for s in self.sample_s)
+        if cap_s and self.cap_s:
+            return self.recorded_s * cap_s / self.cap_s
+        return self.recorded_s
+
+    def scaled(self, factor: float) -> "Cost":
+        """This cost on a machine ``factor`` times slower: every part, samples included."""
+        return Cost(self.fixed_s * factor, tuple(s * factor for s in self.sample_s), self.sampled_s * factor,
+                    self.cap_s)
+
+
+def _sampling(row: dict, indices) -> tuple[tuple[float, ...], float]:
+    """(one sample's seconds at each measured point, mean seconds sampled per point) of an
+    asv result row at ``indices``: result x number is a sample, times repeat the sampling."""
+    if not isinstance(row.get("result"), list) or not isinstance(row.get("stats_number"), list):
+        return (), 0.0
+    one, spent = [], []
+    for i in indices:
+        value, number, repeat = (row[key][i] if i < len(row[key] or []) else None
+                                 for key in ("result", "stats_number", "stats_repeat"))
+        if isinstance(value, (int, float)) and not math.isnan(value) and number and repeat:
+            one.append(value * number)
+            spent.append(value * number * repeat)
+    return tuple(one), (statistics.fmean(spent) if spent else 0.0)
+
+
+def per_point(folder: Path, skips: dict[str, frozenset[int]]) -> dict[str, Cost]:
+    """{benchmark: Cost per measured point} of one machine's folder: its latest wall time
+    in the ledger (asv's start included; ``skips``, its n/a combinations, left out), else
+    asv's latest recorded duration per number plus asv's start; of a time_* benchmark, the
+    part of it that was sampling, from asv's row of the same file."""
+    latest: dict[str, tuple[float, Cost]] = {}  # name -> (when, cost)
+    rows = {}
+    for path in folder.glob("*.json"):
+        if path.name == "machine.json":
+            continue
+        try:
+            rows[path.name] = ledger.load_rows(path)
+        except (ValueError, KeyError):
+            continue
+    try:
+        lines = (folder / ledger.LEDGER).read_text().splitlines()
+    except FileNotFoundError:
+        lines = []
+    for line in lines:
+        entry = json.loads(line)
+        name = entry["benchmark"]
+        done = sorted(set(entry["indices"]) - skips.get(name, frozenset()))
+        if entry.get("took_s") and done:
+            latest[name] = (float("inf"), _split(entry["took_s"] / len(done), rows.get(entry["file"], {}).get(name),
+                                                 done, entry.get("cap_s")))
+    for file_rows in rows.values():
+        for name, row in file_rows.items():
+            results = ledger.values(row)
+            done = [i for i, v in enumerate(results) if isinstance(v, (int, float)) and not math.isnan(v)]
+            when = row.get("started_at") or 0
+            if row.get("duration") and done and when >= latest.get(name, (-1, None))[0]:
+                latest[name] = (when, _split((row["duration"] + ledger.ASV_START_S) / len(done), row, done, None))
+    return {name: cost for name, (_, cost) in latest.items()}
+
+
+def _split(seconds: float, row: dict | None, indices, cap_s: float | None) -> Cost:
+    one, sampled = _sampling(row or {}, indices)
+    sampled = min(sampled, seconds)
+    return Cost(seconds - sampled, one, sampled, cap_s)
+
+
+def elsewhere(folder: Path, size: str, skips: dict[str, frozenset[int]]) -> list[dict[str, Cost]]:
+    """per_point of every other machine beside ``folder`` whose last run was at ``size``
+    (its ``sysinfo.jsonl`` says): what a machine's first run can plan from."""
+    out = []
+    for other in sorted(folder.parent.glob("*/sysinfo.jsonl")):
+        if other.parent.resolve() == folder.resolve():
+            continue
+        try:
+            last = json.loads(other.read_text().splitlines()[-1])
+        except (ValueError, IndexError):
+            continue
+        if last.get("size") == size:
+            out.append(per_point(other.parent, skips))
+    return out
+
+
+def speed(own: dict[str, Cost], theirs: dict[str, Cost]) -> float:
+    """How many times longer this machine takes per point than another: the median ratio
+    over the benchmarks both measured; 1 when they share none (a machine's first run)."""
+    ratios = [own[name].recorded_s / theirs[name].recorded_s for name in own.keys() & theirs.keys()
+              if theirs[name].recorded_s > 0]
+    return statistics.median(ratios) if ratios else 1.0
+
+
+def estimate(benchmarks: list[Benchmark], folder: Path, size: str, cap_s: float | None = None) -> None:
+    """Seconds per benchmark: its points that will be measured (n/a ones cost next to
+    nothing: 4 took 4 s, asv's start) times a Cost per measured point: this machine's,
+    else the median of other machines' at this size, each scaled by how much slower this
+    machine ran what both measured, else a first-run guess. time_* points are costed at
+    their own ``repeat``, protocol points at the time cap ``cap_s``."""
+    skips = {bench.name: bench.skips for bench in benchmarks}
+    own = per_point(folder, skips)
+    others = [(theirs, speed(own, theirs)) for theirs in elsewhere(folder, size, skips)]
+    for bench in benchmarks:
+        cost, bench.source = own.get(bench.name), "measured"
+        if cost is None:
+            scaled = [theirs[bench.name].scaled(factor) for theirs, factor in others if bench.name in theirs]
+            cost, bench.source = ((median(scaled, bench.repeat, cap_s), "elsewhere") if scaled
+                                  else (Cost(FIRST_RUN_GUESS_S[size]), "guess"))
+        bench.cost = cost
+        bench.estimate_s = (len(bench.selected) - bench.n_a) * cost.at(bench.repeat, cap_s)
+
+
+def median(costs: list[Cost], repeat: tuple | None, cap_s: float | None) -> Cost:
+    """The median cost at ``repeat`` and ``cap_s``; of an even count, the two middle ones
+    averaged part by part (their samples pooled), so that a budget still sees the floor."""
+    costs = sorted(costs, key=lambda c: c.at(repeat, cap_s))
+    middle = len(costs) // 2
+    if len(costs) % 2:
+        return costs[middle]
+    a, b = costs[middle - 1:middle + 1]
+    if a.sample_s and b.sample_s:
+        return Cost((a.fixed_s + b.fixed_s) / 2, a.sample_s + b.sample_s, (a.sampled_s + b.sampled_s) / 2)
+    capped = cap_s if a.cap_s and b.cap_s else None
+    return Cost((a.at(repeat, capped) + b.at(repeat, capped)) / 2, cap_s=capped)
+
+
+def shrunk(repeat: tuple, factor: float) -> tuple:
+    """asv's ``repeat`` with its time limit cut by ``factor`` (as the run passes it)."""
+    low, high, seconds = repeat
+    return (low, high, float(f"{seconds * factor:.2f}"))
+
+
+def capped_at(cap_s: float, factor: float) -> float:
+    """The protocol's time cap cut by ``factor`` (never below a second), as the run sets it."""
+    return float(f"{max(1.0, cap_s * factor):.1f}")
+
+
+def _shrinks(bench: Benchmark) -> bool:
+    return bool(bench.repeat) or bench.name.startswith(CAPPED)
+
+
+def _under(bench: Benchmark, factor: float, cap_s: float) -> float:
+    """A benchmark's planned seconds with sampling cut by ``factor``: its estimate scaled
+    the way its recorded cost scales (a time_* point's floor of samples kept), else by
+    ``factor`` itself (a cost with no sampling record)."""
+    cost = bench.cost
+    if bench.repeat and cost and cost.sample_s:
+        whole = cost.at(bench.repeat)
+        return bench.estimate_s * cost.at(shrunk(bench.repeat, factor)) / whole if whole else 0.0
+    if bench.repeat:
+        return bench.estimate_s * factor
+    return bench.estimate_s * capped_at(cap_s, factor) / cap_s
+
+
+def fit(benchmarks: list[Benchmark], budget_s: float, cap_s: float) -> tuple[dict, list[str]]:
+    """Shorten sampling so the plan fits ``budget_s``: the protocol's per-point time cap and
+    asv's ``repeat`` time of time_* benchmarks, by the largest one factor (down to a tenth)
+    whose plan fits. Returns the environment to set and what it says; estimates are set in
+    place. Setup and asv's least samples per point cannot shrink, so a budget below what
+    they take is said, not promised."""
+    scalable = [b for b in benchmarks if _shrinks(b)]
+    fixed = sum(b.estimate_s for b in benchmarks if not _shrinks(b))
+    planned = fixed + sum(b.estimate_s for b in scalable)
+    if planned <= budget_s or not scalable:
+        return {}, [f"the plan (~{duration(planned)}) fits the budget of {duration(budget_s)}"]
+
+    def total(factor: float) -> float:
+        return fixed + sum(_under(b, factor, cap_s) for b in scalable)
+
+    low, high = 0.1, 1.0
+    if total(low) <= budget_s:
+        for _ in range(40):  # total grows with the factor: bisect to the largest that fits
+            middle = (low + high) / 2
+            low, high = (middle, high) if total(middle) <= budget_s else (low, middle)
+    factor, least = low, total(low)
+    lines = [f"budget {duration(budget_s)} < plan ~{duration(planned)}: sampling cut to "
+             f"{factor:.0%} of its usual time; less precise (wider intervals, more points marked imprecise):"]
+    env = {}
+    for bench in scalable:
+        before, bench.estimate_s = bench.estimate_s, _under(bench, factor, cap_s)
+        change = f"~{duration(before)} -> ~{duration(bench.estimate_s)}"
+        if bench.repeat:
+            bench.attributes = [f"repeat=({bench.repeat[0]},{bench.repeat[1]},{shrunk(bench.repeat, factor)[2]:.2f})"]
+            lines.append(f"  {bench.name}: asv samples for at most {shrunk(bench.repeat, factor)[2]:.1f} s "
+                         f"instead of {bench.repeat[2]:g} s ({change})")
+        else:
+            env["PARBENCH_POINT_CAP_S"] = f"{capped_at(cap_s, factor):.1f}"
+            lines.append(f"  {bench.name}: each point stops at {capped_at(cap_s, factor):.1f} s instead of "
+                         f"{cap_s:g} s ({change})")
+    if least > budget_s:
+        lines.append(f"  setup and asv's least samples cannot shrink: ~{duration(least)} is the least "
+                     "this plan takes")
+    return env, lines
+
+
+def duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
