@@ -47,7 +47,7 @@ class Cost:
     """One measured point's seconds, as recorded: ``fixed_s`` that sampling does not decide,
     and of a time_* benchmark the length of one sample at each point recorded (its
     sampling at another ``repeat`` follows asv's rule); of a protocol benchmark, the time
-    cap it ran under (a point runs to its cap, so it scales with the cap)."""
+    cap it ran under, ``sampled_s`` the part that grows with the cap."""
 
     fixed_s: float
     sample_s: tuple[float, ...] = ()
@@ -63,7 +63,7 @@ class Cost:
         if self.sample_s and repeat:
             return self.fixed_s + statistics.fmean(samples(s, repeat) * s for s in self.sample_s)
         if cap_s and self.cap_s:
-            return self.recorded_s * cap_s / self.cap_s
+            return self.fixed_s + self.sampled_s * cap_s / self.cap_s
         return self.recorded_s
 
     def scaled(self, factor: float) -> "Cost":
@@ -105,27 +105,44 @@ def per_point(folder: Path, skips: dict[str, frozenset[int]]) -> dict[str, Cost]
         lines = (folder / ledger.LEDGER).read_text().splitlines()
     except FileNotFoundError:
         lines = []
+    capped: dict[str, list[tuple[float, float]]] = {}  # name -> [(cap, seconds per point)], oldest first
     for line in lines:
         entry = json.loads(line)
         name = entry["benchmark"]
         done = sorted(set(entry["indices"]) - skips.get(name, frozenset()))
-        if entry.get("took_s") and done:
+        if entry.get("took_s") and done and entry.get("cap_s"):
+            capped.setdefault(name, []).append((entry["cap_s"], entry["took_s"] / len(done)))
+            latest[name] = (float("inf"), _on_cap(capped[name]))
+        elif entry.get("took_s") and done:
             latest[name] = (float("inf"), _split(entry["took_s"] / len(done), rows.get(entry["file"], {}).get(name),
-                                                 done, entry.get("cap_s")))
+                                                 done))
     for file_rows in rows.values():
         for name, row in file_rows.items():
             results = ledger.values(row)
             done = [i for i, v in enumerate(results) if isinstance(v, (int, float)) and not math.isnan(v)]
             when = row.get("started_at") or 0
             if row.get("duration") and done and when >= latest.get(name, (-1, None))[0]:
-                latest[name] = (when, _split((row["duration"] + ledger.ASV_START_S) / len(done), row, done, None))
+                latest[name] = (when, _split((row["duration"] + ledger.ASV_START_S) / len(done), row, done))
     return {name: cost for name, (_, cost) in latest.items()}
 
 
-def _split(seconds: float, row: dict | None, indices, cap_s: float | None) -> Cost:
+def _split(seconds: float, row: dict | None, indices) -> Cost:
     one, sampled = _sampling(row or {}, indices)
     sampled = min(sampled, seconds)
-    return Cost(seconds - sampled, one, sampled, cap_s)
+    return Cost(seconds - sampled, one, sampled)
+
+
+def _on_cap(history: list[tuple[float, float]]) -> Cost:
+    """A protocol point's cost from its runs under time caps (oldest first): with two caps,
+    the line through the latest run and the latest under another cap (a point that gets
+    precise, or reaches its least rounds, before the cap does not shrink with it); with
+    one, all of it in proportion to the cap. The slope stays between flat and proportional."""
+    cap, seconds = history[-1]
+    other = next(((c, s) for c, s in reversed(history) if c != cap), None)
+    if other is None:
+        return Cost(0.0, (), seconds, cap)
+    slope = min(max((seconds - other[1]) / (cap - other[0]), 0.0), seconds / cap)
+    return Cost(seconds - slope * cap, (), slope * cap, cap)
 
 
 def elsewhere(folder: Path, size: str, skips: dict[str, frozenset[int]]) -> list[dict[str, Cost]]:
@@ -181,8 +198,10 @@ def median(costs: list[Cost], repeat: tuple | None, cap_s: float | None) -> Cost
     a, b = costs[middle - 1:middle + 1]
     if a.sample_s and b.sample_s:
         return Cost((a.fixed_s + b.fixed_s) / 2, a.sample_s + b.sample_s, (a.sampled_s + b.sampled_s) / 2)
-    capped = cap_s if a.cap_s and b.cap_s else None
-    return Cost((a.at(repeat, capped) + b.at(repeat, capped)) / 2, cap_s=capped)
+    if cap_s and a.cap_s and b.cap_s:
+        return Cost((a.fixed_s + b.fixed_s) / 2, (), (a.at(cap_s=cap_s) - a.fixed_s + b.at(cap_s=cap_s) - b.fixed_s) / 2,
+                    cap_s)
+    return Cost((a.at(repeat) + b.at(repeat)) / 2)
 
 
 def shrunk(repeat: tuple, factor: float) -> tuple:
@@ -210,6 +229,9 @@ def _under(bench: Benchmark, factor: float, cap_s: float) -> float:
         return bench.estimate_s * cost.at(shrunk(bench.repeat, factor)) / whole if whole else 0.0
     if bench.repeat:
         return bench.estimate_s * factor
+    if cost and cost.cap_s:
+        whole = cost.at(cap_s=cap_s)
+        return bench.estimate_s * cost.at(cap_s=capped_at(cap_s, factor)) / whole if whole else 0.0
     return bench.estimate_s * capped_at(cap_s, factor) / cap_s
 
 

@@ -101,6 +101,29 @@ def test_protocol_points_are_planned_at_the_time_cap_of_this_run(tmp_path):
     assert benches[0].estimate_s == pytest.approx(3 * 50.0)
 
 
+def test_a_protocol_point_under_two_caps_is_a_line_through_them(tmp_path):
+    """By hand: 30 s a point under a 20 s cap, then 25 s under 10 s: 0.5 s per second of
+    cap on top of 20 s that does not shrink; at 60 s, 50 s a point. A later run under the
+    same cap (28 s) is the one the line goes through. A run that took longer under a lower
+    cap gives no negative slope: flat; one that would grow faster than the cap: in
+    proportion."""
+    def planned(entries, cap):
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        folder.mkdir()
+        (folder / ledger.LEDGER).write_text("".join(
+            json.dumps({"file": "f.json", "benchmark": "scaling.C.track_x", "indices": list(range(10)),
+                        "took_s": took, "cap_s": c}) + "\n" for c, took in entries))
+        bench = plan.Benchmark("scaling.C.track_x", [0], 1)
+        costs.estimate([bench], folder, "full", cap_s=cap)
+        return bench.estimate_s
+
+    assert planned([(20.0, 300.0), (10.0, 250.0)], 60.0) == pytest.approx(50.0)
+    assert planned([(20.0, 300.0), (10.0, 250.0)], 10.0) == pytest.approx(25.0)
+    assert planned([(20.0, 300.0), (10.0, 250.0), (10.0, 280.0)], 60.0) == pytest.approx(28.0 - 0.2 * 10 + 0.2 * 60)
+    assert planned([(20.0, 300.0), (10.0, 320.0)], 60.0) == pytest.approx(32.0)    # flat
+    assert planned([(20.0, 300.0), (10.0, 50.0)], 60.0) == pytest.approx(5.0 * 6)  # proportional to 5 s at 10 s
+
+
 def test_na_points_are_planned_at_nothing_and_left_out_of_the_time_per_point(tmp_path):
     """An n/a combination is a fork and a raise (4 took 4 s, asv's start): the plan costs
     only the points that will be measured, and a ledger entry's time is per measured point."""
