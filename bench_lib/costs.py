@@ -133,15 +133,16 @@ def _split(seconds: float, row: dict | None, indices) -> Cost:
 
 
 def _on_cap(history: list[tuple[float, float]]) -> Cost:
-    """A protocol point's cost from its runs under time caps (oldest first): with two caps,
-    the line through the latest run and the latest under another cap (a point that gets
-    precise, or reaches its least rounds, before the cap does not shrink with it); with
-    one, all of it in proportion to the cap. The slope stays between flat and proportional."""
+    """A protocol point's cost from its runs under time caps (oldest first). A point's
+    sampling grows at most as fast as its cap, and only while it runs to the cap: one
+    that took longer than its cap holds that much setup and least rounds, which do not
+    shrink. Under two caps at least 1.5x apart, the line through the latest run and the
+    latest under such another cap, its slope between flat and that bound (closer caps
+    show the host's day more than the cap)."""
     cap, seconds = history[-1]
-    other = next(((c, s) for c, s in reversed(history) if c != cap), None)
-    if other is None:
-        return Cost(0.0, (), seconds, cap)
-    slope = min(max((seconds - other[1]) / (cap - other[0]), 0.0), seconds / cap)
+    other = next(((c, s) for c, s in reversed(history) if max(c, cap) >= 1.5 * min(c, cap)), None)
+    bound = min(1.0, seconds / cap)
+    slope = bound if other is None else min(max((seconds - other[1]) / (cap - other[0]), 0.0), bound)
     return Cost(seconds - slope * cap, (), slope * cap, cap)
 
 

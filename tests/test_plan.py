@@ -105,8 +105,8 @@ def test_a_protocol_point_under_two_caps_is_a_line_through_them(tmp_path):
     """By hand: 30 s a point under a 20 s cap, then 25 s under 10 s: 0.5 s per second of
     cap on top of 20 s that does not shrink; at 60 s, 50 s a point. A later run under the
     same cap (28 s) is the one the line goes through. A run that took longer under a lower
-    cap gives no negative slope: flat; one that would grow faster than the cap: in
-    proportion."""
+    cap gives no negative slope: flat; one that would grow faster than its time: in
+    proportion. A point's sampling grows at most second for second with the cap."""
     def planned(entries, cap):
         folder = tmp_path / str(len(list(tmp_path.iterdir())))
         folder.mkdir()
@@ -122,6 +122,11 @@ def test_a_protocol_point_under_two_caps_is_a_line_through_them(tmp_path):
     assert planned([(20.0, 300.0), (10.0, 250.0), (10.0, 280.0)], 60.0) == pytest.approx(28.0 - 0.2 * 10 + 0.2 * 60)
     assert planned([(20.0, 300.0), (10.0, 320.0)], 60.0) == pytest.approx(32.0)    # flat
     assert planned([(20.0, 300.0), (10.0, 50.0)], 60.0) == pytest.approx(5.0 * 6)  # proportional to 5 s at 10 s
+    # one cap: 25 s a point under a 10 s cap holds 15 s that the cap does not decide: 75 s at 60 s
+    assert planned([(10.0, 250.0)], 60.0) == pytest.approx(15.0 + 60.0)
+    assert planned([(10.0, 250.0)], 5.0) == pytest.approx(15.0 + 5.0)
+    # 12.3 s and 11.6 s are too close to tell the cap from the host: the latest alone
+    assert planned([(12.3, 270.0), (11.6, 371.0)], 60.0) == pytest.approx(37.1 - 11.6 + 60.0)
 
 
 def test_na_points_are_planned_at_nothing_and_left_out_of_the_time_per_point(tmp_path):
