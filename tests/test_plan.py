@@ -123,6 +123,7 @@ def test_a_protocol_point_under_two_caps_is_a_line_through_them(tmp_path):
     assert planned([(20.0, 300.0), (10.0, 320.0)], 60.0) == pytest.approx(32.0)    # flat
     assert planned([(20.0, 300.0), (10.0, 50.0)], 60.0) == pytest.approx(5.0 * 6)  # proportional to 5 s at 10 s
     # one cap: 25 s a point under a 10 s cap holds 15 s that the cap does not decide: 75 s at 60 s
+    assert planned([(15.0, 270.0), (10.0, 250.0)], 60.0) == pytest.approx(21.0 + 0.4 * 60)  # 1.5x apart: a line
     assert planned([(10.0, 250.0)], 60.0) == pytest.approx(15.0 + 60.0)
     assert planned([(10.0, 250.0)], 5.0) == pytest.approx(15.0 + 5.0)
     # 12.3 s and 11.6 s are too close to tell the cap from the host: the latest alone
@@ -429,3 +430,48 @@ def test_the_runs_group_names_the_backends_of_its_speedups_and_gaps():
     assert plan.speedup_group([ratios, gap, traces]) == {"PARBENCH_SPEEDUP_GROUP": "loky,threads,dask"}
     assert plan.speedup_group([gap]) == {"PARBENCH_SPEEDUP_GROUP": "dask,loky"}
     assert plan.speedup_group([traces]) == {}
+
+
+def test_other_machines_median_of_two_keeps_setup_samples_and_caps_apart(tmp_path):
+    """By hand, two machines 'p' and 'q' sharing nothing with this one (speed 1):
+    a.A: p took 20 s a point of which 5 samples of 2 s; q 40 s of which 2 of 8 s. So p is
+    10 s setup and q 24 s: their median is 17 s setup with samples of 2 and 8 s. Under
+    (2, 5, 3): 2 samples each, 4 and 16 s, 27 s a point. scaling.C: p 10 s a point under a
+    20 s cap (in proportion), q 90 s under 60 s (30 s beyond its cap): at a 30 s cap, 15
+    and 60 s; their median is 15 s that does not shrink plus 22.5 s at 30 s, 60 s at 60 s."""
+    results = tmp_path / "results"
+    for name, took, row, (cap, capped) in (("p", 20.0, (2.0, 5), (20.0, 10.0)), ("q", 40.0, (8.0, 2), (60.0, 90.0))):
+        folder = results / name
+        folder.mkdir(parents=True)
+        (folder / "sysinfo.jsonl").write_text(json.dumps({"size": "full"}) + "\n")
+        write_sampled(folder / "f.json", {"a.A.time_x": {"result": [row[0]], "duration": 1.0, "started_at": 5,
+                                                         "stats_number": [1], "stats_repeat": [row[1]]}})
+        (folder / ledger.LEDGER).write_text(
+            json.dumps({"file": "f.json", "benchmark": "a.A.time_x", "indices": [0], "took_s": took}) + "\n"
+            + json.dumps({"file": "f.json", "benchmark": "scaling.C.track_x", "indices": [0], "took_s": capped,
+                          "cap_s": cap}) + "\n")
+    timed = plan.Benchmark("a.A.time_x", [0], 1, repeat=(2, 5, 3.0))
+    protocol = plan.Benchmark("scaling.C.track_x", [0], 1)
+    costs.estimate([timed, protocol], results / "new", "full", cap_s=30.0)
+    assert timed.estimate_s == pytest.approx(27.0) and timed.source == "elsewhere"
+    assert timed.cost.fixed_s == pytest.approx(17.0) and sorted(timed.cost.sample_s) == [2.0, 8.0]
+    assert protocol.estimate_s == pytest.approx(37.5)
+    assert protocol.cost.at(cap_s=60.0) == pytest.approx(60.0)
+    slow = protocol.cost.scaled(2.0)  # a machine twice as slow keeps the cap it ran under
+    assert (slow.cap_s, slow.at(cap_s=30.0)) == (30.0, pytest.approx(75.0))
+    assert sorted(timed.cost.scaled(2.0).sample_s) == [4.0, 16.0]
+
+
+def test_fit_cuts_a_protocol_cap_by_what_its_line_saves():
+    """Ten points of 20 s that do not shrink plus 0.5 s per second of cap: 50 s a point at
+    60 s, 500 s. To fit 400 s a point must take 40 s: a cap of 40 s (in proportion, 48 s,
+    would overrun). A plan that equals the budget fits; the cap never goes below 1 s."""
+    line = costs.Cost(20.0, (), 10.0, 20.0)
+    bench = plan.Benchmark("scaling.C.track_x", list(range(10)), 10, cost=line, estimate_s=10 * line.at(cap_s=60.0))
+    assert bench.estimate_s == pytest.approx(500.0)
+    env, lines = costs.fit([bench], 400.0, 60.0)
+    assert env == {"PARBENCH_POINT_CAP_S": "40.0"} and bench.estimate_s == pytest.approx(400.0)
+    assert len(lines) == 2  # met: nothing said about what cannot shrink
+    env, lines = costs.fit([bench], 400.0, 60.0)
+    assert env == {} and "fits" in lines[0]
+    assert costs.capped_at(5.0, 0.1) == 1.0 and costs.capped_at(120.0, 0.5) == 60.0
