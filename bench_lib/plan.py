@@ -15,6 +15,7 @@ from pathlib import Path
 from . import config, costs, ledger
 from .costs import duration
 
+
 @dataclasses.dataclass
 class Benchmark:
     """One asv benchmark and the parameter combinations of it this run measures."""
