@@ -259,18 +259,18 @@ def fit(benchmarks: list[Benchmark], budget_s: float, cap_s: float) -> tuple[dic
     factor, least = low, total(low)
     lines = [f"budget {duration(budget_s)} < plan ~{duration(planned)}: sampling cut to "
              f"{factor:.0%} of its usual time; less precise (wider intervals, more points marked imprecise):"]
-    env = {}
+    env, cap = {}, capped_at(cap_s, factor)
     for bench in scalable:
         before, bench.estimate_s = bench.estimate_s, _under(bench, factor, cap_s)
         change = f"~{duration(before)} -> ~{duration(bench.estimate_s)}"
         if bench.repeat:
-            bench.attributes = [f"repeat=({bench.repeat[0]},{bench.repeat[1]},{shrunk(bench.repeat, factor)[2]:.2f})"]
-            lines.append(f"  {bench.name}: asv samples for at most {shrunk(bench.repeat, factor)[2]:.1f} s "
+            low, high, seconds = shrunk(bench.repeat, factor)
+            bench.attributes = [f"repeat=({low},{high},{seconds:.2f})"]
+            lines.append(f"  {bench.name}: asv samples for at most {seconds:.1f} s "
                          f"instead of {bench.repeat[2]:g} s ({change})")
         else:
-            env["PARBENCH_POINT_CAP_S"] = f"{capped_at(cap_s, factor):.1f}"
-            lines.append(f"  {bench.name}: each point stops at {capped_at(cap_s, factor):.1f} s instead of "
-                         f"{cap_s:g} s ({change})")
+            env["PARBENCH_POINT_CAP_S"] = f"{cap:.1f}"
+            lines.append(f"  {bench.name}: each point stops at {cap:.1f} s instead of {cap_s:g} s ({change})")
     if least > budget_s:
         lines.append(f"  setup and asv's least samples cannot shrink: ~{duration(least)} is the least "
                      "this plan takes")
