@@ -61,10 +61,10 @@ def in_test_engines(cls, named) -> bool:
     return False
 
 
-# ModelInference loads TensorFlow in every worker (seconds per process): every backend is
-# driven once at the most workers (``per-worker``), every variant on serial and loky, a
-# variant neither runs (Ray's actors) on the backends that run it, pinning on loky;
-# tests/test_models.py checks every backend's predictions, every variant, against serial.
+# ModelInference loads TensorFlow in every worker (seconds per process): every variant on
+# serial and loky, a variant neither runs (Ray's actors) on the backends that run it,
+# pinning on loky; tests/test_models.py checks every backend's predictions, every variant,
+# against serial, on the warm engine and through the workload's run that the class times.
 MODEL_BACKENDS = {"serial", "loky"}
 
 
@@ -77,7 +77,7 @@ def thinned_model(named) -> bool:
         return True
     if named["pinned"]:
         return backend != "loky"
-    if backend in MODEL_BACKENDS or variant == "per-worker":
+    if backend in MODEL_BACKENDS:
         return False
     runs = workloads.get("model_inference").unsupported
     return runs(backend, variant) is not None or any(runs(b, variant) is None for b in MODEL_BACKENDS)
@@ -89,7 +89,7 @@ COMMON = ("backend", "n_workers", "variant")
 def thinned_workload(cls, named) -> bool:
     """Workload classes: a loop, a thread and a process backend over every combination;
     the other engines at the most workers, every variant, the first value of the rest
-    (tests/test_workloads.py checks each engine's answers for 1 and 2 workers)."""
+    (tests/test_workloads.py checks each engine's answers against serial)."""
     if named.get("backend", "serial") in THIN_BACKENDS:
         return False
     if named.get("n_workers", 0) not in (0, max(config.worker_counts())):

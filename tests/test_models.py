@@ -24,18 +24,19 @@ from bench_lib import affinity, backends, harness, models
 from bench_lib.workloads import model_inference as mi
 from model_checks import check, reference
 from process_groups import model_inference as process_group
-from test_workloads import model_logits, model_mismatches
+from test_workloads import model_logits, model_mismatches, worker_counts
 
 TIMEOUT = 600
 
 
 def cases():
-    """(backend, n_workers, variant, pinned) for every meaningful combination at n 1 and 2;
-    two of them pinned: actors created pinned (ray), and a forked pool."""
+    """(backend, n_workers, variant, pinned) for every meaningful combination at the worker
+    counts that run different code (tests/test_workloads.py); two of them pinned: actors
+    created pinned (ray), and a forked pool."""
     out = [
         (b, n, v, False)
         for b in backends.names()
-        for n in (2, 1)  # a caller that loads TensorFlow (joblib n=1) never forks after
+        for n in sorted(worker_counts(b), reverse=True)  # a caller that loads TensorFlow (joblib n=1) never forks after
         for v in harness.variants("model_inference")
         if harness.unsupported("model_inference", b, n, v) is None
     ]

@@ -116,12 +116,19 @@ def check_answer(workload, inputs, got):
     atol = 1e-6 if workload == "volume_gaussian" else 1e-9
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=atol)
 
-# Every process-based engine and one shared-memory one; all of them in test_benchmarks.
+def worker_counts(backend):
+    """2, and 1 where one worker means tasks in the caller (other code than 2 workers). A
+    worker engine's one-worker pool runs the code of its two-worker pool: it is checked
+    against serial by tests/test_backends.py, not again with every workload and variant."""
+    return (1, 2) if backends.backend_class(backend).in_caller(1) else (2,)
+
+
 def cases(workload):
+    """Every backend and variant, at the worker counts that run different code."""
     return [
         (b, n, v)
         for b in backends.names()
-        for n in (1, 2)
+        for n in worker_counts(b)
         for v in harness.variants(workload)
         if harness.unsupported(workload, b, n, v) is None
     ]
