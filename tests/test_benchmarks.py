@@ -61,26 +61,23 @@ def in_test_engines(cls, named) -> bool:
     return False
 
 
-# ModelInference loads TensorFlow in every worker (seconds per process): every variant on
-# serial and loky, a variant neither runs (Ray's actors) on the backends that run it,
-# pinning on loky; tests/test_models.py checks every backend's predictions, every variant,
-# against serial, on the warm engine and through the workload's run that the class times.
+# ModelInference loads TensorFlow in every worker (seconds per process): the class is driven
+# on serial and loky, every variant they run, pinning on loky; tests/test_models.py checks
+# every backend's predictions, every variant (Ray's actors too), steady and first round,
+# against serial, on the warm engine and through the workload calls the class times.
 MODEL_BACKENDS = {"serial", "loky"}
 
 
 def thinned_model(named) -> bool:
     top = max(config.worker_counts())
-    backend, n, variant = named["backend"], named["n_workers"], named["variant"]
+    backend, n = named["backend"], named["n_workers"]
     if backend == "serial":
         return n != 1
     if n != top:
         return True
     if named["pinned"]:
         return backend != "loky"
-    if backend in MODEL_BACKENDS:
-        return False
-    runs = workloads.get("model_inference").unsupported
-    return runs(backend, variant) is not None or any(runs(b, variant) is None for b in MODEL_BACKENDS)
+    return backend not in MODEL_BACKENDS
 
 
 COMMON = ("backend", "n_workers", "variant")
