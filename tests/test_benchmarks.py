@@ -61,23 +61,16 @@ def in_test_engines(cls, named) -> bool:
     return False
 
 
-# ModelInference loads TensorFlow in every worker (seconds per process): the class is driven
-# on serial and loky, every variant they run, pinning on loky; tests/test_models.py checks
-# every backend's predictions, every variant (Ray's actors too), steady and first round,
-# against serial, on the warm engine and through the workload calls the class times.
-MODEL_BACKENDS = {"serial", "loky"}
-
-
 def thinned_model(named) -> bool:
-    top = max(config.worker_counts())
+    """ModelInference loads TensorFlow in every worker (seconds per process): the class is
+    driven on serial (one worker) and loky (the most workers), every variant they run,
+    pinned or not; tests/test_models.py checks every backend's predictions, every variant
+    (Ray's actors too), steady and first round, against serial, on the warm engine and
+    through the workload calls the class times."""
     backend, n = named["backend"], named["n_workers"]
     if backend == "serial":
         return n != 1
-    if n != top:
-        return True
-    if named["pinned"]:
-        return backend != "loky"
-    return backend not in MODEL_BACKENDS
+    return backend != "loky" or n != max(config.worker_counts())
 
 
 COMMON = ("backend", "n_workers", "variant")

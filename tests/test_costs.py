@@ -9,6 +9,7 @@ import math
 import pytest
 
 from bench_lib import costs, ledger, plan
+from test_plan import write_sampled
 
 NAN = float("nan")
 
@@ -86,28 +87,22 @@ def test_median_of_two_capped_costs_is_a_line_at_this_runs_cap():
 
 
 # -- the latest recorded run ---------------------------------------------------------------------
-def write(path, rows):
-    columns = ["result", "params", "version", "started_at", "duration", "stats_number", "stats_repeat"]
-    path.write_text(json.dumps({"result_columns": columns,
-                                "results": {k: [v.get(c) for c in columns] for k, v in rows.items()}}))
-
-
 @pytest.mark.parametrize("newer_in", ["a.json", "b.json"])
 def test_the_latest_started_run_of_a_benchmark_is_its_cost(tmp_path, newer_in):
     """The row started later (200) is the cost, in whichever file it is: 10 s + asv's start
     over 2 points; the older row (100) took 30 s. A row without a start is older than both."""
     older = "b.json" if newer_in == "a.json" else "a.json"
-    write(tmp_path / newer_in, {"m.C.track": {"result": [1.0, 2.0], "started_at": 200, "duration": 10.0}})
-    write(tmp_path / older, {"m.C.track": {"result": [1.0, 2.0], "started_at": 100, "duration": 30.0},
+    write_sampled(tmp_path / newer_in, {"m.C.track": {"result": [1.0, 2.0], "started_at": 200, "duration": 10.0}})
+    write_sampled(tmp_path / older, {"m.C.track": {"result": [1.0, 2.0], "started_at": 100, "duration": 30.0},
                              "m.D.track": {"result": [1.0], "duration": 8.0}})
-    write(tmp_path / "c.json", {"m.D.track": {"result": [1.0], "started_at": 1, "duration": 2.0}})
+    write_sampled(tmp_path / "c.json", {"m.D.track": {"result": [1.0], "started_at": 1, "duration": 2.0}})
     found = costs.per_point(tmp_path, {})
     assert found["m.C.track"] == costs.Cost((10.0 + ledger.ASV_START_S) / 2)
     assert found["m.D.track"] == costs.Cost(2.0 + ledger.ASV_START_S)
 
 
 def test_a_row_without_a_start_is_still_a_cost(tmp_path):
-    write(tmp_path / "a.json", {"m.C.track": {"result": [1.0], "duration": 6.0}})
+    write_sampled(tmp_path / "a.json", {"m.C.track": {"result": [1.0], "duration": 6.0}})
     assert costs.per_point(tmp_path, {}) == {"m.C.track": costs.Cost(6.0 + ledger.ASV_START_S)}
 
 
@@ -116,7 +111,7 @@ def test_every_result_file_is_read_past_machine_json_and_a_damaged_one(tmp_path)
     folder's order (tmpfs lists newest first; any order must give every good file)."""
     names = [f"{i:08x}-env.json" for i in range(6)]
     for i, name in enumerate(names):
-        write(tmp_path / name, {f"m.C{i}.track": {"result": [1.0], "duration": float(i + 1)}})
+        write_sampled(tmp_path / name, {f"m.C{i}.track": {"result": [1.0], "duration": float(i + 1)}})
         if i == 2:
             (tmp_path / "machine.json").write_text(json.dumps({"machine": "m", "version": 1}))
             (tmp_path / "0badf11e-env.json").write_text("{damaged")
@@ -126,7 +121,7 @@ def test_every_result_file_is_read_past_machine_json_and_a_damaged_one(tmp_path)
 
 def test_a_ledger_entry_without_its_wall_time_leaves_the_row_as_the_cost(tmp_path):
     """An entry with no took_s (a run stopped before it wrote one) says nothing of time."""
-    write(tmp_path / "f.json", {"m.C.track": {"result": [1.0], "started_at": 5, "duration": 6.0}})
+    write_sampled(tmp_path / "f.json", {"m.C.track": {"result": [1.0], "started_at": 5, "duration": 6.0}})
     (tmp_path / ledger.LEDGER).write_text(
         json.dumps({"file": "f.json", "benchmark": "m.C.track", "indices": [0], "took_s": 0}) + "\n")
     assert costs.per_point(tmp_path, {}) == {"m.C.track": costs.Cost(6.0 + ledger.ASV_START_S)}
@@ -135,7 +130,7 @@ def test_a_ledger_entry_without_its_wall_time_leaves_the_row_as_the_cost(tmp_pat
 def test_asvs_duration_of_a_time_point_is_split_with_its_own_rows_samples(tmp_path):
     """No ledger: (26 s + asv's 4 s start) over 1 point = 30 s; its sample of 0.5 s x 4,
     taken 3 times, is 6 s of it: 24 s setup."""
-    write(tmp_path / "f.json", {"m.C.time_x": {"result": [0.5], "started_at": 5, "duration": 30.0 - ledger.ASV_START_S,
+    write_sampled(tmp_path / "f.json", {"m.C.time_x": {"result": [0.5], "started_at": 5, "duration": 30.0 - ledger.ASV_START_S,
                                                "stats_number": [4], "stats_repeat": [3]}})
     assert costs.per_point(tmp_path, {}) == {"m.C.time_x": costs.Cost(24.0, (2.0,), 6.0)}
 
@@ -150,7 +145,7 @@ def test_other_machines_are_ordered_at_this_benchmarks_repeat(tmp_path):
         folder = results / name
         folder.mkdir(parents=True)
         (folder / "sysinfo.jsonl").write_text(json.dumps({"size": "full"}) + "\n")
-        write(folder / "f.json", {"m.C.time_x": {"result": [1.0], "started_at": 1,
+        write_sampled(folder / "f.json", {"m.C.time_x": {"result": [1.0], "started_at": 1,
                                                  "duration": duration - ledger.ASV_START_S,
                                                  "stats_number": stats, "stats_repeat": stats}})
     bench = plan.Benchmark("m.C.time_x", [0], 1, repeat=(1, 10, 5.0))

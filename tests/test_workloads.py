@@ -116,6 +116,7 @@ def check_answer(workload, inputs, got):
     atol = 1e-6 if workload == "volume_gaussian" else 1e-9
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=atol)
 
+
 def worker_counts(backend):
     """2, and 1 where one worker means tasks in the caller (other code than 2 workers). A
     worker engine's one-worker pool runs the code of its two-worker pool: it is checked
