@@ -150,12 +150,18 @@ def close_engines():
 
 
 @pytest.fixture(scope="module", autouse=True)
-def short_points():
+def short_points(tmp_path_factory):
     """Ratios, Gap and Ceiling stop after their minimum rounds (as in tests/test_engines.py),
     not at the small size's 10 s cap: a finite figure is what is checked here, and it comes
-    from the first rounds as well. Set before any spawned child starts: children inherit it."""
+    from the first rounds as well. The module is one run with a points file, as under
+    ``bench_lib run``: Gap's points measure each speedup too, and Ratios read theirs back
+    (one measurement, as in a run), so model_inference's rounds run once, not twice. Set
+    before any spawned child starts: children inherit it."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PARBENCH_POINT_CAP_S", "0.3")
+        mp.setenv("PARBENCH_POINTS", str(tmp_path_factory.mktemp("run") / "points.jsonl"))
+        mp.setenv("PARBENCH_RUN", "test-benchmarks")
+        mp.setenv("PARBENCH_GUARD", "off")  # other tests' processes are not foreign load here
         yield
 
 
