@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import sys
 from typing import Any
 
 from . import backends, ceiling, config, gil, harness, points, protocol, workloads
@@ -168,8 +169,9 @@ def speedups(workload: str, names: list[str], n_workers: int, **options) -> dict
     for all, so a round costs one serial run instead of one per backend. Where the
     backend's run is the shared variant of the workload's gap pair, its naive variant is an
     arm of the same rounds, on the same engine: the gap is naive / shared of those samples,
-    not a second measurement of the shared run. Returns {"speedup": {backend: point},
-    "gap": {backend: point}}."""
+    not a second measurement of the shared run. Once the rounds are done, each backend's
+    run is traced once on its warm engine (bench_lib.timeline: ``scaling.Traces`` reads it
+    back). Returns {"speedup": {backend: point}, "gap": {backend: point}}."""
     wl = workloads.get(workload)
     naive, shared = wl.gap_pair
     inputs = wl.inputs(config.size(), n_workers=n_workers, **params_for(workload))
@@ -188,19 +190,34 @@ def speedups(workload: str, names: list[str], n_workers: int, **options) -> dict
                 arms[gap_arm(name, naive)] = harness.prepare_on(engine, wl, inputs, naive)
                 gaps.append(name)
         m = _against_serial(wl, inputs, arms, options)
+        out: dict[str, dict[str, dict]] = {"speedup": {}, "gap": {}}
+        for name in names:
+            out["speedup"][name] = record("speedup", SERIAL, name, m, workload=workload, backend=name,
+                                          n_workers=n_workers, variant=variants[name], group=sorted(names))
+            points.write(out["speedup"][name])
+        for name in gaps:
+            out["gap"][name] = record("gap", gap_arm(name, naive), name, m, workload=workload, backend=name,
+                                      n_workers=n_workers, variant=f"{naive}/{shared}", group=sorted(names))
+            points.write(out["gap"][name])
+        _trace_each(arms, names, n_workers)
     finally:
         for engine in engines:
             engine.close()
-    out: dict[str, dict[str, dict]] = {"speedup": {}, "gap": {}}
-    for name in names:
-        out["speedup"][name] = record("speedup", SERIAL, name, m, workload=workload, backend=name,
-                                      n_workers=n_workers, variant=variants[name], group=sorted(names))
-        points.write(out["speedup"][name])
-    for name in gaps:
-        out["gap"][name] = record("gap", gap_arm(name, naive), name, m, workload=workload, backend=name,
-                                  n_workers=n_workers, variant=f"{naive}/{shared}", group=sorted(names))
-        points.write(out["gap"][name])
     return out
+
+
+def _trace_each(arms: dict, names: list[str], n_workers: int) -> None:
+    """The run's trace of each point, on the engines its rounds warmed (bench_lib.timeline).
+    The points are written first: a trace that fails loses none of them, and is said, and
+    ``scaling.Traces`` then takes one of its own (and fails there, visibly, if it must)."""
+    from . import timeline  # imports this module
+
+    for name in names:
+        try:
+            timeline.take(arms[name], name, n_workers)
+        except Exception as e:  # noqa: BLE001 -- the measured points stand without it
+            print(f"parbench: {name}'s trace was not taken beside its speedup ({e!r}); "
+                  f"scaling.Traces takes its own", file=sys.stderr, flush=True)
 
 
 @functools.lru_cache(maxsize=None)

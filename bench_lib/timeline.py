@@ -1,7 +1,9 @@
 """Traced runs of a workload (bench_lib.trace), kept beside the run they belong to.
 
-``scaling.Traces`` runs each workload once, traced, per backend at the most workers, after
-one untraced run (placement, lazy imports). asv keeps one number of it (the workers' idle
+Each workload runs once, traced, per backend at the most workers, on a warm engine: the
+engines its speedup was measured on, once the rounds are done (``ratios.speedups``), or,
+where this run measured no speedup of the point, one of ``scaling.Traces``' own after one
+untraced run (placement, lazy imports). asv keeps one number of it (the workers' idle
 share); the spans go to ``results/<machine>/traces.jsonl``, one line per point, next to
 ``points.jsonl``, so asv's files -- and the history the site reads -- stay small. A line
 holds its spans as rows of numbers relative to the first hand-over: tens of bytes a task.
@@ -19,21 +21,41 @@ COLUMNS = ("pid", "thread", "submitted_s", "started_s", "input_s", "finished_s")
 
 
 def traced(workload: str, backend: str, n_workers: int) -> dict:
-    """One traced run of ``workload`` on a warm ``backend``, on the variant and parameters
-    of its speedup (``ratios``); written to the run's traces file and returned."""
+    """This run's trace of ``workload`` on ``backend``: the one its speedup's measurement
+    took on its warm engine (:func:`take`, from ``ratios.speedups``), else one traced run
+    here on a warm engine, on the variant and parameters of its speedup (``ratios``)."""
+    done = recorded(workload, backend, n_workers)
+    if done is not None:
+        return done
     run = ratios.prepare_best(workload, backend, n_workers)
     if not workloads.get(workload).warm_before_timing:
         run()  # prepare leaves long runs cold; the trace is of a warm one, like every timing
-    with trace.recording() as recorded:
+    return take(run, backend, n_workers)
+
+
+def take(run: harness.Prepared, backend: str, n_workers: int) -> dict:
+    """One traced call of a warm ``run``, written to the run's traces file and returned."""
+    with trace.recording() as recorded_spans:
         run()
-    record = {"kind": "trace", "workload": workload, "backend": backend, "n_workers": n_workers,
+    record = {"kind": "trace", "workload": run.workload.name, "backend": backend, "n_workers": n_workers,
               "variant": run.variant, "size": config.size(),
-              "summary": trace.summary(recorded.spans, n_workers), "columns": list(COLUMNS),
-              "spans": rows(recorded.spans)}
+              "summary": trace.summary(recorded_spans.spans, n_workers), "columns": list(COLUMNS),
+              "spans": rows(recorded_spans.spans)}
     target = os.environ.get("PARBENCH_POINTS")
     if target:
         points.write(record, Path(target).with_name(FILE))
     return record
+
+
+def recorded(workload: str, backend: str, n_workers: int) -> dict | None:
+    """The trace this run (``PARBENCH_RUN``) already took of the point, or None."""
+    target, run = os.environ.get("PARBENCH_POINTS"), os.environ.get("PARBENCH_RUN")
+    if not target or not run:
+        return None
+    found = [r for r in points.read(Path(target).with_name(FILE))[0] if r.get("kind") == "trace"
+             and (r.get("run"), r.get("workload"), r.get("backend"), r.get("n_workers")) ==
+             (run, workload, backend, n_workers)]
+    return found[-1] if found else None
 
 
 def rows(spans: list[trace.Span]) -> list[list]:

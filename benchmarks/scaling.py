@@ -110,7 +110,8 @@ class Gap:
 
 class Traces(AtTheMostWorkers):
     """One traced run per point (bench_lib.timeline): which worker ran each task, when, and
-    how long it waited; the spans go to traces.jsonl, asv keeps the workers' idle share."""
+    how long it waited; the spans go to traces.jsonl, asv keeps the workers' idle share.
+    The run's speedup measurement takes it on its warm engines; this reads it back."""
 
     timeout = 900
 

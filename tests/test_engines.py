@@ -235,6 +235,15 @@ def test_a_runs_speedups_share_one_serial_baseline(points_file, monkeypatch):
     assert bench.track_speedup("filter_bank", "threads", TOP) == speedups["threads"]["value"]
     assert sb.Gap().track_naive_to_shared("filter_bank", "multiprocessing", TOP) == gaps["multiprocessing"]["value"]
     assert len(points_file.read_text().splitlines()) == len(lines)
+    # each backend of the group traced once on its warm engine, after the rounds; Traces reads it back
+    traces_file = points_file.with_name("traces.jsonl")
+    traces = [json.loads(line) for line in traces_file.read_text().splitlines()]
+    assert sorted((t["backend"], t["run"], t["variant"]) for t in traces) == sorted(
+        (b, "run-1", speedups[b]["variant"]) for b in group)
+    assert all(len(t["spans"]) == 3 for t in traces)  # three filters, one task each
+    threads_trace = next(t for t in traces if t["backend"] == "threads")
+    assert sb.Traces().track_idle_share("filter_bank", "threads", TOP) == threads_trace["summary"]["idle_share"]
+    assert len(traces_file.read_text().splitlines()) == len(traces)
     # Dask idles loudly: measured on its own (its gap in the same rounds), not kept warm beside the group
     assert sb.Gap().track_naive_to_shared("filter_bank", "dask", TOP) > 0
     dask = [json.loads(line) for line in points_file.read_text().splitlines()[len(lines):]]
@@ -248,6 +257,30 @@ def test_a_runs_speedups_share_one_serial_baseline(points_file, monkeypatch):
     bench.track_speedup("filter_bank", "joblib-threading", TOP)
     last = [json.loads(line) for line in points_file.read_text().splitlines()][len(lines):]
     assert [(p["kind"], p["backend"], p["group"]) for p in last] == [("speedup", "joblib-threading", ["joblib-threading"])]
+
+
+def test_a_trace_that_fails_loses_no_measured_point(points_file, monkeypatch, capsys):
+    """The points are written before the traces are taken: a trace that raises is said,
+    the speedup stands, and Traces later takes one of its own."""
+    from bench_lib import timeline
+
+    monkeypatch.setenv("PARBENCH_RUN", "run-1")
+    take = timeline.take
+
+    def broken(*args):
+        raise RuntimeError("tracer broke")
+
+    monkeypatch.setattr(timeline, "take", broken)
+    value = sb.Ratios().track_speedup("filter_bank", "threads", TOP)
+    [point] = [json.loads(line) for line in points_file.read_text().splitlines()]
+    assert (point["kind"], point["backend"], point["value"]) == ("speedup", "threads", value)
+    assert "threads's trace was not taken beside its speedup (RuntimeError('tracer broke'))" in capsys.readouterr().err
+    traces_file = points_file.with_name("traces.jsonl")
+    assert not traces_file.exists()
+    monkeypatch.setattr(timeline, "take", take)
+    share = sb.Traces().track_idle_share("filter_bank", "threads", TOP)
+    [line] = [json.loads(x) for x in traces_file.read_text().splitlines()]
+    assert (line["backend"], line["run"], line["summary"]["idle_share"]) == ("threads", "run-1", share)
 
 
 def test_traces_of_the_filter_bank(engine, points_file):
