@@ -854,3 +854,28 @@ def test_the_readmes_runs_across_a_day_of_the_host_are_the_committed_results():
     quiet = {e["run"]: e["quiet"] for e in map(json.loads, (ROOT / "results" / "vm-2core-24gb-xeon" / "sysinfo.jsonl")
                                                  .read_text().splitlines()) if e.get("run") in (first, second)}
     assert quiet[first]["not_quiet"] == quiet[second]["not_quiet"] == 0
+
+
+def test_traces_on_the_speedups_engines_are_the_committed_run():
+    """The README's figures for run ea5bb7e6 (traces taken on the speedups' warm engines),
+    recomputed from the committed traces.jsonl, measured.jsonl and sysinfo.jsonl."""
+    folder, run = ROOT / "results" / "vm-2core-24gb-epyc", "ea5bb7e6-20261203T121110"
+    lines = [line for line in (folder / "traces.jsonl").read_text().splitlines() if json.loads(line)["run"] == run]
+    tasks = sum(len(json.loads(line)["spans"]) for line in lines)
+    size = sum(len(line.encode()) + 1 for line in lines)  # each line with its newline
+    took = {(r["run"], r["benchmark"].split(".")[1]): r["took_s"]
+            for r in map(json.loads, (folder / "measured.jsonl").read_text().splitlines())}
+    [info] = [r for r in map(json.loads, (folder / "sysinfo.jsonl").read_text().splitlines()) if r["run"] == run]
+    q = info["quiet"]
+    gap = round(took[(run, "Gap")])
+    figures = (
+        f"`scaling.Traces` took {took[(run, 'Traces')]:.1f} s for its {len(lines)} points",
+        f"{took[('f00cc1cb-20261202T124624', 'Traces')]:.0f} s in run `f00cc1cb`",
+        f"Its {len(lines)} traces ({tasks} tasks, {size:,} bytes)",
+        f"which took {gap // 60}m{gap % 60:02d}s (Gap; Ratios read its points back in {took[(run, 'Ratios')]:.1f} s)",
+        f"Run total {info['wall_s']:.0f} s",
+        f"{q['not_quiet']} of its {q['points']} protocol points kept a sample beside foreign load "
+        f"({q['discarded_samples']} samples discarded and retaken), {q['imprecise']} stopped imprecise",
+    )
+    text = " ".join(README.read_text().split())
+    assert [f for f in figures if f not in text] == []
