@@ -199,14 +199,14 @@ def speedups(workload: str, names: list[str], n_workers: int, **options) -> dict
             out["gap"][name] = record("gap", gap_arm(name, naive), name, m, workload=workload, backend=name,
                                       n_workers=n_workers, variant=f"{naive}/{shared}", group=sorted(names))
             points.write(out["gap"][name])
-        _trace_each(arms, names, n_workers)
+        _trace_each(arms, names)
     finally:
         for engine in engines:
             engine.close()
     return out
 
 
-def _trace_each(arms: dict, names: list[str], n_workers: int) -> None:
+def _trace_each(arms: dict, names: list[str]) -> None:
     """The run's trace of each point, on the engines its rounds warmed (bench_lib.timeline).
     The points are written first: a trace that fails loses none of them, and is said, and
     ``scaling.Traces`` then takes one of its own (and fails there, visibly, if it must)."""
@@ -214,7 +214,7 @@ def _trace_each(arms: dict, names: list[str], n_workers: int) -> None:
 
     for name in names:
         try:
-            timeline.take(arms[name], name, n_workers)
+            timeline.take(arms[name])
         except Exception as e:  # noqa: BLE001 -- the measured points stand without it
             print(f"parbench: {name}'s trace was not taken beside its speedup ({e!r}); "
                   f"scaling.Traces takes its own", file=sys.stderr, flush=True)

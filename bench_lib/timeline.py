@@ -30,14 +30,15 @@ def traced(workload: str, backend: str, n_workers: int) -> dict:
     run = ratios.prepare_best(workload, backend, n_workers)
     if not workloads.get(workload).warm_before_timing:
         run()  # prepare leaves long runs cold; the trace is of a warm one, like every timing
-    return take(run, backend, n_workers)
+    return take(run)
 
 
-def take(run: harness.Prepared, backend: str, n_workers: int) -> dict:
+def take(run: harness.Prepared) -> dict:
     """One traced call of a warm ``run``, written to the run's traces file and returned."""
     with trace.recording() as recorded_spans:
         run()
-    record = {"kind": "trace", "workload": run.workload.name, "backend": backend, "n_workers": n_workers,
+    n_workers = run.engine.n_workers
+    record = {"kind": "trace", "workload": run.workload.name, "backend": run.engine.name, "n_workers": n_workers,
               "variant": run.variant, "size": config.size(),
               "summary": trace.summary(recorded_spans.spans, n_workers), "columns": list(COLUMNS),
               "spans": rows(recorded_spans.spans)}

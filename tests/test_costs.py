@@ -94,7 +94,7 @@ def test_the_latest_started_run_of_a_benchmark_is_its_cost(tmp_path, newer_in):
     older = "b.json" if newer_in == "a.json" else "a.json"
     write_sampled(tmp_path / newer_in, {"m.C.track": {"result": [1.0, 2.0], "started_at": 200, "duration": 10.0}})
     write_sampled(tmp_path / older, {"m.C.track": {"result": [1.0, 2.0], "started_at": 100, "duration": 30.0},
-                             "m.D.track": {"result": [1.0], "duration": 8.0}})
+                                     "m.D.track": {"result": [1.0], "duration": 8.0}})
     write_sampled(tmp_path / "c.json", {"m.D.track": {"result": [1.0], "started_at": 1, "duration": 2.0}})
     found = costs.per_point(tmp_path, {})
     assert found["m.C.track"] == costs.Cost((10.0 + ledger.ASV_START_S) / 2)
@@ -131,7 +131,7 @@ def test_asvs_duration_of_a_time_point_is_split_with_its_own_rows_samples(tmp_pa
     """No ledger: (26 s + asv's 4 s start) over 1 point = 30 s; its sample of 0.5 s x 4,
     taken 3 times, is 6 s of it: 24 s setup."""
     write_sampled(tmp_path / "f.json", {"m.C.time_x": {"result": [0.5], "started_at": 5, "duration": 30.0 - ledger.ASV_START_S,
-                                               "stats_number": [4], "stats_repeat": [3]}})
+                                                       "stats_number": [4], "stats_repeat": [3]}})
     assert costs.per_point(tmp_path, {}) == {"m.C.time_x": costs.Cost(24.0, (2.0,), 6.0)}
 
 
@@ -146,8 +146,8 @@ def test_other_machines_are_ordered_at_this_benchmarks_repeat(tmp_path):
         folder.mkdir(parents=True)
         (folder / "sysinfo.jsonl").write_text(json.dumps({"size": "full"}) + "\n")
         write_sampled(folder / "f.json", {"m.C.time_x": {"result": [1.0], "started_at": 1,
-                                                 "duration": duration - ledger.ASV_START_S,
-                                                 "stats_number": stats, "stats_repeat": stats}})
+                                                         "duration": duration - ledger.ASV_START_S,
+                                                         "stats_number": stats, "stats_repeat": stats}})
     bench = plan.Benchmark("m.C.time_x", [0], 1, repeat=(1, 10, 5.0))
     costs.estimate([bench], results / "here", "full")
     assert bench.source == "elsewhere" and bench.estimate_s == 16.0

@@ -761,12 +761,17 @@ def test_the_readmes_plan_of_a_machine_new_to_results_is_the_other_machines(tmp_
     assert int(points) == 572 and flat == "4h46m"
 
 
+def took_by_class(folder: Path) -> dict[tuple[str, str], float]:
+    """Each benchmark's wall time in a machine's runs, by (run id, class name) (measured.jsonl)."""
+    return {(e["run"], e["benchmark"].split(".")[1]): e["took_s"]
+            for e in map(json.loads, (folder / "measured.jsonl").read_text().splitlines())}
+
+
 def test_the_readmes_speedups_and_gaps_in_one_measurement_are_the_committed_results():
     """The run that measured Ratios and Gap together, against the earlier runs of each."""
     text = " ".join(README.read_text().split())
     folder = ROOT / "results" / "vm-2core-24gb-xeon"
-    took = {(e["run"], e["benchmark"].split(".")[1]): e["took_s"]
-            for e in map(json.loads, (folder / "measured.jsonl").read_text().splitlines())}
+    took = took_by_class(folder)
     assert (round(took[("42cc5ba5-20261130T163600", "Ratios")]), round(took[("42cc5ba5-20261130T172235", "Ratios")]),
             round(took[("72511f1b-20261201T231447", "Gap")])) == (1865, 1784, 1625)
     assert "Ratios alone took 1865 s and 1784 s at the same cap" in text and "Gap 1625 s at a cap of 40 s" in text
@@ -863,8 +868,7 @@ def test_traces_on_the_speedups_engines_are_the_committed_run():
     lines = [line for line in (folder / "traces.jsonl").read_text().splitlines() if json.loads(line)["run"] == run]
     tasks = sum(len(json.loads(line)["spans"]) for line in lines)
     size = sum(len(line.encode()) + 1 for line in lines)  # each line with its newline
-    took = {(r["run"], r["benchmark"].split(".")[1]): r["took_s"]
-            for r in map(json.loads, (folder / "measured.jsonl").read_text().splitlines())}
+    took = took_by_class(folder)
     [info] = [r for r in map(json.loads, (folder / "sysinfo.jsonl").read_text().splitlines()) if r["run"] == run]
     q = info["quiet"]
     gap = round(took[(run, "Gap")])

@@ -200,8 +200,8 @@ def test_ratios_and_gap_of_the_filter_bank_are_one_measurement(engine, points_fi
         check_ratio(point, value, "naive", "shared")  # both arms measured, every round
         checked = ["naive", "shared"]
     # the arms it timed give the filter bank's answer
-    for variant in checked:
-        run = harness.prepare("filter_bank", engine, TOP, variant, filter_size="5x5")
+    for arm in checked:
+        run = harness.prepare("filter_bank", engine, TOP, arm, filter_size="5x5")
         check_answer("filter_bank", filter_bank_inputs(TOP), run())
 
 
