@@ -202,3 +202,35 @@ def test_workers_die_with_a_caller_that_never_closed(name):
     for p in left:
         p.kill()
     assert not left, f"{name}: processes outlived their caller: {describe(left)}"
+
+
+POOLS_CLOSED_ONE_BY_ONE = """
+import operator, sys
+from multiprocessing import resource_tracker
+from joblib.externals.loky.backend import resource_tracker as loky_tracker
+from bench_lib import backends
+pools = [backends.get(name, 2).start() for name in sys.argv[1:]]
+for i, pool in enumerate(pools):
+    for other in pools[i:]:
+        print(other.name, other.map(operator.neg, [1, 2, 3]))
+    pool.close()
+print("trackers", resource_tracker._resource_tracker._pid, loky_tracker._resource_tracker._pid)
+"""
+
+
+def test_process_pools_warm_side_by_side_close_one_by_one_without_tracker_tracebacks():
+    """A run's speedups keep a group's process pools open in one process and close them in
+    turn. Stopping the resource trackers at the first close made the trackers that restart
+    print a KeyError traceback for each semaphore of a pool still open (526 in one full
+    run); they stop once the last pool closes, and none outlives it."""
+    import subprocess
+    import sys
+
+    names = ["multiprocessing", "loky", "joblib-multiprocessing"]
+    done = subprocess.run([sys.executable, "-c", POOLS_CLOSED_ONE_BY_ONE, *names],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    mapped = [f"{name} [-1, -2, -3]" for i in range(3) for name in names[i:]]
+    assert done.stdout.splitlines() == mapped + ["trackers None None"]
+    for sign in ("Traceback", "KeyError", "leaked"):
+        assert sign not in done.stderr, done.stderr[-3000:]

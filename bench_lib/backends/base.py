@@ -13,6 +13,7 @@ import functools
 import importlib.metadata
 import os
 import warnings
+import weakref
 from abc import ABC, abstractmethod
 from typing import Any, Callable, ClassVar, Iterable
 
@@ -34,6 +35,13 @@ class WorkerDied(BackendError):
 # What engines raise when a worker died under a task (loky, futures; Dask and Ray after retries).
 DEATHS = ("TerminatedWorkerError", "BrokenProcessPool", "KilledWorker", "WorkerCrashedError",
           "NodeDiedError", "ActorDiedError")
+
+
+# Process backends started and not closed yet. They share the resource trackers (one of
+# multiprocessing's, one of loky's per process): a tracker stopped while one is still open
+# restarts on demand and is then told to forget semaphores it never saw, printing a
+# KeyError traceback for each (joblib#1595). Trackers stop when the last of them closes.
+_open_with_processes: "weakref.WeakSet[Backend]" = weakref.WeakSet()
 
 
 def check_n_workers(name: str, n_workers: Any, limit: int, why: str) -> int:
@@ -106,6 +114,8 @@ class Backend(ABC):
         if self.closed:
             raise BackendError(f"{self.name}: backend is closed; get a new one")
         if not self.started:
+            if self.uses_processes:
+                _open_with_processes.add(self)
             try:
                 self._start()
             except Exception as exc:
@@ -202,7 +212,8 @@ class Backend(ABC):
             self._close()  # also after a failed start, which may leave half an engine
         finally:
             self._placed.clear()
-            if self.uses_processes:
+            _open_with_processes.discard(self)
+            if self.uses_processes and not _open_with_processes:
                 from ._pool import stop_resource_trackers
                 stop_resource_trackers()
 
