@@ -62,6 +62,17 @@ def read(path: str | os.PathLike) -> tuple[list[dict], int]:
     return records, bad
 
 
+def of_this_run(name: str | None = None) -> list[dict]:
+    """What this run (``PARBENCH_RUN``) wrote to its points file (``$PARBENCH_POINTS``), or
+    to the file ``name`` beside it (traces); nothing outside a run. A point measured once
+    for many views is read back here instead of being measured again."""
+    target, run = os.environ.get("PARBENCH_POINTS"), os.environ.get("PARBENCH_RUN")
+    if not target or not run:
+        return []
+    path = Path(target) if name is None else Path(target).with_name(name)
+    return [r for r in read(path)[0] if r.get("run") == run]
+
+
 def run_quiet(path: str | os.PathLike, run: str) -> dict:
     """How quiet the machine was over one run, from its points: how many there are, how
     many ended imprecise or were taken under foreign load anyway, the samples the load

@@ -148,12 +148,8 @@ def _recorded(workload: str, n_workers: int) -> dict[str, dict[str, dict]]:
     """This run's points of ``workload`` at ``n_workers`` measured in a group's rounds
     (:func:`speedups`), by kind ("speedup", "gap") and backend: one read of the file."""
     out: dict[str, dict[str, dict]] = {"speedup": {}, "gap": {}}
-    path, run = os.environ.get("PARBENCH_POINTS"), os.environ.get("PARBENCH_RUN")
-    if not path or not run:
-        return out
-    for r in points.read(path)[0]:
-        if r.get("kind") in out and (r.get("run"), r.get("workload"), r.get("n_workers")) == (run, workload, n_workers) \
-                and r.get("group"):
+    for r in points.of_this_run():
+        if r.get("kind") in out and (r.get("workload"), r.get("n_workers")) == (workload, n_workers) and r.get("group"):
             out[r["kind"]][r["backend"]] = r
     return out
 

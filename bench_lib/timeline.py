@@ -50,12 +50,8 @@ def take(run: harness.Prepared) -> dict:
 
 def recorded(workload: str, backend: str, n_workers: int) -> dict | None:
     """The trace this run (``PARBENCH_RUN``) already took of the point, or None."""
-    target, run = os.environ.get("PARBENCH_POINTS"), os.environ.get("PARBENCH_RUN")
-    if not target or not run:
-        return None
-    found = [r for r in points.read(Path(target).with_name(FILE))[0] if r.get("kind") == "trace"
-             and (r.get("run"), r.get("workload"), r.get("backend"), r.get("n_workers")) ==
-             (run, workload, backend, n_workers)]
+    found = [r for r in points.of_this_run(FILE) if r.get("kind") == "trace"
+             and (r.get("workload"), r.get("backend"), r.get("n_workers")) == (workload, backend, n_workers)]
     return found[-1] if found else None
 
 

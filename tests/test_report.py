@@ -170,6 +170,25 @@ def test_points_file_round_trip_and_a_cut_last_line(tmp_path, monkeypatch):
     assert json.loads(path.read_text().splitlines()[-2]) == {"b": 2}
 
 
+def test_this_runs_records_are_its_own_from_its_file_or_the_one_beside_it(tmp_path, monkeypatch):
+    """What a run reads back (its points, its traces) is what it wrote, in order: another
+    run's lines, in either file, are not; outside a run there is nothing to read."""
+    lines = {"runs.jsonl": [{"run": "r1", "kind": "speedup"}, {"run": "r2", "kind": "speedup"}, {"run": "r1", "kind": "gap"}],
+             "traces.jsonl": [{"run": "r2", "kind": "trace"}, {"run": "r1", "kind": "trace", "n": 1},
+                              {"run": "r1", "kind": "trace", "n": 2}]}
+    for name, records in lines.items():
+        (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in records) + '{"run": "r1", "cut')
+    monkeypatch.delenv("PARBENCH_RUN", raising=False)
+    monkeypatch.setenv("PARBENCH_POINTS", str(tmp_path / "runs.jsonl"))
+    assert points.of_this_run() == [] and points.of_this_run("traces.jsonl") == []
+    monkeypatch.setenv("PARBENCH_RUN", "r1")
+    assert points.of_this_run() == [{"run": "r1", "kind": "speedup"}, {"run": "r1", "kind": "gap"}]
+    assert points.of_this_run("traces.jsonl") == [{"run": "r1", "kind": "trace", "n": 1}, {"run": "r1", "kind": "trace", "n": 2}]
+    assert points.of_this_run("none.jsonl") == []
+    monkeypatch.delenv("PARBENCH_POINTS")
+    assert points.of_this_run() == []
+
+
 def test_points_context_outside_a_run_is_empty_and_files_are_world_readable(tmp_path, monkeypatch):
     for name in ("PARBENCH_MACHINE", "PARBENCH_COMMIT", "PARBENCH_RUN"):
         monkeypatch.delenv(name, raising=False)
