@@ -249,13 +249,17 @@ def test_the_png_check_catches_code_committed_after_the_picture():
 
 
 # -- the Reproducibility section -------------------------------------------------------------
-@pytest.fixture(scope="module")
-def xeon_report() -> list[dict]:
-    """Every point ``report --json`` prints for the committed Xeon series."""
-    done = subprocess.run([sys.executable, "-m", "bench_lib", "report", "--json", "--machine", XEON],
+def report_json(machine: str) -> list[dict]:
+    """Every point ``report --json`` prints for a committed series."""
+    done = subprocess.run([sys.executable, "-m", "bench_lib", "report", "--json", "--machine", machine],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def xeon_report() -> list[dict]:
+    return report_json(XEON)
 
 
 @pytest.fixture(scope="module")
@@ -292,6 +296,13 @@ def half_width(p: dict) -> float:
 
 def overlap(a: dict, b: dict) -> bool:
     return a["speedup_ci"][0] <= b["speedup_ci"][1] and b["speedup_ci"][0] <= a["speedup_ci"][1]
+
+
+def tie(side: dict, workload: str) -> tuple[dict, set[str]]:
+    """A run's recommendation for a workload, by hand: its fastest point, and every backend
+    whose speedup interval overlaps that one's."""
+    rows = sorted((p for k, p in side.items() if k[0] == workload), key=lambda p: -p["speedup"])
+    return rows[0], {rows[0]["backend"], *(p["backend"] for p in rows[1:] if overlap(rows[0], p))}
 
 
 # Each figure as the README's Reproducibility section writes it (whitespace folded).
@@ -454,11 +465,7 @@ def test_a_a_runs_under_the_current_protocol(xeon_report):
     assert [round(a["speedup"], 3), *[round(x, 3) for x in a["speedup_ci"]]] == [1.155, 1.072, 1.244]
     assert [round(b["speedup"], 3), *[round(x, 3) for x in b["speedup_ci"]]] == [1.368, 1.285, 1.455]
 
-    # recommendations: the fastest, and every backend whose interval overlaps it
-    def tie(side, workload):
-        rows = sorted((p for k, p in side.items() if k[0] == workload), key=lambda p: -p["speedup"])
-        return rows[0], {rows[0]["backend"], *(p["backend"] for p in rows[1:] if overlap(rows[0], p))}
-
+    # recommendations
     for workload in {k[0] for k in first}:
         (best1, tie1), (best2, tie2) = tie(first, workload), tie(second, workload)
         assert best1["backend"] in tie2 and best2["backend"] in tie1  # never contradict
@@ -513,6 +520,50 @@ def test_a_a_recommendations_are_what_compare_prints():
            re.findall(r"recommended for (\w+): (.*)", out)}
     assert how == {"filter_bank": "", "model_inference": "", "convolve2d": "tie members differ)",
                    "volume_gaussian": "tie members differ)", "interpolators": "tie members differ)"}
+
+
+EPYC = "vm-2core-24gb-epyc"
+EPYC_AA = ("7890cffe-20261203T142323", "7890cffe-20261203T151143")
+
+
+def test_a_a_runs_on_the_epyc_are_the_readmes():
+    """The second CPU's A/A figures in the README, recomputed by hand from ``report --json``
+    and ``sysinfo.jsonl``, the gate's and the recommendations' from what ``compare`` prints."""
+    pts = [p for p in report_json(EPYC) if p["run"] in EPYC_AA]
+    first, second = ({(p["workload"], p["backend"]): p for p in pts if p["run"] == run} for run in EPYC_AA)
+    assert first.keys() == second.keys() and len(first) == 35 and len(pts) == 70
+    diff = {k: abs(second[k]["speedup"] / first[k]["speedup"] - 1) for k in first}
+    within5 = {k for k in first if diff[k] <= 0.05}
+    agree = {k for k in first if k in within5 or overlap(first[k], second[k])}
+    top = max(diff, key=diff.get)
+    assert set(first) - agree == {("filter_bank", "joblib-threading")}
+    odd = [side[("filter_bank", "joblib-threading")] for side in (first, second)]
+    same = sorted(w for w in {k[0] for k in first} if tie(first, w)[1] == tie(second, w)[1])
+    for workload in {k[0] for k in first}:  # each run's fastest is in the other's tie
+        (best1, tie1), (best2, tie2) = tie(first, workload), tie(second, workload)
+        assert best1["backend"] in tie2 and best2["backend"] in tie1
+    info = {r["run"]: r for r in map(json.loads, (ROOT / "results" / EPYC / "sysinfo.jsonl").read_text().splitlines())}
+    quiet = [info[run]["quiet"] for run in EPYC_AA]
+    out = compared(*EPYC_AA)
+    differ = sorted(re.findall(r"recommended for (\w+): .*\(tie members differ\)", out))
+    assert sorted(set(w for w, _ in first) - set(same)) == differ  # compare's reading is the one by hand
+    regressions = int(re.search(r"(\d+) of 35 tracked ratios fell", out).group(1))
+    figures = (
+        f"run `{EPYC_AA[0]}` ({info[EPYC_AA[0]]['wall_s']:.0f} s) and run `{EPYC_AA[1]}` ({info[EPYC_AA[1]]['wall_s']:.0f} s)",
+        f"{len(agree)} of 35 agree within 5% or with overlapping 95% intervals ({100 * len(agree) / 35:.0f}%; "
+        f"target 90%); {len(within5)} of 35 within 5% outright; median difference "
+        f"{100 * statistics.median(diff.values()):.1f}%, largest {100 * diff[top]:.1f}% ({top[0]} / {top[1]}",
+        f"{regressions} regressions of 35 at `--factor 1.2`",
+        f"the same in both runs for {', '.join(same)}",
+        f"tie members differ for {', '.join(differ)}",
+        "filter_bank / joblib-threading: " + ", then ".join(
+            f"{p['speedup']:.3f}x [{p['speedup_ci'][0]:.3f}, {p['speedup_ci'][1]:.3f}]" for p in odd),
+        *(f"{q['not_quiet']} of {q['points']} protocol points kept a sample beside foreign load "
+          f"({q['discarded_samples']} samples discarded and retaken; at most {q['foreign_cores_max']:.2f} foreign cores)"
+          for q in quiet),
+    )
+    text = " ".join(README.read_text().split())
+    assert [f for f in figures if f not in text] == []
 
 
 # -- what the README states about the code ----------------------------------------------------
