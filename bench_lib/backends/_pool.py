@@ -9,8 +9,9 @@
 
 Engine state (the watch) lives on the backend, as in joblib's ``PoolManagerMixin``.
 
-Two helpers for spawned worker processes of any engine live here too (importable from
-``base`` as well): :func:`main_not_reimported` and :func:`stop_resource_trackers`.
+Helpers for spawned worker processes of any engine live here too (importable from
+``base`` as well): :func:`main_not_reimported`, :func:`stop_resource_trackers` and
+:func:`release_trackers`, which ``Backend.close`` calls.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+import weakref
 from typing import Callable
 
 from .base import Backend, WorkerDied
@@ -174,6 +176,20 @@ def main_not_reimported():
     finally:
         if main is not None:
             main.__dict__.update(saved)
+
+
+# Process backends started and not closed yet. They share the resource trackers (one of
+# multiprocessing's, one of loky's per process): a tracker stopped while one is still open
+# restarts on demand and is then told to forget semaphores it never saw, printing a
+# KeyError traceback for each (joblib#1595). So the trackers stop when the last one closes.
+OPEN: "weakref.WeakSet" = weakref.WeakSet()
+
+
+def release_trackers(backend) -> None:
+    """``backend`` closed: stop the resource trackers if no process backend is open now."""
+    OPEN.discard(backend)
+    if not OPEN:
+        stop_resource_trackers()
 
 
 def stop_resource_trackers(grace: float = 2.0) -> None:

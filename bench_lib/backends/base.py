@@ -13,7 +13,6 @@ import functools
 import importlib.metadata
 import os
 import warnings
-import weakref
 from abc import ABC, abstractmethod
 from typing import Any, Callable, ClassVar, Iterable
 
@@ -35,13 +34,6 @@ class WorkerDied(BackendError):
 # What engines raise when a worker died under a task (loky, futures; Dask and Ray after retries).
 DEATHS = ("TerminatedWorkerError", "BrokenProcessPool", "KilledWorker", "WorkerCrashedError",
           "NodeDiedError", "ActorDiedError")
-
-
-# Process backends started and not closed yet. They share the resource trackers (one of
-# multiprocessing's, one of loky's per process): a tracker stopped while one is still open
-# restarts on demand and is then told to forget semaphores it never saw, printing a
-# KeyError traceback for each (joblib#1595). Trackers stop when the last of them closes.
-_open_with_processes: "weakref.WeakSet[Backend]" = weakref.WeakSet()
 
 
 def check_n_workers(name: str, n_workers: Any, limit: int, why: str) -> int:
@@ -114,8 +106,9 @@ class Backend(ABC):
         if self.closed:
             raise BackendError(f"{self.name}: backend is closed; get a new one")
         if not self.started:
-            if self.uses_processes:
-                _open_with_processes.add(self)
+            if self.uses_processes:  # its close stops the resource trackers if it is the last
+                from ._pool import OPEN
+                OPEN.add(self)
             try:
                 self._start()
             except Exception as exc:
@@ -212,10 +205,9 @@ class Backend(ABC):
             self._close()  # also after a failed start, which may leave half an engine
         finally:
             self._placed.clear()
-            _open_with_processes.discard(self)
-            if self.uses_processes and not _open_with_processes:
-                from ._pool import stop_resource_trackers
-                stop_resource_trackers()
+            if self.uses_processes:
+                from ._pool import release_trackers
+                release_trackers(self)
 
     def raw(self, fn: Callable) -> Callable[[list], list]:
         """``items -> [fn(item) for item in items]`` on this backend's own engine, written
@@ -231,14 +223,8 @@ class Backend(ABC):
                 version = importlib.metadata.version(self.engine)
             except importlib.metadata.PackageNotFoundError:
                 pass
-        return {
-            "backend": self.name,
-            "n_workers": self.n_workers,
-            "threads_per_worker": self.threads,
-            "engine": self.engine,
-            "engine_version": version,
-            **self._info(),
-        }
+        return {"backend": self.name, "n_workers": self.n_workers, "threads_per_worker": self.threads,
+                "engine": self.engine, "engine_version": version, **self._info()}
 
     def __enter__(self) -> "Backend":
         return self.start()
