@@ -62,14 +62,22 @@ def read(path: str | os.PathLike) -> tuple[list[dict], int]:
     return records, bad
 
 
+def run_file(name: str | None = None) -> Path | None:
+    """The run's points file (``$PARBENCH_POINTS``), or its file ``name`` beside it
+    (traces); None outside a run."""
+    target = os.environ.get("PARBENCH_POINTS")
+    if not target:
+        return None
+    return Path(target) if name is None else Path(target).with_name(name)
+
+
 def of_this_run(name: str | None = None) -> list[dict]:
-    """What this run (``PARBENCH_RUN``) wrote to its points file (``$PARBENCH_POINTS``), or
-    to the file ``name`` beside it (traces); nothing outside a run. A point measured once
-    for many views is read back here instead of being measured again."""
-    target, run = os.environ.get("PARBENCH_POINTS"), os.environ.get("PARBENCH_RUN")
-    if not target or not run:
+    """What this run (``PARBENCH_RUN``) wrote to :func:`run_file` ``name``; nothing outside
+    a run. A point measured once for many views is read back here instead of being
+    measured again."""
+    path, run = run_file(name), os.environ.get("PARBENCH_RUN")
+    if path is None or not run:
         return []
-    path = Path(target) if name is None else Path(target).with_name(name)
     return [r for r in read(path)[0] if r.get("run") == run]
 
 

@@ -11,7 +11,6 @@ holds its spans as rows of numbers relative to the first hand-over: tens of byte
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from . import config, harness, points, ratios, trace, workloads
@@ -42,9 +41,9 @@ def take(run: harness.Prepared) -> dict:
               "variant": run.variant, "size": config.size(),
               "summary": trace.summary(recorded_spans.spans, n_workers), "columns": list(COLUMNS),
               "spans": rows(recorded_spans.spans)}
-    target = os.environ.get("PARBENCH_POINTS")
-    if target:
-        points.write(record, Path(target).with_name(FILE))
+    path = points.run_file(FILE)
+    if path is not None:
+        points.write(record, path)
     return record
 
 
