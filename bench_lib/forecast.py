@@ -112,7 +112,9 @@ class Terms:
     lock_share: float | None = None  # of the serial run inside its library's lock or the GIL
 
 
-def terms(machine: Machine, workload: str, fitted: int) -> Terms:
+def terms(machine: Machine, workload: str, fitted: int, ceilings_to: int | None = None) -> Terms:
+    """The terms at the counts <= ``fitted``; the machine's ceilings at counts <= ``ceilings_to``
+    (default ``fitted``): copies of the serial loop, no backend, so a machine's own measure."""
     wl = workloads.get(workload)
     name, fixed = wl.headline, wl.table_params
     series = machine.series.get(name)
@@ -131,7 +133,7 @@ def terms(machine: Machine, workload: str, fitted: int) -> Terms:
                 if c["pool"] == "reused" and c["n_workers"] <= fitted}
     ceilings = [(c["n_workers"], v) for c, v in
                 (machine.series[CEILING].combos() if CEILING in machine.series else ())
-                if c["workload"] == workload and 1 < c["n_workers"] <= fitted]
+                if c["workload"] == workload and 1 < c["n_workers"] <= (ceilings_to or fitted)]
     ceiling = None
     if ceilings:
         n, value = max(ceilings)
@@ -245,10 +247,10 @@ def forecast(t: Terms, workload: str, backend: str, n: int, fitted: int, kind: E
     return out
 
 
-def table(machine: Machine, n: int, fitted: int) -> dict[str, list[Forecast]]:
+def table(machine: Machine, n: int, fitted: int, ceilings_to: int | None = None) -> dict[str, list[Forecast]]:
     out = {}
     for workload in workloads.names():
-        t = terms(machine, workload, fitted)
+        t = terms(machine, workload, fitted, ceilings_to)
         names = sorted({k[0] for k in t.times} - {"serial"})
         if names:
             out[workload] = [forecast(t, workload, b, n, fitted, engine(b, n)) for b in names]
@@ -273,10 +275,12 @@ def _x(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
 
-def render(machine: Machine, forecasts: dict[str, list[Forecast]], n: int, fitted: int) -> str:
+def render(machine: Machine, forecasts: dict[str, list[Forecast]], n: int, fitted: int,
+           ceilings_to: int | None = None) -> str:
     info = machine.info
     lines = [f"== forecast for {machine.name} ({info.get('cpu_model', '?')}, {info.get('physical_cores', '?')} "
-             f"cores) at n_workers={n}, fitted on the counts measured up to {fitted} only",
+             f"cores) at n_workers={n}, fitted on the counts measured up to {fitted} only"
+             + (f"; the machine's ceilings up to {ceilings_to}" if (ceilings_to or fitted) > fitted else ""),
              "   warm run: T(n) = D(n) + (T(1) - D(1)) x w(n) x (s + (1 - s) / g(n)); a forecast, not a measurement",
              "   the serial part D (dispatch latency) comes from overhead.TaskOverhead until traces exist"]
     errors, inside, used = [], 0, set()
@@ -317,12 +321,14 @@ def command(args) -> int:
     fitted = args.workers - 1 if args.max_measured is None else min(args.max_measured, args.workers - 1)
     if fitted < 1:
         raise CLIError("a forecast needs --workers >= 2 and --max-measured >= 1: it fits on n_workers=1 at least")
+    if args.ceilings_up_to is not None and not fitted <= args.ceilings_up_to <= args.workers:
+        raise CLIError(f"--ceilings-up-to must lie between the fitted count ({fitted}) and --workers ({args.workers})")
     try:
         machines = results.pick(results.load(folder), args.machine, str(folder))
     except results.ReportError as exc:
         raise CLIError(str(exc)) from None
-    print("\n\n".join(render(m, table(m, args.workers, fitted), args.workers, fitted)
-                      for m in machines))
+    print("\n\n".join(render(m, table(m, args.workers, fitted, args.ceilings_up_to), args.workers, fitted,
+                             args.ceilings_up_to) for m in machines))
     return 0
 
 
@@ -331,6 +337,9 @@ def add_parser(sub) -> None:
     p.add_argument("--workers", type=int, required=True, help="the worker count to forecast")
     p.add_argument("--max-measured", type=int, metavar="N",
                    help="fit on the counts <= N only (default: every count below --workers)")
+    p.add_argument("--ceilings-up-to", type=int, metavar="K",
+                   help="read the memory-bound share off the machine's ceilings (scaling.Ceiling: copies of "
+                        "the serial loop, no backend) up to K workers (default: the fitted counts)")
     p.add_argument("--machine", help="only this machine")
     p.add_argument("--results", help="results folder (default: results/ of this checkout)")
     p.set_defaults(func=command)

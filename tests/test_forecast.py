@@ -50,11 +50,11 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
-def rows(folder: Path, n: int, fitted: int) -> dict[tuple[str, str], forecast.Forecast]:
+def rows(folder: Path, n: int, fitted: int, ceilings_to: int | None = None) -> dict[tuple[str, str], forecast.Forecast]:
     from bench_lib import asv_results
 
     [machine] = asv_results.load(folder)
-    return {(w, f.backend): f for w, fs in forecast.table(machine, n, fitted).items() for f in fs}
+    return {(w, f.backend): f for w, fs in forecast.table(machine, n, fitted, ceilings_to).items() for f in fs}
 
 
 # -- the terms -------------------------------------------------------------------------------
@@ -180,6 +180,10 @@ def test_past_a_memory_bound_ceiling_it_cannot_say(tmp_path):
     # fitted on n=1 only the ceiling at 2 is not used: bandwidth assumed to scale, said so
     f = rows(folder, 2, 1)[("filter_bank", "multiprocessing")]
     assert f.time_s == pytest.approx(1.0 / 1.5) and "memory-scales" in f.notes
+    # unless the machine's ceiling at 2 is let in: m = 2 / 1.5 - 1 = 1/3, 3 tasks on 2 workers:
+    # g(2) = 3 / ceil(3 / 2) / (1 + 1/3) = 9/8, T(2) = 0 + 1.0 x 8/9
+    f = rows(folder, 2, 1, ceilings_to=2)[("filter_bank", "multiprocessing")]
+    assert f.time_s == pytest.approx(8 / 9) and f.notes == ["s=0"]
 
 
 def test_weak_scaling_grows_the_work_and_the_tasks(tmp_path):
@@ -208,6 +212,8 @@ def test_the_command_on_hand_made_results_prints_the_forecast_and_its_error(stro
 def test_the_command_refuses_a_count_it_cannot_fit(strong, capsys):
     assert cli.main(["forecast", "--workers", "1", "--results", str(strong)]) == 2
     assert "fits on n_workers=1 at least" in capsys.readouterr().err
+    assert cli.main(["forecast", "--workers", "2", "--ceilings-up-to", "3", "--results", str(strong)]) == 2
+    assert "--ceilings-up-to must lie between the fitted count (1) and --workers (2)" in capsys.readouterr().err
 
 
 # -- the committed results and the README ------------------------------------------------------
@@ -395,3 +401,16 @@ def test_the_readmes_second_cpu_table_and_its_noise_are_the_committed_results():
             for line in (ROOT / "results" / SECOND_XEON / "sysinfo.jsonl").read_text().splitlines()}
     assert (runs["afd1886f-20261201T054157"]["windows_not_quiet"], runs["afd1886f-20261201T054157"]["windows"]) == (72, 143)
     assert "(72 of its 143 timed combinations, as its line in `sysinfo.jsonl` records)" in prose
+
+
+def test_the_readmes_table_of_the_miss_with_and_without_the_ceiling_is_the_commands():
+    """Each machine's row: the median error and the points inside the interval, printed by
+    the command fitted on n=1 alone and with the machine's ceiling at n=2 let in."""
+    prose = readme_section().split("**What the miss is made of", 1)[1]
+    rows_seen = re.findall(r"^\| ([\w.-]+) \| ([\d.]+%), (\d+) \| ([\d.]+%) \| (\d+) → (\d+) of (\d+) \|$", prose, re.M)
+    assert len(rows_seen) == 4
+    for machine, alone, count, with_ceiling, inside_alone, inside_with, total in rows_seen:
+        for extra, median, inside in (((), alone, inside_alone), (("--ceilings-up-to", "2"), with_ceiling, inside_with)):
+            out = run("--workers", "2", "--max-measured", "1", *extra, "--machine", machine)
+            assert (f"median absolute error {median} over {count} measured points" in out
+                    and f"inside the interval for {inside} of {total}" in out), (machine, extra)
