@@ -206,6 +206,7 @@ def test_the_command_on_hand_made_results_prints_the_forecast_and_its_error(stro
     assert line.split()[2:7] == ["0.074", "1.35x", "[1.11,", "1.63]", "1.43x"]  # 0.1/0.0743, 0.1/0.07
     assert "-6%" in line  # 0.07 / 0.0743 - 1
     assert "median absolute error 5.8% over 1 measured points" in out
+    assert out.splitlines()[0].endswith("up to 1 only")  # no ceiling let in past the fitted counts
     assert "-- convolve2d: cannot say: no convolve2d.Convolve2D.time_convolve2d on this machine" in out
 
 
