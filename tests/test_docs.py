@@ -934,3 +934,27 @@ def test_traces_on_the_speedups_engines_are_the_committed_run():
     )
     text = " ".join(README.read_text().split())
     assert [f for f in figures if f not in text] == []
+
+
+def test_the_readmes_least_full_run_is_the_budgeted_plans():
+    """The floor the README quotes for a 45-minute budget: the plan's total, its least, and
+    the classes' planned times before and after the cut, as ``--plan-only --budget 45`` prints."""
+    text = " ".join(README.read_text().split())
+    words = re.search(r"--budget 45 --machine vm-2core-24gb-epyc`\): about (\S+) of its (\S+) plan", text)
+    classes = re.search(r"\((\S+) of (\S+)\); the least three rounds of every speedup group, engine starts and "
+                        r"warm-ups included \((\S+) of (\S+)\); the ceilings' and GIL shares' least rounds \((\S+) and (\S+),", text)
+    assert words and classes, "the README's floor moved"
+    env = {k: v for k, v in os.environ.items() if k != "PARBENCH_SIZE"}
+    out = subprocess.run([sys.executable, "-m", "bench_lib", "run", "--plan-only", "--fresh", "--budget", "45",
+                          "--machine", "vm-2core-24gb-epyc"], cwd=ROOT, capture_output=True, text=True, env=env,
+                         timeout=300, check=True).stdout
+    assert f"~{words.group(1)} is the least this plan takes" in out
+    assert re.search(rf"^  total .* ~ *{words.group(2)}$", out, re.M)
+    cut = {name: (before, after) for name, before, after in
+           re.findall(r"^  (\S+): .*\(~ *(\S+) -> ~ *(\S+)\)$", out, re.M)}
+    before_after = classes.groups()
+    assert cut["interpolators.Interpolators.time_interpolators"] == (before_after[1], before_after[0])
+    assert cut["scaling.Gap.track_naive_to_shared"] == (before_after[3], before_after[2])
+    assert cut["scaling.Ceiling.track_ceiling_speedup"] == (before_after[4], before_after[4])
+    assert cut["scaling.GilHeld.track_gil_held_share"] == (before_after[5], before_after[5])
+
