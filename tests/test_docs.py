@@ -958,3 +958,18 @@ def test_the_readmes_least_full_run_is_the_budgeted_plans():
     assert cut["scaling.Ceiling.track_ceiling_speedup"] == (before_after[4], before_after[4])
     assert cut["scaling.GilHeld.track_gil_held_share"] == (before_after[5], before_after[5])
 
+
+def test_the_readmes_tie_stability_is_the_scripts():
+    """The A/A pairs' recommendations recomputed from the first rounds only: the README's
+    counts are what ``docs/tie_stability.py`` prints, and at all the rounds they are the
+    counts the README gives for each pair (2 of 5 on the Xeon, 3 of 5 on the EPYC)."""
+    out = subprocess.run([sys.executable, str(ROOT / "docs" / "tie_stability.py")], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    counts = [re.findall(r"rounds: (\d) of 5", line) for line in out.splitlines()]
+    assert [c[-1] for c in counts] == ["2", "3"], out
+    text = " ".join(README.read_text().split())
+    assert (f"the same in both runs for {', '.join(counts[0][:-1])} and {counts[0][-1]} of 5 workloads in the Xeon pair "
+            f"above, and {', '.join(counts[1][:-1])} and {counts[1][-1]} of 5 in this pair") in text
+    paired = re.findall(r"paired between backends: (\d) of 5", out)
+    assert len(set(paired)) == 1 and f"gives {paired[0]} of 5 in each pair (the same script)" in text
+
