@@ -27,8 +27,8 @@ def context() -> dict:
 
 
 def write(record: dict, path: str | os.PathLike | None = None) -> bool:
-    """Append ``record`` (with its run context) to ``path`` or ``$PARBENCH_POINTS``."""
-    target = path or os.environ.get("PARBENCH_POINTS")
+    """Append ``record`` (with its run context) to ``path`` or the run's file (:func:`run_file`)."""
+    target = path or run_file()
     if not target:
         return False
     line = json.dumps({**context(), **record}, allow_nan=False) + "\n"
