@@ -13,7 +13,7 @@ The model, per workload, backend and variant (fit on the counts below ``--worker
   (``scaling.GilHeld``, ``scaling.LockHeld``; bench_lib.gil).
 - ``g(n) = tasks / ceil(tasks / n) x c(b) / b`` with ``b = min(n, tasks)`` busy workers:
   whole tasks per worker, slowed by memory contention ``c(b) = b / (1 + m (b - 1))``, ``m``
-  the memory-bound share read off ``scaling.Ceiling`` at its largest fitted count.
+  the memory-bound share read off ``scaling.Ceiling`` at its largest fitted count (or ``--ceilings-up-to``).
 - ``w(n)``: the work grows with n for weak scaling (model_inference), else 1.
 
 Start and imports are paid once per new pool and lie outside the warm run this forecasts;
