@@ -11,8 +11,6 @@ window of each combination (it was watched) and every loud one. The run's quiet 
 
 from __future__ import annotations
 
-import os
-
 from . import points, protocol, ratios
 
 _open: list = []  # the window of the sample asv is about to take: (guard, snapshot)
@@ -42,7 +40,7 @@ def kept(window: dict) -> bool:
 def begin() -> None:
     """Start watching the rest of the machine for the sample asv is about to take."""
     _open.clear()
-    if os.environ.get("PARBENCH_POINTS"):
+    if points.run_file() is not None:  # in a run: its windows go beside its points
         guard = ratios.guard()
         _open.append((guard, guard.snapshot()))
 
