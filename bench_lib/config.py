@@ -24,6 +24,35 @@ from pathlib import Path
 
 SIZES = ("small", "full")
 
+# Every setting a user may give, with its default and meaning: the one list ``--help`` and
+# ``info`` print. The run's own bookkeeping (PARBENCH_RUN, _POINTS, _COMMIT,
+# _SPEEDUP_GROUP, _RAY_RUNTIME) is set by ``run`` for its processes and is not listed.
+SETTINGS = (
+    ("PARBENCH_SIZE", "full", "full (the real sizes) or small (tests, --quick)"),
+    ("PARBENCH_MACHINE", "host-cores-memory-cpu", "machine name of the results series"),
+    ("PARBENCH_MAX_WORKERS", "usable CPUs", "most workers a local engine may start"),
+    ("PARBENCH_PLAN_CORES", "physical cores", "cores to plan for (run --plan-only --cores)"),
+    ("PARBENCH_THREADS_PER_WORKER", "1", "BLAS/OpenMP threads per worker and in serial"),
+    ("PARBENCH_MP_START", "fork", "multiprocessing start method"),
+    ("PARBENCH_BACKENDS", "all registered", "comma-separated backends to benchmark"),
+    ("PARBENCH_POINT_CAP_S", "60 (small: 10)", "seconds one protocol point may take"),
+    ("PARBENCH_BATCH_S", "60", "planned seconds of short benchmarks per asv process"),
+    ("PARBENCH_GUARD", "on", "off: keep samples taken beside foreign load"),
+    ("PARBENCH_MALLOC", "fixed", "allocator discipline: fixed malloc thresholds, or default (glibc's)"),
+    ("PARBENCH_CACHE", "~/.cache/parbench", "folder for the built model_inference model"),
+    ("PARBENCH_RAY_OBJECT_STORE_MB", "30% of memory, <= 4096", "Ray's object store size"),
+    ("PARBENCH_DASK_WORKER_MEMORY_MB", "60% of memory / workers", "each Dask worker's memory limit"),
+    ("RAY_ADDRESS", "local", "use this Ray cluster instead of starting one"),
+    ("DASK_SCHEDULER_ADDRESS", "local", "use this Dask scheduler instead of a LocalCluster"),
+)
+
+
+def settings_help() -> str:
+    """The settings as an epilog for ``--help``: name, default, meaning."""
+    width = max(len(name) for name, _, _ in SETTINGS)
+    return "settings (environment):\n" + "\n".join(
+        f"  {name:<{width}}  {meaning} (default: {default})" for name, default, meaning in SETTINGS)
+
 
 class ConfigError(ValueError):
     """A setting is wrong; the message says which and what to do."""
