@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import forecast
+from . import compare, forecast
 
 
 def project_root() -> Path:
@@ -203,25 +203,29 @@ def site_cmd(args: argparse.Namespace) -> int:
 
 
 def compare_cmd(args: argparse.Namespace) -> int:
-    """Exit 1 when a tracked ratio (speedup, efficiency) fell by more than --factor."""
-    from . import compare, report as rep
+    """Exit 1 when a speedup fell by more than --factor, 3 when nothing did but the host,
+    the method or a variant changed under some (bench_lib.compare)."""
+    from . import report as rep
 
     results = Path(args.results) if args.results else project_root() / "results"
     try:
         root = results.resolve().parent
         base = compare.result_set(args.base, results, args.machine, root)
         new = compare.result_set(args.new, results, args.machine, root)
-        changes, worse, missing = compare.compare(base, new, args.factor)
+        found = compare.gate(base, new, args.factor)
     except (rep.ReportError, ValueError) as exc:
         raise CLIError(str(exc)) from None
-    if not changes and not missing:
+    if not (found.changes or found.missing or found.set_aside or found.variants):
         raise CLIError(f"no tracked ratio ({', '.join(compare.TRACKED)}) is in {args.base}: run "
                        "scaling.Ratios on both (python -m bench_lib run --bench scaling.Ratios)")
-    for change in worse:
+    for change in found.worse:
         print(f"REGRESSION {change}  (worse than 1/{args.factor:g})")
-    for name, params in missing:
+    for name, params in found.missing:
         shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
         print(f"MISSING {name}({shown}): measured in {args.base}, failed or not run in {args.new}")
+    for change in found.set_aside:
+        if change.worse(args.factor):
+            print(f"not gated {change}  (past 1/{args.factor:g}, but measured on another host or another way)")
     agreed, both, winners = compare.agreement(base, new)
     if both:
         print(f"agreement: {agreed} of {both} speedups within {compare.AGREE:.0%} or with overlapping "
@@ -229,9 +233,12 @@ def compare_cmd(args: argparse.Namespace) -> int:
         for workload, (before, after) in winners.items():
             how = compare.change(before, after)
             print(f"recommended for {workload}: {before} -> {after}" + (f"  ({how})" if how else ""))
-    print(f"{len(worse)} of {len(changes)} tracked ratios fell by more than a factor {args.factor:g}, "
-          f"{len(missing)} missing ({args.base} -> {args.new})")
-    return 1 if worse or missing else 0
+    for line in found.notes():
+        print(line)
+    aside = f", {len(found.set_aside)} not gated (host or method changed)" if found.set_aside else ""
+    print(f"{len(found.worse)} of {len(found.changes)} tracked ratios fell by more than a factor {args.factor:g}, "
+          f"{len(found.missing)} missing{aside} ({args.base} -> {args.new})")
+    return found.status
 
 
 def info(args: argparse.Namespace) -> int:
@@ -312,10 +319,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--html", help="output folder (default: html/ of this checkout)")
     p.add_argument("--screenshot", metavar="PNG", help="also save the report page as Chromium draws it")
     p.set_defaults(func=site_cmd)
-    p = sub.add_parser("compare", help="exit 1 when a speedup or efficiency fell by more than --factor")
-    p.add_argument("base", help="results folder, asv result file, or commit (prefix) in results/")
+    p = sub.add_parser("compare", help="exit 1 when a speedup fell by more than --factor (speedups only: "
+                       "efficiency is not gated); 3 when the host or the method changed instead",
+                       description=compare.DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("base", help="run id (points.jsonl), commit (prefix) in results/, results folder or asv result file")
     p.add_argument("new", help="the same, for the run under test")
-    p.add_argument("--factor", type=float, default=1.2, help="fail when new < base / factor (default 1.2)")
+    p.add_argument("--factor", type=float, default=1.2,
+                   help="fail when the whole interval of new / base speedup lies below 1 / factor (default 1.2)")
     p.add_argument("--machine", help="the machine to compare (required when a set holds several)")
     p.add_argument("--results", help="where commits are looked up (default: results/ of this checkout)")
     p.set_defaults(func=compare_cmd)

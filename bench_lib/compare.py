@@ -4,24 +4,55 @@ Absolute times on cloud VMs drift by tens of percent between runs; a speedup is 
 interleaved with its serial side in one process (scaling.Ratios), so both sides drift
 together. Where both result sets carry the speedup's interval (points.jsonl), a change is
 a regression only when the whole interval of new / base lies below ``1 / factor``; where
-one lacks it (results from before intervals), when ``new < base / factor``. A result set
+one lacks it (results from before intervals), when ``new < base / factor``. Only speedups
+are gated (``TRACKED``); efficiency is the speedup over a ceiling and is not. A result set
 is a results folder (the newest value of each combination, as the report reads it), one asv
 result file, a commit hash (prefix) looked up in ``results/<machine>/``, or a run id from
 points.jsonl (two runs of one commit: an A/A comparison).
-"""
+
+Interleaving survives noise within a session, not a change of the host under it: where the
+arithmetic gets faster and an engine's per-task cost does not, every ratio moves. So the
+serial loop's own time is compared too. Where the interval of a workload's serial time,
+base / new, lies wholly beyond ``HOST_TOLERANCE`` (1.25) either way, the host changed under
+that workload: its speedups are set aside, not gated, and the gate exits ``HOST_CHANGED``
+(3). Why 1.25: in the committed same-session pairs (42cc5ba5, 7890cffe, bdfb4bc4) no
+workload's serial interval lies more than 1.11x beyond 1; in the pair seven hours apart
+(92370b79, 0ea1de8f) every workload's lies at least 1.36x beyond it (filter_bank 1.91x).
+1.25 is about twice the largest same-session excess on the log scale and below the
+smallest host change seen. A change of measurement method (the allocator discipline a
+point records) and a change of the variant a backend ran are named the same way: neither
+is a regression, and both exit ``HOST_CHANGED`` where nothing regressed."""
 
 from __future__ import annotations
 
 import math
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import protocol, report as rep
 
 TRACKED = (rep.SPEEDUP,)  # higher is better
-KEY = ("workload", "backend", "n_workers")
+KEY = ("workload", "backend", "n_workers", "variant")
+HOST_TOLERANCE = 1.25  # serial times this far apart beyond their intervals: another host (docstring)
+HOST_CHANGED = 3  # exit status: nothing regressed, but the host, the method or a variant changed
+DESCRIPTION = f"""\
+Gate the speedups of NEW against BASE: a regression is a speedup whose whole 95%
+interval of new / base lies below 1 / --factor (without intervals: new < base / factor).
+Only speedups are gated; efficiency is not.
+
+A ratio moves when the host under it changes, so each workload's serial loop time is
+compared too: where the interval of base / new serial time lies wholly beyond a factor
+{HOST_TOLERANCE:g} either way, that workload's speedups are not gated ("host changed").
+Why {HOST_TOLERANCE:g}: the committed same-session pairs' serial times lie at most 1.11x
+apart beyond their intervals, the pair seven hours apart (92370b79, 0ea1de8f) at least
+1.36x. A change of allocator discipline ("method changed") or of a backend's variant is
+named, not gated.
+
+exit status: 0 nothing fell; 1 a regression or a missing point; 2 bad input;
+{HOST_CHANGED} nothing regressed, but the host, the method or a variant changed (compare
+runs of one session, measured the same way)."""
 
 
 @dataclass
@@ -87,6 +118,9 @@ def result_set(spec: str, results: Path, machine: str | None = None, root: Path 
         commit = data.get("commit_hash", "")[:8]
         found.points = [r for r in _points(path.parent) if r.get("commit") == commit]
         return found
+    if machine and not (Path(results) / machine).is_dir():
+        have = sorted(p.name for p in Path(results).glob("*") if p.is_dir())
+        raise rep.ReportError(f"no machine {machine!r} in {results}/; machines: {', '.join(have) or 'none'}")
     runs = _run(Path(results), spec, machine)
     if runs is not None:
         return runs
@@ -125,34 +159,134 @@ def _run(results: Path, run: str, machine: str | None) -> rep.Machine | None:
 
 
 def _speedups(machine: rep.Machine) -> dict[tuple, dict]:
-    """The newest speedup point of each (workload, backend, n_workers): later lines win."""
+    """The newest speedup point of each (workload, backend, n_workers, variant): later lines win."""
     return {tuple(r[k] for k in KEY): r for r in machine.points if r.get("kind") == "speedup"}
 
 
-def _speedup_changes(base: rep.Machine, new: rep.Machine):
-    """Changes of measured speedups (points), keyed by workload, backend and n_workers."""
+def method(record: dict) -> str:
+    """The allocator discipline a point was measured under: ``default`` (glibc's) where the
+    record names none, as no point did before the discipline was recorded."""
+    return record.get("malloc", "default")
+
+
+@dataclass(frozen=True)
+class Shift:
+    """The serial loop of ``workload`` at ``n_workers`` ran ``faster`` times as fast in new
+    as in base (base time / new time, with its interval)."""
+
+    workload: str
+    n_workers: int
+    faster: protocol.Interval
+
+    def __str__(self) -> str:
+        x = self.faster.estimate
+        return f"serial {x:.1f}x faster" if x >= 1 else f"serial {1 / x:.1f}x slower"
+
+
+def serial_times(speedups: dict[tuple, dict]) -> dict[tuple[str, int], protocol.Interval]:
+    """Each (workload, n_workers)'s serial loop time: the geometric mean, with its t interval,
+    of the serial samples of every distinct measurement among ``speedups`` (the backends of
+    one group share one), where the points carry their samples."""
+    pooled: dict[tuple[str, int], dict[tuple, None]] = {}
+    for r in speedups.values():
+        serial = (r.get("samples_s") or {}).get("top")  # a speedup is serial (top) / backend (bottom)
+        if serial:
+            pooled.setdefault((r["workload"], r["n_workers"]), {})[tuple(serial)] = None
+    return {key: protocol.log_interval([math.log(t) for samples in sets for t in samples])
+            for key, sets in pooled.items()}
+
+
+def host_shifts(before: dict[tuple, dict], after: dict[tuple, dict],
+                tolerance: float = HOST_TOLERANCE) -> list[Shift]:
+    """The (workload, n_workers) whose serial time, base / new, lies wholly beyond
+    ``tolerance`` either way: the host under them changed. Unknown intervals are no shift."""
+    old, new = serial_times(before), serial_times(after)
+    shifts = []
+    for key in sorted(old.keys() & new.keys()):
+        faster = protocol.product_interval(old[key], new[key], power=-1)
+        if faster.low > tolerance or faster.high < 1 / tolerance:
+            shifts.append(Shift(*key, faster))
+    return shifts
+
+
+@dataclass
+class Gate:
+    """What ``compare`` found: the changes gated against the factor and those that fell
+    below it, the points that went missing, and what was set aside and why."""
+
+    changes: list[Change] = field(default_factory=list)
+    worse: list[Change] = field(default_factory=list)
+    missing: list[tuple[str, dict]] = field(default_factory=list)
+    shifts: list[Shift] = field(default_factory=list)  # the host changed under these
+    methods: dict[tuple[str, str], int] = field(default_factory=dict)  # (base, new) allocator: points
+    variants: list[tuple[dict, str, str]] = field(default_factory=list)  # (point, base's, new's variant)
+    set_aside: list[Change] = field(default_factory=list)  # not gated: host or method changed
+
+    @property
+    def status(self) -> int:
+        """0 nothing fell, 1 a regression or a missing point, HOST_CHANGED when nothing
+        regressed but some ratios were not comparable (host, method or variant changed)."""
+        if self.worse or self.missing:
+            return 1
+        return HOST_CHANGED if self.shifts or self.methods or self.variants else 0
+
+    def notes(self) -> list[str]:
+        """One line per reason ratios were set aside rather than gated."""
+        lines = []
+        if self.shifts:
+            several = {s.workload for s in self.shifts if sum(t.workload == s.workload for t in self.shifts) > 1}
+            named = [f"{s} ({s.workload}" + (f" at n={s.n_workers})" if s.workload in several else ")")
+                     for s in self.shifts]
+            lines.append(f"host changed: {', '.join(named)}; compare runs of one session")
+        if self.methods:
+            moves = ", ".join(f"allocator {a} -> {b}" for a, b in self.methods)
+            lines.append(f"method changed: {moves} ({sum(self.methods.values())} speedups not gated); "
+                         "compare runs measured the same way")
+        for params, a, b in self.variants:
+            shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
+            lines.append(f"variant changed: {rep.SPEEDUP}({shown}): {a} -> {b} (another run is measured: not gated)")
+        return lines
+
+
+def _speedup_gate(base: rep.Machine, new: rep.Machine, factor: float) -> Gate:
+    """The gate on measured speedups (points), keyed by workload, backend, n_workers and
+    variant; a change of host or method under a point sets it aside."""
     before, after = _speedups(base), _speedups(new)
-    changes, missing = [], []
+    alike = [k for k in before if k in after and method(before[k]) == method(after[k])]
+    gate = Gate(shifts=host_shifts({k: before[k] for k in alike}, {k: after[k] for k in alike}))
+    shifted = {(s.workload, s.n_workers) for s in gate.shifts}
     for key, old in before.items():
         params = dict(zip(KEY, key))
+        where = {k: v for k, v in params.items() if k != "variant"}
         now = after.get(key)
         if now is None:
-            missing.append((rep.SPEEDUP, params))
+            others = sorted({k[3] for k in after if k[:3] == key[:3]})
+            if others:
+                gate.variants.append((where, key[3], "/".join(others)))
+            else:
+                gate.missing.append((rep.SPEEDUP, where))
             continue
-        change = protocol.product_interval(interval(now), interval(old), power=-1)
-        changes.append(Change(rep.SPEEDUP, params, old["value"], now["value"], change))
-    return changes, missing
+        change = Change(rep.SPEEDUP, params, old["value"], now["value"],
+                        protocol.product_interval(interval(now), interval(old), power=-1))
+        moved = (method(old), method(now))
+        if moved[0] != moved[1]:
+            gate.methods[moved] = gate.methods.get(moved, 0) + 1
+            gate.set_aside.append(change)
+        elif (key[0], key[2]) in shifted:
+            gate.set_aside.append(change)
+        else:
+            gate.changes.append(change)
+    gate.worse = [c for c in gate.changes if c.worse(factor)]
+    return gate
 
 
-def compare(base: rep.Machine, new: rep.Machine, factor: float):
-    """(tracked ratios present in both, those that fell by more than ``factor``, and the
-    (benchmark, params) measured in ``base`` but missing or failed in ``new``)."""
+def gate(base: rep.Machine, new: rep.Machine, factor: float) -> Gate:
+    """The regression gate of ``new`` against ``base`` (the module's docstring says how)."""
     if factor < 1:
         raise ValueError(f"factor must be >= 1 (a drop to 1/factor fails), got {factor}")
     if _speedups(base) and _speedups(new):  # other points (ceilings, load windows) are not compared
-        changes, missing = _speedup_changes(base, new)
-        return changes, [c for c in changes if c.worse(factor)], missing
-    changes, missing = [], []
+        return _speedup_gate(base, new, factor)
+    found = Gate()
     for name in TRACKED:
         old_series = base.series.get(name)
         if old_series is None:
@@ -162,10 +296,18 @@ def compare(base: rep.Machine, new: rep.Machine, factor: float):
         for params, before in old_series.combos():
             value = now.get(tuple(sorted(params.items())))
             if value is None:
-                missing.append((name, params))
+                found.missing.append((name, params))
             elif before > 0:
-                changes.append(Change(name, params, before, value))
-    return changes, [c for c in changes if c.worse(factor)], missing
+                found.changes.append(Change(name, params, before, value))
+    found.worse = [c for c in found.changes if c.worse(factor)]
+    return found
+
+
+def compare(base: rep.Machine, new: rep.Machine, factor: float):
+    """(tracked ratios gated in both, those that fell by more than ``factor``, and the
+    (benchmark, params) measured in ``base`` but missing or failed in ``new``): :func:`gate`."""
+    found = gate(base, new, factor)
+    return found.changes, found.worse, found.missing
 
 
 # -- do two result sets tell the same story? ---------------------------------------------------

@@ -2,20 +2,33 @@
 whose answers are worked out by hand, then the real thing -- two measurements of one
 backend (A/A) pass, a backend slowed in this test (registered here only) is caught."""
 
+import json
 import math
+import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
+from scipy.stats import t as scipy_t
 
 from bench_lib import backends, compare, protocol, ratios, report
 from bench_lib.backends.threads import ThreadsBackend
 
 
-def point(value, half=None, backend="threads", workload="filter_bank", n=2, pairs=5):
+def point(value, half=None, backend="threads", workload="filter_bank", n=2, pairs=5, variant="naive"):
     """A speedup record with an interval of +-``half`` on the log scale (exp(+-half))."""
     ci = [None, None] if half is None else [value * math.exp(-half), value * math.exp(half)]
     return {"kind": "speedup", "workload": workload, "backend": backend, "n_workers": n,
-            "variant": "naive", "value": value, "ci": ci, "pairs": pairs}
+            "variant": variant, "value": value, "ci": ci, "pairs": pairs}
+
+
+def measured(value, serial, backend="threads", workload="filter_bank", half=0.02, **fields):
+    """A speedup point with its samples as a run records them: the serial loop's (top) and
+    the backend's (bottom, serial / value)."""
+    record = point(value, half, backend, workload, pairs=len(serial), **fields.pop("point", {}))
+    return {**record, "samples_s": {"top": list(serial), "bottom": [t / value for t in serial]}, **fields}
 
 
 def machine(*records):
@@ -181,3 +194,177 @@ def test_agreement_boundaries_and_winners_of_each_side():
     # ray and dask were measured in base only: they take part in neither side's choice
     assert both == 3 and agreed == 1
     assert winners == {"convolve2d": ("threads", "threads"), "filter_bank": ("threads", "loky")}
+
+
+# -- the host, the method and the variant ---------------------------------------------------------
+def serial(seconds, n=8, wobble=0.0):
+    """``n`` serial samples about ``seconds``, alternately ``wobble`` above and below (log scale)."""
+    return [seconds * math.exp(wobble if i % 2 else -wobble) for i in range(n)]
+
+
+def test_a_variant_switch_is_named_not_gated_nor_missing():
+    """The best variant changed between commits: the two speedups measure different runs."""
+    found = compare.gate(machine(point(2.0, 0.02)), machine(point(1.0, 0.02, variant="shared")), 1.2)
+    assert found.worse == [] and found.missing == [] and found.changes == []
+    assert found.variants == [({"workload": "filter_bank", "backend": "threads", "n_workers": 2}, "naive", "shared")]
+    assert found.status == compare.HOST_CHANGED == 3
+    assert found.notes() == ["variant changed: scaling.Ratios.track_speedup(workload='filter_bank', "
+                             "backend='threads', n_workers=2): naive -> shared (another run is measured: not gated)"]
+
+
+def test_the_host_tolerance_is_a_factor_beyond_both_intervals():
+    """Samples without spread: the serial time's interval is its value, so 1.24x is within
+    the tolerance of 1.25 and 1.26x beyond it, faster or slower."""
+    base = machine(measured(2.0, serial(0.030)))
+    for new_s, shifted, text in ((0.030 / 1.24, False, None), (0.030 / 1.26, True, "serial 1.3x faster"),
+                                 (0.030 * 1.24, False, None), (0.030 * 1.26, True, "serial 1.3x slower")):
+        found = compare.gate(base, machine(measured(1.0, serial(new_s))), 1.2)
+        assert bool(found.shifts) is shifted, new_s
+        if shifted:
+            assert [str(s) for s in found.shifts] == [text] and found.status == compare.HOST_CHANGED
+            assert found.worse == [] and len(found.set_aside) == 1  # 2.0x -> 1.0x is not called
+        else:
+            assert len(found.worse) == 1 and found.status == 1
+
+
+def test_a_serial_change_inside_its_intervals_is_no_host_change():
+    # 4 samples a side at 30 ms * e^(+-0.2): log stdev 0.2 * sqrt(4/3) = 0.231, t(0.975, 3) =
+    # 3.182, half-width 3.182 * 0.231 / 2 = 0.367 a side, 0.520 in quadrature; serial 1.3x
+    # faster is ln 1.3 = 0.262 < 0.520: the interval of base / new reaches below 1
+    base = machine(measured(2.0, serial(0.030, 4, 0.2)))
+    found = compare.gate(base, machine(measured(2.0, serial(0.030 / 1.3, 4, 0.2))), 1.2)
+    assert found.shifts == [] and found.status == 0
+
+
+def test_a_host_change_sets_aside_its_workload_only():
+    """filter_bank's serial loop runs 1.9x faster, convolve2d's not: filter_bank's drop is
+    named a host change, convolve2d's drop of the same size is still a regression."""
+    base = machine(measured(2.0, serial(0.030, wobble=0.01)),
+                   measured(2.0, serial(1.5, wobble=0.01), workload="convolve2d"))
+    new = machine(measured(1.4, serial(0.030 / 1.9, wobble=0.01)),
+                  measured(1.4, serial(1.5, wobble=0.01), workload="convolve2d"))
+    found = compare.gate(base, new, 1.2)
+    assert [c.params["workload"] for c in found.worse] == ["convolve2d"]
+    assert [c.params["workload"] for c in found.set_aside] == ["filter_bank"]
+    assert found.notes() == ["host changed: serial 1.9x faster (filter_bank); compare runs of one session"]
+    assert found.status == 1  # a regression outranks a host change
+
+
+def test_a_change_of_allocator_is_named_and_not_called_a_regression():
+    """Points without "malloc" were measured under glibc's default; the fixed discipline
+    halves the serial time too, which the method, not the host, explains."""
+    base = machine(measured(2.0, serial(0.030, wobble=0.01)), measured(1.5, serial(0.030, wobble=0.01), "loky"))
+    new = machine(measured(1.0, serial(0.015, wobble=0.01), malloc="fixed"),
+                  measured(0.8, serial(0.015, wobble=0.01), "loky", malloc="fixed"))
+    found = compare.gate(base, new, 1.2)
+    assert found.worse == [] and found.changes == [] and len(found.set_aside) == 2
+    assert found.methods == {("default", "fixed"): 2} and found.shifts == []
+    assert found.status == compare.HOST_CHANGED
+    assert found.notes() == ["method changed: allocator default -> fixed (2 speedups not gated); "
+                             "compare runs measured the same way"]
+    same = machine(*({**r, "malloc": "default"} for r in base.points))
+    assert compare.gate(base, same, 1.2).status == 0  # "default" written out is the absent one
+
+
+# -- the gate on the committed runs and on written-out ones --------------------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+XEON, EPYC = ROOT / "results" / "vm-2core-24gb-xeon", ROOT / "results" / "vm-2core-24gb-epyc"
+ACROSS_A_DAY = ("92370b79-20261202T025611", "0ea1de8f-20261202T100241")
+SAME_SESSION = {("42cc5ba5-20261130T163600", "42cc5ba5-20261130T172235"): XEON,
+                ("7890cffe-20261203T142323", "7890cffe-20261203T151143"): EPYC,
+                ("bdfb4bc4-20261130T044334", "bdfb4bc4-20261130T051716"): XEON}
+
+
+def bench_lib(*args):
+    return subprocess.run([sys.executable, "-m", "bench_lib", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def serial_logs(folder, run):
+    """By hand: each workload's serial samples' logarithms in a run, each distinct serial
+    arm once (the backends measured in one group share it)."""
+    arms = {}
+    for line in (folder / "points.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        if r.get("run") == run and r["kind"] == "speedup":
+            arms.setdefault(r["workload"], set()).add(tuple(r["samples_s"]["top"]))
+    return {w: [math.log(t) for arm in sets for t in arm] for w, sets in arms.items()}
+
+
+def apart(folder, first, second):
+    """By hand: per workload, how far the 95% t intervals of the two runs' mean log serial
+    time lie apart, as a factor (1.0 where the interval of the difference holds 0), and the
+    serial speed factor itself (first's time / second's)."""
+    a, b = serial_logs(folder, first), serial_logs(folder, second)
+    out = {}
+    for w in a:
+        half = [scipy_t.ppf(0.975, len(x) - 1) * statistics.stdev(x) / math.sqrt(len(x)) for x in (a[w], b[w])]
+        d = statistics.fmean(a[w]) - statistics.fmean(b[w])
+        out[w] = (math.exp(max(abs(d) - math.hypot(*half), 0.0)), math.exp(d))
+    return out
+
+
+def test_the_tolerance_lies_between_the_committed_same_session_pairs_and_the_day_apart():
+    """The docstring's reason for 1.25: same-session serial intervals at most 1.11x apart,
+    the day-apart pair's at least 1.36x (filter_bank 1.91x)."""
+    same = max(f for (a, b), folder in SAME_SESSION.items() for f, _ in apart(folder, a, b).values())
+    day = apart(XEON, *ACROSS_A_DAY)
+    assert round(same, 2) == 1.11 and round(min(f for f, _ in day.values()), 2) == 1.36
+    assert round(day["filter_bank"][0], 2) == 1.91
+    assert same < compare.HOST_TOLERANCE < min(f for f, _ in day.values())
+
+
+def test_across_a_day_the_gate_names_the_host_change_and_calls_no_regression():
+    done = bench_lib("compare", *ACROSS_A_DAY, "--factor", "1.2")
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "REGRESSION" not in done.stdout and "0 of 0 tracked ratios fell" in done.stdout, done.stdout
+    [line] = [x for x in done.stdout.splitlines() if x.startswith("host changed: ")]
+    for workload, (_, faster) in apart(XEON, *ACROSS_A_DAY).items():
+        assert f"serial {faster:.1f}x faster ({workload})" in line
+    assert "serial 1.9x faster (filter_bank)" in line and line.endswith("; compare runs of one session")
+
+
+@pytest.mark.parametrize("runs", [("42cc5ba5-20261130T163600", "42cc5ba5-20261130T172235"),
+                                  ("7890cffe-20261203T142323", "7890cffe-20261203T151143")])
+def test_the_committed_same_session_pairs_pass(runs):
+    done = bench_lib("compare", *runs, "--factor", "1.2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 of 35 tracked ratios fell by more than a factor 1.2, 0 missing (" in done.stdout
+    assert "changed:" not in done.stdout and "not gated" not in done.stdout
+
+
+def write_runs(folder, runs):
+    """A results folder of one machine whose points.jsonl holds ``runs`` ({run: records})."""
+    box = folder / "box"
+    box.mkdir(parents=True)
+    lines = [json.dumps({"machine": "box", "commit": run[:8], "run": run, **r}) for run, rs in runs.items() for r in rs]
+    (box / "points.jsonl").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_a_backend_made_slower_on_one_stack_is_caught(tmp_path):
+    """threads 1.25x slower on the filter bank, serial as before (2% slower, well inside the
+    tolerance): threads' speedup 1.5x -> 1.2x, new / base 0.8 with a log half-width of
+    sqrt(2) * 0.02, so the interval's top 0.8 * e^0.028 = 0.823 lies below 1 / 1.2 = 0.833.
+    loky and multiprocessing did not change: they are not called."""
+    loop = serial(0.030, 40, 0.03)
+    slower = [t * 1.02 for t in loop]
+    group = ("threads", "loky", "multiprocessing")
+    speedup = {"threads": 1.5, "loky": 1.1, "multiprocessing": 1.3}
+    results = write_runs(tmp_path / "results", {
+        "aaaa1111-r1": [measured(speedup[b], loop, b) for b in group],
+        "bbbb2222-r1": [measured(speedup[b] / (1.25 if b == "threads" else 1.0), slower, b) for b in group]})
+    done = bench_lib("compare", "aaaa1111-r1", "bbbb2222-r1", "--factor", "1.2", "--results", str(results))
+    assert done.returncode == 1, done.stdout + done.stderr
+    fell = [x for x in done.stdout.splitlines() if x.startswith("REGRESSION")]
+    assert len(fell) == 1 and "backend='threads'" in fell[0] and "1.50x -> 1.20x (-20%" in fell[0], done.stdout
+    assert "changed:" not in done.stdout
+    same = bench_lib("compare", "aaaa1111-r1", "aaaa1111-r1", "--results", str(results))
+    assert same.returncode == 0 and "0 of 3 tracked ratios fell" in same.stdout, same.stdout
+
+
+def test_an_unknown_machine_is_named(tmp_path):
+    results = write_runs(tmp_path / "results", {"aaaa1111-r1": [measured(1.5, serial(0.03))]})
+    done = bench_lib("compare", "aaaa1111-r1", "aaaa1111-r1", "--machine", "nosuch", "--results", str(results))
+    assert done.returncode == 2 and done.stderr.strip() == (
+        f"parbench: error: no machine 'nosuch' in {results}/; machines: box"), done.stderr
