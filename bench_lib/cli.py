@@ -18,7 +18,17 @@ import sys
 import time
 from pathlib import Path
 
-from . import compare, forecast
+from . import __version__, compare, config, forecast
+
+EXIT_STATUS = f"""\
+exit status:
+  0         done; compare: no speedup fell by more than --factor
+  1         run: a point failed (asv's own status is printed); compare: a speedup fell by more
+            than --factor, or a point measured in BASE is missing in NEW
+  2         bad usage or input: one line on stderr, nothing started
+  {compare.HOST_CHANGED}         compare: nothing regressed, but the host, the allocator or a variant changed
+            under some speedups, which are named and not gated (compare --help says how)
+  130, 143  run stopped by SIGINT (Ctrl-C) or SIGTERM (128 + the signal); run it again to resume"""
 
 
 def project_root() -> Path:
@@ -160,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
         _step(3, steps, "publishing the site into html/ (asv history + scaling report)")
         publish(root)
     print(f"\nparbench: done in {time.perf_counter() - started:.0f} s; asv run exit status {status}")
-    return status
+    return 1 if status else 0  # asv says 2 for a failed benchmark; 2 is ours for bad usage
 
 
 def publish(root: Path, results: Path | None = None, html_dir: Path | None = None) -> Path:
@@ -244,8 +254,9 @@ def compare_cmd(args: argparse.Namespace) -> int:
 def info(args: argparse.Namespace) -> int:
     from . import backends, sysinfo, workloads
 
+    settings = {name: {"default": default, "meaning": meaning} for name, default, meaning in config.SETTINGS}
     print(json.dumps({"backends": backends.names(), "workloads": workloads.names(),
-                      "machine": sysinfo.default_machine_name(), **sysinfo.collect()}, indent=2))
+                      "machine": sysinfo.default_machine_name(), **sysinfo.collect(), "settings": settings}, indent=2))
     return 0
 
 
@@ -287,16 +298,23 @@ def _minutes(text: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench_lib", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench_lib", description=__doc__.splitlines()[0],
+                                     epilog=f"{config.settings_help()}\n\n{EXIT_STATUS}",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"parbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("run", help="run the suite on this checkout and publish html/")
+    p = sub.add_parser("run", help="run the suite on this checkout and publish html/",
+                       usage="python -m bench_lib run [options] [-- ASV_RUN_ARGS ...]",
+                       epilog=f"arguments after -- go to asv run unchanged.\n\n{config.settings_help()}",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
                    help="smoke test: small sizes, one sample, each benchmark with serial, threads and one engine "
                         "in turn (with --bench: what it names)")
     p.add_argument("--bench", action="append", metavar="REGEX", help="only benchmarks matching (repeatable)")
     p.add_argument("--profile", choices=("default", "extended"), default="default",
                    help="extended: also the sizes beyond each benchmark's question (its class's 'extended')")
-    p.add_argument("--machine", help="machine name for results/ (default: host-cores-memory)")
+    p.add_argument("--machine", help="machine name for results/ (default: $PARBENCH_MACHINE, else "
+                   "host-cores-memory-cpu as `info` prints it; -small is appended at small sizes)")
     p.add_argument("--no-publish", dest="publish", action="store_false", help="skip asv publish")
     p.add_argument("--budget", type=_minutes, metavar="MINUTES",
                    help="fit the run into this many minutes by sampling less (says which points lose precision)")
@@ -305,8 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--allow-dirty", action="store_true",
                    help="measure a tree with uncommitted changes (the run is marked dirty)")
     p.add_argument("--plan-only", action="store_true", help="print the plan and exit; nothing is measured or written")
-    p.add_argument("--cores", type=int, metavar="N", help="with --plan-only: plan for N physical cores (their n_workers)")
-    p.add_argument("asv_args", nargs=argparse.REMAINDER, help="after --: passed to asv run")
+    p.add_argument("--cores", type=int, metavar="N",
+                   help="with --plan-only: plan for N physical cores (their n_workers; default: this machine's)")
     p.set_defaults(func=run)
     p = sub.add_parser("report", help="per workload: times, speedups, overheads, a recommendation")
     p.add_argument("--results", help="results folder (default: results/ of this checkout)")
@@ -337,11 +355,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check", action="store_true", help="also load the model and classify images")
     p.set_defaults(func=model)
     forecast.add_parser(sub)
-    args = parser.parse_args(argv)
-    if getattr(args, "asv_args", None) and args.asv_args[0] == "--":
-        args.asv_args = args.asv_args[1:]
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ours, asv_args = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv else (argv, [])
+    args, extra = parser.parse_known_args(ours)
     try:
-        return args.func(args)
+        if args.command == "run" and extra and not any(word.startswith("-") for word in extra):
+            raise CLIError(f"run takes no words ({' '.join(extra)}): choose benchmarks with --bench REGEX; "
+                           "arguments for asv run go after --")
+        if extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        if asv_args and args.command != "run":
+            parser.error(f"only run passes arguments after -- (to asv run): {' '.join(asv_args)}")
+        args.asv_args = asv_args
+        status = args.func(args)
+        sys.stdout.flush()  # a reader that left shows here, not in the interpreter's last flush
+        return status
     except CLIError as exc:
         print(f"parbench: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader closed the pipe (report --json | head): it had what it wanted. Later
+        # writes and the final flush go nowhere instead of failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -316,3 +316,102 @@ def test_plan_only_for_more_cores_plans_their_worker_counts_and_cores_alone_is_r
         assert refused.returncode == 2 and "--cores N (N >= 1)" in refused.stderr, refused.stderr
     assert not (pristine / "results" / "ci-plan-small").exists()
 
+
+
+# -- command-line papercuts: each runs on this checkout and its committed results -----------------
+def bench_lib_here(*args):
+    return subprocess.run([sys.executable, "-m", "bench_lib", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_a_closed_pipe_ends_quietly():
+    """``report --json | head -1``: the reader leaves after a line, which is not the report's failure."""
+    proc = subprocess.Popen([sys.executable, "-m", "bench_lib", "report", "--json"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()  # the JSON is far longer than a pipe holds: the report is still writing
+    proc.stdout.close()
+    errors = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 0 and errors == "", errors
+    assert first == b"[\n"
+
+
+def test_a_word_after_run_is_refused_in_one_line():
+    """``run --plan-only FilterBank`` once passed the word to asv and planned the whole suite."""
+    done = bench_lib_here("run", "--plan-only", "FilterBank")
+    assert done.returncode == 2 and done.stdout == "", done.stdout[-1000:]
+    assert done.stderr.strip().splitlines() == [
+        "parbench: error: run takes no words (FilterBank): choose benchmarks with --bench REGEX; "
+        "arguments for asv run go after --"]
+    done = bench_lib_here("report", "--", "--frob")  # only run hands words on, to asv
+    assert done.returncode == 2 and "only run passes arguments after --" in done.stderr, done.stderr
+
+
+def test_only_the_words_after_a_double_dash_go_to_asv(monkeypatch):
+    from bench_lib import cli
+
+    seen = []
+    monkeypatch.setattr(cli, "run", lambda args: seen.append(args) or 0)
+    assert cli.main(["run", "--plan-only", "--bench", "FilterBank", "--", "--show-stderr", "-v"]) == 0
+    assert seen[0].asv_args == ["--show-stderr", "-v"] and seen[0].bench == ["FilterBank"]
+    assert cli.main(["run", "--plan-only"]) == 0 and seen[1].asv_args == []
+
+
+def test_compare_with_an_unknown_machine_names_the_machine():
+    results = ROOT / "results"
+    done = bench_lib_here("compare", "7890cffe-20261203T142323", "7890cffe-20261203T151143", "--machine", "nosuch")
+    machines = ", ".join(sorted(p.name for p in results.iterdir() if p.is_dir()))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [f"parbench: error: no machine 'nosuch' in {results}/; machines: {machines}"]
+
+
+def test_version_is_the_installed_packages():
+    from importlib.metadata import version
+
+    done = bench_lib_here("--version")
+    assert done.returncode == 0 and done.stdout == f"parbench {version('parbench')}\n"
+
+
+# the variables a run sets for its own processes: not settings a user gives
+BOOKKEEPING = {"PARBENCH_RUN", "PARBENCH_POINTS", "PARBENCH_COMMIT", "PARBENCH_SPEEDUP_GROUP", "PARBENCH_RAY_RUNTIME"}
+
+
+def test_every_setting_the_code_reads_is_in_help_and_info_with_its_default():
+    """The variables found in the source, not the list that --help prints from."""
+    read = {name for path in [*(ROOT / "bench_lib").rglob("*.py"), *(ROOT / "benchmarks").rglob("*.py")]
+            for name in re.findall(r"PARBENCH_[A-Z_]+", path.read_text())} - BOOKKEEPING
+    assert len(read) >= 14, read
+    for args in (("--help",), ("run", "--help")):
+        text = bench_lib_here(*args).stdout
+        for name in read | {"RAY_ADDRESS", "DASK_SCHEDULER_ADDRESS"}:
+            [line] = [x for x in text.splitlines() if x.strip().startswith(name + " ")]
+            assert "(default: " in line, (args, line)
+    info = json.loads(bench_lib_here("info").stdout)
+    assert read <= set(info["settings"]) and all(s["default"] for s in info["settings"].values())
+
+
+def test_help_documents_every_exit_status():
+    """0, 1, 2; the host-changed code compare exits with (tests/test_gate.py: 3 on the committed
+    day-apart pair); 128 + SIGINT and + SIGTERM for a stopped run."""
+    import signal
+
+    text = bench_lib_here("--help").stdout
+    status = text.split("exit status:\n", 1)[1]
+    codes = re.findall(r"^  (\d+(?:, \d+)*)\s", status, re.M)
+    assert codes == ["0", "1", "2", "3", f"{128 + signal.SIGINT}, {128 + signal.SIGTERM}"], codes
+    assert "compare: nothing regressed, but the host" in status
+
+
+def test_help_states_the_real_defaults():
+    """run --machine: the name info prints (host, cores, memory, CPU); compare: the host
+    tolerance and its code, and that only speedups are gated."""
+    import platform
+
+    run_help = " ".join(bench_lib_here("run", "--help").stdout.split())
+    assert "--machine MACHINE machine name for results/ (default: $PARBENCH_MACHINE, else host-cores-memory-cpu" in run_help
+    machine = json.loads(bench_lib_here("info").stdout)["machine"]
+    assert re.fullmatch(rf"{re.escape(platform.node())}-\d+core-\d+gb-[\w.-]+", machine), machine
+    compare_help = " ".join(bench_lib_here("compare", "--help").stdout.split())
+    assert "lies wholly beyond a factor 1.25 either way" in compare_help and "3 nothing regressed" in compare_help
+    assert "efficiency is not" in compare_help
+    top = " ".join(bench_lib_here("--help").stdout.split())
+    assert "speedup fell by more than --factor (speedups only: efficiency is not gated)" in top
