@@ -364,6 +364,19 @@ def test_compare_with_an_unknown_machine_names_the_machine():
     assert done.stderr.strip().splitlines() == [f"parbench: error: no machine 'nosuch' in {results}/; machines: {machines}"]
 
 
+def test_compare_exits_1_for_a_backend_made_slower_on_one_stack(tmp_path):
+    """The command on written-out runs (tests/test_gate.py's slowed_stack: threads 1.25x
+    slower, speedup 1.5x -> 1.2x); one line names the regression, the rest are not called."""
+    from test_gate import slowed_stack
+
+    results = slowed_stack(tmp_path / "results")
+    done = bench_lib_here("compare", "aaaa1111-r1", "bbbb2222-r1", "--factor", "1.2", "--results", str(results))
+    assert done.returncode == 1, done.stdout + done.stderr
+    fell = [x for x in done.stdout.splitlines() if x.startswith("REGRESSION")]
+    assert len(fell) == 1 and "backend='threads'" in fell[0] and "1.50x -> 1.20x (-20%" in fell[0], done.stdout
+    assert "changed:" not in done.stdout and "1 of 3 tracked ratios fell by more than a factor 1.2" in done.stdout
+
+
 def test_version_is_the_installed_packages():
     from importlib.metadata import version
 

@@ -266,7 +266,48 @@ def test_a_change_of_allocator_is_named_and_not_called_a_regression():
     assert compare.gate(base, same, 1.2).status == 0  # "default" written out is the absent one
 
 
-# -- the gate on the committed runs and on written-out ones --------------------------------------------
+# -- the gate on written-out runs and on the committed ones -------------------------------------------
+def write_runs(folder, runs):
+    """A results folder of one machine whose points.jsonl holds ``runs`` ({run: records})."""
+    box = folder / "box"
+    box.mkdir(parents=True)
+    lines = [json.dumps({"machine": "box", "commit": run[:8], "run": run, **r}) for run, rs in runs.items() for r in rs]
+    (box / "points.jsonl").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def slowed_stack(folder):
+    """Two runs of the filter bank, the second with threads 1.25x slower and its serial loop
+    2% slower (well inside the host tolerance); loky and multiprocessing unchanged."""
+    loop = serial(0.030, 40, 0.03)
+    speedup = {"threads": 1.5, "loky": 1.1, "multiprocessing": 1.3}
+    return write_runs(folder, {
+        "aaaa1111-r1": [measured(x, loop, b) for b, x in speedup.items()],
+        "bbbb2222-r1": [measured(x / (1.25 if b == "threads" else 1.0), [t * 1.02 for t in loop], b)
+                        for b, x in speedup.items()]})
+
+
+def test_a_backend_made_slower_on_one_stack_is_caught(tmp_path):
+    """threads' speedup 1.5x -> 1.2x: new / base 0.8 with a log half-width of sqrt(2) * 0.02,
+    so the interval's top 0.8 * e^0.028 = 0.823 lies below 1 / 1.2 = 0.833."""
+    results = slowed_stack(tmp_path / "results")
+    base, new = (compare.result_set(run, results) for run in ("aaaa1111-r1", "bbbb2222-r1"))
+    found = compare.gate(base, new, 1.2)
+    assert [c.params["backend"] for c in found.worse] == ["threads"] and found.status == 1
+    assert found.worse[0].ratio == pytest.approx(0.8) and found.worse[0].interval.high == pytest.approx(0.8 * math.exp(0.02 * math.sqrt(2)))
+    assert found.shifts == [] and found.notes() == [] and len(found.changes) == 3
+    assert compare.gate(base, base, 1.2).status == 0  # and an A/A of either stack passes
+    assert compare.gate(new, new, 1.2).status == 0
+
+
+def test_an_unknown_machine_is_named(tmp_path):
+    results = write_runs(tmp_path / "results", {"aaaa1111-r1": [measured(1.5, serial(0.03))]})
+    with pytest.raises(report.ReportError, match=rf"^no machine 'nosuch' in {tmp_path}/results/; machines: box$"):
+        compare.result_set("aaaa1111-r1", results, machine="nosuch")
+
+
+# Named "real": they read the committed results/, which make mutation's copy of the tree
+# leaves out (its pytest runs -k "not real").
 ROOT = Path(__file__).resolve().parent.parent
 XEON, EPYC = ROOT / "results" / "vm-2core-24gb-xeon", ROOT / "results" / "vm-2core-24gb-epyc"
 ACROSS_A_DAY = ("92370b79-20261202T025611", "0ea1de8f-20261202T100241")
@@ -304,7 +345,7 @@ def apart(folder, first, second):
     return out
 
 
-def test_the_tolerance_lies_between_the_committed_same_session_pairs_and_the_day_apart():
+def test_real_results_place_the_tolerance_between_same_session_pairs_and_a_day_apart():
     """The docstring's reason for 1.25: same-session serial intervals at most 1.11x apart,
     the day-apart pair's at least 1.36x (filter_bank 1.91x)."""
     same = max(f for (a, b), folder in SAME_SESSION.items() for f, _ in apart(folder, a, b).values())
@@ -314,7 +355,7 @@ def test_the_tolerance_lies_between_the_committed_same_session_pairs_and_the_day
     assert same < compare.HOST_TOLERANCE < min(f for f, _ in day.values())
 
 
-def test_across_a_day_the_gate_names_the_host_change_and_calls_no_regression():
+def test_real_results_across_a_day_name_the_host_change_and_no_regression():
     done = bench_lib("compare", *ACROSS_A_DAY, "--factor", "1.2")
     assert done.returncode == 3, done.stdout + done.stderr
     assert "REGRESSION" not in done.stdout and "0 of 0 tracked ratios fell" in done.stdout, done.stdout
@@ -326,45 +367,8 @@ def test_across_a_day_the_gate_names_the_host_change_and_calls_no_regression():
 
 @pytest.mark.parametrize("runs", [("42cc5ba5-20261130T163600", "42cc5ba5-20261130T172235"),
                                   ("7890cffe-20261203T142323", "7890cffe-20261203T151143")])
-def test_the_committed_same_session_pairs_pass(runs):
+def test_real_results_of_one_session_pass(runs):
     done = bench_lib("compare", *runs, "--factor", "1.2")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 of 35 tracked ratios fell by more than a factor 1.2, 0 missing (" in done.stdout
     assert "changed:" not in done.stdout and "not gated" not in done.stdout
-
-
-def write_runs(folder, runs):
-    """A results folder of one machine whose points.jsonl holds ``runs`` ({run: records})."""
-    box = folder / "box"
-    box.mkdir(parents=True)
-    lines = [json.dumps({"machine": "box", "commit": run[:8], "run": run, **r}) for run, rs in runs.items() for r in rs]
-    (box / "points.jsonl").write_text("\n".join(lines) + "\n")
-    return folder
-
-
-def test_a_backend_made_slower_on_one_stack_is_caught(tmp_path):
-    """threads 1.25x slower on the filter bank, serial as before (2% slower, well inside the
-    tolerance): threads' speedup 1.5x -> 1.2x, new / base 0.8 with a log half-width of
-    sqrt(2) * 0.02, so the interval's top 0.8 * e^0.028 = 0.823 lies below 1 / 1.2 = 0.833.
-    loky and multiprocessing did not change: they are not called."""
-    loop = serial(0.030, 40, 0.03)
-    slower = [t * 1.02 for t in loop]
-    group = ("threads", "loky", "multiprocessing")
-    speedup = {"threads": 1.5, "loky": 1.1, "multiprocessing": 1.3}
-    results = write_runs(tmp_path / "results", {
-        "aaaa1111-r1": [measured(speedup[b], loop, b) for b in group],
-        "bbbb2222-r1": [measured(speedup[b] / (1.25 if b == "threads" else 1.0), slower, b) for b in group]})
-    done = bench_lib("compare", "aaaa1111-r1", "bbbb2222-r1", "--factor", "1.2", "--results", str(results))
-    assert done.returncode == 1, done.stdout + done.stderr
-    fell = [x for x in done.stdout.splitlines() if x.startswith("REGRESSION")]
-    assert len(fell) == 1 and "backend='threads'" in fell[0] and "1.50x -> 1.20x (-20%" in fell[0], done.stdout
-    assert "changed:" not in done.stdout
-    same = bench_lib("compare", "aaaa1111-r1", "aaaa1111-r1", "--results", str(results))
-    assert same.returncode == 0 and "0 of 3 tracked ratios fell" in same.stdout, same.stdout
-
-
-def test_an_unknown_machine_is_named(tmp_path):
-    results = write_runs(tmp_path / "results", {"aaaa1111-r1": [measured(1.5, serial(0.03))]})
-    done = bench_lib("compare", "aaaa1111-r1", "aaaa1111-r1", "--machine", "nosuch", "--results", str(results))
-    assert done.returncode == 2 and done.stderr.strip() == (
-        f"parbench: error: no machine 'nosuch' in {results}/; machines: box"), done.stderr
