@@ -139,6 +139,17 @@ def cache_dir() -> Path:
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "parbench"
 
 
+MALLOC_DISCIPLINES = ("fixed", "default")
+
+
+def malloc(environ=os.environ) -> str:
+    """The allocator discipline of a run's processes (``PARBENCH_MALLOC``; bench_lib.allocator)."""
+    value = environ.get("PARBENCH_MALLOC", "") or "fixed"
+    if value not in MALLOC_DISCIPLINES:
+        raise ConfigError(f"PARBENCH_MALLOC={value!r}: use one of {', '.join(MALLOC_DISCIPLINES)}")
+    return value
+
+
 def mp_start_method() -> str:
     return os.environ.get("PARBENCH_MP_START", "fork")
 

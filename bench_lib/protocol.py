@@ -248,6 +248,8 @@ class Measurement:
     precise: bool = False
     stopped: str = ""  # "precise", "time cap" or "max rounds"
     loads: list[Load] = field(default_factory=list)
+    # per arm, the page faults of each kept sample (bench_lib.allocator.delta), when metered
+    faults: dict[str, list[dict]] = field(default_factory=dict)
 
     @property
     def rounds(self) -> int:
@@ -266,28 +268,36 @@ class Measurement:
         return math.exp(statistics.fmean(math.log(t) for t in self.times[arm]))
 
 
-def guarded(fn: Callable[[], object], guard, clock, retries: int, out: Measurement) -> float:
-    """One sample of ``fn``, retaken while the machine was not quiet (``retries`` times)."""
+def guarded(fn: Callable[[], object], guard, clock, retries: int, out: Measurement,
+            meter=None, arm: str = "") -> float:
+    """One sample of ``fn``, retaken while the machine was not quiet (``retries`` times); with
+    a ``meter`` (bench_lib.allocator.Meter), the kept sample's page faults go to ``out.faults``."""
     for attempt in range(retries + 1):
         before = guard.snapshot()
+        counted = meter.read() if meter is not None else None
         seconds = timed(fn, clock)
+        if meter is not None:
+            faults = meter.delta(counted, meter.read())
         load = guard.load(before, guard.snapshot())
         out.loads.append(load)
-        if load.quiet():
-            return seconds
-        if attempt < retries:
-            out.discarded += 1
-    out.noisy += 1
+        if load.quiet() or attempt == retries:
+            break
+        out.discarded += 1
+    if meter is not None:
+        out.faults.setdefault(arm, []).append(faults)
+    if not load.quiet():
+        out.noisy += 1
     return seconds
 
 
 def measure(arms: Mapping[str, Callable[[], object]], baseline: str, *,
             target: float = TARGET_HALF_WIDTH, min_rounds: int = MIN_ROUNDS, max_rounds: int = MAX_ROUNDS,
             time_cap_s: float = 60.0, guard=None, retries: int = RETRIES,
-            clock: Callable[[], float] = time.perf_counter) -> Measurement:
+            clock: Callable[[], float] = time.perf_counter, meter=None) -> Measurement:
     """Rounds of every arm in rotating order until each arm's ratio to ``baseline`` is
     within ``target`` (half-width, relative) after ``min_rounds``, or the time cap or
-    ``max_rounds`` is reached, whichever comes first."""
+    ``max_rounds`` is reached, whichever comes first. A ``meter`` counts each kept sample's
+    page faults (outside its timed call, like the guard's snapshots)."""
     names = list(arms)
     if baseline not in arms or len(names) < 2:
         raise ValueError(f"need a baseline among at least two arms, got {names} and {baseline!r}")
@@ -298,7 +308,7 @@ def measure(arms: Mapping[str, Callable[[], object]], baseline: str, *,
     started = clock()
     for i in range(max_rounds):
         for name in rotation(names, i):
-            out.times[name].append(guarded(arms[name], guard, clock, retries, out))
+            out.times[name].append(guarded(arms[name], guard, clock, retries, out, meter, name))
         if i + 1 < min_rounds:
             continue
         if all(out.ratio(baseline, other).half_width <= target for other in names if other != baseline):

@@ -14,10 +14,12 @@ from __future__ import annotations
 import functools
 import math
 import os
+import shutil
 import sys
+import tempfile
 from typing import Any
 
-from . import backends, ceiling, config, gil, harness, points, protocol, workloads
+from . import allocator, backends, ceiling, config, gil, harness, points, protocol, workloads
 from .backends import _worker
 
 SERIAL = "serial"
@@ -61,10 +63,21 @@ def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
+FAULT_KEYS = ("minor", "major", "compute")
+
+
+def faults_of(m: protocol.Measurement, top: str, bottom: str) -> dict:
+    """Each side's page faults per sample (aligned with its samples), where they were counted."""
+    return {side: {key: [sample[key] for sample in m.faults[arm]] for key in FAULT_KEYS}
+            for side, arm in (("top", top), ("bottom", bottom)) if arm in m.faults}
+
+
 def record(kind: str, top: str, bottom: str, m: protocol.Measurement, **point) -> dict:
     """The published view of one measurement: ratio ``top / bottom`` with its interval,
-    both sides' geometric mean times and samples, and how quietly and precisely it was taken."""
+    both sides' geometric mean times and samples, their page faults, the allocator
+    discipline, and how quietly and precisely it was taken."""
     iv = m.ratio(top, bottom)
+    faults = faults_of(m, top, bottom)
     return {
         "kind": kind, **point,
         "value": iv.estimate, "ci": [_finite(iv.low), _finite(iv.high)],
@@ -74,6 +87,7 @@ def record(kind: str, top: str, bottom: str, m: protocol.Measurement, **point) -
         "precise": m.precise or iv.half_width <= protocol.TARGET_HALF_WIDTH, "stopped": m.stopped,
         "discarded": m.discarded, "noisy": m.noisy, "quiet": m.quiet,
         "foreign_cores_max": max((load.foreign_cores_resolved for load in m.loads), default=0.0),
+        "malloc": allocator.discipline(), **({"faults": faults} if faults else {}),
     }
 
 
@@ -99,14 +113,22 @@ def prepare_best(workload: str, backend: str, n_workers: int) -> harness.Prepare
     return harness.prepare(workload, backend, n_workers, variant, **params_for(workload))
 
 
-def _against_serial(wl: workloads.Workload, inputs, arms: dict, options: dict) -> protocol.Measurement:
+def _against_serial(wl: workloads.Workload, inputs, arms: dict, options: dict, faults_in: str) -> protocol.Measurement:
     """The serial loop on ``inputs`` vs every warm run in ``arms``, in rotating rounds. The
     time cap grows with the arms, (k + 1) / 2 times a point's, so each backend gets about
-    the rounds a pair of its own would (one arm: a point's cap)."""
-    _worker.limit_threads(config.threads_per_worker())  # serial under the workers' limit
-    wl.serial_loop(inputs)  # its caches and imports are warm too
-    options = {"time_cap_s": config.point_cap_s() * (len(arms) + 1) / 2, "guard": guard(), **options}
-    return protocol.measure({SERIAL: functools.partial(wl.serial_loop, inputs), **arms}, SERIAL, **options)
+    the rounds a pair of its own would (one arm: a point's cap). Every sample's page faults
+    are counted, the loop's compute faults like a task's (bench_lib.allocator)."""
+    _worker.limit_threads(config.threads_per_worker())  # serial under the workers' limit (and allocator)
+    loop = allocator.Counted(functools.partial(wl.serial_loop, inputs), faults_in)
+    loop()  # its caches and imports are warm too
+    options = {"time_cap_s": config.point_cap_s() * (len(arms) + 1) / 2, "guard": guard(),
+               "meter": allocator.Meter(faults_in), **options}
+    return protocol.measure({SERIAL: loop, **arms}, SERIAL, **options)
+
+
+def fault_folder() -> str:
+    """Where a measurement's tasks keep their fault tallies: memory, not disk, where it can."""
+    return tempfile.mkdtemp(prefix="parbench-faults-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
 
 
 GROUP = "PARBENCH_SPEEDUP_GROUP"  # set by ``bench_lib run``: the backends it measures speedups of
@@ -173,19 +195,21 @@ def speedups(workload: str, names: list[str], n_workers: int, **options) -> dict
     inputs = wl.inputs(config.size(), n_workers=n_workers, **params_for(workload))
     engines, arms, variants, gaps = [], {}, {}, []
     backends.close_all()  # the process's warm engine: loky's is the same executor as a new one's
+    folder = fault_folder()
     try:
         # Process pools start (and fork) before anything runs tasks in this process: a
         # thread engine's task may load TensorFlow here, which a later fork must not copy.
         for name in sorted(names, key=lambda b: backends.backend_class(b).in_caller(n_workers)):
             engine = backends.get(name, n_workers)
             engines.append(engine)
+            engine.faults_in = folder
             engine.warm(wl.modules)
             variants[name] = best_variant(workload, name, n_workers)
             arms[name] = harness.prepare_on(engine, wl, inputs, variants[name])
             if variants[name] == shared and unsupported(workload, name, n_workers, "gap") is None:
                 arms[gap_arm(name, naive)] = harness.prepare_on(engine, wl, inputs, naive)
                 gaps.append(name)
-        m = _against_serial(wl, inputs, arms, options)
+        m = _against_serial(wl, inputs, arms, options, folder)
         out: dict[str, dict[str, dict]] = {"speedup": {}, "gap": {}}
         for name in names:
             out["speedup"][name] = record("speedup", SERIAL, name, m, workload=workload, backend=name,
@@ -195,10 +219,13 @@ def speedups(workload: str, names: list[str], n_workers: int, **options) -> dict
             out["gap"][name] = record("gap", gap_arm(name, naive), name, m, workload=workload, backend=name,
                                       n_workers=n_workers, variant=f"{naive}/{shared}", group=sorted(names))
             points.write(out["gap"][name])
+        for engine in engines:
+            engine.faults_in = None  # traces time the bare map
         _trace_each(arms, names)
     finally:
         for engine in engines:
             engine.close()
+        shutil.rmtree(folder, ignore_errors=True)
     return out
 
 

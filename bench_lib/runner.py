@@ -27,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import points
+from . import allocator, points
 from .ledger import load_rows, note, outcome, replace_whole, result_path
 from .config import point_cap_s
 from .costs import CAPPED, duration
@@ -300,7 +300,8 @@ class Run:
                "--set-commit-hash", self.commit, "--machine", self.machine, "--show-stderr", "--bench", regex,
                *(["--quick"] if self.quick else []), *[a for attr in attributes for a in ("-a", attr)],
                *self.asv_args]
-        child = self._child = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdout=subprocess.PIPE,
+        env = {**allocator.without(self.env), **allocator.environment(self.env)}  # from each process's start
+        child = self._child = subprocess.Popen(cmd, cwd=self.root, env=env, stdout=subprocess.PIPE,
                                                stderr=subprocess.STDOUT, text=True, errors="replace",
                                                start_new_session=True, preexec_fn=end_with_parent)
         echo = threading.Thread(target=lambda: [progress.echo(line.rstrip("\n")) for line in child.stdout],

@@ -12,7 +12,7 @@ import platform
 import re
 import shutil
 
-from . import config
+from . import allocator, config
 from .backends._worker import THREAD_VARIABLES
 
 PACKAGES = ("numpy", "scipy", "joblib", "ray", "dask", "distributed", "tensorflow-cpu",
@@ -66,6 +66,7 @@ def collect() -> dict:
             for d in threadpool_info()
         ],
         "versions": versions(),
+        "allocator": allocator.settings(),
         **model_inference_settings(),
     }
 

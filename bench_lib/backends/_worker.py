@@ -14,6 +14,8 @@ import sys
 import time
 from dataclasses import dataclass
 
+from .. import allocator
+
 # Objects placed once per worker by a backend's ``share`` (pool initializer, fork
 # inheritance), looked up by key when a task names them.
 _SHARED: dict[str, object] = {}
@@ -51,7 +53,8 @@ def init_worker(threads: int, shared: dict | None = None, caller: int | None = N
 
 
 def limit_threads(threads: int) -> None:
-    """Cap BLAS/OpenMP threads in this process so n workers use n cores.
+    """Cap BLAS/OpenMP threads in this process so n workers use n cores, and set the run's
+    allocator discipline here (bench_lib.allocator), which a worker's engine may not pass on.
 
     ``threadpool_limits`` only reaches libraries already loaded (scipy brings its own
     OpenBLAS on first import), so the variables are set for later ones and the limit is
@@ -60,6 +63,7 @@ def limit_threads(threads: int) -> None:
     global _LIMITED
     if _LIMITED == (threads, len(sys.modules)):
         return
+    allocator.apply()
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
     from threadpoolctl import threadpool_limits

@@ -16,7 +16,7 @@ import warnings
 from abc import ABC, abstractmethod
 from typing import Any, Callable, ClassVar, Iterable
 
-from .. import config, trace
+from .. import allocator, config, trace
 from . import _worker
 
 # What a scientific workload imports; warming imports these in every worker.
@@ -74,6 +74,8 @@ class Backend(ABC):
         self.worker_pids: list[int] = []  # processes seen running tasks while warming
         self._at_close: list[Callable[[], None]] = []
         self.pinned_cores: list[int] | None = None  # worker i's: [i mod len] (bench_lib.affinity)
+        self.faults_in: str | None = None  # a protocol measurement counts tasks' faults here
+        self._counted: dict = {}
 
     # -- what subclasses provide -------------------------------------------------------
     @classmethod
@@ -144,6 +146,8 @@ class Backend(ABC):
         """
         self.start()
         items, recording = list(items), trace.active()
+        if self.faults_in is not None:  # one wrapper per fn: Ray registers each function once
+            fn = self._counted.get(fn) or self._counted.setdefault(fn, allocator.Counted(fn, self.faults_in))
         try:
             if recording is not None:  # a traced map (bench_lib.trace); never a timed one
                 return trace.unwrap(self._map(*trace.wrap(self, fn, items, data)), recording)
