@@ -253,8 +253,8 @@ def _speedup_gate(base: rep.Machine, new: rep.Machine, factor: float) -> Gate:
     variant; a change of host or method under a point sets it aside."""
     before, after = _speedups(base), _speedups(new)
     alike = [k for k in before if k in after and method(before[k]) == method(after[k])]
-    gate = Gate(shifts=host_shifts({k: before[k] for k in alike}, {k: after[k] for k in alike}))
-    shifted = {(s.workload, s.n_workers) for s in gate.shifts}
+    found = Gate(shifts=host_shifts({k: before[k] for k in alike}, {k: after[k] for k in alike}))
+    shifted = {(s.workload, s.n_workers) for s in found.shifts}
     for key, old in before.items():
         params = dict(zip(KEY, key))
         where = {k: v for k, v in params.items() if k != "variant"}
@@ -262,22 +262,22 @@ def _speedup_gate(base: rep.Machine, new: rep.Machine, factor: float) -> Gate:
         if now is None:
             others = sorted({k[3] for k in after if k[:3] == key[:3]})
             if others:
-                gate.variants.append((where, key[3], "/".join(others)))
+                found.variants.append((where, key[3], "/".join(others)))
             else:
-                gate.missing.append((rep.SPEEDUP, where))
+                found.missing.append((rep.SPEEDUP, where))
             continue
         change = Change(rep.SPEEDUP, params, old["value"], now["value"],
                         protocol.product_interval(interval(now), interval(old), power=-1))
         moved = (method(old), method(now))
         if moved[0] != moved[1]:
-            gate.methods[moved] = gate.methods.get(moved, 0) + 1
-            gate.set_aside.append(change)
+            found.methods[moved] = found.methods.get(moved, 0) + 1
+            found.set_aside.append(change)
         elif (key[0], key[2]) in shifted:
-            gate.set_aside.append(change)
+            found.set_aside.append(change)
         else:
-            gate.changes.append(change)
-    gate.worse = [c for c in gate.changes if c.worse(factor)]
-    return gate
+            found.changes.append(change)
+    found.worse = [c for c in found.changes if c.worse(factor)]
+    return found
 
 
 def gate(base: rep.Machine, new: rep.Machine, factor: float) -> Gate:
