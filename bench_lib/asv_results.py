@@ -29,6 +29,10 @@ START = "overhead.Startup.track_start"
 IMPORTS = "overhead.Imports.track_imports"
 PER_TASK = "overhead.TaskOverhead.track_per_task"
 TRANSFER = "overhead.Transfer.track_transfer_mbps"
+GIL = "scaling.GilHeld.track_gil_held_share"
+LOCK = "scaling.LockHeld.track_lock_held_share"
+TRACES = "traces.jsonl"
+SMALL_SUFFIX = "-small"  # what ``run --quick`` and the small-size test series are named
 
 
 class ReportError(RuntimeError):
@@ -93,6 +97,29 @@ class Machine:
     points: list[dict] = field(default_factory=list)  # points.jsonl, oldest first
     # Every commit's ceiling series, so an older run's speedups keep their own ceiling.
     ceilings: dict[str, Series] = field(default_factory=dict)
+    traces: list[dict] = field(default_factory=list)  # traces.jsonl's summaries (no spans), oldest first
+    runs: dict[str, dict] = field(default_factory=dict)  # each run's sysinfo.jsonl line
+
+    @property
+    def small(self) -> bool:
+        """A smoke-test or small-size series: its figures time other work than the full size."""
+        return self.name.endswith(SMALL_SUFFIX) or self.info.get("size") == "small"
+
+    def discipline(self, record: dict) -> str:
+        """The allocator discipline a point was measured under: the record's own, else its
+        run's sysinfo line's (asv's times: the newest run of their commit); 'default' where
+        neither says (glibc's: not recorded before the discipline was)."""
+        commit = str(record.get("commit") or "-")[:8]
+        line = self.runs.get(record.get("run") or "") or next(
+            (line for line in reversed(self.runs.values()) if str(line.get("commit", ""))[:8] == commit), {})
+        return record.get("malloc") or (line.get("allocator") or {}).get("discipline") or "default"
+
+    def trace(self, workload: str, backend: str, n_workers: int, run: str | None) -> dict | None:
+        """The summary of the trace of run ``run`` (else the newest) on one backend and count."""
+        matches = [r for r in self.traces if (r.get("workload"), r.get("backend"), r.get("n_workers")) == (
+            workload, backend, n_workers)]
+        found = ([r for r in matches if r.get("run") == run] or matches or [{}])[-1]
+        return found.get("summary")
 
     def value(self, benchmark: str, **params) -> float | None:
         s = self.series.get(benchmark)
@@ -197,9 +224,19 @@ def merged(older: Series, newer: Series) -> Series:
 
 def machine_info(folder: Path) -> dict:
     """The newest line of ``sysinfo.jsonl`` (bench_lib run appends one per run)."""
+    lines = _sysinfo(folder)
+    return lines[-1] if lines else {}
+
+
+def _sysinfo(folder: Path) -> list[dict]:
     info_file = Path(folder) / "sysinfo.jsonl"
     lines = info_file.read_text().splitlines() if info_file.is_file() else []
-    return json.loads(lines[-1]) if lines else {}
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def _summaries(path: Path) -> list[dict]:
+    """traces.jsonl without its spans: the report reads the summaries only."""
+    return [{k: v for k, v in record.items() if k != "spans"} for record in points.read(path)[0]]
 
 
 def load(results: Path) -> list[Machine]:
@@ -208,7 +245,9 @@ def load(results: Path) -> list[Machine]:
     meta = read_index(results)
     machines = []
     for folder in sorted(p for p in results.iterdir() if p.is_dir()):
-        machine = Machine(folder.name, machine_info(folder), points=points.read(folder / points.FILE)[0])
+        machine = Machine(folder.name, machine_info(folder), points=points.read(folder / points.FILE)[0],
+                          traces=_summaries(folder / TRACES),
+                          runs={line["run"]: line for line in _sysinfo(folder) if line.get("run")})
         files = [read_file(path) for path in folder.glob("*.json") if path.name != "machine.json"]
         for data in sorted(files, key=lambda d: d.get("date", 0)):  # newest last: wins
             add_results(machine, data, meta)
@@ -219,10 +258,12 @@ def load(results: Path) -> list[Machine]:
     return machines
 
 
-def pick(machines: list[Machine], name: str | None, where: str) -> list[Machine]:
-    """The machine called ``name`` (all of them when None), or a one-line error."""
+def pick(machines: list[Machine], name: str | None, where: str, everything: bool = True) -> list[Machine]:
+    """The machine called ``name``, or a one-line error; with no name, all of them, but
+    small-size series only where no full-size one exists, unless ``everything``."""
     if name is None:
-        return machines
+        full = [m for m in machines if not m.small]
+        return machines if everything or not full else full
     chosen = [m for m in machines if m.name == name]
     if not chosen:
         raise ReportError(f"no results for machine {name!r} in {where}; have: "
