@@ -272,18 +272,18 @@ def model(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
-    """Print per workload: time, speedup, efficiency, overheads, the backend to use."""
-    from . import report as rep
+    """Print per workload: the verdict, then times, speedups and intervals (--wide: overheads)."""
+    from . import findings, report as rep
 
     results = Path(args.results) if args.results else project_root() / "results"
-    try:
-        machines = rep.pick(rep.load(results), args.machine, str(results))
+    try:  # --json is the complete record: small-size series too
+        machines = rep.pick(rep.load(results), args.machine, str(results), everything=args.all or args.json)
     except rep.ReportError as exc:
         raise CLIError(str(exc)) from None
     if args.json:
         print(json.dumps(rep.point_objects(machines), indent=1))
     else:
-        print(rep.render(machines))
+        print(findings.render(machines, args.markdown) if args.summary or args.markdown else rep.render(machines, args.wide))
     return 0
 
 
@@ -326,11 +326,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cores", type=int, metavar="N",
                    help="with --plan-only: plan for N physical cores (their n_workers; default: this machine's)")
     p.set_defaults(func=run)
-    p = sub.add_parser("report", help="per workload: times, speedups, overheads, a recommendation")
+    p = sub.add_parser("report", help="per workload: the backend to use and why, then times and speedups")
     p.add_argument("--results", help="results folder (default: results/ of this checkout)")
-    p.add_argument("--machine", help="only this machine")
-    p.add_argument("--json", action="store_true",
-                   help="one object per measured point (every run), with intervals, instead of tables")
+    p.add_argument("--machine", help="only this machine (small-size series included)")
+    p.add_argument("--all", action="store_true", help="also small-size series where full-size ones exist")
+    p.add_argument("--wide", action="store_true", help="also the overhead columns (start, import, per task, transfer)")
+    p.add_argument("--summary", action="store_true", help="only the findings: per workload the backend to use and why")
+    p.add_argument("--markdown", action="store_true", help="the summary as Markdown tables (the README's findings)")
+    p.add_argument("--json", action="store_true", help="one object per measured point (every run and series), as JSON")
     p.set_defaults(func=report)
     p = sub.add_parser("site", help="rebuild html/ (asv publish + the scaling report) from results/")
     p.add_argument("--results", help="results folder (default: results/ of this checkout)")

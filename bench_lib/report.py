@@ -1,20 +1,22 @@
 """``python -m bench_lib report``: what the results say, per machine and workload, in the
-terminal -- times, speedup, efficiency against the machine's ceiling, the overheads that
-explain them, and the backend to use here and why.
+terminal -- first the backend to use here and why (bench_lib.verdict), then the table it
+stands on: times, speedups with their intervals, efficiency against the machine's ceiling,
+and with ``--wide`` the overheads. Within 120 columns by default.
 
 Reads ``results/`` through ``bench_lib.asv_results`` (its names are re-exported here:
 ``report.load``, ``report.Machine``, ``report.ReportError``...); this module turns each
-machine's results into one table per workload, the speedups and efficiencies, and the
-recommendation.
+machine's results into one table per workload, from one run's points where the speedups
+were measured interleaved (rows from elsewhere say where they come from).
 """
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 
-from . import prices, protocol, workloads
+from . import prices, protocol, verdict, workloads
 from .asv_results import (  # noqa: F401 (re-exported: callers use report.load, report.Machine...)
-    CEILING, GAP, IMPORTS, PER_TASK, SPEEDUP, START, TRANSFER, Machine, ReportError, Series, _literal,
+    CEILING, GAP, GIL, IMPORTS, LOCK, PER_TASK, SPEEDUP, START, TRANSFER, Machine, ReportError, Series, _literal,
     add_results, load, machine_info, pick, read_file, read_index,
 )
 
@@ -42,19 +44,6 @@ class Overheads:
     new_pool_per_task_ms: float | None = None  # the same on a new pool per call
     transfer_mb_per_s: float | None = None  # 10 MB to a worker and back, the normal path
 
-    def largest(self) -> tuple[str, float, str] | None:
-        """(name, value, unit) of the largest of start, import and per-task cost, compared
-        in seconds but given in its own unit; None when none was measured."""
-        pieces = [(name, value, unit, seconds) for name, value, unit, seconds in (
-            ("start", self.start_s, "s", self.start_s),
-            ("import", self.import_s, "s", self.import_s),
-            ("per-task", self.per_task_ms, "ms", None if self.per_task_ms is None else self.per_task_ms / 1000),
-        ) if value is not None]
-        if not pieces:
-            return None
-        name, value, unit, _seconds = max(pieces, key=lambda piece: piece[3])
-        return name, value, unit
-
 
 @dataclass
 class Row:
@@ -73,6 +62,10 @@ class Row:
     precise: bool = True
     quiet: bool = True
     reason: str = ""  # why an efficiency above 1 is not an error
+    run: str = ""  # the run of its point; "" for asv's times
+    commit: str = ""  # the commit its figures were measured at
+    malloc: str = "default"  # the allocator discipline it was measured under
+    record: dict | None = None  # its point, for what the verdict reads off it (page faults)
 
 
 def _ci(record: dict) -> tuple[float, float] | None:
@@ -80,12 +73,20 @@ def _ci(record: dict) -> tuple[float, float] | None:
     return None if low is None or high is None else (low, high)
 
 
+def table_run(machine: Machine, workload: str) -> str:
+    """The run whose points a workload's table shows: the newest that measured its
+    speedups at the most workers ("" where none did)."""
+    found = [r for r in machine.points if r.get("kind") == "speedup" and r.get("workload") == workload]
+    top = max((r["n_workers"] for r in found), default=0)
+    return ([r.get("run", "") for r in found if r["n_workers"] == top] or [""])[-1]
+
+
 def rows(machine: Machine, workload: str) -> list[Row]:
     """One row per backend and n_workers. Where the speedup was measured (a point), the
-    row's time, serial time, variant and speedup all come from that one measurement;
-    elsewhere the fastest variant's asv time, and a speedup over asv's serial time (marked).
-    Either way the row's speedup is its serial time over its time, so a row never needs
-    another row's time to be read."""
+    row's time, serial time, variant and speedup all come from that one measurement, of
+    the table's run where it has one; elsewhere the fastest variant's asv time, and a
+    speedup over asv's serial time (marked). The table's serial row is the loop its
+    run's leader was measured against."""
     wl = workloads.get(workload)
     fixed = wl.table_params
     series = machine.series.get(wl.headline)
@@ -95,9 +96,11 @@ def rows(machine: Machine, workload: str) -> list[Row]:
             continue
         key = (combo["backend"], combo["n_workers"])
         if key not in best or value < best[key].seconds:
-            window = machine.window(wl.headline, combo, series.commit_of(**combo))
+            commit = series.commit_of(**combo)
+            window = machine.window(wl.headline, combo, commit)
             best[key] = Row(combo["backend"], combo["n_workers"], value, str(combo.get("variant", "")),
-                            quiet=window is None or bool(window.get("quiet")))
+                            quiet=window is None or bool(window.get("quiet")), commit=commit[:8],
+                            malloc=machine.discipline({"commit": commit}))
     serial = best.get(("serial", 1))
     for row in best.values():
         if serial is not None:
@@ -105,19 +108,27 @@ def rows(machine: Machine, workload: str) -> list[Row]:
             row.serial_s = work * serial.seconds
             row.speedup = row.serial_s / row.seconds
         row.overheads = overheads(machine, workload, row.backend, row.n_workers)
-    for record in machine.points:
+    run = table_run(machine, workload)
+    for record in machine.points:  # the table's run wins; elsewhere newer records replace older
         if record.get("kind") != "speedup" or record.get("workload") != workload:
             continue
-        key = (record["backend"], record["n_workers"])  # newer records replace older ones
-        best[key] = measured_row(machine, record)
-    return sorted(best.values(), key=lambda r: (r.n_workers, r.seconds))
+        key = (record["backend"], record["n_workers"])
+        if key not in best or best[key].run != run or record.get("run", "") == run:
+            best[key] = measured_row(machine, record)
+    own = [r for r in best.values() if r.run == run and r.measured] if run else []
+    if own:
+        leader = max(own, key=lambda r: (r.n_workers, r.speedup))
+        best[("serial", 1)] = Row("serial", 1, leader.serial_s, "loop", 1.0, True, leader.serial_s, run=run,
+                                  commit=leader.commit, malloc=leader.malloc)
+    return sorted(best.values(), key=lambda r: (r.backend != "serial", r.n_workers, -(r.speedup or 0.0)))
 
 
 def measured_row(machine: Machine, record: dict) -> Row:
     row = Row(record["backend"], record["n_workers"], record["time_s"], record["variant"],
               record["value"], True, serial_s=record.get("other_time_s"), speedup_ci=_ci(record),
               pairs=record.get("pairs", 0),
-              precise=bool(record.get("precise")), quiet=bool(record.get("quiet")))
+              precise=bool(record.get("precise")), quiet=bool(record.get("quiet")), run=record.get("run", ""),
+              commit=str(record.get("commit", ""))[:8], malloc=machine.discipline(record), record=record)
     point = machine.ceiling_point(record["workload"], row.n_workers, record.get("run"))
     if point is not None:  # the same run's ceiling, with its interval
         row.efficiency = row.speedup / point["value"]
@@ -162,69 +173,16 @@ def speedup_text(row: Row) -> str:
     text = f"{row.speedup:.2f}x"
     if row.speedup_ci:
         text += f" ±{(row.speedup_ci[1] - row.speedup_ci[0]) / 2:.2f}"
-    if not row.measured:
-        text += "*"
+    return text + marks(row)
+
+
+def marks(row: Row) -> str:
+    text = "" if row.measured else "*"
     if row.measured and not row.precise:
         text += "~"
     if not row.quiet:  # a point's samples, or the load window of asv's samples (bench_lib.windows)
         text += "!"
     return text
-
-
-def tied(best: Row, other: Row) -> bool:
-    """Two measured speedups whose intervals overlap cannot be told apart."""
-    if not (best.speedup_ci and other.speedup_ci):
-        return False
-    return best.speedup_ci[0] <= other.speedup_ci[1] and other.speedup_ci[0] <= best.speedup_ci[1]
-
-
-def _candidates(table: list[Row]) -> list[Row]:
-    """The rows a recommendation chooses from, best speedup first: the most workers, and
-    the loop."""
-    top_n = max(r.n_workers for r in table)
-    candidates = [r for r in table if r.n_workers == top_n or r.backend == "serial"]
-    return sorted(candidates, key=lambda r: -(r.speedup if r.speedup is not None else 0.0))
-
-
-def recommend(machine: Machine, workload: str, table: list[Row]) -> str:
-    """The backend with the best speedup at the most workers (measured interleaved where
-    Ratios ran), or the loop if none beats it; a tie where the runner-up's interval
-    overlaps; and what holds the others back."""
-    if not table:
-        return "no results"
-    top_n = max(r.n_workers for r in table)
-    candidates = _candidates(table)
-    best = candidates[0]  # the loop (1.00x) wins where no backend beats it
-    text = f"{best.backend} (n_workers={best.n_workers}, {best.variant}): {_s(best.seconds)}"
-    if best.speedup is not None:
-        text += f", {speedup_text(best)} over serial" + ("" if best.serial_s is None else f"'s {_s(best.serial_s)}")
-    if best.efficiency is not None:
-        text += f", {best.efficiency:.0%} of the machine's ceiling"
-    ties = [r for r in candidates if r is not best and r.backend != "serial" and tied(best, r)]
-    if ties:
-        others = "; ".join(f"{r.backend} {speedup_text(r)}" for r in ties)
-        text = f"tie: {text}; {others} (intervals overlap)"
-    ceiling = machine.value(CEILING, workload=workload, n_workers=top_n)
-    reasons = []
-    if ceiling is not None and ceiling < 0.8 * top_n:
-        reasons.append(f"the machine allows only {ceiling:.2f}x on {top_n} cores (memory-bound)")
-    if best.backend == "serial":
-        reasons.append("no backend beats the loop")
-    if best.reason:
-        reasons.append(best.reason)
-    gap = machine.value(GAP, workload=workload, backend=best.backend, n_workers=top_n)
-    if gap is not None and gap > 1.2:
-        reasons.append(f"naive use is {gap:.1f}x slower here: place the input once")
-    for other in [r for r in candidates if r is not best and r.backend != "serial"][:2]:
-        text_other = f"{other.backend}"
-        if other.speedup is not None:
-            text_other += f" reaches {speedup_text(other)}"
-        largest = other.overheads.largest()
-        if largest:
-            name, value, unit = largest
-            text_other += f" (largest overhead: {name} {value:.3g} {unit})"
-        reasons.append(text_other)
-    return text + (" -- " + "; ".join(reasons) if reasons else "")
 
 
 def _s(seconds: float) -> str:
@@ -241,44 +199,87 @@ def title(workload: str) -> str:
     return workload + (f" ({shown})" if shown else "")
 
 
-def render(machines: list[Machine]) -> str:
-    lines = []
+WIDTH = 120  # the default output's columns
+SMALL_ONLY = ("only small-size (smoke-test) series here: their times are of smaller work than the full "
+              "size, not figures to choose a backend by")
+WIDE_HEADER = f"{'start s':>8}{'import s':>9}{'task ms':>8}{'new-pool task ms':>17}{'transfer MB/s':>14}"
+
+
+def source(row: Row, run: str, serial: Row | None) -> str:
+    """Where a row's figures come from, when not from the table's own run."""
+    if run:
+        return "" if row.run == run else f"run {row.run}" if row.run else f"asv {row.commit}"
+    return "" if serial is None or row.commit == serial.commit else f"asv {row.commit}"
+
+
+def block(machine: Machine, workload: str, wide: bool = False) -> list[str]:
+    """One workload's verdict, its table and the notes that keep them from contradicting."""
+    table = rows(machine, workload)
+    if not table:
+        return []
+    run = table_run(machine, workload)
+    wl = workloads.get(workload)
+    lines = [f"\n-- {title(workload)}: " + (f"run {run}" if run else "asv's times") + f"   [{wl.headline}]",
+             *textwrap.wrap("recommended: " + verdict.verdict(machine, workload, table, run).text, WIDTH,
+                            subsequent_indent="  ", break_on_hyphens=False)]
+    effic = any(r.efficiency is not None for r in table)
+    serial = next((r for r in table if r.backend == "serial"), None)
+    lines.append(f"{'backend':<23}{'n':>2} {'variant':<12}{'time':>9}{'speedup':>10} {'95% interval':<14}"
+                 + (f"{'effic.':>7}" if effic else "") + (WIDE_HEADER if wide else "") + "  from")
+    for r in table:
+        o = r.overheads if r.backend != "serial" else Overheads()
+        interval = f"[{r.speedup_ci[0]:.2f}, {r.speedup_ci[1]:.2f}]" if r.speedup_ci else ""
+        line = (f"{r.backend:<23}{r.n_workers:>2} {r.variant:<12}{_s(r.seconds):>9}"
+                f"{'-' if r.speedup is None else f'{r.speedup:.2f}x' + marks(r):>10} {interval:<14}"
+                + (f"{_fmt(r.efficiency, '.0%'):>7}" if effic else ""))
+        if wide:
+            line += (f"{_fmt(o.start_s, '.3f'):>8}{_fmt(o.import_s, '.3f'):>9}{_fmt(o.per_task_ms, '.3f'):>8}"
+                     f"{_fmt(o.new_pool_per_task_ms, '.2f'):>17}{_fmt(o.transfer_mb_per_s, '.0f'):>14}")
+        lines.append((line + "  " + source(r, run, serial)).rstrip())
+    loops = sorted({r.serial_s for r in table if r.run == run and r.measured and r.serial_s} if run else ())
+    if loops and loops[-1] > 1.05 * loops[0]:
+        lines.append(f"(the loop took {_s(loops[0])} to {_s(loops[-1])} across this run's groups of backends; "
+                     "each speedup divides its own group's loop)")
+    if wl.weak_scaling and serial is not None:
+        lines.append("(each worker has its own batch: the loop runs the batches of all the workers)")
+    return lines
+
+
+def render(machines: list[Machine], wide: bool = False) -> str:
+    lines = [SMALL_ONLY] if machines and all(m.small for m in machines) else []
     for machine in machines:
         info = machine.info
         memory = info.get("memory_bytes")
-        lines.append(f"== machine {machine.name}: {info.get('cpu_model', '?')}, "
-                     f"{info.get('physical_cores', '?')} cores / {info.get('logical_cpus', '?')} CPUs, "
-                     f"{'?' if memory is None else f'{memory / 2**30:.0f} GiB'}, "
-                     f"{info.get('threads_per_worker', '?')} BLAS thread(s) per worker")
+        lines.extend(textwrap.wrap(
+            f"== machine {machine.name}: {info.get('cpu_model', '?')}, "
+            f"{info.get('physical_cores', '?')} cores / {info.get('logical_cpus', '?')} CPUs, "
+            f"{'?' if memory is None else f'{memory / 2**30:.0f} GiB'}, "
+            f"{info.get('threads_per_worker', '?')} BLAS thread(s) per worker", WIDTH, subsequent_indent="   "))
         for workload in workloads.names():
-            table = rows(machine, workload)
-            if not table:
-                continue
-            lines.append(f"\n-- {title(workload)}   [{workloads.get(workload).headline}]")
-            header = (f"{'backend':<23}{'n':>2} {'variant':<12}{'time':>10}{'serial':>10}{'speedup':>15}{'effic.':>8}"
-                      f"{'start s':>9}{'import s':>9}{'task ms':>9}{'new-pool':>9}{'MB/s':>8}")
-            lines.append(header)
-            for r in table:
-                o = r.overheads
-                lines.append(
-                    f"{r.backend:<23}{r.n_workers:>2} {r.variant:<12}{_s(r.seconds):>10}"
-                    f"{'-' if r.serial_s is None else _s(r.serial_s):>10}{speedup_text(r):>15}"
-                    f"{_fmt(r.efficiency, '.0%'):>8}{_fmt(o.start_s, '.3f'):>9}"
-                    f"{_fmt(o.import_s, '.3f'):>9}{_fmt(o.per_task_ms, '.3f'):>9}"
-                    f"{_fmt(o.new_pool_per_task_ms, '.2f'):>9}{_fmt(o.transfer_mb_per_s, '.0f'):>8}")
-            lines.append(f"recommended: {recommend(machine, workload, table)}")
+            lines.extend(block(machine, workload, wide))
         recommended = [(w, f"{b.backend} n={b.n_workers}", b.seconds) for w in workloads.names()
-                       if (t := rows(machine, w)) and (b := _candidates(t)[0]).seconds is not None]
+                       if (b := leader(rows(machine, w))) is not None]
         costs = prices.cost_lines(machine.name, info.get("wall_s"), recommended)
         lines.extend(["", *costs] if costs else [])
         commits = sorted({c for s in machine.series.values() for c in s.commits})
         runs = sorted({p.get("run", "") for p in machine.points} - {""})
-        lines.append("\n(serial: the serial loop's time for the row's work, in the measurement its speedup "
-                     "comes from; speedup ±: half the 95% interval of paired rounds; * from separate runs' times, "
-                     "not measured interleaved; ~ imprecise: the time cap came before ±3%; ! measured "
-                     f"beside foreign load; results of commits {', '.join(commits)}"
-                     + (f"; runs {', '.join(runs)}" if runs else "") + ")\n")
+        under = {r: machine.discipline({"run": r}) for r in runs}  # each run's allocator discipline
+        legend = ("(speedup: the serial loop's time over the backend's, measured interleaved in paired rounds, with "
+                  "their 95% interval; * from separate runs' times, not measured interleaved; ~ imprecise: the "
+                  "time cap came before ±3%; ! measured beside foreign load; from: a row measured elsewhere than "
+                  f"the table's run; results of commits {', '.join(commits)}"
+                  + "".join(f"; runs under {verdict.malloc(d)}: {', '.join(r for r in runs if under[r] == d)}"
+                            for d in sorted(set(under.values()))) + ")")
+        lines.extend(["", *textwrap.wrap(legend, WIDTH, break_on_hyphens=False), ""])
     return "\n".join(lines)
+
+
+def leader(table: list[Row]) -> Row | None:
+    """The row with the best speedup at the most workers, or the loop where none beats it."""
+    top = max((r.n_workers for r in table), default=0)
+    ranked = sorted((r for r in table if (r.n_workers == top or r.backend == "serial") and r.speedup is not None),
+                    key=lambda r: -r.speedup)
+    return ranked[0] if ranked else None
 
 
 # -- one object per measured point -------------------------------------------------------------
@@ -299,6 +300,6 @@ def point_objects(machines: list[Machine]) -> list[dict]:
                 "efficiency_ci": list(row.efficiency_ci) if row.efficiency_ci else None,
                 "efficiency_reason": row.reason or None,
                 "pairs": row.pairs, "precise": row.precise, "quiet": row.quiet,
-                "discarded": record.get("discarded", 0),
+                "discarded": record.get("discarded", 0), "malloc": machine.discipline(record),
             })
     return out

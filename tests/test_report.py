@@ -3,10 +3,13 @@ every expected figure is written out here, not computed by the report."""
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from bench_lib import points, report, workloads
+from bench_lib import findings, points, report, verdict, workloads
 
 TIME = workloads.get("filter_bank").headline
 
@@ -91,32 +94,10 @@ def test_newer_point_replaces_an_older_one():
     assert by_backend(report.rows(m, "filter_bank"))[("loky", 2)].speedup == 1.5
 
 
-def test_recommendation_names_a_tie_when_intervals_overlap():
-    m = fixture_machine([record("loky", 1.25, [1.15, 1.35], 0.08), record("threads", 1.2, [1.1, 1.3], 0.083)])
-    text = report.recommend(m, "filter_bank", report.rows(m, "filter_bank"))
-    assert text.startswith("tie: loky (n_workers=2, shared): 80.0 ms, 1.25x ±0.10 over serial")
-    assert "; threads 1.20x ±0.10 (intervals overlap)" in text
-    m.points.append(record("ray", 1.16, [1.0, 1.32], 0.086))  # a third overlapping one joins the tie
-    m.points.append(record("dask", 0.5, [0.45, 0.55], 0.2))  # one that does not, stays out
-    text = report.recommend(m, "filter_bank", report.rows(m, "filter_bank"))
-    assert "; threads 1.20x ±0.10; ray 1.16x ±0.16 (intervals overlap)" in text and "dask 0.50x ±0.05 (" not in text
 
 
-def test_recommendation_without_overlap_is_no_tie_and_serial_wins_below_one():
-    m = fixture_machine([record("loky", 1.5, [1.45, 1.55], 0.066), record("threads", 1.2, [1.1, 1.3], 0.083)])
-    text = report.recommend(m, "filter_bank", report.rows(m, "filter_bank"))
-    assert text.startswith("loky (n_workers=2, shared): 66.0 ms, 1.50x ±0.05 over serial's 100.0 ms, 94% of the machine's")
-    m = fixture_machine([record("loky", 0.8, [0.7, 0.9], 0.125), record("threads", 0.9, [0.85, 0.95], 0.11)])
-    assert report.recommend(m, "filter_bank", report.rows(m, "filter_bank")).startswith("serial (n_workers=1")
-    assert report.recommend(m, "filter_bank", []) == "no results"
 
 
-def test_tied_needs_both_intervals():
-    a = report.Row("a", 2, 1.0, "v", 1.2, True, speedup_ci=(1.1, 1.3))
-    b = report.Row("b", 2, 1.0, "v", 1.2, True)
-    assert not report.tied(a, b) and not report.tied(b, a)
-    assert report.tied(a, report.Row("c", 2, 1.0, "v", 1.4, True, speedup_ci=(1.3, 1.5)))
-    assert not report.tied(a, report.Row("c", 2, 1.0, "v", 1.4, True, speedup_ci=(1.31, 1.5)))
 
 
 def test_point_objects_carry_every_field_of_each_run():
@@ -129,7 +110,7 @@ def test_point_objects_carry_every_field_of_each_run():
         "n_workers": 2, "variant": "shared", "time_s": 0.08, "serial_time_s": 0.1, "speedup": 1.25,
         "speedup_ci": [1.2, 1.3], "efficiency": pytest.approx(1.25 / 1.6),
         "efficiency_ci": [pytest.approx(0.75), pytest.approx(1.3 / 1.6)], "efficiency_reason": None,
-        "pairs": 6, "precise": True, "quiet": True, "discarded": 2}
+        "pairs": 6, "precise": True, "quiet": True, "discarded": 2, "malloc": "default"}
 
 
 def test_machine_ceiling_lookups():
@@ -139,12 +120,6 @@ def test_machine_ceiling_lookups():
     assert report.Machine("empty").ceiling("filter_bank", 2) is None
 
 
-def test_render_shows_intervals_and_the_legend():
-    m = fixture_machine([record("loky", 1.25, [1.2, 1.3], 0.08)])
-    text = report.render([m])
-    [line] = [ln for ln in text.splitlines() if ln.startswith("loky")]
-    assert "80.0 ms" in line and "1.25x ±0.05" in line and "78%" in line
-    assert "half the 95% interval" in text and "runs r1" in text
 
 
 def test_points_file_round_trip_and_a_cut_last_line(tmp_path, monkeypatch):
@@ -230,48 +205,10 @@ def test_overheads_by_hand():
     assert report.overheads(m, "filter_bank", "loky", 1) == report.Overheads(transfer_mb_per_s=250.0)
 
 
-def test_render_by_hand():
-    m = with_overheads(fixture_machine([record("loky", 1.25, [1.2, 1.3], 0.080)], ceiling=1.5))
-    text = report.render([m])
-    assert text.endswith("runs r1)\n")
-    lines = text.splitlines()
-    assert lines[0] == "== machine m: TestCPU, 2 cores / 2 CPUs, 16 GiB, 1 BLAS thread(s) per worker"
-    assert lines[1:3] == ["", "-- filter_bank (filter_size=5x5)   [filter_bank.FilterBank.time_filter_bank]"]
-    assert lines[3].split() == ["backend", "n", "variant", "time", "serial", "speedup", "effic.", "start", "s", "import",
-                                "s", "task", "ms", "new-pool", "MB/s"]
-    assert [ln.split() for ln in lines[4:7]] == [
-        ["serial", "1", "naive", "100.0", "ms", "100.0", "ms", "1.00x*", "-", "-", "-", "-", "-", "-"],
-        ["threads", "2", "naive", "50.0", "ms", "100.0", "ms", "2.00x*", "-", "0.001", "-", "-", "-", "-"],
-        ["loky", "2", "shared", "80.0", "ms", "100.0", "ms", "1.25x", "±0.05", "83%", "0.900", "1.500", "0.100",
-         "2.00", "250"]]
-    assert lines[7] == ("recommended: threads (n_workers=2, naive): 50.0 ms, 2.00x* over serial's 100.0 ms -- the machine "
-                        "allows only 1.50x on 2 cores (memory-bound); loky reaches 1.25x ±0.05 (largest "
-                        "overhead: import 1.5 s)")
-    assert lines[8:] == ["", "(serial: the serial loop's time for the row's work, in the measurement its speedup "
-                         "comes from; speedup ±: half the 95% interval of paired rounds; * from separate runs' times, "
-                         "not measured interleaved; ~ imprecise: the time cap came before ±3%; ! measured beside "
-                         "foreign load; results of commits c0ffee00; runs r1)"]
-    assert report.render([report.Machine("bare")]).splitlines()[0] == (
-        "== machine bare: ?, ? cores / ? CPUs, ?, ? BLAS thread(s) per worker")
 
 
-def test_recommendation_by_hand_with_every_reason():
-    m = with_overheads(fixture_machine([record("loky", 2.5, [2.4, 2.6], 0.040)], ceiling=1.5))
-    text = report.recommend(m, "filter_bank", report.rows(m, "filter_bank"))
-    assert text == ("loky (n_workers=2, shared): 40.0 ms, 2.50x ±0.10 over serial's 100.0 ms, 167% of the machine's "
-                    "ceiling -- the machine allows only 1.50x on 2 cores (memory-bound); above the ceiling, "
-                    "whose copies each build their own inputs and run all the items: each worker of this "
-                    "backend runs part of them, a smaller working set (a cache effect); naive use is 1.5x "
-                    "slower here: place the input once; threads "
-                    "reaches 2.00x* (largest overhead: start 0.001 s)")
 
 
-def test_no_memory_bound_reason_at_the_bound_and_no_gap_reason_at_1_2():
-    m = with_overheads(fixture_machine([record("loky", 1.25, [1.2, 1.3], 0.080)], ceiling=1.6))
-    m.series[report.GAP].values = [1.2]
-    m.points.append(record("loky", 2.5, [2.4, 2.6], 0.040))
-    text = report.recommend(m, "filter_bank", report.rows(m, "filter_bank"))
-    assert "memory-bound" not in text and "naive use" not in text
 
 
 def test_weak_scaling_rows_count_the_work_of_every_worker():
@@ -330,63 +267,16 @@ def table_of(*rows):
             for b, n, t, sp, measured, ci, o in rows]
 
 
-def test_the_loop_wins_when_no_backend_beats_it_and_other_reasons_are_given():
-    m = report.Machine("m")
-    table = table_of(("serial", 1, 0.1, 1.0, False, None, None), ("loky", 2, 0.2, 0.5, False, None, None))
-    assert report.recommend(m, "filter_bank", table) == (
-        "serial (n_workers=1, v): 100.0 ms, 1.00x* over serial -- no backend beats the loop; loky reaches 0.50x*")
 
 
-def test_a_lone_backend_without_reasons_has_no_dash():
-    m = report.Machine("m")
-    table = table_of(("serial", 1, 0.1, 1.0, False, None, None), ("loky", 2, 0.05, 2.0, True, (1.9, 2.1), None))
-    assert report.recommend(m, "filter_bank", table) == "loky (n_workers=2, v): 50.0 ms, 2.00x ±0.10 over serial"
 
 
-def test_unknown_speedups_rank_last_and_fewer_workers_are_not_candidates():
-    m = report.Machine("m")
-    table = table_of(("threads", 2, 0.05, None, False, None, None), ("loky", 2, 0.2, 0.8, True, None, None),
-                     ("dask", 1, 0.01, 9.0, True, None, None))
-    assert report.recommend(m, "filter_bank", table).startswith("loky (n_workers=2, v): 200.0 ms, 0.80x over")
 
 
-def test_two_others_at_most_and_the_largest_overhead_in_its_own_unit():
-    m = report.Machine("m")
-    slow_tasks = report.Overheads(start_s=0.9, import_s=0.1, per_task_ms=500.0)
-    table = table_of(("serial", 1, 0.1, 1.0, False, None, None), ("loky", 2, 0.05, 2.0, False, None, None),
-                     ("a", 2, 0.06, 1.7, False, None, slow_tasks),
-                     ("b", 2, 0.07, 1.5, False, None,
-                      report.Overheads(start_s=0.1, per_task_ms=900.0, transfer_mb_per_s=1e9)),
-                     ("c", 2, 0.08, 1.4, False, None, None))
-    text = report.recommend(m, "filter_bank", table)
-    assert text.endswith("-- a reaches 1.70x* (largest overhead: start 0.9 s); "
-                         "b reaches 1.50x* (largest overhead: per-task 900 ms)")
 
 
-def test_gap_is_read_for_this_workload_at_the_most_workers():
-    m = with_overheads(fixture_machine([record("loky", 2.5, [2.4, 2.6], 0.040)], ceiling=1.9))
-    m.series[report.GAP] = series(report.GAP, ["workload", "backend", "n_workers"],
-                                  [["convolve2d", "filter_bank"], ["loky"], [1, 2]], [3.0, 3.0, 3.0, 1.1])
-    text = report.recommend(m, "filter_bank", report.rows(m, "filter_bank"))
-    assert "naive use" not in text
 
 
-def test_render_of_a_workload_without_fixed_parameters_and_of_several_commits_and_runs():
-    m = report.Machine("m")
-    name = workloads.get("volume_gaussian").headline
-    m.series[name] = series(name, ["backend", "n_workers"], [["serial"], [1]], [2.0], commit="aaaa0000")
-    m.series[TIME] = series(TIME, ["backend", "n_workers"], [["serial"], [1]], [None], commit="bbbb0000")
-    m.points = [{"kind": "gap", "run": "r2"}, {"kind": "gap"}, {"kind": "gap", "run": ""}, {"kind": "gap", "run": "r1"}]
-    text = report.render([m])
-    assert "\n-- volume_gaussian   [volume_gaussian.VolumeGaussian.time_volume_gaussian]\n" in text
-    assert "-- filter_bank" not in text
-    assert text.endswith("results of commits aaaa0000, bbbb0000; runs r1, r2)\n")
-    m.points = [{"kind": "gap", "run": ""}]
-    assert report.render([m]).endswith("results of commits aaaa0000, bbbb0000)\n")
-    # a series merged from two commits names both, not only its newest
-    m.series[TIME] = report.Series(TIME, ["backend", "n_workers"], [["serial"], [1, 2]], [None, 1.0],
-                                   "dddd0000", commits=["cccc0000", "dddd0000"])
-    assert report.render([m]).endswith("results of commits aaaa0000, cccc0000, dddd0000)\n")
 
 
 def test_rows_skip_other_records_and_keep_series_without_the_fixed_parameter():
@@ -423,11 +313,6 @@ def test_overheads_pick_their_own_pool_and_path():
     assert got.transfer_mb_per_s == 250.0
 
 
-def test_speedup_text_of_nothing_and_touching_intervals():
-    assert report.speedup_text(report.Row("a", 1, 1.0, "v")) == "-"
-    a = report.Row("a", 2, 1.0, "v", 1.2, True, speedup_ci=(1.1, 1.3))
-    c = report.Row("c", 2, 1.0, "v", 1.4, True, speedup_ci=(1.3, 1.5))
-    assert report.tied(c, a) and report.tied(a, c)
 
 
 def test_run_quiet_sums_one_runs_points(tmp_path):
@@ -475,24 +360,6 @@ def test_run_quiet_sums_one_runs_points(tmp_path):
     assert points.run_quiet(path, "r5")["foreign_cores_max"] == 0.272  # rounded to 3 decimals
 
 
-def test_every_rows_speedup_is_its_serial_time_over_its_time():
-    """A row is read alone: asv rows divide asv's serial time (n times it for weak scaling),
-    a measured row the serial loop's time of its own rounds -- never another row's."""
-    m = fixture_machine([record("loky", 1.25, [1.2, 1.3], 0.080)])
-    table = by_backend(report.rows(m, "filter_bank"))
-    assert (table[("serial", 1)].serial_s, table[("threads", 2)].serial_s) == (0.100, 0.100)
-    assert table[("loky", 2)].serial_s == 0.1  # the record's other_time_s, not the serial row's
-    assert [ln.split()[5:7] for ln in report.render([m]).splitlines()[4:7]] == [["100.0", "ms"]] * 3
-    name = workloads.get("model_inference").headline
-    weak = report.Machine("w")
-    weak.series[name] = series(name, ["backend", "n_workers", "variant", "pinned"],
-                               [["serial", "loky"], [1, 2], ["per-worker"], [False]], [4.0, None, None, 2.5])
-    loky = by_backend(report.rows(weak, "model_inference"))[("loky", 2)]
-    assert (loky.serial_s, loky.speedup) == (8.0, pytest.approx(3.2))  # two batches: 8 s serial, 8 / 2.5
-    alone = report.Machine("a")  # no serial run: no serial time, no speedup, shown as missing
-    alone.series[TIME] = series(TIME, ["backend", "n_workers", "variant", "filter_size"],
-                                [["loky"], [2], ["naive"], ["5x5"]], [0.040])
-    assert report.render([alone]).splitlines()[4].split()[3:7] == ["40.0", "ms", "-", "-"]
 
 
 def test_a_loud_load_window_marks_its_asv_row_and_only_at_its_own_commit():
@@ -520,3 +387,250 @@ def test_a_window_is_found_by_its_commits_first_8_characters_and_its_parameters(
     assert m.window(TIME, {"n": "2"}, "c0ffee00ffff")["quiet"] is False  # "2" and 2 are one parameter
     assert m.window(TIME, {}, "c0ffee00")["quiet"] is True  # a window without parameters: the empty set
     assert m.window(TIME, {"n": 2}, "c0ffee01") is None
+
+
+# -- the verdict (bench_lib.verdict): every expected sentence written out by hand ---------------
+def verdict_of(m, workload="filter_bank"):
+    return verdict.verdict(m, workload, report.rows(m, workload), report.table_run(m, workload))
+
+
+def test_the_verdict_recommends_the_leader_and_its_ties_above_one_never_one_below():
+    """dask's interval (0.80-1.18) overlaps the leader's (1.15-1.35) but its estimate is
+    below 1: it is named no faster than the loop, never as fast."""
+    m = fixture_machine([record("loky", 1.25, [1.15, 1.35], 0.080), record("threads", 1.2, [1.1, 1.3], 0.083),
+                         record("dask", 0.99, [0.8, 1.18], 0.101), record("multiprocessing", 0.5, [0.45, 0.55], 0.2)])
+    got = verdict_of(m)
+    assert got.text == ("use loky, shared input: 1.25x [1.15, 1.35] over the loop at 2 workers, default malloc; "
+                        "threads is as fast (within noise); dask 0.99x (no faster than the loop), multiprocessing 0.50x "
+                        "(slower than the loop): no measured cause explains 5% of its run")
+    assert (got.use, got.figure) == ("loky, shared input", "1.25x [1.15, 1.35] at 2 workers")
+    assert got.reason == "dask 0.99x (no faster than the loop): no measured cause explains 5% of its run"
+
+
+def test_a_leader_wider_than_25_percent_is_no_winner_and_says_what_would_settle_it():
+    m = fixture_machine([record("loky", 1.5, [1.0, 2.1], 0.066, precise=False), record("threads", 1.2, [1.1, 1.3], 0.083)])
+    got = verdict_of(m)  # (2.1 - 1.0) / 2 / 1.5 = 36.7%
+    assert got.text == ("no reliable winner yet at 2 workers, default malloc: loky leads with 1.50x [1.00, 2.10], ±37%, "
+                        "threads within it; more rounds (the time cap stopped it: raise PARBENCH_POINT_CAP_S) would "
+                        "settle it")
+    assert got.use == "no reliable winner yet (loky leads)"
+    loud = fixture_machine([record("loky", 1.5, [1.0, 2.1], 0.066, quiet=False)])
+    assert verdict_of(loud).text.endswith("; a quieter machine (it was measured beside foreign load) would settle it")
+    edge = fixture_machine([record("loky", 1.0, [0.75, 1.25], 0.1)])  # exactly ±25%: still a verdict
+    assert verdict_of(edge).text.startswith("use loky, shared input: 1.00x [0.75, 1.25] over the loop")
+
+
+def test_the_loop_wins_where_every_backend_is_below_one():
+    m = fixture_machine([record("loky", 0.8, [0.7, 0.9], 0.125), record("threads", 0.9, [0.85, 1.05], 0.11)])
+    got = verdict_of(m)
+    assert got.text == ("use the loop: no backend beats it at 2 workers, default malloc; threads 0.90x (no faster "
+                        "than the loop), loky 0.80x (slower than the loop): no measured cause explains 5% of its run")
+    assert (got.use, got.figure) == ("the loop", "best threads 0.90x [0.85, 1.05]")
+    assert verdict.verdict(report.Machine("m"), "filter_bank", [], "").use == "-"
+
+
+def test_speedups_from_times_alone_are_said_to_be_so_and_tie_within_5_percent():
+    m = fixture_machine()  # asv's times only: threads 100/50 = 2.00x, loky 100/40 = 2.50x
+    m.series[TIME].values[12] = 0.041  # threads n=2 naive: 100/41 = 2.44x, within 5% of 2.50x
+    assert verdict_of(m).text == ("use loky, input with every task: 2.50x from separate runs' times over the loop at 2 "
+                                  "workers, default malloc; threads is as fast (within 5%; no intervals: measure them "
+                                  "with scaling.Ratios); above the machine's ceiling of 1.60x (asv's ceiling at "
+                                  "c0ffee00): measured in another run")
+
+
+def test_each_cause_by_hand_and_the_largest_is_the_reason():
+    m = with_overheads(fixture_machine([record("loky", 1.5, [1.45, 1.55], 0.080, variant="naive",
+                                               faults={"top": {"minor": [100, 90, 110]},
+                                                       "bottom": {"minor": [5000, 6000, 7000]}})], ceiling=1.6))
+    m.traces = [{"run": "r0", "workload": "filter_bank", "backend": "loky", "n_workers": 2,
+                 "summary": {"tasks": 1, "idle_share": 0.9}},  # another run's trace: not this table's
+                {"run": "r1", "workload": "filter_bank", "backend": "loky", "n_workers": 2,
+                 "summary": {"tasks": 200, "input_share": 0.02, "idle_share": 0.3}}]
+    row = by_backend(report.rows(m, "filter_bank"))[("loky", 2)]
+    found = verdict.causes(m, "filter_bank", row, "r1")
+    # ceiling 1.6 at 2: 1 - 1.6/2 = 0.2 (1.5 lies within 90-100% of it); gap 1.5: 1 - 1/1.5;
+    # 0.1 ms x 200 tasks = 20 ms of 80 ms; page faults median 6000 against 100
+    assert [(c.share and round(c.share, 4), c.text) for c in found] == [
+        (0.2, "the machine allows only 1.60x at 2 workers (memory-bound: asv's ceiling at c0ffee00)"),
+        (0.3333, "it ships the input with every task (naive), 1.5x slower than placing it once"),
+        (0.02, "moving its input takes 2% of the run"),
+        (0.3, "its workers wait 30% of the run"),
+        (0.25, "0.10 ms per task x 200 tasks = 25% of the run"),
+        (None, "it pays 6,000 page faults a run, the loop 100 (allocator: default malloc)")]
+    assert verdict.largest(found) == ("it ships the input with every task (naive), 1.5x slower than placing it once; "
+                                      "also it pays 6,000 page faults a run, the loop 100 (allocator: default malloc)")
+    assert verdict.largest([verdict.Cause(0.04, "small"), verdict.Cause(None, "faults")]) == "faults"
+    assert verdict.largest([verdict.Cause(0.04, "small")]) == "no measured cause explains 5% of its run"
+
+
+def test_a_lock_held_is_a_thread_pools_cause_only_while_it_explains_the_speedup():
+    m = fixture_machine([record("threads", 1.1, [1.05, 1.15], 0.091), record("loky", 1.1, [1.05, 1.15], 0.091)])
+    m.series[report.GIL] = series(report.GIL, ["workload"], [["filter_bank"]], [0.1])
+    m.series[report.LOCK] = series(report.LOCK, ["workload"], [["filter_bank"]], [0.8])
+    rows = by_backend(report.rows(m, "filter_bank"))
+    # Amdahl with 80% held: 1 / (0.8 + 0.2 / 2) = 1.111x at most; 1 - 1.111 / 2 = 0.444
+    [lock] = verdict.causes(m, "filter_bank", rows[("threads", 2)], "r1")
+    assert (round(lock.share, 3), lock.text) == (0.444, "scipy holds a process-wide lock 80% of the run: "
+                                                        "threads take turns there")
+    assert verdict.causes(m, "filter_bank", rows[("loky", 2)], "r1") == []  # processes hold no lock of each other
+    m.series[report.LOCK].values = [0.0]  # the GIL alone: 1 / (0.1 + 0.45) = 1.82x, far above 1.1x
+    assert verdict.causes(m, "filter_bank", rows[("threads", 2)], "r1") == []
+
+
+def test_a_start_cost_is_said_once_and_never_as_why_a_warm_run_lost():
+    m = with_overheads(fixture_machine([record("loky", 2.5, [2.4, 2.6], 0.040), record("threads", 1.5, [1.4, 1.6], 0.066)],
+                                       ceiling=2.0))
+    assert "a new loky pool costs 0.90 s once (+1.50 s importing scipy)" in verdict_of(m).text
+    m = with_overheads(fixture_machine([record("threads", 2.5, [2.4, 2.6], 0.040), record("loky", 1.5, [1.4, 1.6], 0.066)],
+                                       ceiling=2.0))
+    text = verdict_of(m).text
+    assert "loky 1.50x: no measured cause explains 5% of its run" in text and "0.90" not in text
+    assert "pool costs" not in text  # threads start in 1 ms: nothing worth a mention
+
+
+def test_page_faults_that_favour_the_leader_and_the_discipline_it_ran_under():
+    faults = {"top": {"minor": [6789, 6789, 6800]}, "bottom": {"minor": [0, 0, 10]}}
+    m = fixture_machine([record("threads", 1.5, [1.45, 1.55], 0.066, faults=faults, malloc="fixed")], ceiling=2.0)
+    assert verdict_of(m).text == ("use threads, shared input: 1.50x [1.45, 1.55] over the loop at 2 workers, fixed "
+                                  "malloc thresholds; the loop pays 6,789 page faults a run, threads 0: part of the "
+                                  "gain is the allocator's (fixed malloc thresholds), not parallel work")
+    m = fixture_machine([record("threads", 1.5, [1.45, 1.55], 0.066)], ceiling=2.0)
+    m.runs = {"r1": {"run": "r1", "allocator": {"discipline": "fixed"}}}  # the run's sysinfo line says
+    assert "at 2 workers, fixed malloc thresholds" in verdict_of(m).text
+    assert m.discipline({"run": "r9"}) == "default" and m.discipline({"commit": "c0ffee00"}) == "default"
+    m.runs["r1"]["commit"] = "c0ffee00aaaa"
+    assert m.discipline({"commit": "c0ffee00"}) == "fixed"  # asv's times: their commit's run
+
+
+def test_a_ceiling_below_the_leader_names_its_interval_and_run_and_why():
+    ceiling = {"kind": "ceiling", "workload": "filter_bank", "n_workers": 2, "run": "r1", "value": 1.2,
+               "ci": [1.1, 1.3], "pairs": 6, "variant": "own inputs"}
+    m = fixture_machine([ceiling, record("loky", 1.5, [1.45, 1.55], 0.066)])
+    assert verdict_of(m).text.endswith("; above the machine's ceiling of 1.20x [1.10, 1.30] (run r1's ceiling): "
+                                       + report.ABOVE_CEILING["own inputs"])
+    m = fixture_machine([record("loky", 1.7, [1.45, 1.95], 0.066)])  # asv's 1.6, of no run of its own
+    assert verdict_of(m).text.endswith("; above the machine's ceiling of 1.60x (asv's ceiling at c0ffee00): "
+                                       "measured in another run")
+
+
+def test_one_serial_time_per_table_from_its_run_and_other_runs_marked():
+    """r2 is the newest run at n=2: its loop (110 ms, against its leader threads) is the
+    table's; loky was measured in r1 only and says so; asv's rows say their commit."""
+    m = fixture_machine([record("loky", 1.25, [1.2, 1.3], 0.080),
+                         record("threads", 1.5, [1.45, 1.55], 0.0733, run="r2", other_time_s=0.11),
+                         record("ray", 1.2, [1.15, 1.25], 0.1, run="r2", other_time_s=0.12)])
+    table = report.rows(m, "filter_bank")
+    assert report.table_run(m, "filter_bank") == "r2"
+    assert [(r.backend, r.seconds, report.source(r, "r2", table[0])) for r in table] == [
+        ("serial", 0.11, ""), ("threads", 0.0733, ""), ("loky", 0.080, "run r1"), ("ray", 0.1, "")]
+    lines = report.block(m, "filter_bank")
+    assert lines[0] == "\n-- filter_bank (filter_size=5x5): run r2   [filter_bank.FilterBank.time_filter_bank]"
+    assert lines[-1] == ("(the loop took 110.0 ms to 120.0 ms across this run's groups of backends; each speedup "
+                         "divides its own group's loop)")
+    asv = fixture_machine()
+    rows = report.rows(asv, "filter_bank")
+    assert [report.source(r, "", rows[0]) for r in rows] == ["", "", ""]  # one commit: nothing to mark
+
+
+def test_render_by_hand_fits_120_columns_with_units_and_the_overheads_behind_wide():
+    m = with_overheads(fixture_machine([record("loky", 1.25, [1.2, 1.3], 0.080)], ceiling=1.5))
+    lines = report.render([m]).splitlines()
+    assert lines[:3] == ["== machine m: TestCPU, 2 cores / 2 CPUs, 16 GiB, 1 BLAS thread(s) per worker", "",
+                         "-- filter_bank (filter_size=5x5): run r1   [filter_bank.FilterBank.time_filter_bank]"]
+    assert lines[3].startswith("recommended: use loky, shared input: 1.25x [1.20, 1.30] over the loop at 2 workers")
+    at = lines.index(next(ln for ln in lines if ln.startswith("backend")))
+    assert lines[at].split() == ["backend", "n", "variant", "time", "speedup", "95%", "interval", "effic.", "from"]
+    assert [ln.split() for ln in lines[at + 1:at + 4]] == [
+        ["serial", "1", "loop", "100.0", "ms", "1.00x", "-"],
+        ["threads", "2", "naive", "50.0", "ms", "2.00x*", "-", "asv", "c0ffee00"],
+        ["loky", "2", "shared", "80.0", "ms", "1.25x", "[1.20,", "1.30]", "83%"]]  # 1.25 / 1.5
+    assert max(len(ln) for ln in lines) <= 120
+    wide = report.render([m], wide=True).splitlines()
+    assert wide[at].split()[-12:] == ["start", "s", "import", "s", "task", "ms", "new-pool", "task", "ms", "transfer",
+                                      "MB/s", "from"]
+    assert "start s" not in lines[at] and "MB/s" not in lines[at]
+    assert wide[at + 1].split()[-5:] == ["-", "-", "-", "-", "-"]  # the loop has no pool: no overheads
+    assert wide[at + 3].split()[-5:] == ["0.900", "1.500", "0.100", "2.00", "250"]
+
+
+def test_small_series_are_hidden_where_full_ones_exist_and_said_when_alone():
+    full, small = fixture_machine(), fixture_machine()
+    small.name = "m-small"
+    assert report.pick([full, small], None, "r", everything=False) == [full]
+    assert report.pick([full, small], None, "r", everything=True) == [full, small]
+    assert report.pick([full, small], "m-small", "r", everything=False) == [small]  # --machine shows it
+    assert report.pick([small], None, "r", everything=False) == [small]
+    assert report.render([small]).splitlines()[0] == report.SMALL_ONLY
+    assert report.render([full]).startswith("== machine m:")
+    sized = fixture_machine()
+    sized.info = {"size": "small"}
+    assert sized.small and not full.small
+
+
+def test_the_summary_as_markdown_by_hand():
+    m = fixture_machine([record("loky", 1.25, [1.15, 1.35], 0.080), record("threads", 0.9, [0.85, 0.95], 0.11)])
+    m.info = {"cpu_model": "TestCPU", "physical_cores": 2}
+    for name in workloads.names():  # only filter_bank measured here
+        assert name == "filter_bank" or not report.rows(m, name)
+    assert findings.render([m], markdown=True).splitlines() == [
+        "**m (TestCPU, 2 cores; run r1)**", "",
+        "| workload | use | speedup over the loop | why |", "| --- | --- | --- | --- |",
+        "| filter_bank | loky, shared input | 1.25x [1.15, 1.35] at 2 workers | threads 0.90x (slower than the loop): "
+        "no measured cause explains 5% of its run |"]
+    assert findings.render([m]).splitlines()[0] == "== m (TestCPU, 2 cores; run r1)"
+
+
+def test_the_readmes_findings_are_the_commands_output_on_results():
+    """The README's table is ``report --summary --markdown`` on the committed results,
+    between its two markers, within the README's first 60 lines."""
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-m", "bench_lib", "report", "--summary", "--markdown"], cwd=root,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    readme = (root / "README.md").read_text().splitlines()
+    start, end = readme.index(findings.BEGIN), readme.index(findings.END)
+    assert readme[start + 1:end] == done.stdout.splitlines()
+    assert end < 60
+
+
+def test_every_rows_speedup_is_its_serial_time_over_its_time():
+    """A row is read alone: asv rows divide asv's serial time (n times it for weak scaling),
+    a measured row the serial loop's time of its own rounds -- never another row's."""
+    m = fixture_machine([record("loky", 1.25, [1.2, 1.3], 0.080, other_time_s=0.1)])
+    m.series[TIME].values[0] = 0.09  # asv's own serial time: 90 ms
+    table = by_backend(report.rows(m, "filter_bank"))
+    assert table[("threads", 2)].serial_s == 0.09 and table[("threads", 2)].speedup == pytest.approx(0.09 / 0.05)
+    assert table[("loky", 2)].serial_s == 0.1  # the record's other_time_s, not asv's serial time
+    assert table[("serial", 1)].seconds == 0.1  # the table's one serial time: its run's loop
+    name = workloads.get("model_inference").headline
+    weak = report.Machine("w")
+    weak.series[name] = series(name, ["backend", "n_workers", "variant", "pinned"],
+                               [["serial", "loky"], [1, 2], ["per-worker"], [False]], [4.0, None, None, 2.5])
+    loky = by_backend(report.rows(weak, "model_inference"))[("loky", 2)]
+    assert (loky.serial_s, loky.speedup) == (8.0, pytest.approx(3.2))  # two batches: 8 s serial, 8 / 2.5
+    alone = report.Machine("a")  # no serial run: no serial time, no speedup, shown as missing
+    alone.series[TIME] = series(TIME, ["backend", "n_workers", "variant", "filter_size"],
+                                [["loky"], [2], ["naive"], ["5x5"]], [0.040])
+    lines = report.render([alone]).splitlines()
+    assert lines[3] == "recommended: no backend was measured beside the loop"
+    assert lines[5].split() == ["loky", "2", "naive", "40.0", "ms", "-"]
+
+
+def test_render_shows_intervals_and_the_legend():
+    m = fixture_machine([record("loky", 1.25, [1.2, 1.3], 0.08, precise=False)])
+    text = report.render([m])
+    [line] = [ln for ln in text.splitlines() if ln.startswith("loky")]
+    assert line.split()[3:8] == ["80.0", "ms", "1.25x~", "[1.20,", "1.30]"]
+    legend = " ".join(text.split("\n\n(", 1)[1].split())
+    assert legend.startswith("speedup: the serial loop's time over the backend's, measured interleaved in paired "
+                             "rounds, with their 95% interval; * from separate runs' times")
+    assert legend.endswith("results of commits c0ffee00; runs under default malloc: r1)")
+
+
+def test_recommendation_names_a_tie_when_intervals_overlap():
+    """Every backend at or above 1 whose interval overlaps the leader's is as fast; one
+    whose does not is named with its own figure."""
+    m = fixture_machine([record("loky", 1.25, [1.15, 1.35], 0.08), record("threads", 1.2, [1.1, 1.3], 0.083),
+                         record("ray", 1.16, [1.0, 1.32], 0.086), record("dask", 1.05, [1.0, 1.1], 0.095)])
+    text = verdict_of(m).text
+    assert "; threads and ray are as fast (within noise); dask 1.05x: " in text
