@@ -93,6 +93,14 @@ def test_report_page_one_figure_per_workload_reached_in_one_click(browser, serve
     assert all(width > 0 for _, width in figures), figures  # every SVG loaded and drawn
     text = browser.find_element("tag name", "body").text
     assert "recommended:" in text and machine.info["cpu_model"] in text
+    assert report.SMALL_ONLY in text  # the fixture is a small-size series: the page says so first
+    # each workload opens with its verdict, as report's blocks do, then its figure
+    order = browser.execute_script(
+        "return Array.from(document.querySelectorAll('figure.workload')).map(f => Array.from(f.children)"
+        ".slice(0, 3).map(c => c.tagName + (c.className ? '.' + c.className : '')));")
+    assert order == [["H3", "P.verdict", "IMG"]] * len(expected)
+    verdicts = browser.execute_script("return Array.from(document.querySelectorAll('p.verdict')).map(p => p.textContent);")
+    assert len(verdicts) == len(expected) and all(v.startswith("recommended: ") for v in verdicts)
     assert console_errors(browser) == []
 
 

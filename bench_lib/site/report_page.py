@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from .. import forecast, report as rep, workloads
+from .. import forecast, report as rep, verdict, workloads
 from . import SiteError, timelines
 
 
@@ -156,7 +156,7 @@ PAGE = """<!doctype html>
 <style>
 body {{ font-family: sans-serif; margin: 1.5em auto; max-width: 1500px; color: #222; }}
 figure.workload {{ margin: 1.2em 0 2em; }} figure img {{ width: 100%; height: auto; }}
-figcaption {{ font-size: 0.95em; }} table.meta td {{ padding: 2px 10px; vertical-align: top; }}
+figcaption, p.verdict {{ font-size: 0.95em; }} table.meta td {{ padding: 2px 10px; vertical-align: top; }}
 pre {{ font-size: 11px; overflow-x: auto; background: #f6f6f6; padding: 8px; }}
 </style></head><body>
 <p><a id="asv-link" href="../index.html">&larr; benchmark history (asv)</a></p>
@@ -177,12 +177,13 @@ by <code>python -m bench_lib site</code>.</p>
 def build_report(results: Path, out_dir: Path) -> list[Path]:
     """Write ``out_dir/index.html`` and one SVG per machine and workload; returns the SVGs."""
     try:
-        machines = rep.load(results)
+        machines = rep.pick(rep.load(results), None, str(results), everything=False)  # as ``report`` shows them
     except rep.ReportError as exc:
         raise SiteError(str(exc)) from None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    figures, body = [], []
+    figures = []
+    body = [f"<p><b>{html.escape(rep.SMALL_ONLY)}</b></p>"] if all(m.small for m in machines) else []
     for machine in machines:
         body.append(f'<section class="machine" id="{html.escape(machine.name)}">'
                     f"<h2>machine {html.escape(machine.name)}</h2>")
@@ -198,12 +199,12 @@ def build_report(results: Path, out_dir: Path) -> list[Path]:
             if not workload_figure(machine, workload, table, svg, ahead):
                 continue
             figures.append(svg)
-            advice = rep.recommend(machine, workload, table)
-            body.append(
+            advice = verdict.verdict(machine, workload, table, rep.table_run(machine, workload)).text
+            body.append(  # the verdict first, as in ``report``; the figure and its history below
                 f'<figure class="workload" data-workload="{workload}">'
-                f'<h3>{workload}</h3><img src="{svg.name}" alt="{workload} on {html.escape(machine.name)}">'
-                f"<figcaption><b>recommended:</b> {html.escape(advice)}. "
-                f'History: <a href="../index.html#{bench}">{bench}</a></figcaption></figure>')
+                f'<h3>{workload}</h3><p class="verdict"><b>recommended:</b> {html.escape(advice)}</p>'
+                f'<img src="{svg.name}" alt="{workload} on {html.escape(machine.name)}">'
+                f'<figcaption>History: <a href="../index.html#{bench}">{bench}</a></figcaption></figure>')
             body.append(timelines.section(Path(results) / machine.name, machine.name, workload, out_dir))
         body.append(f"<details><summary>the same as text (python -m bench_lib report)</summary>"
                     f"<pre>{html.escape(rep.render([machine]))}</pre></details></section>")
