@@ -17,13 +17,14 @@ input the same way can beat that on this machine.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import os
 import time
 from dataclasses import dataclass
 
-from . import config, protocol, workloads
+from . import allocator, config, protocol, workloads
 from .backends import _worker
 from .backends._pool import main_not_reimported, reap
 
@@ -69,21 +70,25 @@ def loops_for(seconds_one_loop: float, min_seconds: float) -> int:
 # -- engine-driving: exercised with real engines (tests/test_engines.py, test_ceiling.py,
 # test_harness.py), too slow for mutation testing, which covers the arithmetic above.
 # pragma: no mutate block
-def _serve(conn, name: str, size: str, params: dict, threads: int, inputs) -> None:
+def _serve(conn, name: str, size: str, params: dict, threads: int, inputs, faults_in: str | None = None) -> None:
     """One copy: build (unless inherited) and warm its inputs, then run ``loops`` loops of
-    the serial work each time it is told, answering with its seconds, until told None."""
+    the serial work each time it is told, answering with its seconds, until told None.
+    With ``faults_in``, the loops' page faults are tallied there (bench_lib.allocator)."""
     try:
         _worker.limit_threads(threads)
         wl = workloads.get(name)
         built = inputs is None
         if built:
             inputs = wl.inputs(size, **params)
-        wl.serial_loop(inputs)  # imports, caches, lazy loading: not part of any sample
+        serial_loop = wl.serial_loop
+        if faults_in is not None:
+            serial_loop = allocator.Counted(wl.serial_loop, faults_in)
+        serial_loop(inputs)  # imports, caches, lazy loading: not part of any sample
         conn.send(("ready", built))
         while (loops := conn.recv()) is not None:
             began = time.monotonic()  # one clock for every process of the machine
             for _ in range(loops):
-                wl.serial_loop(inputs)
+                serial_loop(inputs)
             conn.send(("done", (began, time.monotonic())))
     except BaseException as exc:  # the parent must hear about it rather than wait
         try:
@@ -122,15 +127,36 @@ def _stop_tracker(pid: int, grace: float = 2.0) -> None:
     reap(pid, grace)
 
 
-class Copies:
-    """``n`` copy processes of one workload, ready to run its serial work on command."""
+@contextlib.contextmanager
+def environment(environ: dict | None):
+    """This process's environment replaced by ``environ`` while a child is spawned (it
+    starts with the environment of that moment), then restored."""
+    if environ is None:
+        yield
+        return
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
-    def __init__(self, name: str, n: int, params: dict | None = None, size: str | None = None):
+
+class Copies:
+    """``n`` copy processes of one workload, ready to run its serial work on command. With
+    ``environ``, each copy starts clean (``spawn``) with that environment instead of this
+    process's, builds its own inputs, and tallies its faults in ``faults_in``: a copy under
+    another allocator discipline (bench_lib.allocator) than this process's."""
+
+    def __init__(self, name: str, n: int, params: dict | None = None, size: str | None = None,
+                 environ: dict | None = None, faults_in: str | None = None):
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"n must be a positive integer, got {n!r}")
         self.name, self.n = name, n
         size, params = size or config.size(), dict(params or {})
-        self.shared = shares_input(name)
+        self.shared = shares_input(name) and environ is None
         inputs = workloads.get(name).inputs(size, **params) if self.shared else None
         ctx = multiprocessing.get_context("fork" if self.shared else "spawn")
         self.conns, self.procs = [], []
@@ -140,9 +166,9 @@ class Copies:
             for _ in range(n):
                 mine, theirs = ctx.Pipe()
                 proc = ctx.Process(target=_serve, daemon=True,
-                                   args=(theirs, name, size, params, config.threads_per_worker(), inputs))
+                                   args=(theirs, name, size, params, config.threads_per_worker(), inputs, faults_in))
                 try:
-                    with main_not_reimported():  # a script's top level must not run again in a copy
+                    with main_not_reimported(), environment(environ):  # a script's top level must not run again
                         proc.start()
                 finally:  # the first spawn launches a tracker (even if the start then fails)
                     if not self.shared and self._tracker is None and _tracker_pid() != tracker_before:

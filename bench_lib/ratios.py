@@ -268,6 +268,33 @@ def ceiling_point(workload: str, n_workers: int, **options) -> dict:
     return out
 
 
+def default_malloc_cost(workload: str, **options) -> dict:
+    """What the workload's own serial loop pays under glibc's default allocator: its time
+    there over its time under the fixed discipline, each in a process of its own started
+    with that discipline (bench_lib.ceiling.Copies), timed in alternating rounds, with each
+    sample's page faults. ``1 - 1/value`` is the share of the default loop's time that the
+    discipline removes: what parbench's arms no longer pay, and a user's loop still does."""
+    params = params_for(workload)
+    if workloads.get(workload).sized_by_workers:
+        params["n_workers"] = 1
+    base = allocator.without(dict(os.environ))
+    folder = fault_folder()
+    options = {"time_cap_s": config.point_cap_s(), "guard": guard(), "meter": allocator.Meter(folder), **options}
+    try:
+        with ceiling.Copies(workload, 1, params, environ={**base, "PARBENCH_MALLOC": "default"},
+                            faults_in=folder) as default, \
+             ceiling.Copies(workload, 1, params, environ={**base, "PARBENCH_MALLOC": "fixed",
+                                                          **allocator.ENVIRONMENT}, faults_in=folder) as fixed:
+            arms = {"default": lambda: default.alone(1), "fixed": lambda: fixed.alone(1)}
+            m = protocol.measure(arms, "fixed", **options)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    out = record("malloc", "default", "fixed", m, workload=workload, backend=SERIAL, n_workers=1,
+                 variant="default/fixed malloc")
+    points.write(out)
+    return out
+
+
 def gil_held(workload: str, lock: bool = False) -> gil.Held:
     """The GIL-held share of the workload's serial loop at one worker (bench_lib.gil), on
     its representative inputs under the workers' thread limit: what a thread pool cannot

@@ -25,6 +25,22 @@ class Ceiling:
     track_ceiling_speedup.version = "0e1220c13e42ad9088fbb5949ea45d8495e1d2e5110e3010a45882b51572cd36"
 
 
+class DefaultMalloc:
+    """What your own serial loop pays for glibc's default allocator: its time under glibc's
+    defaults over its time under the fixed discipline every other figure here is measured
+    under (bench_lib.allocator), each in a process of its own, timed in alternating rounds."""
+
+    params = (WORKLOADS,)
+    param_names = ["workload"]
+    timeout = 900
+
+    def track_default_malloc_cost(self, workload):
+        return ratios.default_malloc_cost(workload)["value"]
+
+    track_default_malloc_cost.unit = "x"
+    track_default_malloc_cost.version = "1"
+
+
 class GilHeld:
     """The share of a workload's serial run that holds the GIL, at one worker: what no
     thread pool overlaps (bench_lib.gil); the forecast's serial part for thread backends."""

@@ -153,3 +153,17 @@ def test_sysinfo_says_how_faults_were_shaped():
     assert info["discipline"] == "fixed" and info["malloc_env"]["MALLOC_ARENA_MAX"] == "1"
     with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
         assert info["thp_enabled"] == f.read().strip()
+
+
+def test_your_own_loop_under_glibcs_default_pays_faults_the_fixed_discipline_does_not(monkeypatch, no_children_left):
+    """convolve2d's small loop works on arrays of 320 KB and more (its 200x200 float image),
+    above glibc's 128 KiB mmap threshold: the default maps them afresh every call (80 faults
+    of 4 KiB for the image's size alone, more for the padded result), the fixed discipline
+    reuses its heap. The two loops run in processes of their own."""
+    monkeypatch.setenv("PARBENCH_POINT_CAP_S", "0.5")
+    monkeypatch.setenv("PARBENCH_GUARD", "off")
+    point = ratios.default_malloc_cost("convolve2d")
+    median = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+    default, fixed = (median(point["faults"][side]["compute"]) for side in ("top", "bottom"))
+    assert default >= 200 and fixed <= default / 10, (default, fixed)
+    assert point["kind"] == "malloc" and point["variant"] == "default/fixed malloc" and point["pairs"] >= 3

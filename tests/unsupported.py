@@ -44,6 +44,7 @@ CLASSES = (
     "Interpolators", "InterpolatorChunks", "InterpolatorSize", "ModelInference",
     "Startup", "Imports", "Transfer", "TaskOverhead", "PoolReuse", "Harness",
     "Ceiling", "Ratios", "Gap", "Traces", "GilHeld", "LockHeld",  # GilHeld, LockHeld: every workload they list, no rows
+    "DefaultMalloc",  # every workload, no rows
 )
 
 WORKLOAD_CLASSES = ("FilterBank", "Convolve2D", "VolumeGaussian", "Interpolators", "ModelInference")
