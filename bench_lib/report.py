@@ -240,6 +240,10 @@ def block(machine: Machine, workload: str, wide: bool = False) -> list[str]:
     if loops and loops[-1] > 1.05 * loops[0]:
         lines.append(f"(the loop took {_s(loops[0])} to {_s(loops[-1])} across this run's groups of backends; "
                      "each speedup divides its own group's loop)")
+    apart = next((r for r in table if r.run != run and not r.measured and r.backend != "serial" and r.serial_s), None)
+    if run and apart is not None:  # their speedups divide another loop than the table's: say whose
+        lines.append(f"(rows from asv: times of separate runs, each speedup over asv's serial time, "
+                     f"{_s(apart.serial_s / (apart.n_workers if wl.weak_scaling else 1))} at {apart.commit})")
     if wl.weak_scaling and serial is not None:
         lines.append("(each worker has its own batch: the loop runs the batches of all the workers)")
     return lines

@@ -55,8 +55,11 @@ def half_width(row) -> float | None:
     return (row.speedup_ci[1] - row.speedup_ci[0]) / 2 / row.speedup
 
 
-def how(variant: str) -> str:
-    return {"shared": "shared input", "naive": "input with every task"}.get(variant, variant)
+def how(row) -> str:
+    """A variant in words; a pool of threads reads the caller's input whichever it is."""
+    if row.backend != "serial" and backends.backend_class(row.backend).shares_memory and row.variant in ("naive", "shared"):
+        return "input shared in memory"
+    return {"shared": "shared input", "naive": "input with every task"}.get(row.variant, row.variant)
 
 
 def malloc(discipline: str) -> str:
@@ -123,7 +126,7 @@ def causes(machine: Machine, workload: str, row, run: str) -> list[Cause]:
     if trace.get("input_share", 0) >= 0.01:
         found.append(Cause(trace["input_share"], f"moving its input takes {trace['input_share']:.0%} of the run"))
     if trace.get("idle_share", 0) >= 0.05:
-        found.append(Cause(trace["idle_share"], f"its workers wait {trace['idle_share']:.0%} of the run"))
+        found.append(Cause(trace["idle_share"], f"its workers sit idle {trace['idle_share']:.0%} of the run"))
     per_task, tasks = row.overheads.per_task_ms, trace.get("tasks")
     if per_task and tasks and row.seconds:
         cost = per_task * tasks / 1000
@@ -232,7 +235,7 @@ def verdict(machine: Machine, workload: str, table: list, run: str) -> Verdict:
     names = [r.backend for r in fast]
     level = (f"{', '.join(names[:-1])} and {names[-1]} are" if len(names) > 1 else f"{names[0]} is") if names else ""
     noise = "within noise" if leader.measured else "within 5%; no intervals: measure them with scaling.Ratios"
-    text = f"use {leader.backend}, {how(leader.variant)}: {figure(leader)} over the loop {where}"
+    text = f"use {leader.backend}, {how(leader)}: {figure(leader)} over the loop {where}"
     parts = [text, *([f"{level} as fast ({noise})"] if level else []), *others,
              *extras(machine, workload, leader, fast, serial, run)]
     own = [c for c in causes(machine, workload, leader, run) if c.share is None or c.share >= 0.1]
@@ -240,5 +243,5 @@ def verdict(machine: Machine, workload: str, table: list, run: str) -> Verdict:
     reason = (f"held back by: {largest(own)}" if own else losers(machine, workload, beaten, run)[0] if beaten else
               f"{len(fast)} other{'s' if len(fast) > 1 else ''} as fast ({noise})" if fast else
               "the only backend measured")
-    return Verdict("; ".join(parts), f"{leader.backend}, {how(leader.variant)}", f"{figure(leader)} at {top} workers",
+    return Verdict("; ".join(parts), f"{leader.backend}, {how(leader)}", f"{figure(leader)} at {top} workers",
                    reason)

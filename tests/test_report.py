@@ -454,7 +454,7 @@ def test_each_cause_by_hand_and_the_largest_is_the_reason():
         (0.2, "the machine allows only 1.60x at 2 workers (memory-bound: asv's ceiling at c0ffee00)"),
         (0.3333, "it ships the input with every task (naive), 1.5x slower than placing it once"),
         (0.02, "moving its input takes 2% of the run"),
-        (0.3, "its workers wait 30% of the run"),
+        (0.3, "its workers sit idle 30% of the run"),
         (0.25, "0.10 ms per task x 200 tasks = 25% of the run"),
         (None, "it pays 6,000 page faults a run, the loop 100 (allocator: default malloc)")]
     assert verdict.largest(found) == ("it ships the input with every task (naive), 1.5x slower than placing it once; "
@@ -491,7 +491,7 @@ def test_a_start_cost_is_said_once_and_never_as_why_a_warm_run_lost():
 def test_page_faults_that_favour_the_leader_and_the_discipline_it_ran_under():
     faults = {"top": {"minor": [6789, 6789, 6800]}, "bottom": {"minor": [0, 0, 10]}}
     m = fixture_machine([record("threads", 1.5, [1.45, 1.55], 0.066, faults=faults, malloc="fixed")], ceiling=2.0)
-    assert verdict_of(m).text == ("use threads, shared input: 1.50x [1.45, 1.55] over the loop at 2 workers, fixed "
+    assert verdict_of(m).text == ("use threads, input shared in memory: 1.50x [1.45, 1.55] over the loop at 2 workers, fixed "
                                   "malloc thresholds; the loop pays 6,789 page faults a run, threads 0: part of the "
                                   "gain is the allocator's (fixed malloc thresholds), not parallel work")
     m = fixture_machine([record("threads", 1.5, [1.45, 1.55], 0.066)], ceiling=2.0)
@@ -634,3 +634,32 @@ def test_recommendation_names_a_tie_when_intervals_overlap():
                          record("ray", 1.16, [1.0, 1.32], 0.086), record("dask", 1.05, [1.0, 1.1], 0.095)])
     text = verdict_of(m).text
     assert "; threads and ray are as fast (within noise); dask 1.05x: " in text
+
+
+def test_asv_rows_beside_a_run_say_whose_loop_they_divide_and_a_pool_of_threads_shares_its_input():
+    m = fixture_machine([record("loky", 1.25, [1.2, 1.3], 0.08, other_time_s=0.1),
+                         record("threads", 1.6, [1.5, 1.7], 0.0625, variant="naive")])
+    m.series[TIME].values[0] = 0.09  # asv's serial: 90 ms, not the run's 100 ms
+    m.series[TIME].values[8] = 0.06  # threads n=1 naive 5x5, asv's only: 90 / 60 = 1.50x
+    lines = report.block(m, "filter_bank")
+    assert lines[-1] == "(rows from asv: times of separate runs, each speedup over asv's serial time, 90.0 ms at c0ffee00)"
+    assert verdict_of(m).use == "threads, input shared in memory"  # naive or not, threads read the caller's input
+    assert verdict.how(report.Row("loky", 2, 1.0, "naive")) == "input with every task"
+    assert verdict.how(report.Row("ray", 2, 1.0, "actors")) == "actors"
+
+
+def test_memory_is_said_where_the_recommended_backends_differ():
+    name = "volume_gaussian.VolumeGaussian.track_memory_vs_data"
+    headline = workloads.get("volume_gaussian").headline
+    m = report.Machine("m")
+    m.series[headline] = series(headline, ["backend", "n_workers", "variant"],
+                                [["serial", "threads", "loky"], [1, 2], ["whole", "shared"]],
+                                [2.0, None, None, None, None, None, None, 1.0, None, None, None, 1.05])
+    m.series[name] = series(name, ["backend", "n_workers", "variant"], [["threads", "loky"], [2], ["shared"]], [4.3, 6.4])
+    got = verdict.verdict(m, "volume_gaussian", report.rows(m, "volume_gaussian"), "")
+    # 2.0 / 1.0 = 2.00x and 2.0 / 1.05 = 1.90x: within 5%, as fast
+    assert got.text == ("use threads, input shared in memory: 2.00x from separate runs' times over the loop at 2 "
+                        "workers, default malloc; loky is as fast (within 5%; no intervals: measure them with "
+                        "scaling.Ratios); peak memory of all processes threads 4.3x the data, loky 6.4x the data")
+    m.series[name].values = [4.3, 4.5]  # within 10%: nothing to choose by
+    assert "peak memory" not in verdict.verdict(m, "volume_gaussian", report.rows(m, "volume_gaussian"), "").text
