@@ -245,8 +245,11 @@ def fit(benchmarks: list[Benchmark], budget_s: float, cap_s: float) -> tuple[dic
     scalable = [b for b in benchmarks if _shrinks(b)]
     fixed = sum(b.estimate_s for b in benchmarks if not _shrinks(b))
     planned = fixed + sum(b.estimate_s for b in scalable)
-    if planned <= budget_s or not scalable:
+    if planned <= budget_s:
         return {}, [f"the plan (~{duration(planned)}) fits the budget of {duration(budget_s)}"]
+    if not scalable:
+        return {}, [f"budget {duration(budget_s)} < plan ~{duration(planned)}: nothing in it samples by time, "
+                    f"so nothing can shrink: ~{duration(planned)} is the least this plan takes"]
 
     def total(factor: float) -> float:
         return fixed + sum(_under(b, factor, cap_s) for b in scalable)

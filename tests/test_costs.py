@@ -177,3 +177,14 @@ def test_fit_names_the_least_a_plan_takes():
     _, lines = costs.fit(benches, 10.0, 120.0)
     assert lines[-1] == "  setup and asv's least samples cannot shrink: ~16m50s is the least this plan takes"
     assert math.isclose(benches[0].estimate_s, 10.0)
+
+
+def test_fit_does_not_promise_a_plan_that_cannot_shrink():
+    """A startup benchmark of 600 s has no sampling to cut: 600 s = 10m00s against a
+    budget of 60 s = 1m00s is over, and said so, not said to fit."""
+    bench = plan.Benchmark("overhead.Startup.track_start", [0], 1, estimate_s=600.0)
+    env, lines = costs.fit([bench], 60.0, 120.0)
+    assert env == {}
+    assert lines == ["budget 1m00s < plan ~10m00s: nothing in it samples by time, so nothing can shrink: "
+                     "~10m00s is the least this plan takes"]
+    assert bench.estimate_s == 600.0
