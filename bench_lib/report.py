@@ -305,5 +305,6 @@ def point_objects(machines: list[Machine]) -> list[dict]:
                 "efficiency_reason": row.reason or None,
                 "pairs": row.pairs, "precise": row.precise, "quiet": row.quiet,
                 "discarded": record.get("discarded", 0), "malloc": machine.discipline(record),
+                "minor_faults_median": dict(zip(("loop", "backend"), paid)) if (paid := verdict.faults(row)) else None,
             })
     return out

@@ -102,15 +102,18 @@ def test_newer_point_replaces_an_older_one():
 
 def test_point_objects_carry_every_field_of_each_run():
     m = fixture_machine([record("loky", 1.25, [1.2, 1.3], 0.08, discarded=2),
-                         record("loky", 1.5, [1.4, 1.6], 0.066, run="r2")])
+                         record("loky", 1.5, [1.4, 1.6], 0.066, run="r2", malloc="fixed",
+                                faults={"top": {"minor": [3, 1, 2]}, "bottom": {"minor": [10, 30, 20, 40]}})])
     objs = report.point_objects([m])
     assert [o["run"] for o in objs] == ["r1", "r2"]  # both runs, not only the newest
+    assert (objs[1]["malloc"], objs[1]["minor_faults_median"]) == ("fixed", {"loop": 2, "backend": 25})
     assert objs[0] == {
         "machine": "m", "commit": "c0ffee00", "run": "r1", "workload": "filter_bank", "backend": "loky",
         "n_workers": 2, "variant": "shared", "time_s": 0.08, "serial_time_s": 0.1, "speedup": 1.25,
         "speedup_ci": [1.2, 1.3], "efficiency": pytest.approx(1.25 / 1.6),
         "efficiency_ci": [pytest.approx(0.75), pytest.approx(1.3 / 1.6)], "efficiency_reason": None,
-        "pairs": 6, "precise": True, "quiet": True, "discarded": 2, "malloc": "default"}
+        "pairs": 6, "precise": True, "quiet": True, "discarded": 2, "malloc": "default",
+        "minor_faults_median": None}
 
 
 def test_machine_ceiling_lookups():
@@ -663,3 +666,52 @@ def test_memory_is_said_where_the_recommended_backends_differ():
                         "scaling.Ratios); peak memory of all processes threads 4.3x the data, loky 6.4x the data")
     m.series[name].values = [4.3, 4.5]  # within 10%: nothing to choose by
     assert "peak memory" not in verdict.verdict(m, "volume_gaussian", report.rows(m, "volume_gaussian"), "").text
+
+
+def bench_lib_report(*args, cwd=None):
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-m", "bench_lib", "report", *args], cwd=cwd or root,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_command_hides_small_series_where_a_full_one_exists_unless_asked(tmp_path):
+    import shutil
+
+    fixture = Path(__file__).parent / "fixtures" / "results"
+    shutil.copytree(fixture, tmp_path / "results")
+    full = tmp_path / "results" / "box"
+    shutil.copytree(tmp_path / "results" / "fixture-small", full)
+    for path in [*full.glob("*.json"), full / "sysinfo.jsonl"]:  # as a full-size run would have written them
+        path.write_text(path.read_text().replace('"fixture-small"', '"box"').replace('"size": "small"', '"size": "full"'))
+    results = str(tmp_path / "results")
+    shown = bench_lib_report("--results", results)
+    assert "== machine box:" in shown and "fixture-small" not in shown
+    assert max(len(line) for line in shown.splitlines()) <= 120
+    assert "== machine fixture-small:" in bench_lib_report("--results", results, "--all")
+    alone = bench_lib_report("--results", results, "--machine", "fixture-small")
+    assert alone.splitlines()[0] == report.SMALL_ONLY
+    assert {o["machine"] for o in json.loads(bench_lib_report("--results", results, "--json"))} <= {"box", "fixture-small"}
+    assert "start s" in bench_lib_report("--results", results, "--wide") and "start s" not in shown
+
+
+def test_on_the_committed_results_every_block_opens_with_a_verdict_that_recommends_nothing_below_one():
+    text = bench_lib_report()
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 120 and "-small" not in text
+    titles = [i for i, line in enumerate(lines) if line.startswith("-- ")]
+    assert titles and all(lines[i + 1].startswith("recommended: ") for i in titles)
+    for machine in report.pick(report.load(Path(__file__).resolve().parent.parent / "results"), None, "", False):
+        for workload in workloads.names():
+            table = report.rows(machine, workload)
+            if not table:
+                continue
+            got = verdict_of(machine, workload)
+            speed = {r.backend: r.speedup for r in table if r.n_workers == max(t.n_workers for t in table)}
+            named = got.text.split(";")[:2]  # the leader, then the backends as fast as it
+            if got.text.startswith("use ") and not got.text.startswith("use the loop"):
+                assert speed[got.use.split(",")[0]] >= 1, (machine.name, workload)
+            if len(named) > 1 and "as fast" in named[1]:
+                fast = named[1].replace(" and ", ", ").split(" are as fast")[0].split(" is as fast")[0].split(", ")
+                assert all(speed[b.strip()] >= 1 for b in fast), (machine.name, workload, fast)
