@@ -31,7 +31,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import protocol, report as rep
+from . import points, protocol, report as rep
 
 TRACKED = (rep.SPEEDUP,)  # higher is better
 KEY = ("workload", "backend", "n_workers", "variant")
@@ -116,7 +116,8 @@ def result_set(spec: str, results: Path, machine: str | None = None, root: Path 
         data = rep.read_file(path)
         rep.add_results(found, data, rep.read_index(path.parent.parent))
         commit = data.get("commit_hash", "")[:8]
-        found.points = [r for r in _points(path.parent) if r.get("commit") == commit]
+        params = data.get("params", {})
+        found.points = [r for r in _points(path.parent) if r.get("commit") == commit and points.same_stack(r, params)]
         return found
     if machine and not (Path(results) / machine).is_dir():
         have = sorted(p.name for p in Path(results).glob("*") if p.is_dir())
@@ -141,8 +142,6 @@ def result_set(spec: str, results: Path, machine: str | None = None, root: Path 
 
 
 def _points(folder: Path) -> list[dict]:
-    from . import points
-
     return points.read(folder / points.FILE)[0]
 
 

@@ -11,6 +11,8 @@ leaves at most its last line cut short, which ``read`` skips and counts.
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import json
 import os
 from pathlib import Path
@@ -18,12 +20,39 @@ from pathlib import Path
 from . import protocol
 
 FILE = "points.jsonl"
+ENGINES = ("ray", "dask", "distributed", "joblib")  # what an engine stack of asv's matrix varies
+
+
+@functools.lru_cache(maxsize=1)
+def engines() -> dict[str, str | None]:
+    """The engine versions installed where this process runs (None: not installed), read
+    from the packages' metadata: importing an engine to ask would cost seconds."""
+    found = {}
+    for name in ENGINES:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = None
+    return found
 
 
 def context() -> dict:
-    """Which run a point belongs to, from the environment ``bench_lib run`` set."""
+    """Which run a point belongs to, from the environment ``bench_lib run`` set, and which
+    engine stack measured it: two stacks of asv's matrix at one commit are two runs."""
     return {"machine": os.environ.get("PARBENCH_MACHINE", ""), "commit": os.environ.get("PARBENCH_COMMIT", ""),
-            "run": os.environ.get("PARBENCH_RUN", "")}
+            "run": os.environ.get("PARBENCH_RUN", ""), "engines": dict(engines())}
+
+
+def same_stack(record: dict, params: dict) -> bool:
+    """Whether a point was measured on the stack an asv result file names in its params
+    (asv's matrix versions). A file that names no engine (an ``existing`` environment)
+    takes every point of its commit; one that does takes only points whose engines agree,
+    so a point that records none (before engines were recorded) belongs to no matrix stack."""
+    named = {k: str(params[k]) for k in ENGINES if params.get(k) is not None}
+    if not named:
+        return True
+    have = record.get("engines") or {}
+    return all(have.get(k) == v for k, v in named.items())
 
 
 def write(record: dict, path: str | os.PathLike | None = None) -> bool:

@@ -393,3 +393,64 @@ def test_commit_names_resolve_in_the_given_repository(results, tmp_path):
     head = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=repo, text=True).strip()
     result_file(results / "other", head, 4000, {SPEEDUP: speedups(7.0, 7.0)})
     assert compare.result_set("HEAD", results, root=repo).value(SPEEDUP, backend="threads") == 7.0
+
+
+OLD_STACK = {"ray": "2.55.1", "dask": "2026.1.2", "distributed": "2026.1.2", "joblib": "1.5.3"}
+NEW_STACK = {"ray": "2.60.0", "dask": "2026.8.0", "distributed": "2026.8.0", "joblib": "1.6.0"}
+
+
+def stack_file(folder, commit, stack, value):
+    """An asv result file of one matrix environment: asv writes its versions into params."""
+    path = result_file(folder, commit, 1000, {SPEEDUP: speedups(value, value)},
+                       env="env-" + stack["ray"].replace(".", ""))
+    data = json.loads(path.read_text())
+    data["params"] = {"machine": folder.name, "python": "3.11", "numpy": "2.4.6", **stack}
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_two_stacks_at_one_commit_keep_their_points_apart(tmp_path):
+    """Both stacks measured commit dddd4444; each point names its engines. Each result file
+    takes only its own stack's point (1.5 old, 1.8 new); a point that names no engines
+    belongs to neither matrix stack."""
+    root = tmp_path / "results"
+    box = root / "box"
+    box.mkdir(parents=True)
+    (root / "benchmarks.json").write_text(json.dumps(INDEX))
+    commit = "dddd4444" + "0" * 32
+    old, new = stack_file(box, commit, OLD_STACK, 1.5), stack_file(box, commit, NEW_STACK, 1.8)
+    lines = [{**point(1.5, "dddd4444-old", "dddd4444"), "engines": OLD_STACK},
+             {**point(1.8, "dddd4444-new", "dddd4444"), "engines": NEW_STACK},
+             point(9.0, "dddd4444-bare", "dddd4444")]
+    (box / "points.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert [p["value"] for p in compare.result_set(str(old), root).points] == [1.5]
+    assert [p["value"] for p in compare.result_set(str(new), root).points] == [1.8]
+
+
+def test_a_file_of_an_existing_environment_takes_every_point_of_its_commit(tmp_path):
+    """``bench_lib run`` measures in this Python (asv's ``existing``): its file names no
+    engine versions, so every point of its commit is its own, with or without engines."""
+    root = tmp_path / "results"
+    box = root / "box"
+    box.mkdir(parents=True)
+    (root / "benchmarks.json").write_text(json.dumps(INDEX))
+    path = result_file(box, "eeee5555" + "0" * 32, 1000, {SPEEDUP: speedups(1.2, 1.2)}, env="existing-py")
+    lines = [{**point(1.2, "r1", "eeee5555"), "engines": NEW_STACK}, point(1.3, "r0", "eeee5555"),
+             point(2.0, "r9", "ffff6666")]
+    (box / "points.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert [p["value"] for p in compare.result_set(str(path), root).points] == [1.2, 1.3]
+
+
+def test_a_point_records_the_engine_versions_of_its_process(tmp_path, monkeypatch):
+    """What ``importlib.metadata`` says of this venv, asked here apart from the module."""
+    import importlib.metadata as md
+
+    from bench_lib import points
+
+    monkeypatch.setenv("PARBENCH_COMMIT", "abcd1234")
+    target = tmp_path / "points.jsonl"
+    assert points.write({"kind": "speedup", "value": 1.0}, target)
+    record = points.read(target)[0][0]
+    assert record["commit"] == "abcd1234"
+    assert record["engines"]["joblib"] == md.version("joblib")
+    assert set(record["engines"]) == {"ray", "dask", "distributed", "joblib"}
