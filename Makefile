@@ -1,6 +1,7 @@
 # parbench: the two commands of the README, and what they need.
 #   make bench   set up .venv, run the whole suite (real sizes) with asv, publish html/
 #   make test    set up .venv, run the tests
+#   make docs    regenerate the docs pages whose figures come from results/
 #   make mutation  mutation-test the measurement core (minutes; last line: killed K of N)
 # Options: QUICK=1 (smoke test: small sizes, one sample, 73 points; under 3 min here), BENCH=regex, PYTHON=python3.11
 
@@ -16,7 +17,7 @@ SYSTEM_PACKAGES := chromium chromium-driver shellcheck
 SYSTEM_COMMANDS := chromium chromedriver shellcheck
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system bench test mutation preview site clean
+.PHONY: setup system bench test docs mutation preview site clean
 
 setup: $(STAMP)
 
@@ -39,6 +40,10 @@ bench: setup
 
 test: setup system
 	$(BIN)/python -m pytest $(ARGS)
+
+# The docs pages whose figures come from results/ (tests/test_docs.py checks they are current).
+docs: setup
+	$(BIN)/python docs/generate.py
 
 # Mutation testing of the measurement core (pyproject's [tool.mutmut]); not part of make test.
 mutation: setup

@@ -975,3 +975,22 @@ def test_the_readmes_tie_stability_is_the_scripts():
     paired = re.findall(r"paired between backends: (\d) of 5", out)
     assert len(set(paired)) == 1 and f"gives {paired[0]} of 5 in each pair (the same script)" in text
 
+
+
+def test_the_generated_docs_pages_are_what_the_results_give():
+    """``make docs`` has been run since results/ or docs/generate.py last changed."""
+    out = subprocess.run([sys.executable, str(ROOT / "docs" / "generate.py"), "--check"], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+
+
+def test_the_allocator_pages_half_widths_are_the_points_medians():
+    """One cell worked from points.jsonl by hand: run 42cc5ba5-20261130T172235's
+    interpolators speedups, their half-widths' median."""
+    rows = [json.loads(line) for line in (ROOT / "results" / "vm-2core-24gb-xeon" / "points.jsonl").read_text().splitlines()]
+    widths = sorted(r["half_width"] for r in rows if r.get("run") == "42cc5ba5-20261130T172235"
+                    and r["kind"] == "speedup" and r["workload"] == "interpolators")
+    middle = (widths[(len(widths) - 1) // 2] + widths[len(widths) // 2]) / 2
+    line = next(line for line in (ROOT / "docs" / "allocator.md").read_text().splitlines()
+                if line.startswith("| 42cc5ba5-20261130T172235 |"))
+    assert f"| {middle:.1%} |" in line
