@@ -139,6 +139,20 @@ def cache_dir() -> Path:
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "parbench"
 
 
+def guard_on(environ=os.environ) -> bool:
+    """Whether samples beside foreign load are thrown away (``PARBENCH_GUARD``; ``off`` for a
+    machine where the run cannot see other processes, e.g. a container without its host's /proc)."""
+    return environ.get("PARBENCH_GUARD", "on") != "off"
+
+
+SPEEDUP_GROUP = "PARBENCH_SPEEDUP_GROUP"  # set by ``run``: the backends whose speedups share rounds
+
+
+def speedup_group(environ=os.environ) -> list[str]:
+    """The backends ``run`` measures speedups of together (bench_lib.ratios.group_for), in order."""
+    return [b for b in environ.get(SPEEDUP_GROUP, "").split(",") if b]
+
+
 MALLOC_DISCIPLINES = ("fixed", "default")
 
 

@@ -33,7 +33,7 @@ def params_for(workload: str) -> dict[str, Any]:
 def guard():
     """The foreign-load guard, unless ``PARBENCH_GUARD=off`` (a machine where the run
     cannot see other processes, e.g. a container without /proc of its host)."""
-    return protocol.NoGuard() if os.environ.get("PARBENCH_GUARD") == "off" else protocol.Guard()
+    return protocol.Guard() if config.guard_on() else protocol.NoGuard()
 
 
 def best_variant(workload: str, backend: str, n_workers: int) -> str | None:
@@ -131,14 +131,13 @@ def fault_folder() -> str:
     return tempfile.mkdtemp(prefix="parbench-faults-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
 
 
-GROUP = "PARBENCH_SPEEDUP_GROUP"  # set by ``bench_lib run``: the backends it measures speedups of
 
 
 def group_for(workload: str, backend: str, n_workers: int) -> list[str]:
     """The backends whose speedups are measured together with this one: those of the
     run's group (``PARBENCH_SPEEDUP_GROUP``) that can run the workload here and idle
     quietly (a warm Dask or Ray would load the other arms' samples); else it alone."""
-    named = [b for b in os.environ.get(GROUP, "").split(",") if b and b != SERIAL]
+    named = [b for b in config.speedup_group() if b != SERIAL]
     group = [b for b in dict.fromkeys(named) if not backends.backend_class(b).busy_when_idle
              and not harness.worker_limit(b, n_workers) and best_variant(workload, b, n_workers)]
     return group if backend in group and len(group) > 1 else [backend]
