@@ -28,9 +28,12 @@ def lines_of(machine: report.Machine) -> list[tuple[str, verdict.Verdict, str]]:
 
 
 def heading(machine: report.Machine, runs: list[str]) -> str:
+    """The series, its CPU, the runs its verdicts stand on and the allocator they ran under."""
     info = machine.info
     where = f"runs {', '.join(runs)}" if len(runs) > 1 else f"run {runs[0]}" if runs else "asv's times, no paired run"
-    return f"{machine.name} ({info.get('cpu_model', '?')}, {info.get('physical_cores', '?')} cores; {where})"
+    under = sorted({verdict.malloc(machine.discipline({"run": run})) for run in runs}) or ["default malloc"]
+    return (f"{machine.name} ({info.get('cpu_model', '?')}, {info.get('physical_cores', '?')} cores; {where}; "
+            f"{', '.join(under)})")
 
 
 def render(machines: list[report.Machine], markdown: bool = False) -> str:

@@ -127,6 +127,7 @@ def test_machine_ceiling_lookups():
 
 def test_points_file_round_trip_and_a_cut_last_line(tmp_path, monkeypatch):
     path = tmp_path / "points.jsonl"
+    monkeypatch.setattr(points, "engines", lambda: {"ray": "9.1", "dask": None})  # the stack, written out
     assert not points.write({"kind": "speedup"})  # no run: nothing written
     monkeypatch.setenv("PARBENCH_POINTS", str(path))
     monkeypatch.setenv("PARBENCH_RUN", "r9")
@@ -138,8 +139,11 @@ def test_points_file_round_trip_and_a_cut_last_line(tmp_path, monkeypatch):
         f.write('{"kind": "speedup", "val')  # a run killed mid-line
     records, bad = points.read(path)
     assert bad == 1
-    assert records == [{"machine": "box", "commit": "abc12345", "run": "r9", "kind": "speedup", "value": 2.0},
-                       {"machine": "box", "commit": "abc12345", "run": "r9", "kind": "gap", "value": 1.5}]
+    stack = {"ray": "9.1", "dask": None}
+    assert records == [{"machine": "box", "commit": "abc12345", "run": "r9", "engines": stack, "kind": "speedup",
+                        "value": 2.0},
+                       {"machine": "box", "commit": "abc12345", "run": "r9", "engines": stack, "kind": "gap",
+                        "value": 1.5}]
     path.write_text('{"cut\n\n{"a": 1}\n{"cut again\n{"b": 2}\n[1, 2]\n')
     assert points.read(path) == ([{"a": 1}, {"b": 2}], 3)
     assert points.read(tmp_path / "none.jsonl") == ([], 0)
@@ -170,7 +174,8 @@ def test_this_runs_records_are_its_own_from_its_file_or_the_one_beside_it(tmp_pa
 def test_points_context_outside_a_run_is_empty_and_files_are_world_readable(tmp_path, monkeypatch):
     for name in ("PARBENCH_MACHINE", "PARBENCH_COMMIT", "PARBENCH_RUN"):
         monkeypatch.delenv(name, raising=False)
-    assert points.context() == {"machine": "", "commit": "", "run": ""}
+    monkeypatch.setattr(points, "engines", lambda: {"joblib": "1.0"})
+    assert points.context() == {"machine": "", "commit": "", "run": "", "engines": {"joblib": "1.0"}}
     old = os.umask(0o022)
     try:
         points.write({"kind": "gap"}, tmp_path / "new.jsonl")
@@ -576,11 +581,13 @@ def test_the_summary_as_markdown_by_hand():
     for name in workloads.names():  # only filter_bank measured here
         assert name == "filter_bank" or not report.rows(m, name)
     assert findings.render([m], markdown=True).splitlines() == [
-        "**m (TestCPU, 2 cores; run r1)**", "",
+        "**m (TestCPU, 2 cores; run r1; default malloc)**", "",
         "| workload | use | speedup over the loop | why |", "| --- | --- | --- | --- |",
         "| filter_bank | loky, shared input | 1.25x [1.15, 1.35] at 2 workers | threads 0.90x (slower than the loop): "
         "no measured cause explains 5% of its run |"]
-    assert findings.render([m]).splitlines()[0] == "== m (TestCPU, 2 cores; run r1)"
+    assert findings.render([m]).splitlines()[0] == "== m (TestCPU, 2 cores; run r1; default malloc)"
+    m.runs = {"r1": {"run": "r1", "allocator": {"discipline": "fixed"}}}
+    assert findings.render([m]).splitlines()[0] == "== m (TestCPU, 2 cores; run r1; fixed malloc thresholds)"
 
 
 def test_the_readmes_findings_are_the_commands_output_on_results():
