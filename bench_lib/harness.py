@@ -13,11 +13,16 @@ is listed here: its functions, and the measurement modules ``overhead``, ``ratio
 
 from __future__ import annotations
 
+import itertools
+import os
 import pickle
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
+
+import psutil
 
 from . import backends, config, memory, overhead, ratios, timeline, windows, workloads  # noqa: F401 (ratios, timeline: re-exported)
 from .affinity import pin, pin_unsupported, unpin  # noqa: F401 (re-exported for benchmarks)
@@ -65,21 +70,53 @@ def teardown(*params) -> None:
     """Every benchmark module's own ``teardown`` (asv runs it after the class's): once asv
     has taken a combination's last sample, close the process's warm engines. asv ends its
     benchmark process with ``os._exit``, which skips atexit, so an engine left open leaves
-    its semaphores and memory-mapped folders for the resource tracker to warn about."""
-    if asv_is_done():
+    its semaphores and memory-mapped folders for the resource tracker to warn about. That
+    last teardown also records where the process's time went (windows.finish)."""
+    done, bench = _last_teardown()
+    if done:
+        life_s = _age_s()
+        started = time.perf_counter()
         backends.close_all()
+        windows.finish(getattr(bench, "name", "?"), combination(bench), life_s, time.perf_counter() - started)
+
+
+def _age_s() -> float:
+    """Seconds since this process started: its start tick in /proc against the boot clock
+    (psutil's create_time adds the boot time, known to the whole second only)."""
+    try:
+        start = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - start / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return time.time() - psutil.Process().create_time()
 
 
 def asv_is_done() -> bool:
-    """Whether the running teardown is asv's last in this process. asv_runner tears down
-    around every sample from ``redo_setup`` (asv#966) and once more from ``run._run``, just
-    before the process ends; outside asv (a test calling teardown) this is False."""
+    """Whether the running teardown is asv's last in this process (see _last_teardown)."""
+    return _last_teardown()[0]
+
+
+def _last_teardown() -> tuple[bool, Any]:
+    """(whether the running teardown is asv's last in this process, asv_runner's benchmark
+    object running it). asv_runner tears down around every sample from ``redo_setup``
+    (asv#966) and once more from ``run._run``, just before the process ends; outside asv (a
+    test calling teardown) this is (False, None)."""
     frame = sys._getframe()
     while frame is not None and frame.f_code.co_name != "do_teardown":
         frame = frame.f_back
     caller = frame.f_back if frame is not None else None
-    return caller is not None and caller.f_code.co_name == "_run" and (
+    done = caller is not None and caller.f_code.co_name == "_run" and (
         Path(caller.f_code.co_filename).parts[-2:] == ("asv_runner", "run.py"))
+    return done, (frame.f_locals.get("self") if done else None)
+
+
+def combination(bench: Any) -> int | None:
+    """The index asv's result rows give the combination an asv_runner benchmark object
+    runs (its params' product order; setup_cache's result, when put first, left out)."""
+    try:
+        grid = list(itertools.product(*bench._params))
+        return grid.index(tuple(bench._current_params[len(bench._current_params) - len(bench._params):]))
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def skip_if(reason: str | None) -> None:
@@ -184,11 +221,16 @@ def prepare(workload: str, backend: str, n_workers: int, variant: str, **params)
     """``workload`` ready to run once on a warm ``backend`` (see :class:`Prepared`)."""
     skip_if(unsupported(workload, backend, n_workers, variant))
     wl = workloads.get(workload)
+    marks = [time.perf_counter()]
     inputs = wl.inputs(config.size(), n_workers=n_workers, **params)
+    marks.append(time.perf_counter())
     engine = backends.warm(backend, n_workers, wl.modules)
+    marks.append(time.perf_counter())
     key = (workload, backend, n_workers, variant, tuple(sorted(params.items())))
     run = prepare_on(engine, wl, inputs, variant, prime=key not in _primed)
     _primed.add(key)
+    marks.append(time.perf_counter())
+    windows.setup_took(engine_s=marks[2] - marks[1], inputs_s=marks[1] - marks[0], warm_s=marks[3] - marks[2])
     windows.begin()
     return run
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .plan import Benchmark
 
 LEDGER = "measured.jsonl"  # beside the result files: which combinations each one holds
+PHASES = "phases.jsonl"  # beside them: where each combination's process spent its time (windows.finish)
 ASV_START_S = 4.0  # one asv run's start and discovery, on this 2-core machine
 
 
@@ -75,13 +76,16 @@ def measured(final: Path) -> dict[str, set[int]]:
     return done
 
 
-def note(final: Path, bench: Benchmark, run: str, took_s: float, cap_s: float | None = None) -> None:
-    """Record that ``final`` now holds ``bench``'s selected combinations, what they took, and
-    the time cap its points ran under (the protocol's benchmarks)."""
+def note(final: Path, bench: Benchmark, run: str, took_s: float, cap_s: float | None = None,
+         split: dict | None = None) -> None:
+    """Record that ``final`` now holds ``bench``'s selected combinations, what they took, the
+    time cap its points ran under (the protocol's benchmarks) and where the time went (split)."""
     entry = {"file": final.name, "benchmark": bench.name, "indices": bench.selected, "run": run,
              "took_s": round(took_s, 2)}
     if cap_s is not None:
         entry["cap_s"] = cap_s
+    if split:
+        entry["split"] = split
     with open(final.parent / LEDGER, "a") as ledger:
         ledger.write(json.dumps(entry) + "\n")
 
@@ -114,3 +118,38 @@ def replace_whole(source: Path, target: Path, keep: bool = False) -> None:
     os.replace(temporary, target)
     if not keep:
         source.unlink()
+
+
+PARTS = ("asv_s", "setup_s", "sampling_s", "body_s", "teardown_s")
+COMBINATION = ("life_s", "engine_s", "inputs_s", "warm_s", "sampling_s", "teardown_s")
+
+
+def split(name: str, phases: list[dict], took_s: float) -> dict:
+    """Where ``took_s`` of benchmark ``name`` went, from the phases lines (windows.finish)
+    its processes wrote: per combination (index), each part summed over its processes; in
+    all, setup (engine start, inputs, warm-up), sampling (asv's samples), body (the rest of
+    a process's life: a track_* call, asv's calibration, imports), teardown (engines
+    closed), and asv_s, what no benchmark process holds: asv's start, discovery, process
+    spawns, result writing (``took_s`` carries a share of what its batch had in common)."""
+    combos: dict[str, dict] = {}
+    for line in phases:
+        if line.get("kind") == "phases" and line.get("benchmark") == name:
+            combo = combos.setdefault(str(line.get("index")), dict.fromkeys(COMBINATION, 0.0))
+            for key in COMBINATION:
+                combo[key] = round(combo[key] + line.get(key, 0.0), 4)
+    setup = sum(c["engine_s"] + c["inputs_s"] + c["warm_s"] for c in combos.values())
+    sampling = sum(c["sampling_s"] for c in combos.values())
+    life = sum(c["life_s"] for c in combos.values())
+    teardown = sum(c["teardown_s"] for c in combos.values())
+    parts = (max(0.0, took_s - life - teardown), setup, sampling, max(0.0, life - setup - sampling), teardown)
+    return {**{key: round(value, 2) for key, value in zip(PARTS, parts)}, "combinations": combos}
+
+
+def split_line(splits: list[dict]) -> str:
+    """A run's time by part, from its benchmarks' splits."""
+    total = {key: sum(s.get(key, 0.0) for s in splits) for key in PARTS}
+    whole = sum(total.values()) or 1.0
+    said = {"asv_s": "asv's start and processes", "setup_s": "setup", "sampling_s": "sampling",
+            "body_s": "the rest of benchmark processes (track_* calls, calibration)", "teardown_s": "teardown"}
+    return "parbench: where the time went: " + ", ".join(
+        f"{said[key]} {total[key]:.0f} s ({total[key] / whole:.0%})" for key in PARTS)

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from . import allocator, points
-from .ledger import load_rows, note, outcome, replace_whole, result_path
+from .ledger import PHASES, load_rows, note, outcome, replace_whole, result_path, split, split_line
 from .config import point_cap_s
 from .costs import CAPPED, duration
 from .plan import Benchmark, batch_s, batches
@@ -91,6 +91,8 @@ def summary_lines(summary: dict, planned: int, quiet: dict) -> list[str]:
     lines = [f"parbench: planned ~{duration(sum(b.estimate_s for b, _, _ in ran))}, took "
              f"{duration(sum(t for _, t, _ in ran))} for the {len(ran)} benchmarks that ran "
              f"({sum(f for _, _, f in ran)} points failed)"]
+    if summary.get("split"):
+        lines.append(split_line(summary["split"]))
     if quiet["points"]:
         lines.append(f"parbench: machine load over the run's {quiet['points']} protocol points: {quiet['not_quiet']} "
                      f"taken under foreign load, {quiet['imprecise']} imprecise, {quiet['discarded_samples']} samples "
@@ -254,7 +256,8 @@ class Run:
         stop_marked(RUN, self.run_id)  # what an interrupted invocation of this run left
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         progress = Progress(benchmarks)
-        summary = {"ran": [], "status": 0, "interrupted": None}
+        summary = {"ran": [], "status": 0, "interrupted": None, "split": []}
+        phases_file = final.parent / PHASES
         try:
             for batch in batches(benchmarks, batch_s()):
                 if self._signal is not None:
@@ -262,7 +265,7 @@ class Run:
                 progress.begin(batch)
                 if final.exists():
                     shutil.copyfile(final, staged)  # asv merges these benchmarks into it
-                started = time.monotonic()
+                started, seen = time.monotonic(), len(points.read(phases_file)[0])
                 regex = "|".join(f"({bench.regex(names[bench.name])})" for bench in batch)
                 status = self._asv(config, regex, batch[0].attributes, progress)
                 if self._signal is not None:
@@ -270,13 +273,15 @@ class Run:
                 took = time.monotonic() - started
                 self._save(staged, final)
                 rows = load_rows(final)
+                phases = [p for p in points.read(phases_file)[0][seen:] if p.get("run") == self.run_id]
                 summary["status"] = summary["status"] or status
                 for bench in batch:
                     # asv's own duration of each, plus a share of the asv start they had in common
                     spent = (rows.get(bench.name, {}).get("duration") or 0.0) + (took - sum(
                         rows.get(b.name, {}).get("duration") or 0.0 for b in batch)) / len(batch)
+                    summary["split"].append(split(bench.name, phases, spent))
                     note(final, bench, self.run_id, spent,
-                         point_cap_s(self.env) if bench.name.startswith(CAPPED) else None)
+                         point_cap_s(self.env) if bench.name.startswith(CAPPED) else None, summary["split"][-1])
                     measured, skipped, failed = outcome(bench, rows)
                     summary["ran"].append((bench, spent, failed))
                     progress.end(bench)

@@ -7,14 +7,22 @@ around every sample (asv#966: setup hooks isolate timed calls), so a window from
 is read with the run's guard and recorded in points.jsonl, inside a run only: the first
 window of each combination (it was watched) and every loud one. The run's quiet record
 (``points.run_quiet``) and the report's ``!`` marks read them.
+
+The same bracket says where a combination's process spent its time: its setups (by part,
+as ``harness.prepare`` reports them), its samples, and at asv's last teardown the process's
+life and the engines' close; one ``phases`` line per combination in ``phases.jsonl`` beside
+the points (a file of its own, so no reader of points mistakes it for a point).
 """
 
 from __future__ import annotations
 
-from . import points, protocol, ratios
+import time
+
+from . import ledger, points, protocol, ratios
 
 _open: list = []  # the window of the sample asv is about to take: (guard, snapshot)
 _watched: set = set()  # combinations of this process with a window recorded
+_phase: dict = {}  # this process's combination so far: seconds by setup part, sampling, counts
 
 
 def record(benchmark: str, params: dict, load: protocol.Load) -> dict:
@@ -40,6 +48,7 @@ def kept(window: dict) -> bool:
 def begin() -> None:
     """Start watching the rest of the machine for the sample asv is about to take."""
     _open.clear()
+    _phase["sample_from"] = time.perf_counter()
     if points.run_file() is not None:  # in a run: its windows go beside its points
         guard = ratios.guard()
         _open.append((guard, guard.snapshot()))
@@ -49,6 +58,8 @@ def end(benchmark: object, params: tuple) -> dict | None:
     """End the window of this combination's sample (``benchmark``: the asv class instance,
     ``params``: its parameters as asv passes them, setup_cache's result first where there
     is one) and record it if :func:`kept`. Returns the window, or None if none was open."""
+    if "sample_from" in _phase:
+        _add(sampling_s=time.perf_counter() - _phase.pop("sample_from"), samples=1)
     if not _open:
         return None
     guard, before = _open.pop()
@@ -57,4 +68,31 @@ def end(benchmark: object, params: tuple) -> dict | None:
                  guard.load(before, guard.snapshot()))
     if kept(out):
         points.write(out)
+    return out
+
+
+def _add(**amounts: float) -> None:
+    for key, amount in amounts.items():
+        _phase[key] = _phase.get(key, 0) + amount
+
+
+def setup_took(engine_s: float, inputs_s: float, warm_s: float) -> None:
+    """One setup's seconds by part, for this process's combination: asv runs setup before
+    every sample, and only the first one usually pays (warm engine and inputs cached)."""
+    _add(engine_s=engine_s, inputs_s=inputs_s, warm_s=warm_s, setups=1)
+
+
+def finish(benchmark: str, index: int | None, life_s: float, teardown_s: float) -> dict:
+    """This process's combination (``index`` into the product of its params) as
+    phases.jsonl keeps it, written inside a run: the process's ``life_s`` up to asv's last
+    teardown, its setups and samples within it, and that teardown's ``teardown_s``."""
+    _phase.pop("sample_from", None)
+    parts = {key: round(_phase.get(key, 0.0), 4) for key in ("engine_s", "inputs_s", "warm_s", "sampling_s")}
+    out = {"kind": "phases", "benchmark": benchmark, "index": index, "life_s": round(life_s, 4),
+           "setup_s": round(parts["engine_s"] + parts["inputs_s"] + parts["warm_s"], 4), **parts,
+           "teardown_s": round(teardown_s, 4), "setups": _phase.get("setups", 0), "samples": _phase.get("samples", 0)}
+    _phase.clear()
+    where = points.run_file(ledger.PHASES)
+    if where is not None:
+        points.write(out, where)
     return out

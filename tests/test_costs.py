@@ -188,3 +188,25 @@ def test_fit_does_not_promise_a_plan_that_cannot_shrink():
     assert lines == ["budget 1m00s < plan ~10m00s: nothing in it samples by time, so nothing can shrink: "
                      "~10m00s is the least this plan takes"]
     assert bench.estimate_s == 600.0
+
+
+def test_a_benchmarks_split_adds_its_processes_and_leaves_asv_the_rest():
+    """Two processes of combination 0 (life 3 s and 2 s; setup 1+0.5+0.5 and 0+0.5+0.5 s;
+    sampling 1 and 0.5 s; teardown 0.25 s each) and one of combination 2 (life 1 s, no
+    setup, no sampling) of a benchmark that took 10 s: setup 3, sampling 1.5, body
+    6 - 3 - 1.5 = 1.5, teardown 0.5, asv 10 - 6 - 0.5 = 3.5. Another benchmark's line is
+    not counted. With another's 2.5 s of asv, the run: 6, 3, 1.5, 1.5, 0.5 of 12.5 s."""
+    first = {"kind": "phases", "benchmark": "a.A.time_x", "index": 0, "life_s": 3.0, "engine_s": 1.0,
+             "inputs_s": 0.5, "warm_s": 0.5, "sampling_s": 1.0, "teardown_s": 0.25}
+    lines = [first, {**first, "life_s": 2.0, "engine_s": 0.0, "sampling_s": 0.5},
+             {"kind": "phases", "benchmark": "a.A.time_x", "index": 2, "life_s": 1.0},
+             {**first, "benchmark": "a.A.time_y"}]
+    split = ledger.split("a.A.time_x", lines, 10.0)
+    assert {k: split[k] for k in ledger.PARTS} == {"asv_s": 3.5, "setup_s": 3.0, "sampling_s": 1.5, "body_s": 1.5,
+                                                    "teardown_s": 0.5}
+    assert split["combinations"]["0"] == {"life_s": 5.0, "engine_s": 1.0, "inputs_s": 1.0, "warm_s": 1.0,
+                                          "sampling_s": 1.5, "teardown_s": 0.5}
+    assert sorted(split["combinations"]) == ["0", "2"]
+    assert ledger.split_line([split, {"asv_s": 2.5}]).endswith(
+        "asv's start and processes 6 s (48%), setup 3 s (24%), sampling 2 s (12%), the rest of benchmark "
+        "processes (track_* calls, calibration) 2 s (12%), teardown 0 s (4%)")

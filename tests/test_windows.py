@@ -120,3 +120,40 @@ def test_a_class_without_parameters_has_a_window_of_no_parameters(monkeypatch, w
 
     samples(monkeypatch, Graph(), (), [0.0])
     assert written()[0]["params"] == {} and written()[0]["benchmark"] == "test_windows.Graph"
+
+
+class Clock:
+    """time.perf_counter for windows, set by hand."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+
+def test_a_combinations_phases_add_its_setups_and_samples(tmp_path, monkeypatch):
+    """Two setups (the first pays: engine 2 s, inputs 0.5 s, warm-up 1 s; the second
+    0.25 s of cached inputs) and two samples of 3 s and 1 s: setup 3.75 s, sampling 4 s."""
+    path = tmp_path / "points.jsonl"
+    monkeypatch.setenv("PARBENCH_POINTS", str(path))
+    monkeypatch.setenv("PARBENCH_RUN", "r1")
+    monkeypatch.setattr(windows, "_phase", {})
+    monkeypatch.setattr(windows.ratios, "guard", lambda: ScriptedGuard([0.0, 0.0]))
+    clock = Clock()
+    monkeypatch.setattr(windows, "time", clock)
+    bench, params = FilterBank(), ("threads", 2, "naive", "5x5")
+    for setup, sample in (((2.0, 0.5, 1.0), 3.0), ((0.0, 0.25, 0.0), 1.0)):
+        windows.setup_took(*setup)
+        windows.begin()
+        clock.now += sample
+        bench.teardown(*params)
+    out = windows.finish("filter_bank.FilterBank.time_filter_bank", 7, life_s=10.0, teardown_s=0.5)
+    expected = {"kind": "phases", "benchmark": "filter_bank.FilterBank.time_filter_bank", "index": 7, "life_s": 10.0,
+                "setup_s": 3.75, "engine_s": 2.0, "inputs_s": 0.75, "warm_s": 1.0, "sampling_s": 4.0,
+                "teardown_s": 0.5, "setups": 2, "samples": 2}
+    assert out == expected
+    written = json.loads((tmp_path / "phases.jsonl").read_text())
+    assert {k: written[k] for k in expected} == expected and written["run"] == "r1"
+    assert windows._phase == {}  # the next combination starts from nothing
+    assert [r["kind"] for r in map(json.loads, path.read_text().splitlines())] == ["window"]  # no phase among points
