@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = [ROOT / "ec2" / "bootstrap.sh", ROOT / ".ci" / "run"]
+USER_DATA = ROOT / "ec2" / "user-data.sh"
+SCRIPTS = [ROOT / "ec2" / "bootstrap.sh", USER_DATA, ROOT / ".ci" / "run"]
 CLUSTER = ROOT / "ec2" / "ray-cluster.yaml"
 
 
@@ -23,6 +24,11 @@ def test_scripts_are_shellcheck_clean(script):
         pytest.fail("shellcheck is needed: make test installs it (apt-get install shellcheck)")
     done = subprocess.run(["shellcheck", "--shell=bash", str(script)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout
+
+
+def test_the_user_data_can_be_pasted_as_it_is():
+    """cloud-init runs user data as a script only when ``#!`` opens its first line."""
+    assert USER_DATA.read_text().splitlines()[0] == "#!/bin/bash"
 
 
 def ray_checked(config: dict) -> dict:
@@ -56,8 +62,9 @@ def test_bootstrap_dry_run_installs_runs_publishes_and_commits(tmp_path):
     work = tmp_path / "parbench"
     env = {**os.environ, "PARBENCH_DRY_RUN": "1", "PARBENCH_REPO": str(origin),
            "PARBENCH_WORKDIR": str(work), "PARBENCH_PYTHON": sys.executable,
-           "PARBENCH_QUICK": "1", "PARBENCH_BENCH": "VolumeGraph", "PARBENCH_INSTANCE_TYPE": "c5.xlarge"}
-    done = subprocess.run(["bash", str(ROOT / "ec2" / "bootstrap.sh")], env=env, capture_output=True,
+           "PARBENCH_QUICK": "1", "PARBENCH_BENCH": "VolumeGraph", "PARBENCH_INSTANCE_TYPE": "c5.xlarge",
+           "PARBENCH_BOOTSTRAP": str(ROOT / "ec2" / "bootstrap.sh")}
+    done = subprocess.run(["bash", str(USER_DATA)], env=env, capture_output=True,
                           text=True, timeout=600)
     out = done.stdout + done.stderr
     assert done.returncode == 0, out[-3000:]
