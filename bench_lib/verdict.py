@@ -57,7 +57,8 @@ def half_width(row) -> float | None:
 
 def how(row) -> str:
     """A variant in words; a pool of threads reads the caller's input whichever it is."""
-    if row.backend != "serial" and backends.backend_class(row.backend).shares_memory and row.variant in ("naive", "shared"):
+    threads = row.backend != "serial" and backends.backend_class(row.backend).shares_memory
+    if threads and row.variant in ("naive", "shared"):
         return "input shared in memory"
     return {"shared": "shared input", "naive": "input with every task"}.get(row.variant, row.variant)
 
@@ -76,19 +77,20 @@ def tied(best, other) -> bool:
     return best.speedup_ci[0] <= other.speedup_ci[1] and other.speedup_ci[0] <= best.speedup_ci[1]
 
 
-def ceiling_of(machine: Machine, workload: str, n: int, run: str) -> tuple[float, str, str] | None:
-    """(value, ' [low, high]' or '', where it was measured) of the machine's ceiling at n:
-    the table run's own point, else the newest asv value."""
+def ceiling_of(machine: Machine, workload: str, n: int, run: str) -> tuple[float, str, str, float] | None:
+    """(value, ' [low, high]' or '', where it was measured, its upper bound) of the
+    machine's ceiling at n: the table run's own point, else the newest asv value."""
     point = machine.ceiling_point(workload, n, run or None)
     if point is not None:
-        ci = point.get("ci") or [None, None]
-        interval = "" if None in ci else f" [{ci[0]:.2f}, {ci[1]:.2f}]"
-        return point["value"], interval, f"run {run}'s ceiling"
+        low, high = point.get("ci") or [None, None]
+        if low is None or high is None:
+            return point["value"], "", f"run {run}'s ceiling", point["value"]
+        return point["value"], f" [{low:.2f}, {high:.2f}]", f"run {run}'s ceiling", high
     series = machine.series.get(CEILING)
     value = series.get(workload=workload, n_workers=n) if series else None
     if value is None:
         return None
-    return value, "", f"asv's ceiling at {series.commit_of(workload=workload, n_workers=n)[:8]}"
+    return value, "", f"asv's ceiling at {series.commit_of(workload=workload, n_workers=n)[:8]}", value
 
 
 def faults(row) -> tuple[float, float] | None:
@@ -106,14 +108,16 @@ def causes(machine: Machine, workload: str, row, run: str) -> list[Cause]:
     ceiling = ceiling_of(machine, workload, n, run)
     # the ceiling holds back every backend alike: it is a backend's cause only where it runs near it
     if ceiling and ceiling[0] < n and row.speedup is not None and NEAR * ceiling[0] <= row.speedup <= ceiling[0]:
-        value, interval, where = ceiling
+        value, interval, where, _ = ceiling
         found.append(Cause(1 - value / n, f"the machine allows only {value:.2f}x{interval} at {n} workers "
                                           f"(memory-bound: {where})"))
     threaded = row.backend != "serial" and not backends.backend_class(row.backend).uses_processes
     gil, lock = (machine.value(name, workload=workload) for name in (GIL, LOCK))
     held = max((s for s in (gil, lock) if s is not None), default=None)
     bound = None if held is None else 1 / (held + (1 - held) / n)  # Amdahl's, with the held part serial
-    if threaded and held is not None and held > 0.05 and NEAR * bound <= (row.speedup or 0) <= bound * CLOSE:
+    lost = 1 - (row.speedup or 0) / n  # of the ideal speedup; a lock is named where it explains half of it
+    if threaded and held is not None and held > 0.05 and (row.speedup or 0) <= bound * CLOSE and \
+            1 - bound / n >= lost / 2:
         by_lock = lock is not None and lock >= (gil or 0)
         what = f"{wl.libraries} holds a process-wide lock" if by_lock else "the GIL is held"
         what += f" {held:.0%} of the run"
@@ -198,10 +202,10 @@ def extras(machine: Machine, workload: str, leader, fast: list, serial, run: str
                    f"gain is the allocator's ({malloc(leader.malloc)}), not parallel work")
     ceiling = ceiling_of(machine, workload, leader.n_workers, run)
     if ceiling and leader.speedup > ceiling[0]:
-        value, interval, where = ceiling
+        value, interval, where, high = ceiling
         own = run and where.startswith(f"run {run}")
         why = ("measured in another run" if not own else "within noise" if leader.speedup_ci and
-               leader.speedup_ci[0] <= value else leader.reason or "unexplained")
+               leader.speedup_ci[0] <= high else leader.reason or "unexplained")
         out.append(f"above the machine's ceiling of {value:.2f}x{interval} ({where}): {why}")
     return out
 

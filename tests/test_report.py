@@ -482,7 +482,11 @@ def test_a_lock_held_is_a_thread_pools_cause_only_while_it_explains_the_speedup(
                                                         "threads take turns there")
     assert verdict.causes(m, "filter_bank", rows[("loky", 2)], "r1") == []  # processes hold no lock of each other
     m.series[report.LOCK].values = [0.0]  # the GIL alone: 1 / (0.1 + 0.45) = 1.82x, far above 1.1x
-    assert verdict.causes(m, "filter_bank", rows[("threads", 2)], "r1") == []
+    assert verdict.causes(m, "filter_bank", rows[("threads", 2)], "r1") == []  # 0.09 of the 0.45 lost
+    m.series[report.GIL].values = [0.95]  # 1 / (0.95 + 0.025) = 1.026x; 0.77x lost 0.615, the lock 0.487 of it
+    slow = by_backend(report.rows(fixture_machine([record("threads", 0.77, [0.7, 0.86], 0.13)]), "filter_bank"))
+    [gil] = verdict.causes(m, "filter_bank", slow[("threads", 2)], "r1")
+    assert (round(gil.share, 3), gil.text) == (0.487, "the GIL is held 95% of the run: threads take turns there")
 
 
 def test_a_start_cost_is_said_once_and_never_as_why_a_warm_run_lost():
@@ -516,6 +520,9 @@ def test_a_ceiling_below_the_leader_names_its_interval_and_run_and_why():
     m = fixture_machine([ceiling, record("loky", 1.5, [1.45, 1.55], 0.066)])
     assert verdict_of(m).text.endswith("; above the machine's ceiling of 1.20x [1.10, 1.30] (run r1's ceiling): "
                                        + report.ABOVE_CEILING["own inputs"])
+    near = fixture_machine([{**ceiling, "value": 1.4, "ci": [1.2, 1.6]}, record("loky", 1.7, [1.55, 1.85], 0.06)])
+    assert verdict_of(near).text.endswith("above the machine's ceiling of 1.40x [1.20, 1.60] (run r1's ceiling): "
+                                          "within noise")  # 1.55 <= 1.60: the intervals overlap
     m = fixture_machine([record("loky", 1.7, [1.45, 1.95], 0.066)])  # asv's 1.6, of no run of its own
     assert verdict_of(m).text.endswith("; above the machine's ceiling of 1.60x (asv's ceiling at c0ffee00): "
                                        "measured in another run")
