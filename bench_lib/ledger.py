@@ -152,4 +152,4 @@ def split_line(splits: list[dict]) -> str:
     said = {"asv_s": "asv's start and processes", "setup_s": "setup", "sampling_s": "sampling",
             "body_s": "the rest of benchmark processes (track_* calls, calibration)", "teardown_s": "teardown"}
     return "parbench: where the time went: " + ", ".join(
-        f"{said[key]} {total[key]:.0f} s ({total[key] / whole:.0%})" for key in PARTS)
+        f"{said[key]} {total[key]:.1f} s ({total[key] / whole:.0%})" for key in PARTS)

@@ -208,5 +208,5 @@ def test_a_benchmarks_split_adds_its_processes_and_leaves_asv_the_rest():
                                           "sampling_s": 1.5, "teardown_s": 0.5}
     assert sorted(split["combinations"]) == ["0", "2"]
     assert ledger.split_line([split, {"asv_s": 2.5}]).endswith(
-        "asv's start and processes 6 s (48%), setup 3 s (24%), sampling 2 s (12%), the rest of benchmark "
-        "processes (track_* calls, calibration) 2 s (12%), teardown 0 s (4%)")
+        "asv's start and processes 6.0 s (48%), setup 3.0 s (24%), sampling 1.5 s (12%), the rest of benchmark "
+        "processes (track_* calls, calibration) 1.5 s (12%), teardown 0.5 s (4%)")

@@ -298,3 +298,48 @@ def test_the_feed_says_each_new_point_of_this_run_and_reads_no_line_twice(tmp_pa
     assert feed.lines() == ["[parbench]   timing filter_bank.FilterBank(backend=dask, n_workers=1)",
                             "[parbench]   timing filter_bank.FilterBank(backend=dask, n_workers=1) -- beside foreign load"]
     assert Feed(tmp_path / "none.jsonl", "r2").lines() == []
+
+
+def test_a_combinations_process_records_where_its_time_went(repo):
+    """asv_runner's process of one combination, as asv's server forks it, at 3 samples of
+    one call: asv sets up before every sample (3 setups, 3 sample windows), and its last
+    teardown writes one phases line naming asv's benchmark and the combination's index,
+    whose setup and sampling lie within the process's life."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from benchmarks.filter_bank import FilterBank
+
+    index = list(itertools.product(*FilterBank.params)).index(("threads", 2, "naive", "5x5"))
+    code = ("import json, os, sys\n"
+            "from asv_runner.run import _run\n"
+            "_run((sys.argv[1], sys.argv[2], json.dumps({'number': 1, 'repeat': 3, 'warmup_time': 0}), 'None', 'result.json'))\n"
+            "os._exit(0)\n")
+    env = {**os.environ, "PARBENCH_SIZE": "small", "PYTHONPATH": str(repo), "PARBENCH_POINTS": str(repo / "points.jsonl"),
+           "PARBENCH_RUN": "r1"}
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code, str(repo / "benchmarks"), f"filter_bank.FilterBank.time_filter_bank-{index}"],
+                          cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    wall = time.monotonic() - started
+    assert done.returncode == 0, done.stderr[-3000:]
+    (line,) = [json.loads(x) for x in (repo / "phases.jsonl").read_text().splitlines()]
+    assert (line["benchmark"], line["index"], line["setups"], line["samples"], line["run"]) == (
+        "filter_bank.FilterBank.time_filter_bank", index, 3, 3, "r1")
+    assert line["sampling_s"] > 0 and line["setup_s"] > 0
+    assert line["setup_s"] + line["sampling_s"] < line["life_s"] < wall  # its life is within ours of it
+
+
+def test_a_run_keeps_each_benchmarks_split_in_the_ledger_and_prints_the_runs(repo):
+    """One asv run of two serial combinations: the ledger's line of the benchmark splits
+    its time into parts that add up to what it took, with both combinations' processes,
+    and the run ends saying where the time went."""
+    run = start(repo, uuid.uuid4().hex, "--machine", "ci-split",
+                "--bench", r"FilterBank\.time_filter_bank\('serial', 1, 'naive', '(5x5|511x511)'")
+    out = run.communicate(timeout=600)[0]
+    assert run.returncode == 0, out[-3000:]
+    (entry,) = [json.loads(x) for x in (repo / "results" / "ci-split-small" / "measured.jsonl").read_text().splitlines()]
+    split = entry["split"]
+    assert len(split["combinations"]) == 2 and sorted(map(int, split["combinations"])) == sorted(entry["indices"])
+    assert sum(split[k] for k in ("asv_s", "setup_s", "sampling_s", "body_s", "teardown_s")) == pytest.approx(
+        entry["took_s"], abs=0.05)
+    assert split["asv_s"] > 0 and split["setup_s"] > 0
+    assert "parbench: where the time went: asv's start and processes" in out, out[-2000:]
