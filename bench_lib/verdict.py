@@ -96,10 +96,25 @@ def ceiling_of(machine: Machine, workload: str, n: int, run: str) -> tuple[float
 def faults(row) -> tuple[float, float] | None:
     """Median minor page faults per sample of (the loop, the backend) in the row's point."""
     recorded = ((row.record or {}).get("faults") or {})
-    top, bottom = (recorded.get(arm, {}).get("minor") for arm in ("top", "bottom"))
+    top, bottom = ([v for v in (recorded.get(arm) or {}).get("minor") or () if v is not None]
+                   for arm in ("top", "bottom"))
     if not top or not bottom:
         return None
     return statistics.median(top), statistics.median(bottom)
+
+
+def default_malloc(machine: Machine, workload: str, run: str) -> str | None:
+    """What the user's own loop pays under glibc's default allocator (scaling.DefaultMalloc:
+    the loop's time there over its time under fixed thresholds), of the table's run where
+    it has one, else the newest; None where it was not measured."""
+    found = [p for p in machine.points if p.get("kind") == "malloc" and p.get("workload") == workload]
+    point = ([p for p in found if p.get("run") == run] or found or [None])[-1]
+    if point is None or not point.get("value"):
+        return None
+    low, high = point.get("ci") or [None, None]
+    interval = "" if low is None or high is None else f" [{low:.2f}, {high:.2f}]"
+    return (f"your own loop under glibc's default malloc takes {point['value']:.2f}x{interval} as long: fixed "
+            f"malloc thresholds remove {1 - 1 / point['value']:.0%} of its time (run {point.get('run', '?')})")
 
 
 def causes(machine: Machine, workload: str, row, run: str) -> list[Cause]:
@@ -222,8 +237,9 @@ def verdict(machine: Machine, workload: str, table: list, run: str) -> Verdict:
         return Verdict("no backend was measured beside the loop", "-", "-", "not measured")
     leader, rest = ranked[0], ranked[1:]
     where = f"at {top} workers, {malloc(leader.malloc)}"
+    own_loop = [found] if (found := default_malloc(machine, workload, run)) else []  # said whoever wins
     if leader.speedup < 1:
-        slower = "; ".join(losers(machine, workload, ranked, run))
+        slower = "; ".join([*losers(machine, workload, ranked, run), *own_loop])
         reason = largest(causes(machine, workload, leader, run))
         return Verdict(f"use the loop: no backend beats it {where}; {slower}", "the loop",
                        f"best {leader.backend} {figure(leader)}", f"{leader.backend}: {reason}")
@@ -234,14 +250,14 @@ def verdict(machine: Machine, workload: str, table: list, run: str) -> Verdict:
         level = [r.backend for r in fast]
         text = (f"no reliable winner yet {where}: {leader.backend} leads with {figure(leader)}, ±{spread:.0%}"
                 + (f", {', '.join(level)} within it" if level else "") + f"; {settle(leader)} would settle it")
-        return Verdict("; ".join([text, *others]), f"no reliable winner yet ({leader.backend} leads)",
+        return Verdict("; ".join([text, *others, *own_loop]), f"no reliable winner yet ({leader.backend} leads)",
                        f"{figure(leader)} at {top} workers", f"±{spread:.0%}: {settle(leader)} would settle it")
     names = [r.backend for r in fast]
     level = (f"{', '.join(names[:-1])} and {names[-1]} are" if len(names) > 1 else f"{names[0]} is") if names else ""
     noise = "within noise" if leader.measured else "within 5%; no intervals: measure them with scaling.Ratios"
     text = f"use {leader.backend}, {how(leader)}: {figure(leader)} over the loop {where}"
     parts = [text, *([f"{level} as fast ({noise})"] if level else []), *others,
-             *extras(machine, workload, leader, fast, serial, run)]
+             *extras(machine, workload, leader, fast, serial, run), *own_loop]
     own = [c for c in causes(machine, workload, leader, run) if c.share is None or c.share >= 0.1]
     beaten = [r for r in rest if r not in fast][:1]  # the summary names the runner-up's cause alone
     reason = (f"held back by: {largest(own)}" if own else losers(machine, workload, beaten, run)[0] if beaten else

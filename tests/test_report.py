@@ -729,3 +729,20 @@ def test_on_the_committed_results_every_block_opens_with_a_verdict_that_recommen
             if len(named) > 1 and "as fast" in named[1]:
                 fast = named[1].replace(" and ", ", ").split(" are as fast")[0].split(" is as fast")[0].split(", ")
                 assert all(speed[b.strip()] >= 1 for b in fast), (machine.name, workload, fast)
+
+
+def test_what_the_users_own_loop_pays_under_the_default_allocator_is_said_whoever_wins():
+    malloc = {"kind": "malloc", "workload": "filter_bank", "backend": "serial", "n_workers": 1, "run": "r1",
+              "value": 2.0, "ci": [1.8, 2.2], "variant": "default/fixed malloc"}
+    said = ("your own loop under glibc's default malloc takes 2.00x [1.80, 2.20] as long: fixed malloc thresholds "
+            "remove 50% of its time (run r1)")  # 1 - 1/2
+    won = fixture_machine([malloc, record("loky", 1.25, [1.2, 1.3], 0.08)], ceiling=2.0)
+    assert verdict_of(won).text.endswith("; " + said)
+    lost = fixture_machine([malloc, record("loky", 0.8, [0.7, 0.9], 0.125)])
+    assert verdict_of(lost).text.endswith("; " + said)
+    assert "own loop" not in verdict_of(fixture_machine([record("loky", 0.8, [0.7, 0.9], 0.125)])).text
+    gaps = report.Row("loky", 2, 1.0, "v", 1.0, True, record={"faults": {"top": {"minor": [5, None, 7]},
+                                                                         "bottom": {"minor": [None]}}})
+    assert verdict.faults(gaps) is None  # a side with no counted sample has no median
+    gaps.record["faults"]["bottom"]["minor"] = [1, None, 3, 9]
+    assert verdict.faults(gaps) == (6, 3)  # medians of 5, 7 and of 1, 3, 9
