@@ -5,7 +5,8 @@ A backend is recommended only where its measured speedup is above 1 and its inte
 overlaps the leader's; a leader whose interval is wider than ±25% is no winner yet. The
 reason given for a losing backend is its largest cause measured on the warm run (the
 ceiling, a lock held, shipping the input, moving it, waiting, tasks' overhead, page
-faults), never a one-off start cost: a new pool's cost is stated as what it is, once.
+faults), never a one-off start cost: a new pool's cost is stated as what it is, once, as is
+what the user's own loop pays under glibc's default allocator where that was measured.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from . import backends, workloads
 from .asv_results import CEILING, GAP, GIL, LOCK, Machine
 
 NEAR = 0.8  # a bound (ceiling, lock) is a backend's cause where it runs within this share of it
-CLOSE = 1.05  # speedups from times (no interval) this close are not told apart
+CLOSE = 1.05  # speedups from times (no interval) this close are not told apart; a bound's slack
 WIDE = 0.25  # a leader's relative half-width above this is no reliable winner
 FAULTS_RATIO, FAULTS_MIN = 2.0, 1000  # one arm's page faults per run this much above the other's
 
@@ -55,10 +56,19 @@ def half_width(row) -> float | None:
     return (row.speedup_ci[1] - row.speedup_ci[0]) / 2 / row.speedup
 
 
+def threaded(backend: str) -> bool:
+    """A pool of threads in the caller's process (one GIL, the caller's memory); a backend
+    this checkout does not know (results of another) is taken for processes."""
+    try:
+        engine = backends.backend_class(backend)
+    except backends.BackendError:
+        return False
+    return backend != "serial" and engine.shares_memory and not engine.uses_processes
+
+
 def how(row) -> str:
     """A variant in words; a pool of threads reads the caller's input whichever it is."""
-    threads = row.backend != "serial" and backends.backend_class(row.backend).shares_memory
-    if threads and row.variant in ("naive", "shared"):
+    if threaded(row.backend) and row.variant in ("naive", "shared"):
         return "input shared in memory"
     return {"shared": "shared input", "naive": "input with every task"}.get(row.variant, row.variant)
 
@@ -126,12 +136,11 @@ def causes(machine: Machine, workload: str, row, run: str) -> list[Cause]:
         value, interval, where, _ = ceiling
         found.append(Cause(1 - value / n, f"the machine allows only {value:.2f}x{interval} at {n} workers "
                                           f"(memory-bound: {where})"))
-    threaded = row.backend != "serial" and not backends.backend_class(row.backend).uses_processes
     gil, lock = (machine.value(name, workload=workload) for name in (GIL, LOCK))
     held = max((s for s in (gil, lock) if s is not None), default=None)
     bound = None if held is None else 1 / (held + (1 - held) / n)  # Amdahl's, with the held part serial
     lost = 1 - (row.speedup or 0) / n  # of the ideal speedup; a lock is named where it explains half of it
-    if threaded and held is not None and held > 0.05 and (row.speedup or 0) <= bound * CLOSE and \
+    if threaded(row.backend) and held is not None and held > 0.05 and (row.speedup or 0) <= bound * CLOSE and \
             1 - bound / n >= lost / 2:
         by_lock = lock is not None and lock >= (gil or 0)
         what = f"{wl.libraries} holds a process-wide lock" if by_lock else "the GIL is held"

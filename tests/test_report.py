@@ -663,6 +663,8 @@ def test_asv_rows_beside_a_run_say_whose_loop_they_divide_and_a_pool_of_threads_
     assert verdict_of(m).use == "threads, input shared in memory"  # naive or not, threads read the caller's input
     assert verdict.how(report.Row("loky", 2, 1.0, "naive")) == "input with every task"
     assert verdict.how(report.Row("ray", 2, 1.0, "actors")) == "actors"
+    assert not verdict.threaded("an-engine-of-another-checkout") and not verdict.threaded("serial")
+    assert verdict.threaded("joblib-threading") and not verdict.threaded("joblib-multiprocessing")
 
 
 def test_memory_is_said_where_the_recommended_backends_differ():
