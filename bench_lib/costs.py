@@ -115,7 +115,7 @@ def per_point(folder: Path, skips: dict[str, frozenset[int]]) -> dict[str, Cost]
             latest[name] = (float("inf"), _on_cap(capped[name]))
         elif entry.get("took_s") and done:
             latest[name] = (float("inf"), _split(entry["took_s"] / len(done), rows.get(entry["file"], {}).get(name),
-                                                 done))
+                                                 done, entry.get("split")))
     for file_rows in rows.values():
         for name, row in file_rows.items():
             results = ledger.values(row)
@@ -126,8 +126,12 @@ def per_point(folder: Path, skips: dict[str, frozenset[int]]) -> dict[str, Cost]
     return {name: cost for name, (_, cost) in latest.items()}
 
 
-def _split(seconds: float, row: dict | None, indices) -> Cost:
+def _split(seconds: float, row: dict | None, indices, recorded: dict | None = None) -> Cost:
+    """A point's cost: its sampling as its processes timed it (the ledger's ``split``,
+    asv's calibration included) where recorded, else as asv's row implies it."""
     one, sampled = _sampling(row or {}, indices)
+    if recorded and recorded.get("sampling_s"):
+        sampled = recorded["sampling_s"] / len(indices)
     sampled = min(sampled, seconds)
     return Cost(seconds - sampled, one, sampled)
 

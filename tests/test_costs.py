@@ -210,3 +210,17 @@ def test_a_benchmarks_split_adds_its_processes_and_leaves_asv_the_rest():
     assert ledger.split_line([split, {"asv_s": 2.5}]).endswith(
         "asv's start and processes 6.0 s (48%), setup 3.0 s (24%), sampling 1.5 s (12%), the rest of benchmark "
         "processes (track_* calls, calibration) 1.5 s (12%), teardown 0.5 s (4%)")
+
+
+def test_a_recorded_split_gives_a_points_sampling(tmp_path):
+    """As test_plan's 100 s over 2 points with samples of 2 s (x5) and 8 s (x2), but the
+    processes timed 30 s of sampling in all (asv's calibration with it): 15 s a point, so
+    35 s a point is setup; under (2, 5, 30) 5 x 2 s and 4 x 8 s, 21 s a point: 56 s."""
+    write_sampled(tmp_path / "f.json", {"a.A.time_x": {"result": [2.0, 8.0], "duration": 90.0, "started_at": 5,
+                                                       "stats_number": [1, 1], "stats_repeat": [5, 2]}})
+    entry = {"file": "f.json", "benchmark": "a.A.time_x", "indices": [0, 1], "took_s": 100.0,
+             "split": {"asv_s": 20.0, "setup_s": 40.0, "sampling_s": 30.0, "body_s": 5.0, "teardown_s": 5.0}}
+    (tmp_path / ledger.LEDGER).write_text(json.dumps(entry) + "\n")
+    cost = costs.per_point(tmp_path, {})["a.A.time_x"]
+    assert (cost.fixed_s, cost.sampled_s, *cost.sample_s) == pytest.approx((35.0, 15.0, 2.0, 8.0))
+    assert cost.at((2, 5, 30.0)) == pytest.approx(56.0)
