@@ -18,18 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__, compare, config, forecast
-
-EXIT_STATUS = f"""\
-exit status:
-  0         done; compare: no speedup fell by more than --factor
-  1         run: a point failed (asv's own status is printed); compare: a speedup fell by more
-            than --factor, or a point measured in BASE is missing in NEW
-  2         bad usage or input: one line on stderr, nothing started
-  {compare.HOST_CHANGED}         compare: nothing regressed, but the host, the allocator or a variant changed
-            under some speedups, which are named and not gated (compare --help says how)
-  130, 143  run stopped by SIGINT (Ctrl-C) or SIGTERM (128 + the signal); run it again to resume"""
-
+from . import commands, compare, config
 
 def project_root() -> Path:
     """The checkout to benchmark: the nearest directory above cwd with asv.conf.json."""
@@ -251,6 +240,46 @@ def compare_cmd(args: argparse.Namespace) -> int:
     return found.status
 
 
+def upgrade_cmd(args: argparse.Namespace) -> int:
+    """Both engine stacks of asv's matrix, point by point in one session (bench_lib.upgrade):
+    exit 1 where new / old lies wholly below 1 / --factor."""
+    from . import sysinfo, upgrade
+
+    root = project_root()
+    try:
+        if args.factor < 1:
+            raise ValueError(f"--factor must be >= 1 (a drop to 1/factor fails), got {args.factor}")
+        old, new = upgrade.pick(upgrade.stacks(root), args.stacks)
+        size = config.size()
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    for stack in (old, new):
+        if not stack.built():
+            raise CLIError(upgrade.missing(stack))
+    todo = upgrade.speedup_points(root, args.bench)
+    if not todo:
+        raise CLIError(f"no point of {upgrade.BENCHMARK} matches --bench {args.bench!r}")
+    commit = _git(root, "rev-parse", "HEAD")
+    machine = args.machine or os.environ.get("PARBENCH_MACHINE") or sysinfo.default_machine_name()
+    machine += "" if size == "full" else f"-{size}"
+    folder = root / "results" / machine
+    folder.mkdir(parents=True, exist_ok=True)
+    run_id = f"{commit[:8]}-upgrade-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}"
+    env = dict(os.environ, PARBENCH_POINTS=str(folder / "points.jsonl"), PARBENCH_COMMIT=commit[:8],
+               PARBENCH_MACHINE=machine)
+    print(f"parbench: upgrade check {run_id}: {len(todo)} points on {old.label} and {new.label}, alternating",
+          flush=True)
+    try:
+        outcomes = upgrade.check(old, new, todo, upgrade.runner(root, env, run_id),
+                                 say=lambda line: print(line, flush=True))
+    except RuntimeError as exc:
+        raise CLIError(str(exc)) from None
+    print("\n".join(upgrade.lines(old, new, outcomes, args.factor)))
+    print(f"points: {folder / 'points.jsonl'}, runs {run_id}-ray{old.versions.get('ray', '')} and "
+          f"{run_id}-ray{new.versions.get('ray', '')}")
+    return upgrade.status(outcomes, args.factor)
+
+
 def info(args: argparse.Namespace) -> int:
     from . import backends, sysinfo, workloads
 
@@ -287,77 +316,9 @@ def report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _minutes(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of minutes")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench_lib", description=__doc__.splitlines()[0],
-                                     epilog=f"{config.settings_help()}\n\n{EXIT_STATUS}",
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"parbench {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("run", help="run the suite on this checkout and publish html/",
-                       usage="python -m bench_lib run [options] [-- ASV_RUN_ARGS ...]",
-                       epilog=f"arguments after -- go to asv run unchanged.\n\n{config.settings_help()}",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true",
-                   help="smoke test: small sizes, one sample, each benchmark with serial, threads and one engine "
-                        "in turn (with --bench: what it names)")
-    p.add_argument("--bench", action="append", metavar="REGEX", help="only benchmarks matching (repeatable)")
-    p.add_argument("--profile", choices=("default", "extended"), default="default",
-                   help="extended: also the sizes beyond each benchmark's question (its class's 'extended')")
-    p.add_argument("--machine", help="machine name for results/ (default: $PARBENCH_MACHINE, else "
-                   "host-cores-memory-cpu as `info` prints it; -small is appended at small sizes)")
-    p.add_argument("--no-publish", dest="publish", action="store_false", help="skip asv publish")
-    p.add_argument("--budget", type=_minutes, metavar="MINUTES",
-                   help="fit the run into this many minutes by sampling less (says which points lose precision)")
-    p.add_argument("--fresh", action="store_true",
-                   help="measure everything again (default: resume, skipping what this commit has recorded)")
-    p.add_argument("--allow-dirty", action="store_true",
-                   help="measure a tree with uncommitted changes (the run is marked dirty)")
-    p.add_argument("--plan-only", action="store_true", help="print the plan and exit; nothing is measured or written")
-    p.add_argument("--cores", type=int, metavar="N",
-                   help="with --plan-only: plan for N physical cores (their n_workers; default: this machine's)")
-    p.set_defaults(func=run)
-    p = sub.add_parser("report", help="per workload: the backend to use and why, then times and speedups")
-    p.add_argument("--results", help="results folder (default: results/ of this checkout)")
-    p.add_argument("--machine", help="only this machine (small-size series included)")
-    p.add_argument("--all", action="store_true", help="also small-size series where full-size ones exist")
-    p.add_argument("--wide", action="store_true", help="also the overhead columns (start, import, per task, transfer)")
-    p.add_argument("--summary", action="store_true", help="only the findings: per workload the backend to use and why")
-    p.add_argument("--markdown", action="store_true", help="the summary as Markdown tables (the README's findings)")
-    p.add_argument("--json", action="store_true", help="one object per measured point (every run and series), as JSON")
-    p.set_defaults(func=report)
-    p = sub.add_parser("site", help="rebuild html/ (asv publish + the scaling report) from results/")
-    p.add_argument("--results", help="results folder (default: results/ of this checkout)")
-    p.add_argument("--html", help="output folder (default: html/ of this checkout)")
-    p.add_argument("--screenshot", metavar="PNG", help="also save the report page as Chromium draws it")
-    p.set_defaults(func=site_cmd)
-    p = sub.add_parser("compare", help="exit 1 when a speedup fell by more than --factor (speedups only: "
-                       "efficiency is not gated); 3 when the host or the method changed instead",
-                       description=compare.DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("base", help="run id (points.jsonl), commit (prefix) in results/, results folder or asv result file")
-    p.add_argument("new", help="the same, for the run under test")
-    p.add_argument("--factor", type=float, default=1.2,
-                   help="fail when the whole interval of new / base speedup lies below 1 / factor (default 1.2)")
-    p.add_argument("--machine", help="the machine to compare (required when a set holds several)")
-    p.add_argument("--results", help="where commits are looked up (default: results/ of this checkout)")
-    p.set_defaults(func=compare_cmd)
-    sub.add_parser("info", help="print this machine's metadata, backends and workloads").set_defaults(func=info)
-    p = sub.add_parser("model", help="show the model_inference model cache (built if missing)")
-    what = p.add_mutually_exclusive_group()
-    what.add_argument("--rebuild", action="store_true", help="train and save the model again")
-    what.add_argument("--clear", action="store_true", help="delete the cached model and images")
-    p.add_argument("--check", action="store_true", help="also load the model and classify images")
-    p.set_defaults(func=model)
-    forecast.add_parser(sub)
+    parser = commands.build({"run": run, "report": report, "site": site_cmd, "compare": compare_cmd,
+                             "info": info, "model": model, "upgrade-check": upgrade_cmd})
     argv = list(sys.argv[1:] if argv is None else argv)
     ours, asv_args = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv else (argv, [])
     args, extra = parser.parse_known_args(ours)

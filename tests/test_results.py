@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from bench_lib import compare, report
+from bench_lib import compare, report, result_sets
 
 SPEEDUP = report.SPEEDUP
 COLUMNS = ["result", "params", "version", "started_at", "duration"]
@@ -176,12 +176,12 @@ def test_a_commit_with_results_of_two_environments_needs_a_file(results):
 
 
 def test_commit_resolves_git_names_and_passes_hashes_through(tmp_path):
-    assert compare._commit("bbbb2222ffff", tmp_path) == "bbbb2222"  # not a repository: a prefix
+    assert result_sets._commit("bbbb2222ffff", tmp_path) == "bbbb2222"  # not a repository: a prefix
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty",
                     "-m", "x"], cwd=tmp_path, check=True)
     head = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=tmp_path, text=True).strip()
-    assert compare._commit("HEAD", tmp_path) == head[:8]
+    assert result_sets._commit("HEAD", tmp_path) == head[:8]
 
 
 def test_a_a_of_two_runs_of_one_commit(results):

@@ -1,0 +1,208 @@
+"""``python -m bench_lib upgrade-check``: did an engine upgrade make a workload slower?
+
+The two engine stacks of asv.conf.json's matrix are measured in one session, alternating
+point by point (old new, then new old, ...), so both see the same host: a host that
+drifts over the session moves both sides of each pair alike (Pinpoint's A/B idea; asv's
+``--interleave-rounds`` refuses these environments and ``track_speedup`` has no rounds).
+Each point is one speedup over the serial loop with its interval, measured by the stack's
+own Python on this checkout's code (``PYTHONPATH``), so only the engines differ. Two
+stacks' speedups are independent measurements: new / old combines their intervals
+(protocol.product_interval). A point regressed only where that whole interval lies below
+``1 / factor``. The coordinator here imports no engine: each point runs in the stack's
+interpreter (``python -m bench_lib.upgrade WORKLOAD BACKEND N_WORKERS``)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import points, protocol
+
+BENCHMARK = "scaling.Ratios.track_speedup"
+
+
+@dataclass(frozen=True)
+class Stack:
+    """One environment of asv's matrix: its interpreter and the engine versions it pins."""
+
+    env_name: str
+    python: Path
+    versions: dict
+
+    @property
+    def label(self) -> str:
+        return " ".join(f"{k} {self.versions[k]}" for k in points.ENGINES if k in self.versions)
+
+    def built(self) -> bool:
+        return self.python.is_file()
+
+
+@dataclass(frozen=True)
+class Point:
+    workload: str
+    backend: str
+    n_workers: int
+
+    def __str__(self) -> str:
+        return f"{self.workload} {self.backend} n={self.n_workers}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One point on both stacks: each side's speedup record and new / old with its interval."""
+
+    point: Point
+    old: dict
+    new: dict
+    change: protocol.Interval
+
+    def regressed(self, factor: float) -> bool:
+        return math.isfinite(self.change.high) and self.change.high < 1 / factor
+
+    @property
+    def detectable(self) -> float:
+        """The smallest change (a factor) whose interval, this wide, would exclude 1."""
+        low, high = self.change.low, self.change.high
+        if not (math.isfinite(low) and math.isfinite(high) and low > 0):
+            return math.inf
+        return math.exp((math.log(high) - math.log(low)) / 2)
+
+
+def interval(record: dict) -> protocol.Interval:
+    low, high = record.get("ci") or (None, None)
+    return protocol.Interval(record["value"], math.nan if low is None else low,
+                             math.nan if high is None else high, record.get("pairs", 0))
+
+
+def compare(point: Point, old: dict, new: dict) -> Outcome:
+    return Outcome(point, old, new, protocol.product_interval(interval(new), interval(old), power=-1))
+
+
+Measure = Callable[[Stack, Point], dict]
+
+
+def check(old: Stack, new: Stack, todo: list[Point], measure: Measure,
+          say: Callable[[str], None] = print, clock: Callable[[], float] = time.monotonic) -> list[Outcome]:
+    """Every point on both stacks, alternating which goes first so neither always runs on
+    a host warmed (or loaded) by the other; progress and an ETA after each point."""
+    started, out = clock(), []
+    for i, point in enumerate(todo):
+        order = (old, new) if i % 2 == 0 else (new, old)
+        got = {stack.env_name: measure(stack, point) for stack in order}
+        out.append(compare(point, got[old.env_name], got[new.env_name]))
+        spent = clock() - started
+        left = spent / (i + 1) * (len(todo) - i - 1)
+        say(f"[{i + 1}/{len(todo)}] {point}: {_minutes(spent)} spent, ~{_minutes(left)} left")
+    return out
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f}m" if seconds >= 60 else f"{seconds:.0f}s"
+
+
+def lines(old: Stack, new: Stack, outcomes: list[Outcome], factor: float) -> list[str]:
+    """What the check found, one line per point: new / old, its interval, the smallest
+    change this precision could detect, and the verdict against ``factor``."""
+    out = [f"old: {old.label}", f"new: {new.label}"]
+    for o in outcomes:
+        c = o.change
+        shown = (f"[{c.low:.2f}, {c.high:.2f}]" if math.isfinite(c.low) and math.isfinite(c.high)
+                 else "[no interval]")
+        smallest = "" if math.isinf(o.detectable) else f", detectable beyond x{o.detectable:.2f} either way"
+        verdict = "  REGRESSION" if o.regressed(factor) else ""
+        out.append(f"{o.point}: {o.old['value']:.2f}x -> {o.new['value']:.2f}x, new/old {c.estimate:.2f} "
+                   f"{shown}{smallest}{verdict}")
+    worse = sum(o.regressed(factor) for o in outcomes)
+    out.append(f"{worse} of {len(outcomes)} points slower on the new stack beyond 1/{factor:g} "
+               "(the whole interval below it)")
+    return out
+
+
+def status(outcomes: list[Outcome], factor: float) -> int:
+    """1 where some point's whole interval of new / old lies below ``1 / factor``, else 0."""
+    return 1 if any(o.regressed(factor) for o in outcomes) else 0
+
+
+def speedup_points(root: Path, bench: str | None = None) -> list[Point]:
+    """The speedup benchmark's combinations of the default profile that are not skipped,
+    as asv_runner names them, those matching ``bench`` where given."""
+    from . import plan
+
+    found = {f.name: f for f in plan.discover(root)}[BENCHMARK]
+    todo = []
+    for i, combo in enumerate(found.combos):
+        if i in found.skips or i in found.extended or (bench and not re.search(bench, combo)):
+            continue
+        workload, backend, n = ast.literal_eval(combo[len(BENCHMARK):])
+        todo.append(Point(workload, backend, int(n)))
+    return todo
+
+
+def stacks(root: Path) -> list[Stack]:
+    """asv.conf.json's matrix environments, as asv itself names and places them."""
+    from asv import config as asv_config, environment
+
+    conf = asv_config.Config.load(str(root / "asv.conf.json"))
+    found = []
+    for env in environment.get_environments(conf, None):
+        versions = {k: str(v) for k, v in env.requirements.items() if k in points.ENGINES}
+        found.append(Stack(env.name, Path(env._path) / "bin" / "python", versions))
+    return found
+
+
+def pick(found: list[Stack], names: list[str] | None) -> tuple[Stack, Stack]:
+    """(old, new): the stacks ``names`` select (each a text in one env name), else the two
+    of the matrix, the one with the older Ray first."""
+    if names:
+        chosen = []
+        for name in names:
+            hits = [s for s in found if name in s.env_name]
+            if len(hits) != 1:
+                raise ValueError(f"--stacks {name!r} matches {len(hits)} of asv's environments: "
+                                 + ", ".join(s.env_name for s in found))
+            chosen.append(hits[0])
+        return chosen[0], chosen[1]
+    if len(found) != 2:
+        raise ValueError(f"asv.conf.json's matrix has {len(found)} environments: name two with --stacks")
+    return tuple(sorted(found, key=lambda s: [int(x) for x in re.findall(r"\d+", s.versions.get("ray", "0"))]))
+
+
+def missing(stack: Stack) -> str:
+    """One line: which stack is not built, and asv's command that builds it."""
+    return (f"the stack {stack.label} is not built ({stack.python} is missing): build both with "
+            "`python -m asv setup` (asv.conf.json's matrix, into .asv/env; needs PyPI)")
+
+
+def runner(root: Path, env: dict, run_id: str) -> Measure:
+    """Measure a point in the stack's own interpreter, on this checkout's code; each stack's
+    points under a run id of its own (``run_id`` and its Ray version), which compare takes."""
+    def measure(stack: Stack, point: Point) -> dict:
+        run_env = dict(env, PYTHONPATH=str(root), PARBENCH_RUN=f"{run_id}-ray{stack.versions.get('ray', '')}")
+        done = subprocess.run([str(stack.python), "-m", "bench_lib.upgrade", point.workload, point.backend,
+                               str(point.n_workers)], cwd=root, env=run_env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{point} on {stack.label} failed: {done.stderr.strip().splitlines()[-1:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    return measure
+
+
+def _here(argv: list[str]) -> int:
+    """One point in this interpreter (a stack's): its speedup record as the last line."""
+    from . import ratios  # the engines load here, in the stack's process, never the coordinator's
+
+    workload, backend, n = argv
+    record = ratios.speedup_in_run(workload, backend, int(n))
+    print(json.dumps({**{k: record.get(k) for k in ("value", "ci", "pairs", "variant")}, "engines": points.engines()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_here(sys.argv[1:]))

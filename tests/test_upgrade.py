@@ -1,0 +1,136 @@
+"""The upgrade check (bench_lib.upgrade) without building environments: a fake stack
+runner hands back speedup records written here by hand, so every expected figure is
+worked out on paper from them."""
+
+import math
+from pathlib import Path
+
+import pytest
+
+from bench_lib import cli, upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+OLD = upgrade.Stack("virtualenv-old", Path("/nowhere/old/bin/python"),
+                    {"ray": "2.55.1", "dask": "2026.1.2", "distributed": "2026.1.2", "joblib": "1.5.3"})
+NEW = upgrade.Stack("virtualenv-new", Path("/nowhere/new/bin/python"),
+                    {"ray": "2.60.0", "dask": "2026.8.0", "distributed": "2026.8.0", "joblib": "1.6.0"})
+TODO = [upgrade.Point("filter_bank", "threads", 2), upgrade.Point("filter_bank", "loky", 2),
+        upgrade.Point("convolve2d", "ray", 2)]
+SPEEDUP = {"threads": 1.6, "loky": 1.9, "ray": 1.4}
+
+
+def record(value, within=1.02):
+    """A speedup measured to within a factor ``within`` either way."""
+    return {"value": value, "ci": [value / within, value * within], "pairs": 10}
+
+
+def fake(slower=None, factor=1.25, within=1.02, calls=None):
+    """A stack runner: each point's speedup from SPEEDUP, the backend ``slower`` made
+    ``factor`` times slower on the new stack only (a test-only injection)."""
+    def measure(stack, point):
+        if calls is not None:
+            calls.append((stack.env_name, point.backend))
+        value = SPEEDUP[point.backend]
+        if stack is NEW and point.backend == slower:
+            value /= factor
+        return record(value, within)
+    return measure
+
+
+def run(measure, factor=1.2):
+    outcomes = upgrade.check(OLD, NEW, TODO, measure, say=lambda line: None)
+    return outcomes, upgrade.status(outcomes, factor)
+
+
+def test_a_a_of_two_identical_stacks_exits_0():
+    outcomes, status = run(fake())
+    assert status == 0
+    assert [o.change.estimate for o in outcomes] == pytest.approx([1.0, 1.0, 1.0])
+
+
+def test_a_backend_made_125x_slower_on_the_new_stack_is_caught():
+    """threads 1.6 -> 1.28: new / old 0.8 with log half-width sqrt(2) ln 1.02 = 0.02801,
+    so its interval tops out at 0.8 e^0.02801 = 0.8227 < 1/1.2 = 0.8333: caught."""
+    outcomes, status = run(fake(slower="threads"))
+    assert status == 1
+    caught = [o for o in outcomes if o.regressed(1.2)]
+    assert [o.point.backend for o in caught] == ["threads"]
+    assert caught[0].change.estimate == pytest.approx(0.8)
+    assert caught[0].change.high == pytest.approx(0.8227, abs=1e-4)
+
+
+def test_a_slowdown_whose_interval_reaches_past_the_factor_is_not_called():
+    """Each side within 10%: log half-width sqrt(2) ln 1.1 = 0.1348, so 0.8's interval
+    reaches 0.8 e^0.1348 = 0.9155, above 1/1.2: too imprecise to call."""
+    outcomes, status = run(fake(slower="threads", within=1.1))
+    assert status == 0
+    assert outcomes[0].change.high == pytest.approx(0.9155, abs=1e-4)
+
+
+def test_the_stacks_alternate_which_goes_first():
+    calls = []
+    run(fake(calls=calls))
+    assert calls == [("virtualenv-old", "threads"), ("virtualenv-new", "threads"),
+                     ("virtualenv-new", "loky"), ("virtualenv-old", "loky"),
+                     ("virtualenv-old", "ray"), ("virtualenv-new", "ray")]
+
+
+def test_the_smallest_detectable_change_by_hand():
+    """Both sides within 2%: exp(sqrt(2) ln 1.02) = 1.0284; no interval: none."""
+    outcomes, _ = run(fake())
+    assert outcomes[0].detectable == pytest.approx(1.0284, abs=1e-4)
+    bare = upgrade.compare(TODO[0], {"value": 1.5}, {"value": 1.5})
+    assert math.isinf(bare.detectable) and not bare.regressed(1.0)
+
+
+def test_each_point_is_one_line_with_its_interval_and_the_versions():
+    outcomes, _ = run(fake(slower="threads"))
+    text = upgrade.lines(OLD, NEW, outcomes, 1.2)
+    assert text[0] == "old: ray 2.55.1 dask 2026.1.2 distributed 2026.1.2 joblib 1.5.3"
+    assert text[1] == "new: ray 2.60.0 dask 2026.8.0 distributed 2026.8.0 joblib 1.6.0"
+    assert text[2] == ("filter_bank threads n=2: 1.60x -> 1.28x, new/old 0.80 [0.78, 0.82], "
+                       "detectable beyond x1.03 either way  REGRESSION")
+    assert text[3].startswith("filter_bank loky n=2: 1.90x -> 1.90x, new/old 1.00 [0.97, 1.03]")
+    assert text[-1].startswith("1 of 3 points slower")
+
+
+def test_progress_gives_an_eta_from_the_points_done():
+    """A fake clock: 10 s per point, so after the first of three, 20 s are left."""
+    ticks = iter([0.0, 10.0, 20.0, 30.0])
+    said = []
+    upgrade.check(OLD, NEW, TODO, fake(), say=said.append, clock=lambda: next(ticks))
+    assert said[0] == "[1/3] filter_bank threads n=2: 10s spent, ~20s left"
+    assert said[2] == "[3/3] convolve2d ray n=2: 30s spent, ~0s left"
+
+
+def test_the_older_ray_is_old_and_stacks_are_named_by_their_env():
+    assert upgrade.pick([NEW, OLD], None) == (OLD, NEW)
+    assert upgrade.pick([OLD, NEW], ["new", "old"]) == (NEW, OLD)
+    with pytest.raises(ValueError, match="matches 2"):
+        upgrade.pick([OLD, NEW], ["virtualenv", "new"])
+    with pytest.raises(ValueError, match="has 1 environments"):
+        upgrade.pick([OLD], None)
+
+
+def test_the_stacks_are_asv_conf_jsons_matrix():
+    """asv.conf.json pins two stacks whole (its excludes): these versions are written there."""
+    found = upgrade.stacks(ROOT)
+    assert sorted(s.label for s in found) == [
+        "ray 2.55.1 dask 2026.1.2 distributed 2026.1.2 joblib 1.5.3",
+        "ray 2.60.0 dask 2026.8.0 distributed 2026.8.0 joblib 1.6.0"]
+    assert all(s.python.parent.parent.parent == ROOT / ".asv" / "env" for s in found)
+
+
+def test_a_missing_environment_is_one_line_naming_asvs_command(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(upgrade, "stacks", lambda root: [OLD, NEW])
+    assert cli.main(["upgrade-check"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "python -m asv setup" in err[0] and "ray 2.55.1" in err[0]
+
+
+def test_the_speedup_points_are_asvs_combinations():
+    """--bench narrows them by asv's names; none matching is no point."""
+    todo = upgrade.speedup_points(ROOT, r"'filter_bank', 'threads'")
+    assert todo and {(p.workload, p.backend) for p in todo} == {("filter_bank", "threads")}
+    assert upgrade.speedup_points(ROOT, "no-such-workload") == []
