@@ -2,7 +2,11 @@
 runner hands back speedup records written here by hand, so every expected figure is
 worked out on paper from them."""
 
+import importlib.metadata as md
+import json
 import math
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,3 +138,18 @@ def test_the_speedup_points_are_asvs_combinations():
     todo = upgrade.speedup_points(ROOT, r"'filter_bank', 'threads'")
     assert todo and {(p.workload, p.backend) for p in todo} == {("filter_bank", "threads")}
     assert upgrade.speedup_points(ROOT, "no-such-workload") == []
+
+
+def test_a_point_runs_in_the_stacks_own_python_and_lands_under_its_run(tmp_path, monkeypatch):
+    """This venv as a stack, one small point: the record comes back on stdout, and the
+    points file holds it under the stack's run id with this venv's engine versions."""
+    monkeypatch.setenv("PARBENCH_SIZE", "small")
+    here = upgrade.Stack("existing", Path(sys.executable), {"ray": "9.9"})
+    env = dict(os.environ, PARBENCH_POINTS=str(tmp_path / "points.jsonl"),
+               PARBENCH_COMMIT="abcd1234", PARBENCH_MACHINE="box")
+    got = upgrade.runner(ROOT, env, "abcd1234-upgrade-t")(here, upgrade.Point("filter_bank", "threads", 2))
+    assert got["value"] > 0 and got["engines"]["joblib"] == md.version("joblib")
+    lines = [json.loads(x) for x in (tmp_path / "points.jsonl").read_text().splitlines()]
+    speedup = [x for x in lines if x.get("kind") == "speedup"]
+    assert [x["run"] for x in speedup] == ["abcd1234-upgrade-t-ray9.9"]
+    assert speedup[0]["value"] == got["value"] and speedup[0]["engines"] == got["engines"]
