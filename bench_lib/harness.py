@@ -210,9 +210,12 @@ def prepare_per_call(workload: str, backend: str, n_workers: int, variant: str, 
     (``with Pool() as p: p.map(...)`` inside a loop). No warm engine is kept alongside."""
     skip_if(unsupported(workload, backend, n_workers, variant))
     backends.close_all()
+    marks = [time.perf_counter()]
     overhead.import_engine(backends.backend_class(backend))
+    marks.append(time.perf_counter())
     wl = workloads.get(workload)
     run = PreparedPerCall(wl, backend, n_workers, wl.inputs(config.size(), n_workers=n_workers, **params), variant)
+    windows.setup_took(engine_s=marks[1] - marks[0], inputs_s=time.perf_counter() - marks[1], warm_s=0.0)
     windows.begin()
     return run
 

@@ -157,3 +157,20 @@ def test_a_combinations_phases_add_its_setups_and_samples(tmp_path, monkeypatch)
     assert {k: written[k] for k in expected} == expected and written["run"] == "r1"
     assert windows._phase == {}  # the next combination starts from nothing
     assert [r["kind"] for r in map(json.loads, path.read_text().splitlines())] == ["window"]  # no phase among points
+
+
+def test_every_setup_says_its_parts_and_the_first_pays(monkeypatch):
+    """harness.prepare reports each setup to the combination's phases: two prepares of one
+    combination are two setups, and only the first runs the workload once (warm-up)."""
+    monkeypatch.setattr(windows, "_phase", {})
+    monkeypatch.setattr(harness, "_primed", set())
+    monkeypatch.setattr(windows.points, "run_file", lambda name=None: None)
+    for _ in range(2):
+        harness.prepare("filter_bank", "serial", 1, "naive", filter_size="5x5")
+        warm = windows._phase["warm_s"]
+    out = windows.finish("filter_bank.FilterBank.time_filter_bank", 0, life_s=1.0, teardown_s=0.0)
+    assert out["setups"] == 2 and out["samples"] == 0  # no sample was taken between
+    assert out["warm_s"] > 0 and out["setup_s"] == pytest.approx(out["engine_s"] + out["inputs_s"] + out["warm_s"],
+                                                                 abs=2e-4)
+    harness.prepare("filter_bank", "serial", 1, "naive", filter_size="5x5")
+    assert windows._phase["warm_s"] < warm  # primed already: nothing is run in setup
