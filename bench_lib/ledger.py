@@ -142,14 +142,18 @@ def split(name: str, phases: list[dict], took_s: float) -> dict:
     life = sum(c["life_s"] for c in combos.values())
     teardown = sum(c["teardown_s"] for c in combos.values())
     parts = (max(0.0, took_s - life - teardown), setup, sampling, max(0.0, life - setup - sampling), teardown)
-    return {**{key: round(value, 2) for key, value in zip(PARTS, parts)}, "combinations": combos}
+    engine = sum(c["engine_s"] for c in combos.values())
+    return {**{key: round(value, 2) for key, value in zip(PARTS, parts)}, "engine_s": round(engine, 2),
+            "combinations": combos}
 
 
 def split_line(splits: list[dict]) -> str:
     """A run's time by part, from its benchmarks' splits."""
     total = {key: sum(s.get(key, 0.0) for s in splits) for key in PARTS}
     whole = sum(total.values()) or 1.0
-    said = {"asv_s": "asv's start and processes", "setup_s": "setup", "sampling_s": "sampling",
-            "body_s": "the rest of benchmark processes (track_* calls, calibration)", "teardown_s": "teardown"}
+    engine = sum(s.get("engine_s", 0.0) for s in splits)
+    said = {"asv_s": "asv's start and processes", "setup_s": f"setup (engine start {engine:.1f} s, inputs, warm-up)",
+            "sampling_s": "sampling", "body_s": "the rest of benchmark processes (track_* calls, calibration)",
+            "teardown_s": "teardown"}
     return "parbench: where the time went: " + ", ".join(
         f"{said[key]} {total[key]:.1f} s ({total[key] / whole:.0%})" for key in PARTS)

@@ -204,11 +204,12 @@ def test_a_benchmarks_split_adds_its_processes_and_leaves_asv_the_rest():
     split = ledger.split("a.A.time_x", lines, 10.0)
     assert {k: split[k] for k in ledger.PARTS} == {"asv_s": 3.5, "setup_s": 3.0, "sampling_s": 1.5, "body_s": 1.5,
                                                     "teardown_s": 0.5}
+    assert split["engine_s"] == 1.0
     assert split["combinations"]["0"] == {"life_s": 5.0, "engine_s": 1.0, "inputs_s": 1.0, "warm_s": 1.0,
                                           "sampling_s": 1.5, "teardown_s": 0.5}
     assert sorted(split["combinations"]) == ["0", "2"]
     assert ledger.split_line([split, {"asv_s": 2.5}]).endswith(
-        "asv's start and processes 6.0 s (48%), setup 3.0 s (24%), sampling 1.5 s (12%), the rest of benchmark "
+        "asv's start and processes 6.0 s (48%), setup (engine start 1.0 s, inputs, warm-up) 3.0 s (24%), sampling 1.5 s (12%), the rest of benchmark "
         "processes (track_* calls, calibration) 1.5 s (12%), teardown 0.5 s (4%)")
 
 
