@@ -275,7 +275,9 @@ def upgrade_cmd(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         raise CLIError(str(exc)) from None
     print("\n".join(upgrade.lines(old, new, outcomes, args.factor)))
-    print(f"points: {folder / 'points.jsonl'}, runs {run_id}-ray{old.versions.get('ray', '')} and "
+    written = upgrade.save_both(root / "results", machine, commit, old, new, outcomes)
+    print(f"asv results: {', '.join(map(str, written)) or 'none (no results/benchmarks.json: asv run once)'}; "
+          f"points: {folder / 'points.jsonl'}, runs {run_id}-ray{old.versions.get('ray', '')} and "
           f"{run_id}-ray{new.versions.get('ray', '')}")
     return upgrade.status(outcomes, args.factor)
 

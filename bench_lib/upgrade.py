@@ -20,7 +20,7 @@ import re
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -36,6 +36,8 @@ class Stack:
     env_name: str
     python: Path
     versions: dict
+    requirements: dict = field(default_factory=dict)  # every pinned package, as asv names them
+    python_version: str = ""
 
     @property
     def label(self) -> str:
@@ -154,7 +156,8 @@ def stacks(root: Path) -> list[Stack]:
     found = []
     for env in environment.get_environments(conf, None):
         versions = {k: str(v) for k, v in env.requirements.items() if k in points.ENGINES}
-        found.append(Stack(env.name, Path(env._path) / "bin" / "python", versions))
+        found.append(Stack(env.name, Path(env._path) / "bin" / "python", versions,
+                           {k: str(v) for k, v in env.requirements.items()}, str(env.python)))
     return found
 
 
@@ -192,6 +195,49 @@ def runner(root: Path, env: dict, run_id: str) -> Measure:
             raise RuntimeError(f"{point} on {stack.label} failed: {done.stderr.strip().splitlines()[-1:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
     return measure
+
+
+def save(results: Path, machine: str, commit: str, stack: Stack, measured: dict[Point, dict]) -> Path | None:
+    """Write ``stack``'s speedups as asv's result file of its environment (asv's own
+    Results, as ``asv run`` would in that environment), so the site draws one line per
+    stack; combinations not measured here keep what the file held. None where asv's index
+    (results/benchmarks.json) does not know the benchmark."""
+    import datetime
+    import itertools
+
+    from asv import results as asv_results, runner as asv_runner
+
+    index_path = results / "benchmarks.json"
+    bench = json.loads(index_path.read_text()).get(BENCHMARK) if index_path.is_file() else None
+    if bench is None:
+        return None
+    combos = [tuple(c) for c in itertools.product(*bench["params"])]
+    values, chosen = [math.nan] * len(combos), set()
+    for point, record in measured.items():
+        key = (repr(point.workload), repr(point.backend), str(point.n_workers))
+        if key in combos:
+            values[combos.index(key)] = record["value"]
+            chosen.add(combos.index(key))
+    name = asv_results.get_filename(machine, commit, stack.env_name)
+    path = results / name
+    if path.is_file():
+        found = asv_results.Results.load(str(path), machine)
+    else:
+        found = asv_results.Results({"machine": machine, "python": stack.python_version, **stack.requirements},
+                                    stack.requirements, commit, int(time.time() * 1000), stack.python_version,
+                                    stack.env_name, {})
+    found.add_result(bench, asv_runner.BenchmarkResult(values, [None] * len(values), [None] * len(values), 0, "", None),
+                     started_at=datetime.datetime.now(datetime.timezone.utc), selected_idx=chosen)
+    found.save(str(results))
+    return path
+
+
+def save_both(results: Path, machine: str, commit: str, old: Stack, new: Stack,
+              outcomes: list[Outcome]) -> list[Path]:
+    """Both stacks' asv result files, each with its side of every outcome."""
+    written = [save(results, machine, commit, stack, {o.point: getattr(o, side) for o in outcomes})
+               for stack, side in ((old, "old"), (new, "new"))]
+    return [p for p in written if p is not None]
 
 
 def _here(argv: list[str]) -> int:

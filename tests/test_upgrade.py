@@ -153,3 +153,56 @@ def test_a_point_runs_in_the_stacks_own_python_and_lands_under_its_run(tmp_path,
     speedup = [x for x in lines if x.get("kind") == "speedup"]
     assert [x["run"] for x in speedup] == ["abcd1234-upgrade-t-ray9.9"]
     assert speedup[0]["value"] == got["value"] and speedup[0]["engines"] == got["engines"]
+
+
+def test_each_stacks_speedups_become_its_asv_result_file(tmp_path):
+    """asv's index knows two backends of one workload; the stack measured threads (1.6):
+    its file holds 1.6 there and nothing for loky, under the stack's params; a second save
+    of loky (1.9) keeps threads."""
+    from bench_lib import report
+
+    results = tmp_path / "results"
+    (results / "box").mkdir(parents=True)
+    (results / "benchmarks.json").write_text(json.dumps({upgrade.BENCHMARK: {
+        "name": upgrade.BENCHMARK, "param_names": ["workload", "backend", "n_workers"], "type": "track",
+        "params": [["'filter_bank'"], ["'threads'", "'loky'"], ["2"]], "unit": "x", "version": "v1"}}))
+    stack = upgrade.Stack(OLD.env_name, OLD.python, OLD.versions, {**OLD.versions, "numpy": "2.4.6"}, "3.11")
+    commit = "abcd1234" + "0" * 32
+    path = upgrade.save(results, "box", commit, stack, {TODO[0]: record(1.6)})
+    assert path == results / "box" / "abcd1234-virtualenv-old.json"
+    data = report.read_file(path)
+    assert data["params"] == {"machine": "box", "python": "3.11", **OLD.versions, "numpy": "2.4.6"}
+    values = data["results"][upgrade.BENCHMARK][0]
+    assert values[0] == 1.6 and math.isnan(values[1])
+    upgrade.save(results, "box", commit, stack, {TODO[1]: record(1.9)})
+    assert report.read_file(path)["results"][upgrade.BENCHMARK][0] == [1.6, 1.9]
+
+
+def test_the_command_exits_1_on_an_injected_slowdown_and_writes_both_stacks(tmp_path, monkeypatch, capsys):
+    """The whole command on a checkout of its own, with the fake stack runner: threads made
+    1.25x slower on the new stack exits 1 and names it; both stacks' asv files are written."""
+    import subprocess
+
+    (tmp_path / "asv.conf.json").write_text("{}")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "t"],
+                   cwd=tmp_path, check=True)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "benchmarks.json").write_text(json.dumps({upgrade.BENCHMARK: {
+        "name": upgrade.BENCHMARK, "param_names": ["workload", "backend", "n_workers"], "type": "track",
+        "params": [["'filter_bank'"], ["'threads'", "'loky'"], ["2"]], "unit": "x", "version": "v1"}}))
+    built = [upgrade.Stack(s.env_name, Path(sys.executable), s.versions) for s in (OLD, NEW)]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PARBENCH_SIZE", "small")  # small sizes go to their own series, as run's do
+    monkeypatch.setattr(upgrade, "stacks", lambda root: built)
+    monkeypatch.setattr(upgrade, "speedup_points", lambda root, bench: TODO[:2])
+    slower = fake(slower="threads")
+    monkeypatch.setattr(upgrade, "runner", lambda root, env, run_id: lambda stack, point: slower(
+        OLD if stack is built[0] else NEW, point))
+    assert cli.main(["upgrade-check", "--machine", "box"]) == 1
+    out = capsys.readouterr().out
+    assert "filter_bank threads n=2: 1.60x -> 1.28x" in out and "REGRESSION" in out
+    assert sorted(p.name for p in (tmp_path / "results" / "box-small").glob("*.json")) == [
+        f"{cli._git(tmp_path, 'rev-parse', 'HEAD')[:8]}-{s.env_name}.json" for s in (NEW, OLD)]
+    monkeypatch.setattr(upgrade, "runner", lambda root, env, run_id: fake())
+    assert cli.main(["upgrade-check", "--machine", "box", "--factor", "1.1"]) == 0
