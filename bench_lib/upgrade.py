@@ -192,7 +192,8 @@ def runner(root: Path, env: dict, run_id: str) -> Measure:
         done = subprocess.run([str(stack.python), "-m", "bench_lib.upgrade", point.workload, point.backend,
                                str(point.n_workers)], cwd=root, env=run_env, capture_output=True, text=True)
         if done.returncode != 0:
-            raise RuntimeError(f"{point} on {stack.label} failed: {done.stderr.strip().splitlines()[-1:]}")
+            last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+            raise RuntimeError(f"{point} on {stack.label} failed: {last}")
         return json.loads(done.stdout.strip().splitlines()[-1])
     return measure
 

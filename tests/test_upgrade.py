@@ -206,3 +206,11 @@ def test_the_command_exits_1_on_an_injected_slowdown_and_writes_both_stacks(tmp_
         f"{cli._git(tmp_path, 'rev-parse', 'HEAD')[:8]}-{s.env_name}.json" for s in (NEW, OLD)]
     monkeypatch.setattr(upgrade, "runner", lambda root, env, run_id: fake())
     assert cli.main(["upgrade-check", "--machine", "box", "--factor", "1.1"]) == 0
+
+
+def test_a_point_that_fails_in_its_stack_says_where_in_one_line(tmp_path):
+    """A stack whose interpreter cannot run the point: its last line of stderr, named."""
+    broken = upgrade.Stack("broken", Path(sys.executable), {"ray": "0"})
+    env = dict(os.environ, PARBENCH_POINTS=str(tmp_path / "points.jsonl"))
+    with pytest.raises(RuntimeError, match=r"^no_such_workload threads n=2 on ray 0 failed: .+"):
+        upgrade.runner(ROOT, env, "r")(broken, upgrade.Point("no_such_workload", "threads", 2))
