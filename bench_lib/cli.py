@@ -272,8 +272,9 @@ def upgrade_cmd(args: argparse.Namespace) -> int:
     try:
         outcomes = upgrade.check(old, new, todo, upgrade.runner(root, env, run_id),
                                  say=lambda line: print(line, flush=True))
-    except RuntimeError as exc:
-        raise CLIError(str(exc)) from None
+    except RuntimeError as exc:  # a point failed in its stack, as run's exit 1
+        print(f"parbench: {exc}", file=sys.stderr)
+        return 1
     print("\n".join(upgrade.lines(old, new, outcomes, args.factor)))
     written = upgrade.save_both(root / "results", machine, commit, old, new, outcomes)
     print(f"asv results: {', '.join(map(str, written)) or 'none (no results/benchmarks.json: asv run once)'}; "

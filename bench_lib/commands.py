@@ -14,8 +14,9 @@ EXIT_STATUS = f"""\
 exit status:
   0         done; compare: no speedup fell by more than --factor
   1         run: a point failed (asv's own status is printed); compare: a speedup fell by more
-            than --factor, or a point measured in BASE is missing in NEW
-  2         bad usage or input: one line on stderr, nothing started
+            than --factor, or a point measured in BASE is missing in NEW; upgrade-check: a point
+            failed, or some point's whole interval of new / old lies below 1 / --factor
+  2         bad usage or input (upgrade-check: a stack not built): one line on stderr, nothing started
   {compare.HOST_CHANGED}         compare: nothing regressed, but the host, the allocator or a variant changed
             under some speedups, which are named and not gated (compare --help says how)
   130, 143  run stopped by SIGINT (Ctrl-C) or SIGTERM (128 + the signal); run it again to resume"""

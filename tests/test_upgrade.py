@@ -214,3 +214,22 @@ def test_a_point_that_fails_in_its_stack_says_where_in_one_line(tmp_path):
     env = dict(os.environ, PARBENCH_POINTS=str(tmp_path / "points.jsonl"))
     with pytest.raises(RuntimeError, match=r"^no_such_workload threads n=2 on ray 0 failed: .+"):
         upgrade.runner(ROOT, env, "r")(broken, upgrade.Point("no_such_workload", "threads", 2))
+
+
+def test_a_point_failing_mid_check_exits_1_not_2(tmp_path, monkeypatch, capsys):
+    """2 says nothing started; a point that failed in its stack is run's 1."""
+    (tmp_path / "asv.conf.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(upgrade, "stacks", lambda root: [upgrade.Stack(s.env_name, Path(sys.executable), s.versions)
+                                                         for s in (OLD, NEW)])
+    monkeypatch.setattr(upgrade, "speedup_points", lambda root, bench: TODO[:1])
+    monkeypatch.setattr(cli, "_git", lambda root, *args: "abcd1234" * 5)
+
+    def fails(root, env, run_id):
+        def measure(stack, point):
+            raise RuntimeError(f"{point} on {stack.label} failed: boom")
+        return measure
+    monkeypatch.setattr(upgrade, "runner", fails)
+    assert cli.main(["upgrade-check", "--machine", "box"]) == 1
+    assert capsys.readouterr().err.strip() == "parbench: filter_bank threads n=2 on ray 2.55.1 dask 2026.1.2 " \
+        "distributed 2026.1.2 joblib 1.5.3 failed: boom"
