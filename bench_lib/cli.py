@@ -251,12 +251,12 @@ def upgrade_cmd(args: argparse.Namespace) -> int:
             raise ValueError(f"--factor must be >= 1 (a drop to 1/factor fails), got {args.factor}")
         old, new = upgrade.pick(upgrade.stacks(root), args.stacks)
         size = config.size()
+        todo = upgrade.speedup_points(root, args.bench)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     for stack in (old, new):
         if not stack.built():
             raise CLIError(upgrade.missing(stack))
-    todo = upgrade.speedup_points(root, args.bench)
     if not todo:
         raise CLIError(f"no point of {upgrade.BENCHMARK} matches --bench {args.bench!r}")
     commit = _git(root, "rev-parse", "HEAD")

@@ -138,6 +138,10 @@ def speedup_points(root: Path, bench: str | None = None) -> list[Point]:
     as asv_runner names them, those matching ``bench`` where given."""
     from . import plan
 
+    try:
+        re.compile(bench or "")
+    except re.error as exc:
+        raise ValueError(f"--bench {bench!r} is not a regular expression ({exc})") from None
     found = {f.name: f for f in plan.discover(root)}[BENCHMARK]
     todo = []
     for i, combo in enumerate(found.combos):

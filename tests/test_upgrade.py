@@ -233,3 +233,10 @@ def test_a_point_failing_mid_check_exits_1_not_2(tmp_path, monkeypatch, capsys):
     assert cli.main(["upgrade-check", "--machine", "box"]) == 1
     assert capsys.readouterr().err.strip() == "parbench: filter_bank threads n=2 on ray 2.55.1 dask 2026.1.2 " \
         "distributed 2026.1.2 joblib 1.5.3 failed: boom"
+
+
+def test_a_bad_bench_pattern_is_one_line(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    assert cli.main(["upgrade-check", "--bench", "("]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--bench '(' is not a regular expression" in err[0]
