@@ -949,3 +949,14 @@ def test_the_readme_is_a_short_guide_with_every_page_linked():
     for page in sorted(DOCS.glob("*.md")):
         assert f"(docs/{page.name})" in text, page.name
     assert not re.search(r"\bissue \d+", text)
+
+
+def test_the_settings_table_lists_every_setting_the_help_lists():
+    """The README points to ``python -m bench_lib --help`` for the settings; docs/running.md's
+    table says more about each, and leaves none out."""
+    out = subprocess.run([sys.executable, "-m", "bench_lib", "--help"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    listed = set(re.findall(r"^  (PARBENCH_[A-Z_]+) ", out, re.M))
+    assert "PARBENCH_SIZE" in listed
+    table = set(re.findall(r"^\| `(PARBENCH_[A-Z_]+)` \|", RUNNING.read_text(), re.M))
+    assert listed <= table, listed - table
