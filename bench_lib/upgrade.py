@@ -97,9 +97,9 @@ def check(old: Stack, new: Stack, todo: list[Point], measure: Measure,
     a host warmed (or loaded) by the other; progress and an ETA after each point."""
     started, out = clock(), []
     for i, point in enumerate(todo):
-        order = (old, new) if i % 2 == 0 else (new, old)
-        got = {stack.env_name: measure(stack, point) for stack in order}
-        out.append(compare(point, got[old.env_name], got[new.env_name]))
+        order = (("old", old), ("new", new)) if i % 2 == 0 else (("new", new), ("old", old))
+        got = {side: measure(stack, point) for side, stack in order}  # by side: an A/A may name one stack twice
+        out.append(compare(point, got["old"], got["new"]))
         spent = clock() - started
         left = spent / (i + 1) * (len(todo) - i - 1)
         say(f"[{i + 1}/{len(todo)}] {point}: {_minutes(spent)} spent, ~{_minutes(left)} left")

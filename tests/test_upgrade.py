@@ -240,3 +240,11 @@ def test_a_bad_bench_pattern_is_one_line(monkeypatch, capsys):
     assert cli.main(["upgrade-check", "--bench", "("]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--bench '(' is not a regular expression" in err[0]
+
+
+def test_one_stack_named_twice_keeps_both_measurements():
+    """An A/A on one environment: the first point measures old then new, here 1.0 then
+    2.0, so new / old is 2.0 (not the second measurement against itself)."""
+    values = iter([1.0, 2.0])
+    outcomes = upgrade.check(OLD, OLD, TODO[:1], lambda stack, point: record(next(values)), say=lambda line: None)
+    assert outcomes[0].change.estimate == pytest.approx(2.0)
