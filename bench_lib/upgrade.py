@@ -160,7 +160,8 @@ def stacks(root: Path) -> list[Stack]:
     found = []
     for env in environment.get_environments(conf, None):
         versions = {k: str(v) for k, v in env.requirements.items() if k in points.ENGINES}
-        found.append(Stack(env.name, Path(env._path) / "bin" / "python", versions,
+        # asv places env_dir from the working directory; ours is the checkout's, wherever we run
+        found.append(Stack(env.name, root / conf.env_dir / env.dir_name / "bin" / "python", versions,
                            {k: str(v) for k, v in env.requirements.items()}, str(env.python)))
     return found
 
@@ -185,7 +186,7 @@ def pick(found: list[Stack], names: list[str] | None) -> tuple[Stack, Stack]:
 def missing(stack: Stack) -> str:
     """One line: which stack is not built, and asv's command that builds it."""
     return (f"the stack {stack.label} is not built ({stack.python} is missing): build both with "
-            "`python -m asv setup` (asv.conf.json's matrix, into .asv/env; needs PyPI)")
+            "`python -m asv setup` in the checkout (asv.conf.json's matrix, into .asv/env; needs PyPI)")
 
 
 def runner(root: Path, env: dict, run_id: str) -> Measure:

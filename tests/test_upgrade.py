@@ -116,8 +116,10 @@ def test_the_older_ray_is_old_and_stacks_are_named_by_their_env():
         upgrade.pick([OLD], None)
 
 
-def test_the_stacks_are_asv_conf_jsons_matrix():
-    """asv.conf.json pins two stacks whole (its excludes): these versions are written there."""
+def test_the_stacks_are_asv_conf_jsons_matrix(tmp_path, monkeypatch):
+    """asv.conf.json pins two stacks whole (its excludes): these versions are written there;
+    their environments are the checkout's, whatever the working directory."""
+    monkeypatch.chdir(tmp_path)
     found = upgrade.stacks(ROOT)
     assert sorted(s.label for s in found) == [
         "ray 2.55.1 dask 2026.1.2 distributed 2026.1.2 joblib 1.5.3",
