@@ -123,3 +123,20 @@ if {auth_mode!r}:
     os.environ["RAY_AUTH_MODE"] = {auth_mode!r}
 """
     assert result_of(run_fresh(setup + MAP_ABS, tmp_path)) == [abs(x) for x in ITEMS]
+
+
+def test_a_local_runtime_starts_without_the_monitors_it_has_no_use_for():
+    """Ray's own start spawns the autoscaler's monitor and a log monitor; the backend's
+    runtime runs tasks without either (log_to_driver=False, a local runtime never scales)."""
+    import psutil
+
+    from bench_lib import backends
+
+    engine = backends.warm("ray", 2, ())
+    try:
+        daemons = [" ".join(p.cmdline()) for p in psutil.Process().children(recursive=True)]
+        assert not [d for d in daemons if d.endswith(("/monitor.py", "/log_monitor.py")) or "monitor.py " in d], daemons
+        assert any("raylet" in d for d in daemons), daemons  # the runtime itself is there
+        assert engine.map(abs, [-1, -2, 3]) == [1, 2, 3]
+    finally:
+        backends.close_all()

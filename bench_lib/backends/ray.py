@@ -23,6 +23,7 @@ another key (or class) is asked for, by :meth:`RayBackend.retire_actors`, and on
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -255,14 +256,15 @@ def _ensure_runtime(n_workers: int) -> None:
     _runtime.update(owned=True, cpus=n_workers, marker=marker)
     os.environ[MARKER] = marker  # inherited by the daemons ray.init starts, not by later children
     try:
-        ray.init(
-            address="local",  # a new runtime, even if `ray start` left one (or its file) here
-            num_cpus=n_workers,
-            include_dashboard=False,
-            object_store_memory=_object_store_bytes(),
-            log_to_driver=False,
-            logging_level=logging.WARNING,
-        )
+        with _lean_start():
+            ray.init(
+                address="local",  # a new runtime, even if `ray start` left one (or its file) here
+                num_cpus=n_workers,
+                include_dashboard=False,
+                object_store_memory=_object_store_bytes(),
+                log_to_driver=False,
+                logging_level=logging.WARNING,
+            )
         # Ends the runtime if this process dies without closing it (asv's benchmark
         # processes end with os._exit): Ray's agents would notice only after ~40 s.
         _runtime["watcher"] = subprocess.Popen(
@@ -274,6 +276,27 @@ def _ensure_runtime(n_workers: int) -> None:
         raise
     finally:
         os.environ.pop(MARKER, None)
+
+
+@contextlib.contextmanager
+def _lean_start():
+    """A local runtime without the two daemons a benchmark has no use for: the autoscaler's
+    monitor (a local runtime never scales) and the log monitor (log_to_driver=False). ray.init
+    has no option for them; ``ray start`` has (--no-monitor, --include-log-monitor) through
+    the RayParams it builds, where they are set here, for this start only."""
+    from ray._private import parameter
+
+    original = parameter.RayParams.__init__
+
+    def lean(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.no_monitor, self.include_log_monitor = True, False
+
+    parameter.RayParams.__init__ = lean
+    try:
+        yield
+    finally:
+        parameter.RayParams.__init__ = original
 
 
 def _reread_auth_settings() -> None:
