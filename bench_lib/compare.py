@@ -254,13 +254,14 @@ def agrees(a: dict, b: dict, within: float = AGREE) -> bool:
 def winner(records: list[dict]) -> str:
     """The backend a set of speedup points recommends: the fastest at the most workers,
     the loop where none beats it, and 'tie: x/y/...' (in name order) for every backend whose
-    interval overlaps the fastest one's: those cannot be told apart."""
+    interval overlaps the fastest one's: those cannot be told apart. A backend measured
+    slower than the loop is never in the tie, as the report's verdict never recommends it."""
     top = max(r["n_workers"] for r in records)
     ranked = sorted((r for r in records if r["n_workers"] == top), key=lambda r: -r["value"])
     best = ranked[0]
     if best["value"] < 1.0:
         return "serial"
-    tied = [r["backend"] for r in ranked[1:] if interval(best).overlaps(interval(r))]
+    tied = [r["backend"] for r in ranked[1:] if r["value"] >= 1.0 and interval(best).overlaps(interval(r))]
     return "tie: " + "/".join(sorted([best["backend"], *tied])) if tied else best["backend"]
 
 

@@ -304,9 +304,10 @@ def overlap(a: dict, b: dict) -> bool:
 
 def tie(side: dict, workload: str) -> tuple[dict, set[str]]:
     """A run's recommendation for a workload, by hand: its fastest point, and every backend
-    whose speedup interval overlaps that one's."""
+    whose speedup interval overlaps that one's, unless it measured slower than the loop."""
     rows = sorted((p for k, p in side.items() if k[0] == workload), key=lambda p: -p["speedup"])
-    return rows[0], {rows[0]["backend"], *(p["backend"] for p in rows[1:] if overlap(rows[0], p))}
+    return rows[0], {rows[0]["backend"], *(p["backend"] for p in rows[1:]
+                                           if p["speedup"] >= 1.0 and overlap(rows[0], p))}
 
 
 # Each figure as the README's Reproducibility section writes it (whitespace folded).
@@ -321,7 +322,7 @@ REPRODUCIBILITY_FIGURES = (
     "after 6-15 rounds, at ±5% to ±70% (Ray on model_inference)",
     "the median half-width of all 56 points is 9.3%",
     "filter_bank: threads (1.42x ±0.04, then 1.43x ±0.04) in both",
-    "convolve2d (loky, multiprocessing, joblib-multiprocessing) and model_inference (six backends)",
+    "convolve2d (loky, multiprocessing, joblib-multiprocessing) and model_inference (five backends)",
     "volume_gaussian's tie has 3 members in the first run and 5 in the second",
     "117 samples were discarded (besides the 7,446 kept) and retaken; 2 of 56 points",
     "model_inference's ceiling at n=2 is 1.17x, below most backends' speedups there",
@@ -414,8 +415,8 @@ def test_ties_and_the_a_a_gate_are_what_compare_prints():
     assert ties["filter_bank"] == "threads -> threads"
     same = "tie: joblib-multiprocessing/loky/multiprocessing"
     assert ties["convolve2d"] == f"{same} -> {same}"
-    six = "tie: dask/joblib-multiprocessing/joblib-threading/loky/multiprocessing/ray"
-    assert ties["model_inference"] == f"{six} -> {six}"
+    five = "tie: dask/joblib-multiprocessing/joblib-threading/loky/multiprocessing"  # ray below 1 in one run
+    assert ties["model_inference"] == f"{five} -> {five}"
     before, after = ties["volume_gaussian"].removesuffix("  (tie members differ)").split(" -> ")
     assert len(before.split("/")) == 3 and len(after.split("/")) == 5
 
@@ -429,7 +430,7 @@ AA_FIGURES = (
     "volume_gaussian / dask: 1.155x [1.072, 1.244], then 1.368x [1.285, 1.455]",
     "0 regressions of 35 at `--factor 1.2`",
     "filter_bank: threads in both runs (1.66x ±0.05, then 1.67x ±0.05)",
-    "model_inference: the same five-way tie in both (dask, joblib-multiprocessing, loky, multiprocessing, ray)",
+    "model_inference and interpolators: the same five-way tie in both (dask, joblib-multiprocessing, loky, multiprocessing, ray)",
     "filter_bank's points (25-93 ms a sample) reach ±3% in 13 of 14 points (225-354 rounds;",
     "one stopped at the cap after 372. The rest take 1.2-24 s a sample",
     "8-18 rounds for convolve2d, volume_gaussian and model_inference, and 3 for the interpolators (9-24 s a sample), "
@@ -473,7 +474,7 @@ def test_a_a_runs_under_the_current_protocol(xeon_report):
     for workload in {k[0] for k in first}:
         (best1, tie1), (best2, tie2) = tie(first, workload), tie(second, workload)
         assert best1["backend"] in tie2 and best2["backend"] in tie1  # never contradict
-        assert (tie1 == tie2) == (workload in ("filter_bank", "model_inference"))
+        assert (tie1 == tie2) == (workload in ("filter_bank", "model_inference", "interpolators"))
     fb = [tie(side, "filter_bank")[0] for side in (first, second)]
     assert [f"{p['backend']} {p['speedup']:.2f}x ±{(p['speedup_ci'][1] - p['speedup_ci'][0]) / 2:.2f}" for p in fb] == [
         "threads 1.66x ±0.05", "threads 1.67x ±0.05"]
@@ -522,7 +523,7 @@ def test_a_a_recommendations_are_what_compare_prints():
     how = {w: line.rsplit("  (", 1)[1] if "  (" in line else "" for w, line in
            re.findall(r"recommended for (\w+): (.*)", out)}
     assert how == {"filter_bank": "", "model_inference": "", "convolve2d": "tie members differ)",
-                   "volume_gaussian": "tie members differ)", "interpolators": "tie members differ)"}
+                   "volume_gaussian": "tie members differ)", "interpolators": ""}
 
 
 EPYC = "vm-2core-24gb-epyc"
@@ -885,11 +886,11 @@ def test_traces_on_the_speedups_engines_are_the_committed_run():
 def test_the_readmes_tie_stability_is_the_scripts():
     """The A/A pairs' recommendations recomputed from the first rounds only: the README's
     counts are what ``docs/tie_stability.py`` prints, and at all the rounds they are the
-    counts the README gives for each pair (2 of 5 on the Xeon, 3 of 5 on the EPYC)."""
+    counts docs/validation.md gives for each pair (3 of 5 on the Xeon, 3 of 5 on the EPYC)."""
     out = subprocess.run([sys.executable, str(ROOT / "docs" / "tie_stability.py")], capture_output=True, text=True,
                          timeout=120, check=True).stdout
     counts = [re.findall(r"rounds: (\d) of 5", line) for line in out.splitlines()]
-    assert [c[-1] for c in counts] == ["2", "3"], out
+    assert [c[-1] for c in counts] == ["3", "3"], out
     text = " ".join(VALIDATION.read_text().split())
     assert (f"the same in both runs for {', '.join(counts[0][:-1])} and {counts[0][-1]} of 5 workloads in the Xeon pair "
             f"above, and {', '.join(counts[1][:-1])} and {counts[1][-1]} of 5 in this pair") in text

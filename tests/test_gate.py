@@ -182,6 +182,10 @@ def test_winner_by_hand():
     assert compare.winner(three) == "tie: dask/loky/threads"
     assert compare.winner([point(0.9, 0.01), point(0.8, 0.01, backend="loky")]) == "serial"
     assert compare.winner([point(0.9, 0.01, n=1), point(1.2, 0.01, backend="loky")]) == "loky"
+    # a wide leader's interval [1.1/e^0.5, 1.1 e^0.5] = [0.67, 1.81] reaches 0.95: still no tie
+    # with a backend measured slower than the loop
+    assert compare.winner([point(1.1, 0.5), point(0.95, 0.01, backend="loky")]) == "threads"
+    assert compare.winner([point(1.1, 0.5), point(1.0, 0.01, backend="loky")]) == "tie: loky/threads"
 
 
 def test_agreement_boundaries_and_winners_of_each_side():
