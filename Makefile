@@ -41,9 +41,11 @@ bench: setup
 test: setup system
 	$(BIN)/python -m pytest $(ARGS)
 
-# The docs pages whose figures come from results/ (tests/test_docs.py checks they are current).
-docs: setup
+# The docs pages whose figures come from results/ (tests/test_docs.py checks they are current),
+# and the README's picture of the report page (Chromium: make test installs it).
+docs: setup system
 	$(BIN)/python docs/generate.py
+	$(BIN)/python -m bench_lib site --screenshot docs/report.png
 
 # Mutation testing of the measurement core (pyproject's [tool.mutmut]); not part of make test.
 mutation: setup

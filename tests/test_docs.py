@@ -33,14 +33,6 @@ DOCS = ROOT / "docs"
 METHOD, VALIDATION, RUNNING = DOCS / "method.md", DOCS / "validation.md", DOCS / "running.md"
 REGRESSIONS, TROUBLESHOOTING, CONTRIBUTING = DOCS / "regressions.md", DOCS / "troubleshooting.md", DOCS / "contributing.md"
 PNG = "docs/report.png"
-# What the picture shows is drawn by these: the site package (bench_lib/site/: the page and
-# its figures in report_page.py, asv's patched pages in asv_pages.py, build in __init__.py,
-# the screenshot in chromium.py), the rows and recommendations it prints (report.py) from
-# the results and machine metadata it reads (asv_results.py) and the points (points.py).
-# cli.py only calls site.build and site.screenshot.
-DRAWING_CODE = ("bench_lib/site/__init__.py", "bench_lib/site/asv_pages.py", "bench_lib/site/report_page.py",
-                "bench_lib/site/chromium.py", "bench_lib/report.py", "bench_lib/asv_results.py",
-                "bench_lib/points.py", "bench_lib/verdict.py", "bench_lib/findings.py")
 XEON = "vm-2core-24gb-xeon"
 RUNS = ("bdfb4bc4-20261130T044334", "bdfb4bc4-20261130T051716")
 
@@ -179,55 +171,17 @@ def test_results_reading_commands_of_the_table_run():
 
 
 # -- docs/report.png -------------------------------------------------------------------------
-def git(*args: str) -> str:
-    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                          check=True).stdout.strip()
+def test_report_png_is_one_view_a_readme_can_carry():
+    """The picture the README shows: at most 300 KB, the top of the page (``make docs``
+    redraws it with ``python -m bench_lib site --screenshot docs/report.png``)."""
+    from PIL import Image
 
+    from bench_lib.site import chromium
 
-def last_commit(path: str) -> str:
-    return git("log", "-1", "--format=%H", "--", path)
-
-
-def drawn_before(changed: str, drawn: str) -> bool:
-    """Whether a picture committed in ``drawn`` predates code committed in ``changed``: true
-    unless ``changed`` is ``drawn`` or one of its ancestors."""
-    done = subprocess.run(["git", "merge-base", "--is-ancestor", changed, drawn], cwd=ROOT)
-    if done.returncode not in (0, 1):
-        raise RuntimeError(f"git merge-base --is-ancestor {changed} {drawn} failed")
-    return done.returncode == 1
-
-
-def stale_drawing(png: str, code: tuple[str, ...]) -> list[str]:
-    """The drawing files last committed after ``png`` was (not in the history of its last
-    commit), each with that commit."""
-    drawn = last_commit(png)
-    assert drawn, f"{png} is in no commit"
-    stale = []
-    for path in code:
-        changed = last_commit(path)
-        assert changed, f"{path} is in no commit"
-        if drawn_before(changed, drawn):
-            stale.append(f"{path} (changed in {changed[:8]}: "
-                         f"{git('log', '-1', '--format=%s', changed)[:80]})")
-    return stale
-
-
-def in_git_checkout() -> bool:
-    if shutil.which("git") is None:
-        return False
-    done = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=ROOT,
-                          capture_output=True, text=True)
-    return done.returncode == 0 and done.stdout.strip() == "true"
-
-
-@pytest.mark.skipif(not in_git_checkout(), reason="not a git checkout: no history to compare")
-def test_report_png_is_drawn_after_the_code_that_draws_it():
-    """File times mean nothing in a fresh clone; commits do. Redraw with
-    ``python -m bench_lib site --screenshot docs/report.png`` and commit it."""
-    if git("rev-parse", "--is-shallow-repository") == "true":
-        pytest.skip("shallow clone: the history of docs/report.png may be cut")
-    assert stale_drawing(PNG, DRAWING_CODE) == [], \
-        f"{PNG} was drawn before the current site code: redraw it"
+    assert (ROOT / PNG).stat().st_size <= 300 * 1024
+    with Image.open(ROOT / PNG) as image:
+        assert image.mode == "P" and image.height <= chromium.VIEW_HEIGHT + 100
+        assert image.text["Source"].startswith("parbench ")
 
 
 def test_a_tagged_png_keeps_its_pixels_and_names_what_drew_it(tmp_path):
@@ -242,14 +196,6 @@ def test_a_tagged_png_keeps_its_pixels_and_names_what_drew_it(tmp_path):
         image.load()
         assert image.text == {"Source": "parbench abc123"}
         assert list(image.get_flattened_data()) == [(10, 20, 30)] * 6
-
-
-@pytest.mark.skipif(not in_git_checkout(), reason="not a git checkout: no history to compare")
-def test_the_png_check_catches_code_committed_after_the_picture():
-    head, parent = git("rev-parse", "HEAD"), git("rev-parse", "HEAD~1")
-    assert drawn_before(head, parent)  # code of the newer commit, picture of the older
-    assert not drawn_before(parent, head)
-    assert not drawn_before(head, head)  # drawn in the commit that changed the code
 
 
 # -- the Reproducibility section -------------------------------------------------------------
