@@ -19,18 +19,7 @@ import time
 from pathlib import Path
 
 from . import commands, compare, config
-
-def project_root() -> Path:
-    """The checkout to benchmark: the nearest directory above cwd with asv.conf.json."""
-    here = Path.cwd().resolve()
-    for path in (here, *here.parents):
-        if (path / "asv.conf.json").is_file():
-            return path
-    raise CLIError(f"no asv.conf.json in {here} or above: run from a parbench checkout")
-
-
-class CLIError(RuntimeError):
-    pass
+from .checkout import CLIError, project_root  # noqa: F401 (re-exported: cli.CLIError)
 
 
 def _step(number: int, total: int, text: str) -> None:

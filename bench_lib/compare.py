@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from . import protocol, report as rep
 from .result_sets import result_set  # noqa: F401  (compare's API: what BASE and NEW name)

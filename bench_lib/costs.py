@@ -8,17 +8,11 @@ a floor: at least ``min_repeat`` samples (and two runs), however little time it 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import statistics
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 from . import ledger
-
-if TYPE_CHECKING:
-    from .plan import Benchmark
 
 # Per point, when this machine has no earlier duration for a benchmark.
 FIRST_RUN_GUESS_S = {"full": 30.0, "small": 2.0}
@@ -26,50 +20,7 @@ FIRST_RUN_GUESS_S = {"full": 30.0, "small": 2.0}
 # Benchmarks whose points stop at PARBENCH_POINT_CAP_S (the paired protocol of ratios.py).
 CAPPED = ("scaling.",)
 
-MIN_RUN_COUNT = 2  # asv's default: a time_* point runs its function at least twice
-
-
-def samples(sample_s: float, repeat: tuple) -> int:
-    """How many samples asv takes of a point whose one sample lasts ``sample_s`` under
-    ``repeat = (min_repeat, max_repeat, max_time)``: it stops once it has ``min_repeat``
-    (and two runs) and more than ``max_time`` has passed, or at ``max_repeat``."""
-    low, high, max_time = repeat
-    taken = 0
-    while taken < high:
-        taken += 1
-        if taken >= max(low, MIN_RUN_COUNT) and taken * sample_s > max_time:
-            break
-    return taken
-
-
-@dataclasses.dataclass(frozen=True)
-class Cost:
-    """One measured point's seconds, as recorded: ``fixed_s`` that sampling does not decide,
-    and of a time_* benchmark the length of one sample at each point recorded (its
-    sampling at another ``repeat`` follows asv's rule); of a protocol benchmark, the time
-    cap it ran under, ``sampled_s`` the part that grows with the cap."""
-
-    fixed_s: float
-    sample_s: tuple[float, ...] = ()
-    sampled_s: float = 0.0       # the recorded sampling per point (time_*)
-    cap_s: float | None = None   # the protocol's cap it was recorded under
-
-    @property
-    def recorded_s(self) -> float:
-        return self.fixed_s + self.sampled_s
-
-    def at(self, repeat: tuple | None = None, cap_s: float | None = None) -> float:
-        """Seconds per point under ``repeat`` (time_*) or the time cap ``cap_s`` (protocol)."""
-        if self.sample_s and repeat:
-            return self.fixed_s + statistics.fmean(samples(s, repeat) * s for s in self.sample_s)
-        if cap_s and self.cap_s:
-            return self.fixed_s + self.sampled_s * cap_s / self.cap_s
-        return self.recorded_s
-
-    def scaled(self, factor: float) -> "Cost":
-        """This cost on a machine ``factor`` times slower: every part, samples included."""
-        return Cost(self.fixed_s * factor, tuple(s * factor for s in self.sample_s), self.sampled_s * factor,
-                    self.cap_s)
+from .benchmark import MIN_RUN_COUNT, Benchmark, Cost, samples  # noqa: F401 (re-exported)
 
 
 def _sampling(row: dict, indices) -> tuple[tuple[float, ...], float]:

@@ -13,7 +13,6 @@ import hashlib
 import inspect
 import os
 import tempfile
-import time
 from functools import lru_cache
 
 import numpy as np
@@ -104,30 +103,3 @@ def points(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     xy = r.random((2, n))
     xy.setflags(write=False)
     return xy[0], xy[1]
-
-
-if __name__ == "__main__":  # what the cache saves a point's setup, and that it changes nothing timed
-    import statistics
-
-    from scipy.ndimage import gaussian_filter
-
-    from .workloads.volume_gaussian import SHAPE, SIGMA, TRUNCATE
-
-    shape = SHAPE["full"]
-    started = time.perf_counter()
-    made = volume.__wrapped__.__wrapped__(shape)
-    built = time.perf_counter() - started
-    volume(shape)  # into the cache
-    started = time.perf_counter()
-    loaded = volume.__wrapped__(shape)
-    print(f"volume {shape} float32, {made.nbytes / 1e6:.0f} MB: built in {built:.2f} s, "
-          f"loaded from {config.cache_dir() / 'inputs'} in {time.perf_counter() - started:.2f} s, "
-          f"identical: {np.array_equal(made, loaded)}")
-    took = {"built": [], "loaded": []}
-    for _ in range(3):  # interleaved: the same filter on each, as VolumeGaussian's 'whole' runs it
-        for name, array in (("built", made), ("loaded", loaded)):
-            started = time.perf_counter()
-            gaussian_filter(array, SIGMA, truncate=TRUNCATE)
-            took[name].append(time.perf_counter() - started)
-    print(f"gaussian_filter(sigma={SIGMA:g}), median of 3 interleaved: " + ", ".join(
-        f"{name} {statistics.median(seconds):.2f} s" for name, seconds in took.items()))

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import asv_results as results
+from .checkout import CLIError, project_root
 from . import workloads
 from .asv_results import CEILING, PER_TASK, Machine
 
@@ -315,8 +316,6 @@ def render(machine: Machine, forecasts: dict[str, list[Forecast]], n: int, fitte
 
 
 def command(args) -> int:
-    from .cli import CLIError, project_root
-
     folder = Path(args.results) if args.results else project_root() / "results"
     fitted = args.workers - 1 if args.max_measured is None else min(args.max_measured, args.workers - 1)
     if fitted < 1:

@@ -25,12 +25,12 @@ from typing import Any, Callable
 import psutil
 
 from . import backends, config, memory, overhead, ratios, timeline, windows, workloads  # noqa: F401 (ratios, timeline: re-exported)
+from .runs import (  # noqa: F401 (re-exported: a benchmark's one import)
+    Prepared, n_workers, prepare, prepare_on, skip_if, unsupported, worker_limit,
+)
 from .affinity import pin, pin_unsupported, unpin  # noqa: F401 (re-exported for benchmarks)
 
 BACKENDS = config.selected("PARBENCH_BACKENDS", backends.names())
-
-_primed: set[tuple] = set()
-
 
 class Windowed:
     """asv calls ``teardown`` after each sample: close its load window there (a subclass
@@ -119,26 +119,6 @@ def combination(bench: Any) -> int | None:
         return None
 
 
-def skip_if(reason: str | None) -> None:
-    """asv records a combination as n/a when its setup raises NotImplementedError: raise
-    it when there is a reason."""
-    if reason:
-        raise NotImplementedError(reason)
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """One workload run, ready on a warm engine: calling it runs the workload once."""
-
-    workload: workloads.Workload
-    engine: backends.Backend
-    inputs: workloads.Inputs
-    variant: str
-
-    def __call__(self) -> Any:
-        return self.workload.run(self.engine, self.inputs, self.variant)
-
-
 @dataclass(frozen=True)
 class PreparedPerCall:
     """One workload run, ready: calling it starts a pool of its own, runs it and closes it."""
@@ -151,10 +131,6 @@ class PreparedPerCall:
 
     def __call__(self) -> Any:
         return overhead.on_new_pool(self.workload.name, self.backend, self.n_workers, self.variant, self.inputs)
-
-
-def n_workers() -> list[int]:
-    return config.worker_counts()
 
 
 def size() -> str:
@@ -180,29 +156,10 @@ def variants(workload: str) -> list[str]:
     return workloads.get(workload).variant_names
 
 
-def unsupported(workload: str, backend: str, n_workers: int, variant: str) -> str | None:
-    """Why this combination has no meaning (asv records it as n/a), or None."""
-    reason = workloads.get(workload).unsupported(backend, variant) or worker_limit(backend, n_workers)
-    if reason:
-        return reason
-    cls = backends.backend_class(backend)
-    if variant == workloads.SHARED.name and cls.shares_memory:
-        return f"{backend} shares memory with the caller: 'shared' would repeat the unshared run"
-    return None
-
-
 def skipped_for(workload: str) -> staticmethod:
     """A workload benchmark's ``skipped(backend, n_workers, variant, ...)``: why asv records
     n/a for a combination (the plan counts these; ``prepare`` raises it), or None."""
     return staticmethod(lambda backend, n_workers, variant, *_: unsupported(workload, backend, n_workers, variant))
-
-
-def worker_limit(backend: str, n_workers: int) -> str | None:
-    """Why ``backend`` cannot have ``n_workers`` here (serial has one), or None."""
-    limit, why = backends.backend_class(backend).worker_limit()
-    if n_workers > limit:
-        return f"{backend}: n_workers={n_workers} exceeds {limit} ({why})"
-    return None
 
 
 def prepare_per_call(workload: str, backend: str, n_workers: int, variant: str, **params) -> PreparedPerCall:
@@ -220,39 +177,10 @@ def prepare_per_call(workload: str, backend: str, n_workers: int, variant: str, 
     return run
 
 
-def prepare(workload: str, backend: str, n_workers: int, variant: str, **params) -> Prepared:
-    """``workload`` ready to run once on a warm ``backend`` (see :class:`Prepared`)."""
-    skip_if(unsupported(workload, backend, n_workers, variant))
-    wl = workloads.get(workload)
-    marks = [time.perf_counter()]
-    inputs = wl.inputs(config.size(), n_workers=n_workers, **params)
-    marks.append(time.perf_counter())
-    engine = backends.warm(backend, n_workers, wl.modules)
-    marks.append(time.perf_counter())
-    key = (workload, backend, n_workers, variant, tuple(sorted(params.items())))
-    run = prepare_on(engine, wl, inputs, variant, prime=key not in _primed)
-    _primed.add(key)
-    marks.append(time.perf_counter())
-    windows.setup_took(engine_s=marks[2] - marks[1], inputs_s=marks[1] - marks[0], warm_s=marks[3] - marks[2])
-    windows.begin()
-    return run
-
-
 def watch() -> None:
     """Open the load window of the sample asv takes next, for a setup without ``prepare``
     (which opens it itself)."""
     windows.begin()
-
-
-def prepare_on(engine: backends.Backend, wl: workloads.Workload, inputs: workloads.Inputs, variant: str,
-               prime: bool = True) -> Prepared:
-    """:func:`prepare` on an engine the caller holds (several at once: ``ratios.speedups``)."""
-    if variant == workloads.SHARED.name:
-        engine.share(inputs.data)  # placement is setup, never timed (memoised)
-    run = Prepared(wl, engine, inputs, variant)
-    if wl.warm_before_timing and prime:
-        run()  # first call: placement, lazy imports, caches in workers
-    return run
 
 
 def inputs(workload: str, **params) -> workloads.Inputs:

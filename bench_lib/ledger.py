@@ -12,10 +12,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .plan import Benchmark
+from .benchmark import Benchmark
 
 LEDGER = "measured.jsonl"  # beside the result files: which combinations each one holds
 PHASES = "phases.jsonl"  # beside them: where each combination's process spent its time (windows.finish)

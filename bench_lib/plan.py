@@ -13,42 +13,8 @@ import sys
 from pathlib import Path
 
 from . import config, costs, ledger
+from .benchmark import Benchmark  # noqa: F401 (re-exported: plan.Benchmark)
 from .costs import duration
-
-
-@dataclasses.dataclass
-class Benchmark:
-    """One asv benchmark and the parameter combinations of it this run measures."""
-
-    name: str                # module.Class.method, as asv names it
-    selected: list[int]      # indices into the product of its params ([0] without params)
-    total: int               # combinations it has
-    estimate_s: float | None = None
-    source: str = "guess"    # of its estimate: "measured" here, "elsewhere" (other machines), "guess"
-    repeat: tuple | None = None  # asv's (min_repeat, max_repeat, max_time) of a time_* benchmark
-    attributes: list[str] = dataclasses.field(default_factory=list)  # asv -a overrides (a budget)
-    params: tuple[dict, ...] = ()  # the selected combinations: {param name: value as asv shows it}
-    skips: frozenset[int] = frozenset()  # indices asv will record as n/a (the class's ``skipped``)
-    cost: costs.Cost | None = None  # of one measured point (costs.estimate)
-
-    @property
-    def measured(self) -> bool:
-        return self.source == "measured"
-
-    @property
-    def n_a(self) -> int:
-        """Selected combinations asv will record as n/a: a fork and a raise, no measurement."""
-        return len(self.skips.intersection(self.selected))
-
-    @property
-    def group(self) -> str:
-        return self.name.rsplit(".", 1)[0]
-
-    def regex(self, names: list[str]) -> str:
-        """The ``--bench`` regex asv needs to run exactly the selected combinations."""
-        if len(self.selected) == self.total:
-            return f"^{re.escape(self.name)}(\\(|$)"
-        return "^(" + "|".join(re.escape(names[i]) for i in self.selected) + ")$"
 
 
 @dataclasses.dataclass(frozen=True)

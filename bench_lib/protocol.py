@@ -231,6 +231,12 @@ class NoGuard:
         return Load(1.0, 0.0, 0.0)
 
 
+def guard(on: bool = True):
+    """The foreign-load guard, or :class:`NoGuard` where the run cannot see other processes
+    (``PARBENCH_GUARD=off``: a container without its host's /proc)."""
+    return Guard() if on else NoGuard()
+
+
 # -- the rounds -----------------------------------------------------------------------------
 def rotation(names: list[str], round_index: int) -> list[str]:
     """Round ``i``'s order: the arms rotated left by ``i``."""

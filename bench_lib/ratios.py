@@ -19,7 +19,7 @@ import sys
 import tempfile
 from typing import Any
 
-from . import allocator, backends, ceiling, config, gil, harness, points, protocol, workloads
+from . import allocator, backends, ceiling, config, gil, points, protocol, runs, traces, workloads
 from .backends import _worker
 
 SERIAL = "serial"
@@ -33,14 +33,14 @@ def params_for(workload: str) -> dict[str, Any]:
 def guard():
     """The foreign-load guard, unless ``PARBENCH_GUARD=off`` (a machine where the run
     cannot see other processes, e.g. a container without /proc of its host)."""
-    return protocol.Guard() if config.guard_on() else protocol.NoGuard()
+    return protocol.guard(config.guard_on())
 
 
 def best_variant(workload: str, backend: str, n_workers: int) -> str | None:
     """The variant a careful user runs here: the shared one where it means something."""
     wl = workloads.get(workload)
     for variant in (wl.gap_pair[1], *wl.variant_names):
-        if not harness.unsupported(workload, backend, n_workers, variant):
+        if not runs.unsupported(workload, backend, n_workers, variant):
             return variant
     return None
 
@@ -50,7 +50,7 @@ def unsupported(workload: str, backend: str, n_workers: int, what: str = "speedu
     if what == "gap":
         wl = workloads.get(workload)
         for variant in wl.gap_pair:
-            reason = harness.unsupported(workload, backend, n_workers, variant)
+            reason = runs.unsupported(workload, backend, n_workers, variant)
             if reason:
                 return reason
         return None
@@ -92,7 +92,7 @@ def record(kind: str, top: str, bottom: str, m: protocol.Measurement, **point) -
 
 
 # -- engine-driving: exercised with real engines (tests/test_engines.py, test_ceiling.py,
-# test_harness.py), too slow for mutation testing, which covers the arithmetic above.
+# test_runs.py), too slow for mutation testing, which covers the arithmetic above.
 # pragma: no mutate block
 def measured(kind: str, arms: dict, top: str, bottom: str, options: dict, **point) -> dict:
     """Measure ``top / bottom`` through the protocol (the run's cap and guard unless
@@ -103,14 +103,14 @@ def measured(kind: str, arms: dict, top: str, bottom: str, options: dict, **poin
     return out
 
 
-def prepare_best(workload: str, backend: str, n_workers: int) -> harness.Prepared:
+def prepare_best(workload: str, backend: str, n_workers: int) -> runs.Prepared:
     """The run a trace or tracing's cost is taken of (a speedup's: :func:`speedups`): the
     variant a careful user picks, at the workload's representative parameters, on the
     process's warm engine."""
     variant = best_variant(workload, backend, n_workers)
     if variant is None:
         raise ValueError(unsupported(workload, backend, n_workers))
-    return harness.prepare(workload, backend, n_workers, variant, **params_for(workload))
+    return runs.prepare(workload, backend, n_workers, variant, **params_for(workload))
 
 
 def _against_serial(wl: workloads.Workload, inputs, arms: dict, options: dict, faults_in: str) -> protocol.Measurement:
@@ -139,7 +139,7 @@ def group_for(workload: str, backend: str, n_workers: int) -> list[str]:
     quietly (a warm Dask or Ray would load the other arms' samples); else it alone."""
     named = [b for b in config.speedup_group() if b != SERIAL]
     group = [b for b in dict.fromkeys(named) if not backends.backend_class(b).busy_when_idle
-             and not harness.worker_limit(b, n_workers) and best_variant(workload, b, n_workers)]
+             and not runs.worker_limit(b, n_workers) and best_variant(workload, b, n_workers)]
     return group if backend in group and len(group) > 1 else [backend]
 
 
@@ -204,9 +204,9 @@ def speedups(workload: str, names: list[str], n_workers: int, **options) -> dict
             engine.faults_in = folder
             engine.warm(wl.modules)
             variants[name] = best_variant(workload, name, n_workers)
-            arms[name] = harness.prepare_on(engine, wl, inputs, variants[name])
+            arms[name] = runs.prepare_on(engine, wl, inputs, variants[name])
             if variants[name] == shared and unsupported(workload, name, n_workers, "gap") is None:
-                arms[gap_arm(name, naive)] = harness.prepare_on(engine, wl, inputs, naive)
+                arms[gap_arm(name, naive)] = runs.prepare_on(engine, wl, inputs, naive)
                 gaps.append(name)
         m = _against_serial(wl, inputs, arms, options, folder)
         out: dict[str, dict[str, dict]] = {"speedup": {}, "gap": {}}
@@ -232,11 +232,9 @@ def _trace_each(arms: dict, names: list[str]) -> None:
     """The run's trace of each point, on the engines its rounds warmed (bench_lib.timeline).
     The points are written first: a trace that fails loses none of them, and is said, and
     ``scaling.Traces`` then takes one of its own (and fails there, visibly, if it must)."""
-    from . import timeline  # imports this module
-
     for name in names:
         try:
-            timeline.take(arms[name])
+            traces.take(arms[name])
         except Exception as e:  # noqa: BLE001 -- the measured points stand without it
             print(f"parbench: {name}'s trace was not taken beside its speedup ({e!r}); "
                   f"scaling.Traces takes its own", file=sys.stderr, flush=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 
-from . import ledger, points, protocol, ratios
+from . import config, ledger, points, protocol
 
 _open: list = []  # the window of the sample asv is about to take: (guard, snapshot)
 _watched: set = set()  # combinations of this process with a window recorded
@@ -50,7 +50,7 @@ def begin() -> None:
     _open.clear()
     _phase["sample_from"] = time.perf_counter()
     if points.run_file() is not None:  # in a run: its windows go beside its points
-        guard = ratios.guard()
+        guard = protocol.guard(config.guard_on())
         _open.append((guard, guard.snapshot()))
 
 

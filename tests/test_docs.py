@@ -610,7 +610,7 @@ def test_timeouts_are_the_readmes():
 
 
 def test_setup_runs_the_workload_once_except_the_interpolators(monkeypatch):
-    from bench_lib import backends, harness, workloads
+    from bench_lib import backends, harness, runs, workloads
 
     monkeypatch.setenv("PARBENCH_SIZE", "small")
     assert workloads.get("interpolators").warm_before_timing is False
@@ -624,7 +624,7 @@ def test_setup_runs_the_workload_once_except_the_interpolators(monkeypatch):
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(workloads.Workload, "run", counted)
-    monkeypatch.setattr(harness, "_primed", set())
+    monkeypatch.setattr(runs, "_primed", set())
     try:
         run = harness.prepare("filter_bank", "serial", 1, "naive", filter_size="5x5")
         assert len(calls) == 1  # setup ran it once

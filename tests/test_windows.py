@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bench_lib import harness, protocol, windows
+from bench_lib import harness, protocol, runs, windows
 
 
 class ScriptedGuard:
@@ -47,7 +47,7 @@ def written(tmp_path, monkeypatch):
 def samples(monkeypatch, bench, params, loads):
     """asv's sequence for one combination: setup (the window opens), a sample, teardown."""
     guard = ScriptedGuard(loads)
-    monkeypatch.setattr(windows.ratios, "guard", lambda: guard)
+    monkeypatch.setattr(windows.protocol, "guard", lambda on: guard)
     for _ in loads:
         windows.begin()
         bench.teardown(*params)
@@ -76,7 +76,7 @@ def test_setup_caches_result_is_not_a_parameter_and_no_window_no_record(monkeypa
 
 def test_outside_a_run_no_window_is_opened(monkeypatch):
     monkeypatch.delenv("PARBENCH_POINTS", raising=False)
-    monkeypatch.setattr(windows.ratios, "guard", lambda: pytest.fail("no guard outside a run"))
+    monkeypatch.setattr(windows.protocol, "guard", lambda on: pytest.fail("no guard outside a run"))
     windows.begin()
     assert windows.end(FilterBank(), ("serial", 1, "naive", "5x5")) is None
 
@@ -139,7 +139,7 @@ def test_a_combinations_phases_add_its_setups_and_samples(tmp_path, monkeypatch)
     monkeypatch.setenv("PARBENCH_POINTS", str(path))
     monkeypatch.setenv("PARBENCH_RUN", "r1")
     monkeypatch.setattr(windows, "_phase", {})
-    monkeypatch.setattr(windows.ratios, "guard", lambda: ScriptedGuard([0.0, 0.0]))
+    monkeypatch.setattr(windows.protocol, "guard", lambda on: ScriptedGuard([0.0, 0.0]))
     clock = Clock()
     monkeypatch.setattr(windows, "time", clock)
     bench, params = FilterBank(), ("threads", 2, "naive", "5x5")
@@ -163,7 +163,7 @@ def test_every_setup_says_its_parts_and_the_first_pays(monkeypatch):
     """harness.prepare reports each setup to the combination's phases: two prepares of one
     combination are two setups, and only the first runs the workload once (warm-up)."""
     monkeypatch.setattr(windows, "_phase", {})
-    monkeypatch.setattr(harness, "_primed", set())
+    monkeypatch.setattr(runs, "_primed", set())
     monkeypatch.setattr(windows.points, "run_file", lambda name=None: None)
     for _ in range(2):
         harness.prepare("filter_bank", "serial", 1, "naive", filter_size="5x5")

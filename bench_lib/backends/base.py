@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from typing import Any, Callable, ClassVar, Iterable
 
 from .. import allocator, config, trace
-from . import _worker
+from . import _trackers, _worker
 
 # What a scientific workload imports; warming imports these in every worker.
 WARM_MODULES = ("numpy", "scipy.signal", "scipy.ndimage", "scipy.interpolate")
@@ -109,8 +109,7 @@ class Backend(ABC):
             raise BackendError(f"{self.name}: backend is closed; get a new one")
         if not self.started:
             if self.uses_processes:  # its close stops the resource trackers if it is the last
-                from ._pool import OPEN
-                OPEN.add(self)
+                _trackers.OPEN.add(self)
             try:
                 self._start()
             except Exception as exc:
@@ -210,8 +209,7 @@ class Backend(ABC):
         finally:
             self._placed.clear()
             if self.uses_processes:
-                from ._pool import release_trackers
-                release_trackers(self)
+                _trackers.release_trackers(self)
 
     def raw(self, fn: Callable) -> Callable[[list], list]:
         """``items -> [fn(item) for item in items]`` on this backend's own engine, written
