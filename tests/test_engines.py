@@ -262,22 +262,22 @@ def test_a_runs_speedups_share_one_serial_baseline(points_file, monkeypatch):
 def test_a_trace_that_fails_loses_no_measured_point(points_file, monkeypatch, capsys):
     """The points are written before the traces are taken: a trace that raises is said,
     the speedup stands, and Traces later takes one of its own."""
-    from bench_lib import timeline
+    from bench_lib import traces
 
     monkeypatch.setenv("PARBENCH_RUN", "run-1")
-    take = timeline.take
+    take = traces.take
 
     def broken(*args):
         raise RuntimeError("tracer broke")
 
-    monkeypatch.setattr(timeline, "take", broken)
+    monkeypatch.setattr(traces, "take", broken)
     value = sb.Ratios().track_speedup("filter_bank", "threads", TOP)
     [point] = [json.loads(line) for line in points_file.read_text().splitlines()]
     assert (point["kind"], point["backend"], point["value"]) == ("speedup", "threads", value)
     assert "threads's trace was not taken beside its speedup (RuntimeError('tracer broke'))" in capsys.readouterr().err
     traces_file = points_file.with_name("traces.jsonl")
     assert not traces_file.exists()
-    monkeypatch.setattr(timeline, "take", take)
+    monkeypatch.setattr(traces, "take", take)
     share = sb.Traces().track_idle_share("filter_bank", "threads", TOP)
     [line] = [json.loads(x) for x in traces_file.read_text().splitlines()]
     assert (line["backend"], line["run"], line["summary"]["idle_share"]) == ("threads", "run-1", share)

@@ -39,14 +39,15 @@ def marked(mark: str) -> list[psutil.Process]:
     return out
 
 
-def start(repo, mark, *args, quick=True):
+def start(repo, mark, *args, quick=True, asv=()):
     # PARBENCH_BATCH_S=0: every benchmark its own asv run, saved alone (the default batches short ones).
     # asv drops PYTHONPATH from its benchmark processes; ASV_PYTHONPATH makes them import this
     # copy's bench_lib, not whichever checkout an editable install points at.
     env = {**os.environ, "HOME": str(repo.parent / "home"), "TEST_RUN_MARK": mark, "PARBENCH_BATCH_S": "0",
            "ASV_PYTHONPATH": str(repo)}
     sizes = ["--quick"] if quick else []  # else asv's own sampling, at PARBENCH_SIZE
-    return subprocess.Popen([sys.executable, "-m", "bench_lib", "run", *sizes, "--no-publish", *args],
+    return subprocess.Popen([sys.executable, "-m", "bench_lib", "run", *sizes, "--no-publish", *args,
+                             *(("--", *asv) if asv else ())],
                             cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -211,11 +212,14 @@ def test_asvs_own_samples_are_watched_and_a_hog_beside_them_is_recorded_and_mark
     marks their rows. A busy loop outside the run makes every window loud."""
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
     try:
-        # asv's own sampling at full size (the filter bank's samples take 30-50 ms): a
-        # sample of a few ms, as at small size, is below the guard's 10 ms CPU-time ticks
+        # asv's own sampling at full size, each sample at least 0.2 s (asv's sample_time):
+        # a window of 20 ms or less is within the guard's two 10 ms CPU-time ticks of
+        # slack, where a whole foreign core can hide (the filter bank's calls, once page
+        # faults no longer slowed them, took 16-20 ms here)
         monkeypatch.setenv("PARBENCH_SIZE", "full")
         run = start(repo, uuid.uuid4().hex, "--machine", "ci-windows",
-                    "--bench", r"FilterBank\.time_filter_bank\('(serial|threads)', [12], 'naive', '5x5'", quick=False)
+                    "--bench", r"FilterBank\.time_filter_bank\('(serial|threads)', [12], 'naive', '5x5'", quick=False,
+                    asv=("-a", "sample_time=0.2"))
         out = run.communicate(timeout=600)[0]
     finally:
         hog.kill()

@@ -75,7 +75,7 @@ class Backend(ABC):
         self._at_close: list[Callable[[], None]] = []
         self.pinned_cores: list[int] | None = None  # worker i's: [i mod len] (bench_lib.affinity)
         self.faults_in: str | None = None  # a protocol measurement counts tasks' faults here
-        self._counted: dict = {}
+        self._fault_wrappers: dict = {}  # fn -> allocator.Counted(fn)
 
     # -- what subclasses provide -------------------------------------------------------
     @classmethod
@@ -146,7 +146,9 @@ class Backend(ABC):
         self.start()
         items, recording = list(items), trace.active()
         if self.faults_in is not None:  # one wrapper per fn: Ray registers each function once
-            fn = self._counted.get(fn) or self._counted.setdefault(fn, allocator.Counted(fn, self.faults_in))
+            if fn not in self._fault_wrappers:
+                self._fault_wrappers[fn] = allocator.Counted(fn, self.faults_in)
+            fn = self._fault_wrappers[fn]
         try:
             if recording is not None:  # a traced map (bench_lib.trace); never a timed one
                 return trace.unwrap(self._map(*trace.wrap(self, fn, items, data)), recording)
