@@ -188,10 +188,10 @@ class Meter:
     """Faults of one sample: all of them in this process and every process it started (its
     engines' workers and daemons), and the compute share from :class:`Counted` tallies."""
 
-    def __init__(self, folder: str):
+    def __init__(self, folder: str | None = None):
         import psutil
 
-        self.folder = folder
+        self.folder = folder  # None: no task is Counted (asv's own samples), compute stays 0
         self._root = psutil.Process()
         self._psutil = psutil
 
@@ -202,7 +202,7 @@ class Meter:
             pids += [p.pid for p in self._root.children(recursive=True)]
         except self._psutil.Error:
             pass
-        counted = tallies(self.folder)
+        counted = tallies(self.folder) if self.folder else {}
         out = {}
         for pid in pids:
             minor, major = (resource.getrusage(resource.RUSAGE_SELF)[6:8] if pid == self._root.pid

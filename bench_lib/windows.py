@@ -18,17 +18,21 @@ from __future__ import annotations
 
 import time
 
-from . import config, ledger, points, protocol
+from . import allocator, config, ledger, points, protocol
 
-_open: list = []  # the window of the sample asv is about to take: (guard, snapshot)
+_open: list = []  # the window of the sample asv is about to take: (guard, snapshot, meter, faults so far)
 _watched: set = set()  # combinations of this process with a window recorded
 _phase: dict = {}  # this process's combination so far: seconds by setup part, sampling, counts
 
 
-def record(benchmark: str, params: dict, load: protocol.Load) -> dict:
-    """One sample's window as points.jsonl keeps it."""
-    return {"kind": "window", "benchmark": benchmark, "params": params, "wall_s": round(load.wall_s, 3),
-            "foreign_cores": round(load.foreign_cores, 4), "steal": round(load.steal, 4), "quiet": load.quiet()}
+def record(benchmark: str, params: dict, load: protocol.Load, faults: dict | None = None) -> dict:
+    """One sample's window as points.jsonl keeps it, with the page faults of the benchmark's
+    processes over it (bench_lib.allocator) where they were counted."""
+    out = {"kind": "window", "benchmark": benchmark, "params": params, "wall_s": round(load.wall_s, 3),
+           "foreign_cores": round(load.foreign_cores, 4), "steal": round(load.steal, 4), "quiet": load.quiet()}
+    if faults is not None:
+        out.update(minor_faults=faults["minor"], major_faults=faults["major"])
+    return out
 
 
 def benchmark_class(benchmark: object) -> str:
@@ -50,8 +54,8 @@ def begin() -> None:
     _open.clear()
     _phase["sample_from"] = time.perf_counter()
     if points.run_file() is not None:  # in a run: its windows go beside its points
-        guard = protocol.guard(config.guard_on())
-        _open.append((guard, guard.snapshot()))
+        guard, meter = protocol.guard(config.guard_on()), allocator.Meter()
+        _open.append((guard, guard.snapshot(), meter, meter.read()))
 
 
 def end(benchmark: object, params: tuple) -> dict | None:
@@ -62,10 +66,11 @@ def end(benchmark: object, params: tuple) -> dict | None:
         _add(sampling_s=time.perf_counter() - _phase.pop("sample_from"), samples=1)
     if not _open:
         return None
-    guard, before = _open.pop()
+    guard, before, meter, counted = _open.pop()
+    faults = meter.delta(counted, meter.read())
     names = getattr(type(benchmark), "param_names", [])
     out = record(benchmark_class(benchmark), dict(zip(names, params[len(params) - len(names):])),
-                 guard.load(before, guard.snapshot()))
+                 guard.load(before, guard.snapshot()), faults)
     if kept(out):
         points.write(out)
     return out

@@ -300,17 +300,18 @@ def test_the_readmes_words_on_the_table_and_past_two_workers_are_the_commands():
     points = [json.loads(line) for line in (ROOT / "results" / "vm-2core-24gb-xeon" / "points.jsonl").read_text().splitlines()]
     for backend in ("joblib-threading", "multiprocessing"):
         paired = [p["value"] for p in points if p["kind"] == "speedup" and p["workload"] == "volume_gaussian"
-                  and p["backend"] == backend]
+                  and p["backend"] == backend and "malloc" not in p]  # the runs under glibc's default
         assert len(paired) == 7 and f"{min(paired):.2f}-{max(paired):.2f}x for {backend}" in prose.replace("\n", " ")
     median = re.search(r"median absolute error ([\d.]+%)", at2).group(1)
     assert f"The median absolute error is {median}" in prose
     at8 = run("--workers", "8", "--machine", "vm-2core-24gb-xeon")
-    for workload, share in (("filter_bank", 9), ("convolve2d", 14), ("volume_gaussian", 28), ("model_inference", 46)):
+    shares = (("filter_bank", 14), ("convolve2d", 5), ("volume_gaussian", 5), ("interpolators", 4),
+              ("model_inference", 68))
+    for workload, share in shares:
         block = at8.split(f"-- {workload}\n", 1)[1].split("\n\n", 1)[0]
         assert block.count(f"memory-bound share of {share}%") == len(block.splitlines()) - 1
-    interpolators = at8.split("-- interpolators\n", 1)[1].split("\n\n", 1)[0]
-    assert "cannot say" not in interpolators
-    assert "memory-bound shares of 9%, 14%, 28% and 46%" in prose
+    assert ("shares of 14%, 5%, 5%, 4% and 68% for filter_bank, convolve2d, volume_gaussian, the interpolators"
+            in " ".join(prose.split()))
 
 
 def test_the_readmes_figures_without_the_gil_probe_are_the_commands(monkeypatch):

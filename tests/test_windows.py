@@ -174,3 +174,19 @@ def test_every_setup_says_its_parts_and_the_first_pays(monkeypatch):
                                                                  abs=2e-4)
     harness.prepare("filter_bank", "serial", 1, "naive", filter_size="5x5")
     assert windows._phase["warm_s"] < warm  # primed already: nothing is run in setup
+
+
+def test_a_window_holds_the_page_faults_of_its_sample(monkeypatch, written):
+    """A sample that touches a fresh 100 MiB anonymous mapping faults in one page of 4 KiB
+    at a time: 100 * 2**20 / 4096 = 25,600 minor faults at least, whatever the allocator
+    (an mmap of its own, not malloc's)."""
+    import mmap
+
+    monkeypatch.setattr(windows.protocol, "guard", lambda on: ScriptedGuard([0.0]))
+    windows.begin()
+    block = mmap.mmap(-1, 100 << 20)
+    block[::4096] = b"\x01" * (25_600)
+    block.close()
+    window = windows.end(FilterBank(), ("threads", 2, "naive", "5x5"))
+    assert window["minor_faults"] >= 25_600 and window["major_faults"] >= 0
+    assert written()[0]["minor_faults"] == window["minor_faults"]
