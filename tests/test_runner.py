@@ -270,8 +270,15 @@ def test_asvs_last_teardown_closes_the_engine_and_nothing_is_leaked(repo, backen
     assert done.returncode == 0, done.stderr[-3000:]
     samples = json.loads((repo / "result.json").read_text())["samples"]
     assert len(samples) == 3 and all(s > 0 for s in samples)  # the combination ran, sampled as asv does
-    for sign in ("leaked", "resource_tracker", "Traceback"):
+    for sign in ("leaked", "resource_tracker"):
         assert sign not in done.stderr, done.stderr[-3000:]
+    # A Dask worker whose heartbeat fires while the scheduler is closing logs that closed
+    # comm with its traceback (seen once in a full, loaded pytest run): distributed's own
+    # shutdown race, not a leak. Any other traceback fails.
+    heartbeat = "distributed.worker - ERROR - Failed to communicate with scheduler during heartbeat"
+    tracebacks = done.stderr.count("Traceback (most recent call last)")
+    raced = done.stderr.count(heartbeat) if "CommClosedError" in done.stderr else 0
+    assert tracebacks <= 2 * raced, done.stderr[-3000:]  # the race's traceback is chained: two headers
 
 
 def test_the_feed_says_each_new_point_of_this_run_and_reads_no_line_twice(tmp_path):
