@@ -12,12 +12,11 @@ leaves at most its last line cut short, which ``read`` skips and counts.
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import json
 import os
 from pathlib import Path
 
-from . import protocol
+from . import protocol, sysinfo
 
 FILE = "points.jsonl"
 ENGINES = ("ray", "dask", "distributed", "joblib")  # what an engine stack of asv's matrix varies
@@ -25,15 +24,8 @@ ENGINES = ("ray", "dask", "distributed", "joblib")  # what an engine stack of as
 
 @functools.lru_cache(maxsize=1)
 def engines() -> dict[str, str | None]:
-    """The engine versions installed where this process runs (None: not installed), read
-    from the packages' metadata: importing an engine to ask would cost seconds."""
-    found = {}
-    for name in ENGINES:
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            found[name] = None
-    return found
+    """The engine versions installed where this process runs (None: not installed)."""
+    return sysinfo.versions(ENGINES)
 
 
 def context() -> dict:
