@@ -94,7 +94,7 @@ def _read(path: str) -> str | None:
 def settings(environ=os.environ) -> dict:
     """What shapes page faults, for sysinfo.jsonl: the discipline and its values, the
     kernel's transparent-hugepage policy and numpy's, and the C library."""
-    libc = " ".join(v for v in os.confstr("CS_GNU_LIBC_VERSION").split()) if hasattr(os, "confstr") else None
+    libc = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else None
     return {"discipline": discipline(environ), "malloc_env": environment(environ),
             "thp_enabled": _read(f"{THP}/enabled"), "thp_defrag": _read(f"{THP}/defrag"),
             "numpy_madvise_hugepage": environ.get("NUMPY_MADVISE_HUGEPAGE"), "libc": libc}
