@@ -90,15 +90,17 @@ def harness_unsupported(cls) -> str | None:
 # -- engine-driving: exercised with real engines (tests/test_engines.py, test_ceiling.py,
 # test_harness.py), too slow for mutation testing, which covers the arithmetic above.
 # pragma: no mutate block
-def start(backend: str, n_workers: int) -> float:
+def start(backend: str, n_workers: int, oversubscribe: bool = False) -> float:
     """Seconds from nothing to every worker having answered a no-op (then closed).
 
     The engine's own module is imported before the clock starts: the caller pays that
     once per process, not per pool. Workers are made to answer one each (``hold``), so
-    a pool that starts workers lazily is not let off.
+    a pool that starts workers lazily is not let off. ``oversubscribe``: past this
+    machine's worker limit on purpose (``overhead.StartGrowth``: how start grows with
+    workers, measured beyond the cores there are).
     """
     cls = backends.backend_class(backend)
-    engine = backends.get(backend, n_workers)
+    engine = (_unlimited(cls, n_workers) if oversubscribe else cls)(n_workers)
     import_engine(cls)
     hold = HOLD if cls.uses_processes else 0.0
     try:
@@ -106,6 +108,16 @@ def start(backend: str, n_workers: int) -> float:
         return timed(lambda: engine.map(noop(engine.threads), [hold] * n_workers)) - hold
     finally:
         engine.close()
+
+
+def _unlimited(cls, n_workers: int):
+    """``cls`` allowed ``n_workers`` whatever the usable CPUs (a local engine only)."""
+    return type(cls.__name__, (cls,), {"worker_limit": classmethod(
+        lambda c: (n_workers, "oversubscribed on purpose: start growth"))})
+
+
+GROWTH_BACKENDS = ("ray", "dask", "loky", "multiprocessing")  # engines whose start spawns processes
+GROWTH_WORKERS = (1, 2, 4, 8)  # past 2 cores on purpose: see overhead.StartGrowth
 
 
 def import_engine(cls) -> None:

@@ -102,10 +102,20 @@ def in_profile(found: list[Found], profile: str) -> set[str] | None:
             if i not in bench.extended}
 
 
-def make(root: Path, final: Path, size: str, patterns, quick_run: bool, fresh: bool, profile: str = "default"):
+def engines_mode() -> str:
+    """How often a run starts its engines: "per-point" (every point in its own asv
+    process), or "once" (warm benchmarks share one cluster per run), as config says once
+    it has the setting (``config.engines``); per-point until then."""
+    value = getattr(config, "engines", lambda: "per-point")()
+    return "once" if str(value).lower() in ("once", "per-run", "run", "reuse") else "per-point"
+
+
+def make(root: Path, final: Path, size: str, patterns, quick_run: bool, fresh: bool, profile: str = "default",
+         engines: str | None = None):
     """(to run, already recorded, combination names, points beyond the profile): the
     selection within ``profile``, less what ``final`` holds (unless ``fresh``), with
-    estimates. ``--quick`` alone is the smoke test."""
+    estimates, engine starts at each point's workers included (``engines``: per-point
+    or once per run; default engines_mode()). ``--quick`` alone is the smoke test."""
     found = discover(root)
     wanted = quick(found) if quick_run and not patterns else None
     everything, names = select(found, patterns, wanted)
@@ -121,8 +131,14 @@ def make(root: Path, final: Path, size: str, patterns, quick_run: bool, fresh: b
         [partner] = [f for f in found if f.name in GROUPED and f.name != alone[0].name]
         shadows = [Benchmark(partner.name, alone[0].selected, alone[0].total, skips=partner.skips)]
     costs.estimate([*todo, *shadows], final.parent, size, config.point_cap_s())
+    folder = final.parent
+    costs.engine_starts([*todo, *shadows], costs.start_fits(folder), costs.recorded_counts(
+        folder if folder.is_dir() else next(iter(sorted(folder.parent.glob("*/sysinfo.jsonl"))), folder).parent),
+        engines or engines_mode())
     for shadow in shadows:
         alone[0].estimate_s += shadow.estimate_s
+        alone[0].start_s += shadow.start_s
+        alone[0].start_range = tuple(a + b for a, b in zip(alone[0].start_range, shadow.start_range))
     return todo, skipped, names, beyond
 
 
@@ -200,12 +216,24 @@ def plan_lines(benchmarks: list[Benchmark], skipped: list[Benchmark], beyond: in
     total = sum(b.estimate_s for b in benchmarks)
     n_a = f"({sum(b.n_a for b in benchmarks)} n/a)"
     lines.append(f"  {'total':<42} {sum(len(b.selected) for b in benchmarks):>5} points {n_a:>9}  ~{duration(total):>7}")
+    if any(b.start_s or b.start_range != (0.0, 0.0) for b in benchmarks):
+        low, high = span(benchmarks)
+        lines.append(f"  range ~{duration(low)} to ~{duration(high)}: engine start at each point's workers "
+                     "(a + b x workers per engine, costs.StartFit) at the low and high ends of its fit")
     if beyond:
         lines.append(f"  {beyond} points of sizes beyond the benchmarks' questions are left out (--profile extended)")
     if skipped:
         lines.append(f"  resuming: {len(skipped)} benchmarks ({sum(len(b.selected) for b in skipped)} points) "
                      "already recorded for this commit, machine and Python are skipped (--fresh measures them again)")
     return lines
+
+def span(benchmarks: list[Benchmark]) -> tuple[float, float]:
+    """The plan's total at the low and high ends of its engine starts' range."""
+    total = sum(b.estimate_s for b in benchmarks)
+    fixed = total - sum(b.start_s for b in benchmarks)
+    return (max(0.0, fixed + sum(b.start_range[0] for b in benchmarks)),
+            max(total, fixed + sum(b.start_range[1] for b in benchmarks)))
+
 
 def batch_s() -> float:
     """Planned seconds of benchmarks that may share one asv run (``PARBENCH_BATCH_S``,

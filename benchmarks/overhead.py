@@ -34,6 +34,24 @@ class Startup(ByWorkers):
     track_start.version = "aac66315c7da7f1948419d8abc8d26c29f9616f6ce8b72153a5206492d5788ac"
 
 
+class StartGrowth:
+    """How a process engine's start grows with its workers: a new cluster until every
+    worker answered a no-op (median of 3 cold starts) at 1, 2, 4 and 8 workers, past
+    this machine's cores on purpose. Spawning and importing serialise on few cores, so
+    the growth measured here bounds from above what each worker adds on a machine with
+    at least that many cores. The plan of a bigger machine fits a line to it (costs.StartFit)."""
+
+    params = ([b for b in overhead.GROWTH_BACKENDS if b in harness.BACKENDS], list(overhead.GROWTH_WORKERS))
+    param_names = ["backend", "n_workers"]
+    timeout = 900
+
+    def track_start_growth(self, backend, n_workers):
+        return overhead.median_of(3, overhead.start, backend, n_workers, True)
+
+    track_start_growth.unit = "seconds"
+    track_start_growth.version = "c1049f5a96eb470a7743f9699229d668c610b7eeca562ac709a53092f3544683"
+
+
 class Imports(ByWorkers):
     """First call importing a workload's libraries in fresh workers, minus a warm call.
 
