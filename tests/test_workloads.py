@@ -332,3 +332,67 @@ def test_large_inputs_are_built_once_per_machine_and_a_bad_file_is_built_again(t
     assert np.array_equal(cached((4, 50, 60)), build((4, 50, 60)))
     assert np.array_equal(np.load(path), first)
     assert not list((tmp_path / "inputs").glob("*.part"))
+
+
+TOY_MODULE = '''
+from bench_lib.workloads import Inputs, Workload
+
+def build(size, scale="1"):
+    return Inputs(data=int(scale), items=list(range(1, 11)), params={"scale": scale})
+
+def task(data, item):
+    return data * item * item
+
+WORKLOAD = Workload(name="toy", build=build, task=task, reduce=sum, headline="toy_bench.Toy.time_toy",
+                    modules=("math",), params={"scale": ("1", "3")}, representative={"scale": "3"})
+'''
+
+TOY_CHECK = '''
+import sys
+from bench_lib import backends, workloads
+from benchmarks.scaling import Ratios
+print(workloads.names())
+wl = workloads.get("toy")
+inputs = wl.inputs("small", scale="3")
+with backends.get("threads", 2) as backend:
+    print(wl.run(backend, inputs, "naive"), wl.run(backend, inputs, "shared"))
+print("toy" in Ratios.params[0])
+try:
+    workloads.get("filter_bank2")
+except ValueError as exc:
+    print(exc)
+'''
+
+
+def test_a_workload_from_an_installed_plugin_is_registered_and_runs(tmp_path):
+    """A package installed with an entry point in the ``parbench.workloads`` group adds its
+    workload to the registry, so the generic benchmarks measure it; a seed workload's name
+    cannot be taken over."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    package = tmp_path / "toy"
+    package.mkdir()
+    (package / "toy_workload.py").write_text(TOY_MODULE)
+    (package / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        '[project]\nname = "parbench-toy"\nversion = "0.1"\n\n'
+        '[tool.setuptools]\npy-modules = ["toy_workload"]\n\n'
+        '[project.entry-points."parbench.workloads"]\n'
+        'toy = "toy_workload:WORKLOAD"\nfilter_bank = "toy_workload:WORKLOAD"\n')
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--no-index", "--target", str(site), str(package)], check=True, capture_output=True)
+    env = {**__import__("os").environ, "PYTHONPATH": f"{site}:{root}"}
+    done = subprocess.run([sys.executable, "-c", TOY_CHECK], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    # the five seed workloads, then the plug-in; its second entry did not replace filter_bank
+    assert lines[0] == str(["filter_bank", "convolve2d", "volume_gaussian", "interpolators", "model_inference",
+                            "toy"])
+    assert lines[1] == "1155 1155"  # 3 x (1 + 4 + ... + 100) = 3 x 385, on threads, both variants
+    assert lines[2] == "True"  # scaling.Ratios takes it among its workloads
+    assert lines[3].startswith("unknown workload 'filter_bank2'") and "toy" in lines[3]

@@ -157,14 +157,41 @@ _REGISTRY = {
     "model_inference": "bench_lib.workloads.model_inference:WORKLOAD",
 }
 
+# Another package adds a workload by naming its Workload under this entry-point group:
+#   [project.entry-points."parbench.workloads"]
+#   toy = "my_package.toy:WORKLOAD"
+# The generic benchmarks (scaling.Ratios, Gap, Ceiling, ...) then measure it like the seed
+# workloads; a plug-in cannot replace one of those (their results would change meaning).
+PLUGIN_GROUP = "parbench.workloads"
+
+
+@functools.cache
+def _plugins() -> dict[str, str]:
+    """Installed plug-ins' workloads, name -> "module:attr", sorted by name."""
+    from importlib.metadata import entry_points
+
+    found = {ep.name: ep.value for ep in entry_points(group=PLUGIN_GROUP) if ep.name not in _REGISTRY}
+    return dict(sorted(found.items()))
+
+
+def _paths() -> dict[str, str]:
+    return {**_REGISTRY, **_plugins()}
+
 
 def names() -> list[str]:
-    return list(_REGISTRY)
+    return list(_paths())
 
 
 def get(name: str) -> Workload:
+    paths = _paths()
     try:
-        module, _, attr = _REGISTRY[name].partition(":")
+        module, _, attr = paths[name].partition(":")
     except KeyError:
-        raise ValueError(f"unknown workload {name!r}; choose one of: {', '.join(_REGISTRY)}") from None
-    return getattr(importlib.import_module(module), attr)
+        raise ValueError(f"unknown workload {name!r}; choose one of: {', '.join(paths)}") from None
+    try:
+        found = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"workload {name!r} ({paths[name]}) cannot be loaded: {exc}") from None
+    if not isinstance(found, Workload) or found.name != name:
+        raise ValueError(f"workload {name!r} ({paths[name]}) is not a Workload named {name!r}")
+    return found
