@@ -254,6 +254,7 @@ FIXED_AXIS = ("overhead.StartGrowth.",)  # its n_workers do not follow the cores
 # Classes that start engines in every point even when the run keeps one engine per run.
 START_MEASURING = ("overhead.Startup.", "overhead.StartGrowth.", "overhead.Imports.")
 ENGINE_MODES = ("per-point", "once")
+ONCE_ENGINES = ("ray", "dask")  # what ``--engines once`` starts once per run (config.engines)
 T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23}  # Student's t, 97.5%
 
 
@@ -356,10 +357,10 @@ def engine_starts(benchmarks: list[Benchmark], fits: dict[str, StartFit], refere
     """Add to each benchmark's estimate the start its points pay beyond what its cost
     recorded (measured at ``reference`` workers, the mean of the recorded machine's counts):
     per point that starts an engine, STARTS_PER_POINT x (start(n) - start(reference)).
-    With ``mode`` "once" (one engine per run), only START_MEASURING classes and new-pool-
-    per-call points start engines per point; every other point sheds the start it
-    recorded, and the first benchmark on each engine pays one start of it at the most
-    workers the run asks of it. Sets ``start_s`` and ``start_range`` on each benchmark;
+    With ``mode`` "once" (one Ray and one Dask cluster per run), their points shed the start
+    they recorded, but for START_MEASURING classes and new-pool-per-call points, which
+    start their own, and the first benchmark on each pays one start of its cluster at the
+    most workers the run asks of it; other engines start per point as before. Sets ``start_s`` and ``start_range`` on each benchmark;
     returns the range (low, high) of the whole plan's start adjustment."""
     if mode not in ENGINE_MODES:
         raise ValueError(f"engines mode must be one of {ENGINE_MODES}, got {mode!r}")
@@ -377,7 +378,7 @@ def engine_starts(benchmarks: list[Benchmark], fits: dict[str, StartFit], refere
             if fit is None or n is None or i in bench.skips:
                 continue
             was = fit.at(reference)
-            if measuring or params.get("pool") == "'per-call'":  # a new pool per call starts one
+            if measuring or backend not in ONCE_ENGINES or params.get("pool") == "'per-call'":
                 lo, hi = fit.range_at(n)
                 added, low, high = added + count * (fit.at(n) - was), low + count * (lo - was), high + count * (hi - was)
             else:

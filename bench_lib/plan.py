@@ -103,11 +103,10 @@ def in_profile(found: list[Found], profile: str) -> set[str] | None:
 
 
 def engines_mode() -> str:
-    """How often a run starts its engines: "per-point" (every point in its own asv
-    process), or "once" (warm benchmarks share one cluster per run), as config says once
-    it has the setting (``config.engines``); per-point until then."""
-    value = getattr(config, "engines", lambda: "per-point")()
-    return "once" if str(value).lower() in ("once", "per-run", "run", "reuse") else "per-point"
+    """How the run starts Ray and Dask: ``config.engines()`` (PARBENCH_ENGINES, ``run
+    --engines``), "per-point" where config has no such setting."""
+    engines = getattr(config, "engines", None)
+    return engines() if engines else "per-point"
 
 
 def make(root: Path, final: Path, size: str, patterns, quick_run: bool, fresh: bool, profile: str = "default",
@@ -218,8 +217,9 @@ def plan_lines(benchmarks: list[Benchmark], skipped: list[Benchmark], beyond: in
     lines.append(f"  {'total':<42} {sum(len(b.selected) for b in benchmarks):>5} points {n_a:>9}  ~{duration(total):>7}")
     if any(b.start_s or b.start_range != (0.0, 0.0) for b in benchmarks):
         low, high = span(benchmarks)
-        lines.append(f"  range ~{duration(low)} to ~{duration(high)}: engine start at each point's workers "
-                     "(a + b x workers per engine, costs.StartFit) at the low and high ends of its fit")
+        lines.append(f"  range ~{duration(low)} to ~{duration(high)}: engine starts at each point's workers "
+                     f"(engines {engines_mode()}; start = a + b x workers per engine, costs.StartFit), "
+                     "at the low and high ends of its fit")
     if beyond:
         lines.append(f"  {beyond} points of sizes beyond the benchmarks' questions are left out (--profile extended)")
     if skipped:
@@ -276,3 +276,19 @@ def speedup_group(benchmarks: list[Benchmark]) -> dict[str, str]:
                 backend = ast.literal_eval(combo["backend"])
                 chosen += [backend] if backend not in chosen else []
     return {"PARBENCH_SPEEDUP_GROUP": ",".join(chosen)} if chosen else {}
+
+
+def summary(root: Path, machine: str, engines: str) -> dict:
+    """The fresh full-size default-profile plan of everything, costed on ``machine``'s
+    series, for the cores PARBENCH_PLAN_CORES names (read at the benchmarks' import):
+    points, n/a, total and its range, in seconds. What docs/generate.py tabulates."""
+    todo, _, _, _ = make(root, root / "results" / machine / "plan.json", "full", [], False, True, engines=engines)
+    low, high = span(todo)
+    return {"points": sum(len(b.selected) for b in todo), "n_a": sum(b.n_a for b in todo),
+            "total_s": sum(b.estimate_s for b in todo), "low_s": low, "high_s": high}
+
+
+if __name__ == "__main__":  # python -m bench_lib.plan MACHINE ENGINES: one summary as JSON
+    import json
+
+    print(json.dumps(summary(Path(__file__).resolve().parent.parent, sys.argv[1], sys.argv[2])))

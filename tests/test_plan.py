@@ -592,3 +592,11 @@ def test_start_points_read_startgrowth_and_fill_in_from_startup(tmp_path):
     fits = costs.start_fits(tmp_path / "m")
     assert (fits["dask"].a, fits["dask"].b) == (pytest.approx(0.5), pytest.approx(0.5))
     assert fits["ray"].at(8) == pytest.approx(6.5)  # 2.5 + 0.5 x 8
+
+
+def test_engines_once_per_run_leave_loky_and_multiprocessing_starting_per_point():
+    """Once per run covers Ray and Dask only: a loky point at 8 workers still pays its own
+    start, 5 - 1.75 = 3.25 s more than recorded, on 10 s: 13.25 s."""
+    work = _bench("w.W.time_w", [("loky", 8)], 10.0)
+    costs.engine_starts([work], {"loky": LINE}, 1.5, "once")
+    assert work.estimate_s == pytest.approx(13.25)
