@@ -7,12 +7,15 @@ benchmark that reads the trace back (bench_lib.timeline)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import config, points, runs, trace
+from . import config, points, records, trace
 
-FILE = "traces.jsonl"
+if TYPE_CHECKING:  # a run is only handed in: the traces file stays below the engines
+    from . import runs
+
+FILE = records.TRACES
 COLUMNS = ("pid", "thread", "submitted_s", "started_s", "input_s", "finished_s")
-
 
 
 def take(run: runs.Prepared) -> dict:
@@ -47,7 +50,12 @@ def rows(spans: list[trace.Span]) -> list[list]:
 
 def read(folder: Path) -> list[dict]:
     """The trace lines of a machine's results folder (unreadable lines skipped)."""
-    return [r for r in points.read(Path(folder) / FILE)[0] if r.get("kind") == "trace"]
+    return [r for r in records.read(Path(folder) / FILE)[0] if r.get("kind") == "trace"]
+
+
+def summaries(folder: Path) -> list[dict]:
+    """The traces of a machine's results folder without their spans: what the report reads."""
+    return [{k: v for k, v in record.items() if k != "spans"} for record in read(folder)]
 
 
 def sentence(record: dict) -> str:
