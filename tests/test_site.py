@@ -3,6 +3,7 @@ fixture, served on 127.0.0.1 and opened in headless Chromium (Debian's ``chromiu
 ``chromium-driver``, installed by ``make test``); and the regression gate."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -59,6 +60,8 @@ def test_site_pages_use_no_cdn_and_link_the_report(html):
         text = page.read_text()
         assert not any(url in text for url in site.CDN), page
     assert site.NAV_LINK in (html / "index.html").read_text()
+    assert site.CHANGES_LINK in (html / "index.html").read_text()
+    assert (html / site.CHANGES_DIR / "index.html").is_file()
     assert (html / "vendor" / "jquery-3.3.1.min.js").is_file()
 
 
@@ -137,6 +140,18 @@ def test_report_page_draws_every_traced_timeline_with_the_traces_figures(browser
             assert idle == pytest.approx(want[0], abs=2e-3), (workload, backend)
             assert wait_ms == pytest.approx(want[1], abs=1e-2), (workload, backend)
             assert imbalance == pytest.approx(want[2], abs=2e-3), (workload, backend)
+    assert console_errors(browser) == []
+
+
+def test_changes_page_reached_in_one_click_says_first_what_changed(browser, server):
+    browser.get(server + "/index.html")
+    wait_for(browser, "return document.getElementById('parbench-changes') !== null;")
+    browser.find_element("id", "parbench-changes").click()
+    wait_for(browser, "return document.readyState === 'complete' && location.pathname.endsWith('/changes/index.html');")
+    first = browser.execute_script("return document.querySelector('h1').nextElementSibling.textContent;")
+    assert re.fullmatch(r"\d+ series changed beyond noise; \d+ steps? coincides? with a host change; "
+                        r"\d+ with a method change( \(\d+ with both\))?\.", first), first
+    assert browser.find_elements("id", "changed") and browser.find_elements("id", "explained")
     assert console_errors(browser) == []
 
 

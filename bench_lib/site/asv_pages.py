@@ -38,6 +38,8 @@ CDN = {
 }
 NAV_LINK = ('<li><a id="parbench-report" class="navbar-link" href="report/index.html">'
             'scaling &amp; overhead report</a></li>')
+CHANGES_LINK = ('<li><a id="parbench-changes" class="navbar-link" href="changes/index.html">'
+                'what changed</a></li>')
 TAG = re.compile(r"<(script|link)\b[^>]*>", re.S)
 
 
@@ -51,8 +53,9 @@ def _integrity_ok(path: Path, integrity: str) -> bool:
 
 
 def localize(html_dir: Path) -> list[str]:
-    """Serve asv's third-party scripts from ``html/vendor`` and link the report from the
-    navigation bar; returns the CDN addresses replaced (a test checks none is left)."""
+    """Serve asv's third-party scripts from ``html/vendor`` and link the report and the
+    changes page from the navigation bar; returns the CDN addresses replaced (a test
+    checks none is left)."""
     html_dir = Path(html_dir)
     index = html_dir / "index.html"
     if not index.is_file():
@@ -80,9 +83,10 @@ def localize(html_dir: Path) -> list[str]:
             summary.write_text("[]")
     for page in html_dir.glob("*.html"):
         text = TAG.sub(swap, page.read_text())
-        if page.name == "index.html" and NAV_LINK not in text:
-            text = text.replace('<ul class="nav navbar-nav navbar-left">',
-                                '<ul class="nav navbar-nav navbar-left">\n' + NAV_LINK, 1)
+        for link in (CHANGES_LINK, NAV_LINK):  # each first in the bar: the report ends up first
+            if page.name == "index.html" and link not in text:
+                text = text.replace('<ul class="nav navbar-nav navbar-left">',
+                                    '<ul class="nav navbar-nav navbar-left">\n' + link, 1)
         page.write_text(text)
     return replaced
 
