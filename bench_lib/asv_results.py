@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import points
+from . import points, sysinfo, traces
 
 # Each workload's own headline benchmark is its catalogue entry's (bench_lib.workloads).
 SPEEDUP = "scaling.Ratios.track_speedup"
@@ -31,7 +31,7 @@ PER_TASK = "overhead.TaskOverhead.track_per_task"
 TRANSFER = "overhead.Transfer.track_transfer_mbps"
 GIL = "scaling.GilHeld.track_gil_held_share"
 LOCK = "scaling.LockHeld.track_lock_held_share"
-TRACES = "traces.jsonl"
+TRACES = traces.FILE
 SMALL_SUFFIX = "-small"  # what ``run --quick`` and the small-size test series are named
 
 
@@ -224,19 +224,8 @@ def merged(older: Series, newer: Series) -> Series:
 
 def machine_info(folder: Path) -> dict:
     """The newest line of ``sysinfo.jsonl`` (bench_lib run appends one per run)."""
-    lines = _sysinfo(folder)
+    lines = sysinfo.read(folder)
     return lines[-1] if lines else {}
-
-
-def _sysinfo(folder: Path) -> list[dict]:
-    info_file = Path(folder) / "sysinfo.jsonl"
-    lines = info_file.read_text().splitlines() if info_file.is_file() else []
-    return [json.loads(line) for line in lines if line.strip()]
-
-
-def _summaries(path: Path) -> list[dict]:
-    """traces.jsonl without its spans: the report reads the summaries only."""
-    return [{k: v for k, v in record.items() if k != "spans"} for record in points.read(path)[0]]
 
 
 def load(results: Path) -> list[Machine]:
@@ -246,8 +235,8 @@ def load(results: Path) -> list[Machine]:
     machines = []
     for folder in sorted(p for p in results.iterdir() if p.is_dir()):
         machine = Machine(folder.name, machine_info(folder), points=points.read(folder / points.FILE)[0],
-                          traces=_summaries(folder / TRACES),
-                          runs={line["run"]: line for line in _sysinfo(folder) if line.get("run")})
+                          traces=traces.summaries(folder),
+                          runs={line["run"]: line for line in sysinfo.read(folder) if line.get("run")})
         files = [read_file(path) for path in folder.glob("*.json") if path.name != "machine.json"]
         for data in sorted(files, key=lambda d: d.get("date", 0)):  # newest last: wins
             add_results(machine, data, meta)

@@ -12,10 +12,11 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from . import records
 from .benchmark import Benchmark
 
-LEDGER = "measured.jsonl"  # beside the result files: which combinations each one holds
-PHASES = "phases.jsonl"  # beside them: where each combination's process spent its time (windows.finish)
+LEDGER = records.MEASURED  # beside the result files: which combinations each one holds
+PHASES = records.PHASES  # beside them: where each combination's process spent its time (windows.finish)
 ASV_START_S = 4.0  # one asv run's start and discovery, on this 2-core machine
 
 
@@ -62,12 +63,7 @@ def measured(final: Path) -> dict[str, set[int]]:
     ledger beside it. asv writes n/a both for a skipped combination and one not selected,
     so the file alone cannot tell what a run left out."""
     done: dict[str, set[int]] = {}
-    try:
-        lines = (final.parent / LEDGER).read_text().splitlines()
-    except FileNotFoundError:
-        return done
-    for line in lines:
-        entry = json.loads(line)
+    for entry in records.read(final.parent / LEDGER, strict=True)[0]:  # a bad line: Unreadable (read)
         if entry["file"] == final.name:
             done.setdefault(entry["benchmark"], set()).update(entry["indices"])
     return done
@@ -83,8 +79,7 @@ def note(final: Path, bench: Benchmark, run: str, took_s: float, cap_s: float | 
         entry["cap_s"] = cap_s
     if split:
         entry["split"] = split
-    with open(final.parent / LEDGER, "a") as ledger:
-        ledger.write(json.dumps(entry) + "\n")
+    records.append(final.parent / LEDGER, entry)
 
 
 def recorded(bench: Benchmark, rows: dict[str, dict], done: dict[str, set[int]]) -> bool:

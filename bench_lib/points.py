@@ -5,20 +5,19 @@ of both sides and foreign-load record have no place there, so the benchmark proc
 appends them here as soon as the point is measured: ``results/<machine>/points.jsonl``.
 ``python -m bench_lib run`` names the file and the run (``PARBENCH_POINTS``,
 ``PARBENCH_RUN``, ``PARBENCH_COMMIT``, ``PARBENCH_MACHINE``); outside a run (tests, a bare
-``asv run``) nothing is written. One ``write`` per line in append mode: a killed run
-leaves at most its last line cut short, which ``read`` skips and counts.
+``asv run``) nothing is written. Each line is checked and written by bench_lib.records: a
+killed run leaves at most its last line cut short, which ``read`` skips and counts.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import os
 from pathlib import Path
 
-from . import protocol, sysinfo
+from . import protocol, records, sysinfo
 
-FILE = "points.jsonl"
+FILE = records.POINTS
 ENGINES = ("ray", "dask", "distributed", "joblib")  # what an engine stack of asv's matrix varies
 
 
@@ -48,39 +47,20 @@ def same_stack(record: dict, params: dict) -> bool:
 
 
 def write(record: dict, path: str | os.PathLike | None = None) -> bool:
-    """Append ``record`` (with its run context) to ``path`` or the run's file (:func:`run_file`)."""
+    """Append ``record`` (with its run context) to ``path`` or the run's file (:func:`run_file`):
+    points, or the traces and phases beside them (records.RecordError, a ValueError, for a
+    record its file's schema refuses: nothing is written)."""
     target = path or run_file()
     if not target:
         return False
-    line = json.dumps({**context(), **record}, allow_nan=False) + "\n"
-    fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    records.append(target, {**context(), **record})
     return True
 
 
 def read(path: str | os.PathLike) -> tuple[list[dict], int]:
-    """(the records of a points file, how many lines were unreadable and skipped)."""
-    path = Path(path)
-    if not path.is_file():
-        return [], 0
-    records, bad = [], 0
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            bad += 1
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-        else:
-            bad += 1
-    return records, bad
+    """(the records of a points file, or of the traces or phases beside it, at the current
+    schema; how many lines were unreadable and skipped)."""
+    return records.read(path)
 
 
 def run_file(name: str | None = None) -> Path | None:
@@ -108,17 +88,17 @@ def run_quiet(path: str | os.PathLike, run: str) -> dict:
     guard threw away; how many of asv's timed combinations were watched (their samples'
     load windows) and in how many a sample saw foreign load; and the most foreign cores
     beyond the clock's resolution (protocol.beyond_ticks)."""
-    records = [r for r in read(path)[0] if r.get("run") == run]
-    windows = [r for r in records if r.get("kind") == "window"]  # a combination's first, and loud ones
-    records = [r for r in records if r.get("kind") != "window"]
+    own = [r for r in read(path)[0] if r.get("run") == run]
+    windows = [r for r in own if r.get("kind") == "window"]  # a combination's first, and loud ones
+    measured = [r for r in own if r.get("kind") != "window"]
     combos = {window_combo(w) for w in windows}
-    return {"points": len(records),
-            "imprecise": sum(not r.get("precise", True) for r in records),
-            "not_quiet": sum(not r.get("quiet", True) for r in records),
-            "discarded_samples": sum(r.get("discarded", 0) for r in records),
+    return {"points": len(measured),
+            "imprecise": sum(not r.get("precise", True) for r in measured),
+            "not_quiet": sum(not r.get("quiet", True) for r in measured),
+            "discarded_samples": sum(r.get("discarded", 0) for r in measured),
             "windows": len(combos),
             "windows_not_quiet": len({window_combo(w) for w in windows if not w.get("quiet", True)}),
-            "foreign_cores_max": round(max([r.get("foreign_cores_max", 0.0) for r in records]
+            "foreign_cores_max": round(max([r.get("foreign_cores_max", 0.0) for r in measured]
                                            + [_resolved(w) for w in windows], default=0.0), 3)}
 
 

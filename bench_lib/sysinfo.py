@@ -11,8 +11,9 @@ import os
 import platform
 import re
 import shutil
+from pathlib import Path
 
-from . import allocator, config
+from . import allocator, config, records
 from .backends._worker import THREAD_VARIABLES
 
 PACKAGES = ("numpy", "scipy", "joblib", "ray", "dask", "distributed", "tensorflow-cpu",
@@ -112,13 +113,15 @@ def asv_machine() -> list[str]:
 
 def record(folder, **fields) -> dict:
     """Append this machine's metadata and a run's ``fields`` to ``folder/sysinfo.jsonl``."""
-    import json
     import time
-    from pathlib import Path
 
     info = {"commit": fields.pop("commit", None), "time": time.time(), "machine": fields.pop("machine", None),
             **collect(), **fields}
     Path(folder).mkdir(parents=True, exist_ok=True)
-    with open(Path(folder) / "sysinfo.jsonl", "a") as f:
-        f.write(json.dumps(info) + "\n")
+    records.append(Path(folder) / records.SYSINFO, info)
     return info
+
+
+def read(folder) -> list[dict]:
+    """Every line of ``folder/sysinfo.jsonl``, oldest first (one per run; unreadable ones skipped)."""
+    return records.read(Path(folder) / records.SYSINFO)[0]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 
-from . import allocator, config, ledger, points, protocol
+from . import allocator, config, points, protocol, records
 
 _open: list = []  # the window of the sample asv is about to take: (guard, snapshot, meter, faults so far)
 _watched: set = set()  # combinations of this process with a window recorded
@@ -97,7 +97,7 @@ def finish(benchmark: str, index: int | None, life_s: float, teardown_s: float) 
            "setup_s": round(parts["engine_s"] + parts["inputs_s"] + parts["warm_s"], 4), **parts,
            "teardown_s": round(teardown_s, 4), "setups": _phase.get("setups", 0), "samples": _phase.get("samples", 0)}
     _phase.clear()
-    where = points.run_file(ledger.PHASES)
+    where = points.run_file(records.PHASES)
     if where is not None:
         points.write(out, where)
     return out

@@ -125,30 +125,36 @@ def test_machine_ceiling_lookups():
 
 
 
+def measured(kind, value):
+    """A point with every field points.jsonl requires of it (bench_lib.records), made up."""
+    return {"kind": kind, "workload": "filter_bank", "backend": "loky", "n_workers": 2, "variant": "naive",
+            "value": value, "ci": [value - 0.1, value + 0.1], "half_width": 0.05, "pairs": 4, "time_s": 0.1,
+            "other_time_s": 0.1 / value, "samples_s": {"top": [], "bottom": []}, "precise": True, "stopped": "precise",
+            "discarded": 0, "noisy": 0, "quiet": True, "foreign_cores_max": 0.0, "malloc": "fixed"}
+
+
 def test_points_file_round_trip_and_a_cut_last_line(tmp_path, monkeypatch):
     path = tmp_path / "points.jsonl"
     monkeypatch.setattr(points, "engines", lambda: {"ray": "9.1", "dask": None})  # the stack, written out
-    assert not points.write({"kind": "speedup"})  # no run: nothing written
+    assert not points.write(measured("speedup", 2.0))  # no run: nothing written
     monkeypatch.setenv("PARBENCH_POINTS", str(path))
     monkeypatch.setenv("PARBENCH_RUN", "r9")
     monkeypatch.setenv("PARBENCH_COMMIT", "abc12345")
     monkeypatch.setenv("PARBENCH_MACHINE", "box")
-    assert points.write({"kind": "speedup", "value": 2.0})
-    assert points.write({"kind": "gap", "value": 1.5}, path)
+    assert points.write(measured("speedup", 2.0))
+    assert points.write(measured("gap", 1.5), path)
     with open(path, "a") as f:
         f.write('{"kind": "speedup", "val')  # a run killed mid-line
     records, bad = points.read(path)
     assert bad == 1
     stack = {"ray": "9.1", "dask": None}
-    assert records == [{"machine": "box", "commit": "abc12345", "run": "r9", "engines": stack, "kind": "speedup",
-                        "value": 2.0},
-                       {"machine": "box", "commit": "abc12345", "run": "r9", "engines": stack, "kind": "gap",
-                        "value": 1.5}]
+    assert records == [{"machine": "box", "commit": "abc12345", "run": "r9", "engines": stack, **measured("speedup", 2.0)},
+                       {"machine": "box", "commit": "abc12345", "run": "r9", "engines": stack, **measured("gap", 1.5)}]
     path.write_text('{"cut\n\n{"a": 1}\n{"cut again\n{"b": 2}\n[1, 2]\n')
     assert points.read(path) == ([{"a": 1}, {"b": 2}], 3)
     assert points.read(tmp_path / "none.jsonl") == ([], 0)
     with pytest.raises(ValueError):
-        points.write({"value": float("nan")})
+        points.write(measured("speedup", float("nan")))
     assert json.loads(path.read_text().splitlines()[-2]) == {"b": 2}
 
 
@@ -178,10 +184,10 @@ def test_points_context_outside_a_run_is_empty_and_files_are_world_readable(tmp_
     assert points.context() == {"machine": "", "commit": "", "run": "", "engines": {"joblib": "1.0"}}
     old = os.umask(0o022)
     try:
-        points.write({"kind": "gap"}, tmp_path / "new.jsonl")
+        points.write(measured("gap", 1.5), tmp_path / "points.jsonl")
     finally:
         os.umask(old)
-    assert (tmp_path / "new.jsonl").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "points.jsonl").stat().st_mode & 0o777 == 0o644
 
 
 def with_overheads(m):

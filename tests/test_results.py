@@ -449,7 +449,9 @@ def test_a_point_records_the_engine_versions_of_its_process(tmp_path, monkeypatc
 
     monkeypatch.setenv("PARBENCH_COMMIT", "abcd1234")
     target = tmp_path / "points.jsonl"
-    assert points.write({"kind": "speedup", "value": 1.0}, target)
+    made_up = {k: v for k, v in point(1.0, "r", "c").items() if k not in ("commit", "run")}  # the run's: context
+    assert points.write({**made_up, "half_width": 0.1, "samples_s": {}, "stopped": "precise",
+                         "discarded": 0, "noisy": 0, "foreign_cores_max": 0.0, "malloc": "fixed"}, target)
     record = points.read(target)[0][0]
     assert record["commit"] == "abcd1234"
     assert record["engines"]["joblib"] == md.version("joblib")
