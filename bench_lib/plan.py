@@ -288,7 +288,8 @@ def summary(root: Path, machine: str, engines: str) -> dict:
             "total_s": sum(b.estimate_s for b in todo), "low_s": low, "high_s": high}
 
 
-if __name__ == "__main__":  # python -m bench_lib.plan MACHINE ENGINES: one summary as JSON
+if __name__ == "__main__":  # python -m bench_lib.plan MACHINE: the summary of each engines mode, as JSON
     import json
 
-    print(json.dumps(summary(Path(__file__).resolve().parent.parent, sys.argv[1], sys.argv[2])))
+    print(json.dumps({mode: summary(Path(__file__).resolve().parent.parent, sys.argv[1], mode)
+                      for mode in costs.ENGINE_MODES}))

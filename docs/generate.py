@@ -8,13 +8,16 @@ it). Pages say what the figures mean; the figures themselves are never typed by 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench_lib import points  # noqa: E402
+from bench_lib import costs, points  # noqa: E402
 
 RESULTS = ROOT / "results"
 NOT_RECORDED = "default (not recorded)"
@@ -186,20 +189,69 @@ def agreement_page() -> str:
 
 PAGES = {"allocator.md": allocator_page, "agreement.md": agreement_page}
 
+# The README's table of instance sizes: the fresh full plan for each size, costed on this
+# series' times (the newest 2-core series with every class measured), per engines mode.
+PLAN_MACHINE = "vm-2core-24gb-xeon"
+INSTANCES = ((2, "c5.xlarge"), (4, "c5.2xlarge"), (8, "c5.4xlarge"), (18, "c5.9xlarge"), (24, "c5.12xlarge"),
+             (36, "c5.18xlarge"), (48, "c5.24xlarge"))  # physical cores: half the vCPUs
+PLAN_BEGIN, PLAN_END = "<!-- plan-table: python docs/generate.py -->", "<!-- /plan-table -->"
+
+
+def hours(seconds: float) -> str:
+    """As the plan prints it (costs.duration: whole minutes, rounded down)."""
+    return costs.duration(seconds)
+
+
+def plan_at(cores: int) -> dict:
+    """``python -m bench_lib.plan`` for ``cores`` physical cores, no user setting let in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARBENCH_")}
+    env.update(PARBENCH_PLAN_CORES=str(cores), PARBENCH_MAX_WORKERS=str(cores))
+    done = subprocess.run([sys.executable, "-m", "bench_lib.plan", PLAN_MACHINE], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300, check=True)
+    return json.loads(done.stdout)
+
+
+def plan_table() -> list[str]:
+    """Each instance size's plan: points, and the run's time with its range under each
+    engines mode (``run --plan-only --fresh --cores N --engines MODE --machine PLAN_MACHINE``)."""
+    out = ["| physical cores | e.g. EC2 | points (n/a) | engines once per run (default) | engines per point |",
+           "| --- | --- | --- | --- | --- |"]
+    for cores, instance in INSTANCES:
+        plans = plan_at(cores)
+        cells = [f"~{hours(p['total_s'])} ({hours(p['low_s'])} to {hours(p['high_s'])})"
+                 for p in (plans["once"], plans["per-point"])]
+        out.append(f"| {cores} | {instance} | {plans['once']['points']} ({plans['once']['n_a']}) | "
+                   + " | ".join(cells) + " |")
+    return out
+
+
+def with_region(text: str, begin: str, end: str, lines: list[str]) -> str:
+    """``text`` with the lines between its ``begin`` and ``end`` markers replaced."""
+    head, rest = text.split(begin + "\n", 1)
+    _, tail = rest.split(end, 1)
+    return head + begin + "\n" + "\n".join(lines) + "\n" + end + tail
+
+
+REGIONS = {"README.md": (PLAN_BEGIN, PLAN_END, plan_table)}
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a page is not what the results give")
     args = parser.parse_args(argv)
     stale = []
-    for name, make in PAGES.items():
-        path, text = ROOT / "docs" / name, make()
+    pages = {ROOT / "docs" / name: make for name, make in PAGES.items()}
+    for name, (begin, end, make) in REGIONS.items():
+        pages[ROOT / name] = lambda path=ROOT / name, begin=begin, end=end, make=make: with_region(
+            path.read_text(), begin, end, make())
+    for path, make in pages.items():
+        name, text = path.relative_to(ROOT), make()
         if args.check:
             if not path.is_file() or path.read_text() != text:
-                stale.append(name)
+                stale.append(str(name))
         else:
             path.write_text(text)
-            print(f"wrote docs/{name}")
+            print(f"wrote {name}")
     if stale:
         print(f"out of date with results/: {', '.join(stale)} (run make docs)", file=sys.stderr)
         return 1

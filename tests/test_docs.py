@@ -852,6 +852,41 @@ def test_the_generated_docs_pages_are_what_the_results_give():
     assert out.returncode == 0, out.stderr
 
 
+def _generate():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("generate", ROOT / "docs" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_generated_region_replaces_only_the_lines_between_its_markers():
+    generate = _generate()
+    text = "a\n<!-- t -->\nold 1\nold 2\n<!-- /t -->\nb\n"
+    assert generate.with_region(text, "<!-- t -->", "<!-- /t -->", ["new"]) == "a\n<!-- t -->\nnew\n<!-- /t -->\nb\n"
+    assert generate.hours(3 * 3600 + 29.6 * 60) == "3h29m"  # as the plan prints it: minutes rounded down
+
+
+def test_the_readmes_plan_table_is_the_plan_commands_totals():
+    """The README's 48-core row holds what ``run --plan-only --fresh --cores 48`` prints
+    for the same series, engines per point (a second path: the command, not plan.summary),
+    its total and its range; one row per instance size."""
+    generate = _generate()
+    readme = (ROOT / "README.md").read_text().splitlines()
+    start, end = readme.index(generate.PLAN_BEGIN), readme.index(generate.PLAN_END)
+    rows = readme[start + 3:end]
+    assert [int(r.split("|")[1]) for r in rows] == [cores for cores, _ in generate.INSTANCES]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARBENCH_")}
+    out = subprocess.run([sys.executable, "-m", "bench_lib", "run", "--plan-only", "--fresh", "--cores", "48",
+                          "--machine", generate.PLAN_MACHINE], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300, env=dict(env, PARBENCH_ENGINES="per-point")).stdout
+    total = re.search(r"^  total .*~ *(\d+h\d\dm)$", out, re.M).group(1)
+    low, high = re.search(r"^  range ~(\d+h\d\dm) to ~(\d+h\d\dm): engine starts", out, re.M).groups()
+    [row] = [r for r in rows if r.startswith("| 48 |")]
+    assert row.split("|")[5].strip() == f"~{total} ({low} to {high})"
+
+
 def test_the_allocator_pages_half_widths_are_the_points_medians():
     """One cell worked from points.jsonl by hand: run 42cc5ba5-20261130T172235's
     interpolators speedups, their half-widths' median."""
