@@ -69,7 +69,7 @@ class Benchmark:
     params: tuple[dict, ...] = ()  # the selected combinations: {param name: value as asv shows it}
     skips: frozenset[int] = frozenset()  # indices asv will record as n/a (the class's ``skipped``)
     cost: Cost | None = None  # of one measured point (costs.estimate)
-    start_s: float = 0.0  # engine start its points pay beyond their cost (costs.engine_starts)
+    start_s: float = 0.0  # engine start its points pay beyond their cost (starts.engine_starts)
     start_range: tuple[float, float] = (0.0, 0.0)  # low, high of start_s
 
     @property

@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from . import config, costs, ledger
+from . import config, costs, ledger, starts
 from .benchmark import Benchmark  # noqa: F401 (re-exported: plan.Benchmark)
 from .costs import duration
 
@@ -131,7 +131,7 @@ def make(root: Path, final: Path, size: str, patterns, quick_run: bool, fresh: b
         shadows = [Benchmark(partner.name, alone[0].selected, alone[0].total, skips=partner.skips)]
     costs.estimate([*todo, *shadows], final.parent, size, config.point_cap_s())
     folder = final.parent
-    costs.engine_starts([*todo, *shadows], costs.start_fits(folder), costs.recorded_counts(
+    starts.engine_starts([*todo, *shadows], starts.start_fits(folder), starts.recorded_counts(
         folder if folder.is_dir() else next(iter(sorted(folder.parent.glob("*/sysinfo.jsonl"))), folder).parent),
         engines or engines_mode())
     for shadow in shadows:
@@ -218,7 +218,7 @@ def plan_lines(benchmarks: list[Benchmark], skipped: list[Benchmark], beyond: in
     if any(b.start_s or b.start_range != (0.0, 0.0) for b in benchmarks):
         low, high = span(benchmarks)
         lines.append(f"  range ~{duration(low)} to ~{duration(high)}: engine starts at each point's workers "
-                     f"(engines {engines_mode()}; start = a + b x workers per engine, costs.StartFit), "
+                     f"(engines {engines_mode()}; start = a + b x workers per engine, starts.StartFit), "
                      "at the low and high ends of its fit")
     if beyond:
         lines.append(f"  {beyond} points of sizes beyond the benchmarks' questions are left out (--profile extended)")
@@ -292,4 +292,4 @@ if __name__ == "__main__":  # python -m bench_lib.plan MACHINE: the summary of e
     import json
 
     print(json.dumps({mode: summary(Path(__file__).resolve().parent.parent, sys.argv[1], mode)
-                      for mode in costs.ENGINE_MODES}))
+                      for mode in starts.ENGINE_MODES}))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_lib import costs, ledger, plan, runner
+from bench_lib import costs, ledger, plan, runner, starts
 import unsupported
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -477,12 +477,12 @@ def test_fit_cuts_a_protocol_cap_by_what_its_line_saves():
     assert costs.capped_at(5.0, 0.1) == 1.0 and costs.capped_at(120.0, 0.5) == 60.0
 
 
-# -- engine start against workers (costs.StartFit, costs.engine_starts) ----------------------
+# -- engine start against workers (starts.StartFit, starts.engine_starts) ----------------------
 
 def test_start_fit_is_least_squares_and_a_point_at_8_workers_pays_5_s():
     """Points on the line 1 + 0.5 n: a = 1 s, b = 0.5 s per worker; start at 8 workers is
     1 + 4 = 5 s, with no spread so the range is that one value."""
-    fit = costs.fit_start([(1, 1.5), (2, 2.0), (4, 3.0), (8, 5.0)])
+    fit = starts.fit_start([(1, 1.5), (2, 2.0), (4, 3.0), (8, 5.0)])
     assert (fit.a, fit.b) == (pytest.approx(1.0), pytest.approx(0.5))
     assert fit.at(8) == pytest.approx(5.0)
     assert fit.range_at(48) == (pytest.approx(25.0), pytest.approx(25.0))
@@ -493,7 +493,7 @@ def test_start_fit_range_is_the_lines_95_percent_interval_with_three_counts():
     Residuals -0.5, 1, -0.5: s^2 = 1.5 / (3 - 2) = 1.5. At n = 2 (the mean) the half-width
     is t(1 df) 12.71 x sqrt(1.5 / 3) = 8.987: from 2 - 8.987, held at 0, to 10.987. At
     n = 4: 12.71 x sqrt(1.5 x (1/3 + 4/2)) = 12.71 x 1.8708 = 23.778 around 3."""
-    fit = costs.fit_start([(1, 1.0), (2, 3.0), (3, 2.0)])
+    fit = starts.fit_start([(1, 1.0), (2, 3.0), (3, 2.0)])
     assert (fit.a, fit.b) == (pytest.approx(1.0), pytest.approx(0.5))
     assert fit.range_at(2) == (0.0, pytest.approx(10.987, abs=1e-3))
     assert fit.range_at(4)[1] == pytest.approx(3 + 23.778, abs=1e-2)
@@ -503,10 +503,10 @@ def test_start_fit_with_two_counts_ranges_from_flat_to_proportional():
     """(1, 1.0), (2, 1.5): the line 0.5 + 0.5 n, 4.5 s at 8; the range runs from start
     staying at the 2-worker 1.5 s to start in proportion to workers, 1.5 x 8 / 2 = 6 s. A
     start that fell with workers is held flat: (1, 3), (2, 2) gives b = 0, a = 2.5."""
-    fit = costs.fit_start([(1, 1.0), (2, 1.5)])
+    fit = starts.fit_start([(1, 1.0), (2, 1.5)])
     assert fit.at(8) == pytest.approx(4.5)
     assert fit.range_at(8) == (pytest.approx(1.5), pytest.approx(6.0))
-    falling = costs.fit_start([(1, 3.0), (2, 2.0)])
+    falling = starts.fit_start([(1, 3.0), (2, 2.0)])
     assert (falling.a, falling.b) == (pytest.approx(2.5), 0.0)
     assert falling.range_at(8) == (pytest.approx(2.0), pytest.approx(8.0))
 
@@ -514,11 +514,11 @@ def test_start_fit_with_two_counts_ranges_from_flat_to_proportional():
 def test_start_fit_from_the_2_worker_point_alone_takes_half_per_worker():
     """A 2-worker start of 4 s alone: half of it per worker, a = 2, b = 1: 10 s at 8,
     between 4 s (flat) and 16 s (proportional)."""
-    fit = costs.fit_start([(2, 4.0)])
+    fit = starts.fit_start([(2, 4.0)])
     assert (fit.a, fit.b) == (pytest.approx(2.0), pytest.approx(1.0))
     assert fit.at(8) == pytest.approx(10.0)
     assert fit.range_at(8) == (pytest.approx(4.0), pytest.approx(16.0))
-    assert costs.fit_start([]) is None
+    assert starts.fit_start([]) is None
 
 
 def _bench(name, combos, estimate_s):
@@ -526,7 +526,7 @@ def _bench(name, combos, estimate_s):
                           params=tuple({"backend": repr(b), "n_workers": str(n)} for b, n in combos))
 
 
-LINE = costs.StartFit(1.0, 0.5, ((1, 1.5), (2, 2.0), (4, 3.0), (8, 5.0)))  # 1 + 0.5 n, exact
+LINE = starts.StartFit(1.0, 0.5, ((1, 1.5), (2, 2.0), (4, 3.0), (8, 5.0)))  # 1 + 0.5 n, exact
 
 
 def test_an_8_core_plan_counts_engine_start_per_point_at_its_workers():
@@ -539,8 +539,8 @@ def test_an_8_core_plan_counts_engine_start_per_point_at_its_workers():
     work = _bench("w.W.time_w", [("ray", 1), ("ray", 2), ("ray", 4), ("ray", 8), ("serial", 1)], 100.0)
     start = _bench("overhead.Startup.track_start", [("ray", 8)], 20.0)
     growth = _bench("overhead.StartGrowth.track_start_growth", [("ray", 8)], 40.0)
-    assert costs.recorded_counts(Path("/nonexistent")) == 1.5  # 2 cores where unknown: 1 and 2
-    low, high = costs.engine_starts([work, start, growth], {"ray": LINE}, 1.5, "per-point")
+    assert starts.recorded_counts(Path("/nonexistent")) == 1.5  # 2 cores where unknown: 1 and 2
+    low, high = starts.engine_starts([work, start, growth], {"ray": LINE}, 1.5, "per-point")
     assert (work.estimate_s, start.estimate_s, growth.estimate_s) == (
         pytest.approx(104.5), pytest.approx(29.75), 40.0)
     assert (low, high) == (pytest.approx(14.25), pytest.approx(14.25))
@@ -555,20 +555,20 @@ def test_engines_once_per_run_pay_one_start_at_the_most_workers():
     work = _bench("w.W.time_w", [("ray", 1), ("ray", 2), ("ray", 4), ("ray", 8), ("serial", 1)], 100.0)
     start = _bench("overhead.Startup.track_start", [("ray", 8)], 20.0)
     growth = _bench("overhead.StartGrowth.track_start_growth", [("ray", 8)], 40.0)
-    costs.engine_starts([work, start, growth], {"ray": LINE}, 1.5, "once")
+    starts.engine_starts([work, start, growth], {"ray": LINE}, 1.5, "once")
     assert (work.estimate_s, start.estimate_s) == (pytest.approx(98.0), pytest.approx(29.75))
     assert sum(b.estimate_s for b in (work, start, growth)) == pytest.approx(167.75)
     with pytest.raises(ValueError):
-        costs.engine_starts([work], {}, 1.5, "sometimes")
+        starts.engine_starts([work], {}, 1.5, "sometimes")
 
 
 def test_the_plans_range_follows_the_fits_range():
     """Two counts, (1, 1.0) and (2, 1.5): the line 0.5 + 0.5 n, reference 1.5 -> 1.25 s.
     One ray point at 8 workers on 10 s: 10 + 4.5 - 1.25 = 13.25 s; its range runs from
     10 + 1.5 - 1.25 = 10.25 s (flat) to 10 + 6 - 1.25 = 14.75 s (proportional)."""
-    fit = costs.fit_start([(1, 1.0), (2, 1.5)])
+    fit = starts.fit_start([(1, 1.0), (2, 1.5)])
     work = _bench("w.W.time_w", [("ray", 8)], 10.0)
-    costs.engine_starts([work], {"ray": fit}, 1.5)
+    starts.engine_starts([work], {"ray": fit}, 1.5)
     assert work.estimate_s == pytest.approx(13.25)
     assert plan.span([work]) == (pytest.approx(10.25), pytest.approx(14.75))
     lines = plan.plan_lines([work], [])
@@ -582,14 +582,14 @@ def test_start_points_read_startgrowth_and_fill_in_from_startup(tmp_path):
     from test_forecast import write_results
 
     write_results(tmp_path, {
-        costs.START_SERIES[0]: (["backend", "n_workers"], [["dask"], [1, 2, 4, 8]],
+        starts.START_SERIES[0]: (["backend", "n_workers"], [["dask"], [1, 2, 4, 8]],
                                 {("dask", 1): 1.0, ("dask", 2): 1.5, ("dask", 4): 2.5, ("dask", 8): 4.5}),
-        costs.START_SERIES[1]: (["backend", "n_workers"], [["dask", "ray"], [1, 2]],
+        starts.START_SERIES[1]: (["backend", "n_workers"], [["dask", "ray"], [1, 2]],
                                 {("dask", 2): 9.0, ("ray", 1): 3.0, ("ray", 2): 3.5})})
-    found = costs.start_points(tmp_path / "m")
+    found = starts.start_points(tmp_path / "m")
     assert sorted(found["dask"]) == [(1, 1.0), (2, 1.5), (4, 2.5), (8, 4.5)]
     assert sorted(found["ray"]) == [(1, 3.0), (2, 3.5)]
-    fits = costs.start_fits(tmp_path / "m")
+    fits = starts.start_fits(tmp_path / "m")
     assert (fits["dask"].a, fits["dask"].b) == (pytest.approx(0.5), pytest.approx(0.5))
     assert fits["ray"].at(8) == pytest.approx(6.5)  # 2.5 + 0.5 x 8
 
@@ -598,5 +598,5 @@ def test_engines_once_per_run_leave_loky_and_multiprocessing_starting_per_point(
     """Once per run covers Ray and Dask only: a loky point at 8 workers still pays its own
     start, 5 - 1.75 = 3.25 s more than recorded, on 10 s: 13.25 s."""
     work = _bench("w.W.time_w", [("loky", 8)], 10.0)
-    costs.engine_starts([work], {"loky": LINE}, 1.5, "once")
+    starts.engine_starts([work], {"loky": LINE}, 1.5, "once")
     assert work.estimate_s == pytest.approx(13.25)
