@@ -131,9 +131,9 @@ def make(root: Path, final: Path, size: str, patterns, quick_run: bool, fresh: b
         shadows = [Benchmark(partner.name, alone[0].selected, alone[0].total, skips=partner.skips)]
     costs.estimate([*todo, *shadows], final.parent, size, config.point_cap_s())
     folder = final.parent
-    starts.engine_starts([*todo, *shadows], starts.start_fits(folder), starts.recorded_counts(
-        folder if folder.is_dir() else next(iter(sorted(folder.parent.glob("*/sysinfo.jsonl"))), folder).parent),
-        engines or engines_mode())
+    source = folder if folder.is_dir() else next(iter(sorted(folder.parent.glob("*/sysinfo.jsonl"))), folder).parent
+    starts.engine_starts([*todo, *shadows], starts.start_fits(folder), starts.recorded_counts(source),
+                         engines or engines_mode(), starts.recorded_mode(source))
     for shadow in shadows:
         alone[0].estimate_s += shadow.estimate_s
         alone[0].start_s += shadow.start_s

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import json
 import math
 import statistics
 from pathlib import Path
@@ -122,15 +123,17 @@ def _n_workers(params: dict) -> int | None:
 
 
 def engine_starts(benchmarks: list[Benchmark], fits: dict[str, StartFit], reference: float,
-                  mode: str = "per-point") -> tuple[float, float]:
+                  mode: str = "per-point", recorded: str = "per-point") -> tuple[float, float]:
     """Add to each benchmark's estimate the start its points pay beyond what its cost
     recorded (measured at ``reference`` workers, the mean of the recorded machine's counts):
     per point that starts an engine, STARTS_PER_POINT x (start(n) - start(reference)).
     With ``mode`` "once" (one Ray and one Dask cluster per run), their points shed the start
     they recorded, but for START_MEASURING classes and new-pool-per-call points, which
     start their own, and the first benchmark on each pays one start of its cluster at the
-    most workers the run asks of it; other engines start per point as before. Sets ``start_s`` and ``start_range`` on each benchmark;
-    returns the range (low, high) of the whole plan's start adjustment."""
+    most workers the run asks of it; other engines start per point as before. Costs
+    ``recorded`` under "once" hold no Ray or Dask start in their warm points: none is shed,
+    and per point each pays its whole start. Sets ``start_s`` and ``start_range`` on each
+    benchmark; returns the range (low, high) of the whole plan's start adjustment."""
     if mode not in ENGINE_MODES:
         raise ValueError(f"engines mode must be one of {ENGINE_MODES}, got {mode!r}")
     once: dict[str, tuple[Benchmark, int]] = {}  # engine -> (its first benchmark, most workers)
@@ -139,15 +142,16 @@ def engine_starts(benchmarks: list[Benchmark], fits: dict[str, StartFit], refere
         if bench.name.startswith(FIXED_AXIS):
             continue
         count = next((k for prefix, k in STARTS_PER_POINT.items() if bench.name.startswith(prefix)), 1)
-        measuring = mode == "per-point" or bench.name.startswith(START_MEASURING)
+        measuring = mode == "per-point"
         added = low = high = 0.0
         for i, params in zip(bench.selected, bench.params):
             backend, n = ast.literal_eval(params.get("backend", "None")), _n_workers(params)
             fit = fits.get(backend)
             if fit is None or n is None or i in bench.skips:
                 continue
-            was = fit.at(reference)
-            if measuring or backend not in ONCE_ENGINES or params.get("pool") == "'per-call'":
+            own_engine = bench.name.startswith(START_MEASURING) or params.get("pool") == "'per-call'"
+            was = 0.0 if recorded == "once" and backend in ONCE_ENGINES and not own_engine else fit.at(reference)
+            if measuring or backend not in ONCE_ENGINES or own_engine:
                 lo, hi = fit.range_at(n)
                 added, low, high = added + count * (fit.at(n) - was), low + count * (lo - was), high + count * (hi - was)
             else:
@@ -176,3 +180,14 @@ def recorded_counts(folder: Path) -> float:
         n *= 2
     counts += [cores] if counts[-1] != cores else []
     return statistics.fmean(counts)
+
+
+def recorded_mode(folder: Path) -> str:
+    """The engines mode of a machine's newest run (its sysinfo line's ``engines``), whose
+    costs the plan reads; "per-point" before runs recorded one."""
+    try:
+        last = json.loads((folder / "sysinfo.jsonl").read_text().splitlines()[-1])
+    except (OSError, ValueError, IndexError):
+        return "per-point"
+    mode = last.get("engines")
+    return mode if mode in ENGINE_MODES else "per-point"

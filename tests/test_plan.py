@@ -600,3 +600,18 @@ def test_engines_once_per_run_leave_loky_and_multiprocessing_starting_per_point(
     work = _bench("w.W.time_w", [("loky", 8)], 10.0)
     starts.engine_starts([work], {"loky": LINE}, 1.5, "once")
     assert work.estimate_s == pytest.approx(13.25)
+
+
+def test_costs_recorded_with_engines_once_shed_no_start(tmp_path):
+    """Recorded under one cluster per run, a warm ray point's cost holds no start: planned
+    once per run it stays 10 s and the run adds one start at 8 workers, 5 s (15 s); per
+    point it pays its whole start at 8 workers, 5 s (15 s). Startup starts its own either
+    way: 3 x (5 - 1.75) on 20 s. The mode is read from the newest sysinfo line."""
+    for mode in ("once", "per-point"):
+        work = _bench("w.W.time_w", [("ray", 8)], 10.0)
+        start = _bench("overhead.Startup.track_start", [("ray", 8)], 20.0)
+        starts.engine_starts([work, start], {"ray": LINE}, 1.5, mode, recorded="once")
+        assert (work.estimate_s, start.estimate_s) == (pytest.approx(15.0), pytest.approx(29.75))
+    (tmp_path / "sysinfo.jsonl").write_text('{"engines": "per-point"}\n{"engines": "once"}\n')
+    assert starts.recorded_mode(tmp_path) == "once"
+    assert starts.recorded_mode(tmp_path / "none") == "per-point"
