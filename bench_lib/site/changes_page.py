@@ -45,7 +45,7 @@ Built from <code>results/</code> by <code>python -m bench_lib site</code>;
 </body></html>
 """
 HEAD = ("<tr><th>change</th><th>machine</th><th>benchmark</th><th>before</th><th>after</th>"
-        "<th>first value after</th><th>why</th></tr>")
+        "<th>between (the last value before, the first after)</th><th>why</th></tr>")
 
 
 def _number(x: float, unit: str) -> str:
@@ -68,7 +68,8 @@ def row(step: changes.Step) -> str:
             f'<td class="num">{step.ratio - 1:+.0%}</td><td>{html.escape(h.machine)}</td>'
             f"<td>{html.escape(h.title)}</td><td class=\"num\">{_side(step.before, before, h.unit)}</td>"
             f'<td class="num">{_side(step.after, after, h.unit)}</td>'
-            f"<td>{html.escape(h.entries[step.position].label)}</td><td>{html.escape(why)}</td></tr>")
+            f"<td>{html.escape(h.entries[step.position - 1].label)} &rarr; "
+            f"{html.escape(h.entries[step.position].label)}</td><td>{html.escape(why)}</td></tr>")
 
 
 def table(steps: list[changes.Step], ident: str, none: str) -> str:
