@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import itertools
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,14 +183,23 @@ def serial_shifts(before: list[dict], after: list[dict]) -> list[compare.Shift]:
 
 
 def stamp(run: str) -> str:
-    """When a run started, as its id ends (``<commit>-YYYYMMDDTHHMMSS``): sorts in time."""
-    return run.rsplit("-", 1)[-1]
+    """When a run started, as its id says (``<commit>-YYYYMMDDTHHMMSS``): sorts in time."""
+    found = re.search(r"\d{8}T\d{6}", run)
+    return found.group(0) if found else run
+
+
+def upgrade_run(run: str) -> bool:
+    """A run of ``upgrade-check`` (``<commit>-upgrade-<time>-ray<version>``, bench_lib.cli):
+    two engine stacks alternating in one session, judged by its own verdict, not a step
+    in a history."""
+    return "-upgrade-" in run
 
 
 def bracket(a: str, b: str, runs: dict[str, list[dict]]) -> tuple[str, str] | None:
     """The nearest runs at or before ``a`` and at or after ``b`` that measured speedups
     (the serial loop's time): a run of asv's times alone measured none."""
-    timed = sorted((r for r, records in runs.items() if any(x.get("kind") == "speedup" for x in records)), key=stamp)
+    timed = sorted((r for r, records in runs.items()
+                    if not upgrade_run(r) and any(x.get("kind") == "speedup" for x in records)), key=stamp)
     before = [r for r in timed if stamp(r) <= stamp(a)]
     after = [r for r in timed if stamp(r) >= stamp(b)]
     return (before[-1], after[0]) if before and after and before[-1] != after[0] else None
@@ -260,7 +270,8 @@ def point_histories(machine: str, records: list[dict], sysinfo: list[dict]) -> l
     lines = {line["run"]: line for line in sysinfo if line.get("run")}
     by_key: dict[tuple, dict[str, dict]] = {}
     for r in records:
-        if r.get("kind") in KINDS and isinstance(r.get("value"), (int, float)) and r.get("run"):
+        if r.get("kind") in KINDS and isinstance(r.get("value"), (int, float)) and r.get("run") and \
+                not upgrade_run(r["run"]):
             params = tuple((k, r[k]) for k in ("workload", "backend", "n_workers", "variant") if k in r)
             by_key.setdefault((KINDS[r["kind"]], params), {})[r["run"]] = r  # the run's newest wins
     out = []

@@ -141,6 +141,16 @@ def test_asv_result_files_make_one_history_per_combination_in_the_order_measured
     assert [e.label for e in skipped[0].entries] == ["bbbbbbbb"]
 
 
+def test_runs_sort_by_their_time_and_upgrade_check_runs_stay_out():
+    records = [{"kind": "speedup", "run": run, "workload": "w", "backend": "b", "n_workers": 2, "variant": "v",
+                "value": value, "ci": [value * 0.99, value * 1.01]}
+               for run, value in (("bbbb-20261202T000000", 2.0), ("aaaa-20261201T000000", 1.0),
+                                  ("cccc-upgrade-20261203T000000-ray2.55.1", 9.0))]
+    [found] = changes.point_histories("m", records, [])
+    assert [e.label for e in found.entries] == ["aaaa-20261201T000000", "bbbb-20261202T000000"]
+    assert changes.stamp("cccc-upgrade-20261203T000000-ray2.55.1") == "20261203T000000"
+
+
 def write_results(root, levels):
     """A results folder with one machine whose points.jsonl holds one speedup per run."""
     results = root / "results"
@@ -170,6 +180,10 @@ def test_the_published_page_lists_the_injected_step(tmp_path):
     assert changed.count('<tr class="step"') == 1
     assert f'data-benchmark="{report.SPEEDUP}"' in changed and 'data-position="20"' in changed
     assert "+30%" in changed and "c0000020-20261201T002000" in changed  # the first run after the step
+    assert "Regressions page lists" not in text  # no asv site here: nothing said of it
+    (tmp_path / "html" / "regressions.json").write_text(json.dumps({"regressions": [["a"], ["b"]]}))
+    text = site.build_changes(results, tmp_path / "html" / site.CHANGES_DIR).read_text()
+    assert "Regressions page lists 2 steps: " in text
     # an A/A history: the page says so, and its table is empty
     quiet = write_results(tmp_path / "aa", [1.0] * 30)
     text = site.build_changes(quiet, tmp_path / "aa" / "html").read_text()

@@ -6,6 +6,7 @@ host or method, which asv's own Regressions page lists as regressions (bench_lib
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 
 from .. import changes, report as rep
@@ -35,7 +36,7 @@ change of the code where the host changed at it (the runs' system records differ
 serial loop's time moved between the nearest runs either side, as
 <code>python -m bench_lib compare</code> tells it) or the method did (the allocator
 discipline, the engines' mode, or the benchmark's own code). asv's
-<a href="../index.html#regressions">Regressions</a> page lists every step asv finds, these included.
+<a href="../index.html#/regressions">Regressions</a> page lists every step asv finds, these included.
 Built from <code>results/</code> by <code>python -m bench_lib site</code>;
 <code>docs/regressions.md</code> explains the gate and this page.</p>
 <h2>Changed beyond noise</h2>
@@ -86,6 +87,15 @@ def build_changes(results: Path, out_dir: Path) -> Path:
         raise SiteError(str(exc)) from None
     found = changes.steps(histories, runs)
     statements = changes.summary(found, len(histories))
+    listed = Path(out_dir).parent / "regressions.json"  # asv publish's, where the site has one
+    if listed.is_file():
+        try:
+            count = len(json.loads(listed.read_text()).get("regressions", []))
+        except (ValueError, AttributeError):
+            count = None
+        if count is not None:
+            statements.append(f"asv's Regressions page lists {count} steps: every rise its detector finds in any "
+                              "series, without their intervals and whatever changed under them.")
     summary = f'<p class="summary" id="summary"><b>{html.escape(statements[0])}</b></p>' + "".join(
         f"<p>{html.escape(s)}</p>" for s in statements[1:])
     out_dir = Path(out_dir)
