@@ -232,8 +232,8 @@ def summary(found: list[Step], histories: int) -> list[str]:
     both = sum(s.host and s.method for s in beyond)
     return [f"{changed} series changed beyond noise; {host} {'step coincides' if host == 1 else 'steps coincide'} "
             f"with a host change; {method} with a method change" + (f" ({both} with both)" if both else "") + ".",
-            f"{histories} histories examined; the latest step of {len(found) - len(beyond)} more lies within "
-            "noise (overlapping intervals, or a single absolute time on one side) and is not listed."]
+            f"{histories} histories examined; in {len(found) - len(beyond)} others the latest step lies within "
+            "noise (overlapping intervals, or a single absolute time on one side): not listed."]
 
 
 # -- histories from records -------------------------------------------------------------
