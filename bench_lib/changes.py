@@ -177,7 +177,7 @@ def method_reasons(a: Entry, b: Entry) -> list[str]:
 def serial_shifts(before: list[dict], after: list[dict]) -> list[compare.Shift]:
     """The gate's host-changed test between two runs' records: the serial loop's time of
     each workload, over the speedups measured the same way in both."""
-    old, new = (compare._speedups(rep.Machine("", points=records)) for records in (before, after))
+    old, new = (compare.speedups(rep.Machine("", points=records)) for records in (before, after))
     alike = [k for k in old if k in new and compare.method(old[k]) == compare.method(new[k])]
     return compare.host_shifts({k: old[k] for k in alike}, {k: new[k] for k in alike})
 

@@ -86,7 +86,7 @@ def interval(record: dict) -> protocol.Interval:
                              record.get("pairs", 0))
 
 
-def _speedups(machine: rep.Machine) -> dict[tuple, dict]:
+def speedups(machine: rep.Machine) -> dict[tuple, dict]:
     """The newest speedup point of each (workload, backend, n_workers, variant): later lines win."""
     return {tuple(r[k] for k in KEY): r for r in machine.points if r.get("kind") == "speedup"}
 
@@ -179,7 +179,7 @@ class Gate:
 def _speedup_gate(base: rep.Machine, new: rep.Machine, factor: float) -> Gate:
     """The gate on measured speedups (points), keyed by workload, backend, n_workers and
     variant; a change of host or method under a point sets it aside."""
-    before, after = _speedups(base), _speedups(new)
+    before, after = speedups(base), speedups(new)
     alike = [k for k in before if k in after and method(before[k]) == method(after[k])]
     found = Gate(shifts=host_shifts({k: before[k] for k in alike}, {k: after[k] for k in alike}))
     shifted = {(s.workload, s.n_workers) for s in found.shifts}
@@ -212,7 +212,7 @@ def gate(base: rep.Machine, new: rep.Machine, factor: float) -> Gate:
     """The regression gate of ``new`` against ``base`` (the module's docstring says how)."""
     if factor < 1:
         raise ValueError(f"factor must be >= 1 (a drop to 1/factor fails), got {factor}")
-    if _speedups(base) and _speedups(new):  # other points (ceilings, load windows) are not compared
+    if speedups(base) and speedups(new):  # other points (ceilings, load windows) are not compared
         return _speedup_gate(base, new, factor)
     found = Gate()
     for name in TRACKED:
@@ -280,7 +280,7 @@ def change(before: str, after: str) -> str:
 
 def agreement(base: rep.Machine, new: rep.Machine) -> tuple[int, int, dict[str, tuple[str, str]]]:
     """(speedups that agree, speedups in both, workload -> (base's winner, new's winner))."""
-    before, after = _speedups(base), _speedups(new)
+    before, after = speedups(base), speedups(new)
     both = [k for k in before if k in after]
     agreed = sum(agrees(before[k], after[k]) for k in both)
     winners = {}
