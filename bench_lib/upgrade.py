@@ -246,6 +246,55 @@ def save_both(results: Path, machine: str, commit: str, old: Stack, new: Stack,
     return [p for p in written if p is not None]
 
 
+def recorded(records: list[dict]) -> tuple[dict, dict, list[Outcome]]:
+    """The newest upgrade check in a machine's points: (old versions, new versions, its
+    outcomes), each stack's points told apart by the run id's Ray suffix and their engine
+    versions, the older Ray being old. Empty where no check was recorded."""
+    runs = [r for r in records if r.get("kind") == "speedup" and "-upgrade-" in r.get("run", "")]
+    if not runs:
+        return {}, {}, []
+    newest = max(r["run"].rsplit("-ray", 1)[0] for r in runs)
+    sides: dict[str, dict] = {}
+    for r in runs:
+        prefix, _, ray = r["run"].rpartition("-ray")
+        if prefix == newest:
+            sides.setdefault(ray, {})[(r["workload"], r["backend"], r["n_workers"])] = r
+    if len(sides) != 2:
+        return {}, {}, []
+    old_ray, new_ray = sorted(sides, key=lambda v: [int(x) for x in re.findall(r"\d+", v)])
+    old, new = sides[old_ray], sides[new_ray]
+    outcomes = [compare(Point(*key), old[key], new[key]) for key in old if key in new]
+    versions = [next(iter(side.values())).get("engines", {}) for side in (old, new)]
+    return versions[0], versions[1], outcomes
+
+
+def markdown(old: dict, new: dict, outcomes: list[Outcome], factor: float) -> list[str]:
+    """The check as a table for the docs: both speedups, new / old with its interval, and
+    whether the change lies beyond noise (the interval excludes 1) or beyond ``factor``."""
+    def label(versions: dict) -> str:
+        return ", ".join(f"{k} {versions[k]}" for k in points.ENGINES if k in versions)
+
+    def verdict(o: Outcome) -> str:
+        c = o.change
+        if o.regressed(factor):
+            return f"**slower beyond 1/{factor:g}**"
+        if c.high < 1:
+            return "slower, beyond noise"
+        if c.low > 1:
+            return "faster, beyond noise"
+        return "within noise"
+
+    out = [f"old: {label(old)}; new: {label(new)}", "",
+           "| workload | backend | n | old speedup | new speedup | new / old [95%] | detectable | |",
+           "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for o in sorted(outcomes, key=lambda o: (o.point.workload, o.point.backend, o.point.n_workers)):
+        c = o.change
+        out.append(f"| {o.point.workload} | {o.point.backend} | {o.point.n_workers} | {o.old['value']:.2f}x "
+                   f"| {o.new['value']:.2f}x | {c.estimate:.2f} [{c.low:.2f}, {c.high:.2f}] "
+                   f"| x{o.detectable:.2f} | {verdict(o)} |")
+    return out
+
+
 def _here(argv: list[str]) -> int:
     """One point in this interpreter (a stack's): its speedup record as the last line."""
     from . import ratios  # the engines load here, in the stack's process, never the coordinator's

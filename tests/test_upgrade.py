@@ -250,3 +250,33 @@ def test_one_stack_named_twice_keeps_both_measurements():
     values = iter([1.0, 2.0])
     outcomes = upgrade.check(OLD, OLD, TODO[:1], lambda stack, point: record(next(values)), say=lambda line: None)
     assert outcomes[0].change.estimate == pytest.approx(2.0)
+
+
+def stack_point(run, ray, value, low, high, backend="ray", workload="filter_bank"):
+    return {"kind": "speedup", "run": f"{run}-ray{ray}", "workload": workload, "backend": backend, "n_workers": 2,
+            "value": value, "ci": [low, high], "pairs": 10, "engines": {"ray": ray, "dask": "d" + ray}}
+
+
+def test_the_newest_recorded_check_pairs_each_stacks_points_by_hand():
+    """Old is the older Ray (2.9 < 2.10: numbers, not text); an older check and asv's own
+    runs are left out; new / old of a pair with intervals [1.9, 2.1] over [0.95, 1.05]."""
+    records = [stack_point("aaaa-upgrade-20261201T000000", "2.9.0", 9.0, 8.0, 10.0),  # an older check
+               stack_point("bbbb-upgrade-20261207T000000", "2.10.0", 2.0, 2.0, 2.0),
+               stack_point("bbbb-upgrade-20261207T000000", "2.9.0", 1.0, 1.0, 1.0),
+               stack_point("bbbb-upgrade-20261207T000000", "2.10.0", 0.5, 0.45, 0.55, backend="dask"),
+               stack_point("bbbb-upgrade-20261207T000000", "2.9.0", 1.0, 0.95, 1.05, backend="dask"),
+               {**stack_point("bbbb-20261207T000000", "", 5.0, 5.0, 5.0), "run": "bbbb-20261207T000000"}]
+    old, new, outcomes = upgrade.recorded(records)
+    assert (old["ray"], new["ray"]) == ("2.9.0", "2.10.0")
+    by = {o.point.backend: o.change for o in outcomes}
+    assert set(by) == {"ray", "dask"}
+    assert by["ray"].estimate == pytest.approx(2.0)
+    # dask: 0.5 / 1.0; each side's log half-width, ln(0.55 / 0.45) / 2 = 0.1003 and
+    # ln(1.05 / 0.95) / 2 = 0.0500, combine in quadrature: 0.1121, so
+    # [0.5 e^-0.1121, 0.5 e^0.1121] = [0.447, 0.559]
+    assert by["dask"].estimate == pytest.approx(0.5)
+    assert (by["dask"].low, by["dask"].high) == (pytest.approx(0.447, abs=0.001), pytest.approx(0.559, abs=0.001))
+    table = "\n".join(upgrade.markdown(old, new, outcomes, 1.2))
+    assert "| filter_bank | dask | 2 | 1.00x | 0.50x | 0.50 [0.45, 0.56]" in table
+    assert "slower beyond 1/1.2" in table.split("| dask |")[1].splitlines()[0]
+    assert upgrade.recorded(records[-1:]) == ({}, {}, [])
