@@ -79,7 +79,8 @@ def fit_start(points: list[tuple[int, float]]) -> StartFit | None:
 
 def start_points(folder: Path) -> dict[str, list[tuple[int, float]]]:
     """{backend: [(n_workers, seconds)]} of one machine's folder: StartGrowth's points where
-    measured, and Startup's at counts StartGrowth did not measure."""
+    measured, and Startup's at counts StartGrowth did not measure; never a count whose
+    tasks run in the caller (joblib at one worker, threads), which starts no pool."""
     from . import asv_results
 
     machine = asv_results.Machine(folder.name)
@@ -94,10 +95,21 @@ def start_points(folder: Path) -> dict[str, list[tuple[int, float]]]:
     for name in START_SERIES:
         series = machine.series.get(name)
         for combo, value in series.combos() if series else ():
+            if _in_caller(combo["backend"], combo["n_workers"]):
+                continue  # no pool started (joblib's n=1, threads): not a start
             have = {k for k, _ in out.get(combo["backend"], [])}
             if combo["n_workers"] not in have or name == START_SERIES[0]:
                 out.setdefault(combo["backend"], []).append((combo["n_workers"], value))
     return out
+
+
+def _in_caller(backend: str, n_workers: int) -> bool:
+    from . import backends
+
+    try:
+        return backends.backend_class(backend).in_caller(n_workers)
+    except backends.BackendError:  # a backend this version no longer has
+        return False
 
 
 def start_fits(folder: Path) -> dict[str, StartFit]:

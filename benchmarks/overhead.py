@@ -43,7 +43,7 @@ class StartGrowth:
 
     params = ([b for b in overhead.GROWTH_BACKENDS if b in harness.BACKENDS], list(overhead.GROWTH_WORKERS))
     param_names = ["backend", "n_workers"]
-    timeout = 900
+    timeout = 600
 
     def track_start_growth(self, backend, n_workers):
         return overhead.median_of(3, overhead.start, backend, n_workers, True)

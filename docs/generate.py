@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -232,7 +233,83 @@ def with_region(text: str, begin: str, end: str, lines: list[str]) -> str:
     return head + begin + "\n" + "\n".join(lines) + "\n" + end + tail
 
 
-REGIONS = {"README.md": (PLAN_BEGIN, PLAN_END, plan_table)}
+START_BEGIN, START_END = "<!-- start-fits: python docs/generate.py -->", "<!-- /start-fits -->"
+
+
+def start_fits_table() -> list[str]:
+    """Each full-size series' start fit per engine (bench_lib.starts), as the plan uses it."""
+    from bench_lib import starts
+
+    out = ["| series | engine | measured (workers: s) | a s | b s/worker | at 48 workers [range] |",
+           "| --- | --- | --- | --- | --- | --- |"]
+    for folder in sorted(p for p in RESULTS.iterdir() if p.is_dir() and not p.name.endswith("-small")):
+        measured = starts.start_points(folder)
+        for engine in ("ray", "dask", "loky", "multiprocessing"):
+            fit = starts.fit_start(measured.get(engine, []))
+            if fit is None:
+                continue
+            low, high = fit.range_at(48)
+            shown = ", ".join(f"{k}: {t:.2f}" for k, t in sorted(fit.points))
+            out.append(f"| {folder.name} | {engine} | {shown} | {fit.a:.2f} | {fit.b:.3f} "
+                       f"| {fit.at(48):.1f} [{low:.1f}, {high:.1f}] |")
+    return out
+
+
+REGIONS = {"README.md": [(PLAN_BEGIN, PLAN_END, plan_table)],
+           "docs/forecast.md": [(START_BEGIN, START_END, start_fits_table)]}
+
+# Figures inside a sentence: <!-- fig:NAME ARGS -->value<!-- /fig -->, the value written here.
+FIGURE = re.compile(r"(<!-- fig:(\w+)((?: [\w.:-]+)*) -->)(.*?)(<!-- /fig -->)", re.S)
+FIGURE_PAGES = ("docs/forecast.md", "docs/validation.md")
+
+
+def run_line(run: str) -> dict:
+    """The sysinfo.jsonl line of a run, whichever series holds it."""
+    for path in sorted(RESULTS.glob("*/sysinfo.jsonl")):
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            if record.get("run") == run:
+                return record
+    raise KeyError(f"no sysinfo line for run {run}")
+
+
+def _asv_value(machine: str, benchmark: str, **params) -> float:
+    from bench_lib import asv_results
+
+    [found] = [m for m in asv_results.load(RESULTS) if m.name == machine]
+    return found.value(benchmark, **params)
+
+
+def figure(name: str, *args: str) -> str:
+    """One figure: ``wall RUN`` its wall seconds; ``quiet RUN KEY`` a count of its quiet
+    record; ``serial MACHINE RUN WORKLOAD`` the longest serial baseline of its speedups in
+    that run; ``gil MACHINE`` each workload's GIL-held share; ``lock MACHINE WORKLOAD`` the
+    share held in the library's lock or the GIL, as a percentage."""
+    if name == "wall":
+        return f"{run_line(args[0])['wall_s']:.0f} s"
+    if name == "quiet":
+        return str(run_line(args[0])["quiet"][args[1]])
+    if name == "gil":
+        return ", ".join(f"{w} {_asv_value(args[0], 'scaling.GilHeld.track_gil_held_share', workload=w):.2f}"
+                         for w in ("filter_bank", "convolve2d", "volume_gaussian", "interpolators", "model_inference"))
+    if name == "serial":  # MACHINE RUN WORKLOAD: the longest serial baseline of its speedups in that run
+        records, _ = points.read(RESULTS / args[0] / points.FILE)
+        return f"{max(r['other_time_s'] for r in records if r.get('run') == args[1] and r.get('kind') == 'speedup' and r.get('workload') == args[2]):.1f} s"
+    if name == "lock":
+        return f"{_asv_value(args[0], 'scaling.LockHeld.track_lock_held_share', workload=args[1]):.0%}"
+    raise KeyError(f"no figure called {name!r}")
+
+
+def with_figures(text: str) -> str:
+    return FIGURE.sub(lambda m: m[1] + figure(m[2], *m[3].split()) + m[5], text)
+
+
+def page_text(name: str) -> str:
+    """A hand-written page with its generated regions and figures as the results give them."""
+    text = (ROOT / name).read_text()
+    for begin, end, make in REGIONS.get(name, []):
+        text = with_region(text, begin, end, make())
+    return with_figures(text) if name in FIGURE_PAGES else text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,9 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stale = []
     pages = {ROOT / "docs" / name: make for name, make in PAGES.items()}
-    for name, (begin, end, make) in REGIONS.items():
-        pages[ROOT / name] = lambda path=ROOT / name, begin=begin, end=end, make=make: with_region(
-            path.read_text(), begin, end, make())
+    for name in {*REGIONS, *FIGURE_PAGES}:
+        pages[ROOT / name] = lambda name=name: page_text(name)
     for path, make in pages.items():
         name, text = path.relative_to(ROOT), make()
         if args.check:

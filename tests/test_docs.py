@@ -887,6 +887,31 @@ def test_the_readmes_plan_table_is_the_plan_commands_totals():
     assert row.split("|")[5].strip() == f"~{total} ({low} to {high})"
 
 
+def test_a_figure_in_a_sentence_is_written_from_the_results():
+    """Run 72511f1b's sysinfo line says wall_s 2474.7: the figure reads "2475 s", whatever
+    stood between the markers; a figure nobody defined is an error, not a blank."""
+    generate = _generate()
+    text = "took <!-- fig:wall 72511f1b-20261201T231447 -->9 s<!-- /fig -->, done"
+    assert generate.with_figures(text) == "took <!-- fig:wall 72511f1b-20261201T231447 -->2475 s<!-- /fig -->, done"
+    with pytest.raises(KeyError):
+        generate.with_figures("<!-- fig:nothing -->1<!-- /fig -->")
+
+
+def test_forecast_pages_start_fit_rows_are_the_two_point_lines():
+    """With Startup's 1- and 2-worker starts t1, t2 alone, the least-squares line is the
+    line through them: b = t2 - t1, a = 2 t1 - t2, start at 48 = a + 48 b; its range runs
+    from t2 (flat) to 24 t2 (proportional). Checked for Ray on the Xeon series, from asv's
+    values read apart from bench_lib.starts."""
+    from bench_lib import asv_results
+
+    [xeon] = [m for m in asv_results.load(ROOT / "results") if m.name == "vm-2core-24gb-xeon"]
+    t1, t2 = (xeon.value("overhead.Startup.track_start", backend="ray", n_workers=n) for n in (1, 2))
+    a, b = 2 * t1 - t2, t2 - t1
+    text = (ROOT / "docs" / "forecast.md").read_text()
+    row = f"| vm-2core-24gb-xeon | ray | 1: {t1:.2f}, 2: {t2:.2f} | {a:.2f} | {b:.3f} | {a + 48 * b:.1f} [{t2:.1f}, {24 * t2:.1f}] |"
+    assert row in text.splitlines()
+
+
 def test_the_allocator_pages_half_widths_are_the_points_medians():
     """One cell worked from points.jsonl by hand: run 42cc5ba5-20261130T172235's
     interpolators speedups, their half-widths' median."""

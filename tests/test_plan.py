@@ -578,17 +578,19 @@ def test_the_plans_range_follows_the_fits_range():
 def test_start_points_read_startgrowth_and_fill_in_from_startup(tmp_path):
     """StartGrowth measured dask at 1, 2, 4, 8 (1, 1.5, 2.5, 4.5: the line 0.5 + 0.5 n);
     Startup's dask at 2 (9 s, another session's figure) is left out where StartGrowth has
-    the count; Startup's ray at 1 and 2 stands alone for ray."""
+    the count; Startup's ray at 1 and 2 stands alone for ray; loky at 1 started nothing."""
     from test_forecast import write_results
 
     write_results(tmp_path, {
         starts.START_SERIES[0]: (["backend", "n_workers"], [["dask"], [1, 2, 4, 8]],
                                 {("dask", 1): 1.0, ("dask", 2): 1.5, ("dask", 4): 2.5, ("dask", 8): 4.5}),
-        starts.START_SERIES[1]: (["backend", "n_workers"], [["dask", "ray"], [1, 2]],
-                                {("dask", 2): 9.0, ("ray", 1): 3.0, ("ray", 2): 3.5})})
+        starts.START_SERIES[1]: (["backend", "n_workers"], [["dask", "ray", "loky"], [1, 2]],
+                                 {("dask", 2): 9.0, ("ray", 1): 3.0, ("ray", 2): 3.5,
+                                  ("loky", 1): 0.0, ("loky", 2): 0.5})})
     found = starts.start_points(tmp_path / "m")
     assert sorted(found["dask"]) == [(1, 1.0), (2, 1.5), (4, 2.5), (8, 4.5)]
     assert sorted(found["ray"]) == [(1, 3.0), (2, 3.5)]
+    assert found["loky"] == [(2, 0.5)]  # at one worker loky runs in the caller: no pool, no start
     fits = starts.start_fits(tmp_path / "m")
     assert (fits["dask"].a, fits["dask"].b) == (pytest.approx(0.5), pytest.approx(0.5))
     assert fits["ray"].at(8) == pytest.approx(6.5)  # 2.5 + 0.5 x 8
