@@ -186,22 +186,26 @@ def tallies(folder: str) -> dict[int, tuple[int, int]]:
 
 class Meter:
     """Faults of one sample: all of them in this process and every process it started (its
-    engines' workers and daemons), and the compute share from :class:`Counted` tallies."""
+    engines' workers and daemons) or the run's clusters hold (``run --engines once``: their
+    trees are the run's own, as the load guard counts them), and the compute share from
+    :class:`Counted` tallies."""
 
-    def __init__(self, folder: str | None = None):
+    def __init__(self, folder: str | None = None, also: list[int] | None = None):
         import psutil
 
         self.folder = folder  # None: no task is Counted (asv's own samples), compute stays 0
         self._root = psutil.Process()
         self._psutil = psutil
+        self._also = list(config.run_cluster_pids() if also is None else also)
 
     def read(self) -> dict[int, tuple[int, int, int, int]]:
         """pid -> (minor, major, compute minor, compute major) so far."""
         pids = [self._root.pid]
-        try:
-            pids += [p.pid for p in self._root.children(recursive=True)]
-        except self._psutil.Error:
-            pass
+        for root in (self._root, *self._others()):
+            try:
+                pids += [p.pid for p in ([root] if root is not self._root else []) + root.children(recursive=True)]
+            except self._psutil.Error:
+                pass
         counted = tallies(self.folder) if self.folder else {}
         out = {}
         for pid in pids:
@@ -210,6 +214,16 @@ class Meter:
             out[pid] = (minor, major, *counted.get(pid, (0, 0)))
         for pid, (minor, major) in counted.items():  # a process that ended keeps its tally
             out.setdefault(pid, (0, 0, minor, major))
+        return out
+
+    def _others(self) -> list:
+        """The run's cluster roots still running."""
+        out = []
+        for pid in self._also:
+            try:
+                out.append(self._psutil.Process(pid))
+            except self._psutil.Error:
+                continue
         return out
 
     @staticmethod

@@ -82,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
                        "(the run is then marked dirty)")
     if args.quick:
         os.environ.setdefault("PARBENCH_SIZE", "small")  # benchmark params are read at import
+    if args.engines:
+        os.environ["PARBENCH_ENGINES"] = args.engines  # the runner and the record read it there
     if args.cores is not None:  # the n_workers axis of a machine with that many physical cores, on this one's durations
         if not args.plan_only or args.cores < 1:
             raise CLIError("--cores N (N >= 1) plans for another machine: it needs --plan-only (nothing is measured)")
@@ -89,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         preflight(root, args)
         size = config.size()
+        engines = config.engines()
     except ValueError as exc:  # PARBENCH_* settings (unknown backend, bad worker counts)
         raise CLIError(str(exc)) from None
     machine = args.machine or os.environ.get("PARBENCH_MACHINE") or sysinfo.default_machine_name()
@@ -138,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
     sysinfo.record(results / machine, quiet=quiet, commit=commit, machine=machine, size=size, run=run_id, dirty=dirty,
                    wall_s=round(time.perf_counter() - started, 1), asv_status=status,
                    planned_s=round(sum(b.estimate_s for b in todo), 1), benchmarks=len(summary["ran"]),
-                   resumed_skipped=len(skipped), interrupted=summary["interrupted"], budget_min=args.budget)
+                   resumed_skipped=len(skipped), interrupted=summary["interrupted"], budget_min=args.budget,
+                   engines=engines)
     print("\n" + "\n".join(runner.summary_lines(summary, len(todo), quiet)), flush=True)
     if summary["interrupted"]:
         return 128 + summary["interrupted"]

@@ -12,6 +12,8 @@ variables the one channel that reaches a benchmark's ``setup`` unchanged:
 ``PARBENCH_POINT_CAP_S``        seconds a protocol point may take (default 60 full, 10 small)
 ``PARBENCH_CACHE``              folder for built artefacts such as the model_inference model
                                 (default: ``$XDG_CACHE_HOME/parbench``, else ``~/.cache/parbench``)
+``PARBENCH_ENGINES``            ``once`` (default): ``run`` starts one Ray and one Dask cluster for the
+                                whole run, which warm runs join; ``per-point``: each asv process its own
 ``RAY_ADDRESS``                 use this Ray cluster instead of starting one
 ``DASK_SCHEDULER_ADDRESS``      use this Dask scheduler instead of starting a LocalCluster
 """
@@ -26,7 +28,7 @@ SIZES = ("small", "full")
 
 # Every setting a user may give, with its default and meaning: the one list ``--help`` and
 # ``info`` print. The run's own bookkeeping (PARBENCH_RUN, _POINTS, _COMMIT,
-# _SPEEDUP_GROUP, _RAY_RUNTIME) is set by ``run`` for its processes and is not listed.
+# _SPEEDUP_GROUP, _RAY_RUNTIME, _CLUSTERS) is set by ``run`` for its processes and is not listed.
 SETTINGS = (
     ("PARBENCH_SIZE", "full", "full (the real sizes) or small (tests, --quick)"),
     ("PARBENCH_MACHINE", "host-cores-memory-cpu", "machine name of the results series"),
@@ -39,6 +41,8 @@ SETTINGS = (
     ("PARBENCH_BATCH_S", "60", "planned seconds of short benchmarks per asv process"),
     ("PARBENCH_GUARD", "on", "off: keep samples taken beside foreign load"),
     ("PARBENCH_MALLOC", "fixed", "allocator discipline: fixed malloc thresholds, or default (glibc's)"),
+    ("PARBENCH_ENGINES", "once", "once: one Ray and one Dask cluster per run, joined by warm runs; per-point: "
+                                 "each asv process starts its own (run --engines)"),
     ("PARBENCH_CACHE", "~/.cache/parbench", "folder for the built model_inference model"),
     ("PARBENCH_RAY_OBJECT_STORE_MB", "30% of memory, <= 4096", "Ray's object store size"),
     ("PARBENCH_DASK_WORKER_MEMORY_MB", "60% of memory / workers", "each Dask worker's memory limit"),
@@ -189,3 +193,50 @@ def selected(variable: str, available: list[str]) -> list[str]:
     if unknown:
         raise ConfigError(f"{variable} names unknown {unknown}; choose from {', '.join(available)}")
     return chosen
+
+
+ENGINE_MODES = ("once", "per-point")
+
+
+def engines(environ=os.environ) -> str:
+    """How a run starts Ray and Dask (``PARBENCH_ENGINES``): ``once``, one cluster of each for
+    the whole run, which warm runs join; ``per-point``, each asv process starts its own."""
+    value = environ.get("PARBENCH_ENGINES", "") or "once"
+    if value not in ENGINE_MODES:
+        raise ConfigError(f"PARBENCH_ENGINES={value!r}: use one of {', '.join(ENGINE_MODES)}")
+    return value
+
+
+CLUSTERS = "PARBENCH_CLUSTERS"  # set by ``run --engines once``: its clusters (bench_lib.backends._run_clusters)
+
+
+def run_clusters(environ=os.environ) -> dict:
+    """The clusters ``run`` started for the whole run: ``{"ray": address, "dask": address,
+    "ray_token": token, "pids": [root pids of their process trees]}``, or {} outside such a run.
+    Private to the run: the user's own ``RAY_ADDRESS``/``DASK_SCHEDULER_ADDRESS`` are not
+    touched, so what measures an engine's start still starts one."""
+    import json
+
+    raw = environ.get(CLUSTERS, "")
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        raise ConfigError(f"{CLUSTERS}={raw!r} is not the JSON a run sets") from None
+    return value if isinstance(value, dict) else {}
+
+
+def run_cluster(backend: str, environ=os.environ) -> str | None:
+    """The address of the run's own cluster of ``backend`` (``ray``, ``dask``), or None."""
+    return run_clusters(environ).get(backend) or None
+
+
+def run_cluster_pids(environ=os.environ) -> list[int]:
+    """Root pids of the run's cluster processes: the load guard and the fault meter count
+    their trees as the run's own."""
+    return [int(p) for p in run_clusters(environ).get("pids", [])]
+
+
+def user_cluster(backend: str, environ=os.environ) -> str | None:
+    """A cluster the user named with the engine's own variable (it wins over the run's)."""
+    variable = {"ray": "RAY_ADDRESS", "dask": "DASK_SCHEDULER_ADDRESS"}.get(backend)
+    return (environ.get(variable) or None) if variable else None

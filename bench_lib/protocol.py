@@ -187,37 +187,49 @@ def foreign_cpu(before: Mapping[tuple[int, float], float], after: Mapping[tuple[
 
 
 class Guard:
-    """Snapshots of every process's CPU time except this process's tree (its engine
-    workers included) and of the steal counter, around each sample."""
+    """Snapshots of every process's CPU time except the run's own -- this process's tree (its
+    engine workers included) and the trees of the clusters ``run --engines once`` started for
+    the whole run (``also``: their root pids) -- and of the steal counter, around each sample."""
 
-    def __init__(self, root: int | None = None):
+    def __init__(self, root: int | None = None, also: list[int] | None = None):
         import psutil
+
+        from . import config
 
         self._psutil = psutil
         self._root = psutil.Process(root or os.getpid())
-
-    def _own(self) -> set[int]:
-        own = {self._root.pid}
-        try:
-            own.update(p.pid for p in self._root.children(recursive=True))
-        except self._psutil.Error:
-            pass
-        return own
+        self._also = list(config.run_cluster_pids() if also is None else also)
 
     def snapshot(self) -> tuple[dict[tuple[int, float], float], tuple[int, int], float]:
-        own = self._own()
-        cpu = {}
-        for p in self._psutil.process_iter(["pid", "create_time", "cpu_times"]):
+        rows = []
+        for p in self._psutil.process_iter(["pid", "ppid", "create_time", "cpu_times"]):
             info = p.info
-            times = info.get("cpu_times")
-            if info["pid"] in own or times is None:
+            rows.append((info["pid"], info["ppid"], info["create_time"], info.get("cpu_times")))
+        own = descendants({self._root.pid, *self._also}, [(pid, ppid) for pid, ppid, _, _ in rows])
+        cpu = {}
+        for pid, _, created, times in rows:
+            if pid in own or times is None:
                 continue
-            cpu[(info["pid"], info["create_time"])] = times.user + times.system
+            cpu[(pid, created)] = times.user + times.system
         return cpu, proc_stat(), time.perf_counter()
 
     def load(self, before, after) -> Load:
         return Load(after[2] - before[2], foreign_cpu(before[0], after[0]), steal_share(before[1], after[1]),
                     after[1][1] - before[1][1])
+
+
+def descendants(roots: set[int], parents: list[tuple[int, int]]) -> set[int]:
+    """``roots`` and every process below them, from (pid, ppid) pairs of one listing."""
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parents:
+        children.setdefault(ppid, []).append(pid)
+    found, todo = set(roots), list(roots)
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
 
 
 class NoGuard:

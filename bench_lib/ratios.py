@@ -199,7 +199,7 @@ def speedups(workload: str, names: list[str], n_workers: int, **options) -> dict
         # Process pools start (and fork) before anything runs tasks in this process: a
         # thread engine's task may load TensorFlow here, which a later fork must not copy.
         for name in sorted(names, key=lambda b: backends.backend_class(b).in_caller(n_workers)):
-            engine = backends.get(name, n_workers)
+            engine = backends.get(name, n_workers, join=True)  # warm runs: the run's cluster, if any
             engines.append(engine)
             engine.faults_in = folder
             engine.warm(wl.modules)

@@ -29,10 +29,11 @@ from pathlib import Path
 
 from . import allocator, points
 from .ledger import PHASES, load_rows, note, outcome, replace_whole, result_path, split, split_line
-from .config import point_cap_s
+from .config import point_cap_s, worker_counts
 from .costs import CAPPED, duration
 from .plan import Benchmark, batch_s, batches
 from .processes import GRACE_S, RUN, end, end_with_parent, kill_group, session_processes, stop_marked
+from .feed import Feed, describe  # noqa: F401 (describe: re-exported)
 
 REAP_S = 2.0  # how often orphans of asv's session are looked for while it runs (and new points read)
 
@@ -161,61 +162,6 @@ class Progress:
             self.bar.stop()
 
 
-class Feed:
-    """What asv does not say while one benchmark runs for minutes: the run's new records
-    in its points file, a line each -- the combination asv times now (its first load
-    window) and every protocol point as it is measured."""
-
-    def __init__(self, path: Path, run_id: str):
-        self.path, self.run_id = path, run_id
-        self.offset = path.stat().st_size if path.exists() else 0
-        self.said: dict[tuple, bool] = {}  # points.window_combo -> whether its line said foreign load
-
-    def _new(self, record: dict) -> bool:
-        """A window is said once per combination, and once more if a later one is loud: asv
-        records every loud window, and a busy host made one combination's line 10 lines."""
-        if record.get("kind") != "window":
-            return True
-        key, loud = points.window_combo(record), not record.get("quiet")
-        if key in self.said and (self.said[key] or not loud):
-            return False
-        self.said[key] = loud
-        return True
-
-    def lines(self) -> list[str]:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.offset)
-                chunk = f.read()
-        except FileNotFoundError:
-            return []
-        complete = chunk[: chunk.rfind(b"\n") + 1]  # a line being written is read next time
-        self.offset += len(complete)
-        out = []
-        for line in complete.decode(errors="replace").splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict) and record.get("run") == self.run_id and self._new(record):
-                out.append(describe(record))
-        return out
-
-
-def describe(record: dict) -> str:
-    """One points-file record as a progress line."""
-    if record.get("kind") == "window":
-        params = ", ".join(f"{k}={v}" for k, v in record.get("params", {}).items())
-        return f"[parbench]   timing {record.get('benchmark')}({params})" + ("" if record.get("quiet") else
-                                                                           " -- beside foreign load")
-    where = " ".join(str(record.get(k)) for k in ("workload", "backend") if record.get(k) is not None)
-    value, half = record.get("value"), record.get("half_width")
-    figure = f"{value:.3g}" if isinstance(value, (int, float)) else "n/a"
-    spread = f" ±{half:.1%}" if isinstance(half, (int, float)) else ""  # half_width is relative
-    rounds = f", {record['pairs']} rounds" if record.get("pairs") else ""
-    return (f"[parbench]   {record.get('kind')} {where} n={record.get('n_workers')}: {figure}{spread}{rounds}"
-            + ("" if record.get("precise", True) else ", imprecise"))
-
 @dataclasses.dataclass
 class Run:
     """One invocation: what to run, where results go, and how asv is called."""
@@ -230,6 +176,8 @@ class Run:
     quick: bool = False
     _child: subprocess.Popen | None = None
     _signal: int | None = None
+    _clusters: object | None = None  # bench_lib.backends._run_clusters.Clusters, with --engines once
+    _cluster_env: dict = dataclasses.field(default_factory=dict)
 
     @property
     def staging(self) -> Path:
@@ -259,6 +207,7 @@ class Run:
         summary = {"ran": [], "status": 0, "interrupted": None, "split": []}
         phases_file = final.parent / PHASES
         try:
+            self._start_clusters(benchmarks, progress)
             for batch in batches(benchmarks, batch_s()):
                 if self._signal is not None:
                     raise Interrupted(self._signal)
@@ -291,11 +240,30 @@ class Run:
             summary["interrupted"] = exc.signum
         finally:
             progress.close()
+            if self._clusters is not None:
+                self._clusters.stop()
+                self._clusters = None
             for s, handler in previous.items():
                 signal.signal(s, handler)
             stop_marked(RUN, self.run_id, GRACE_S / 2)
             shutil.rmtree(self.staging, ignore_errors=True)
         return summary
+
+    def _start_clusters(self, benchmarks: list[Benchmark], progress: Progress) -> None:
+        """``--engines once``: the Ray and Dask clusters the run's warm points join, started
+        before asv (bench_lib.backends._run_clusters), sized to the run's most workers."""
+        from .backends import _run_clusters
+
+        engines = _run_clusters.wanted(benchmarks, self.env)
+        if not engines:
+            return
+        started = time.monotonic()
+        self._clusters = _run_clusters.Clusters(self.staging / "clusters", self.env, worker_counts()[-1], engines)
+        self._cluster_env = self._clusters.start()
+        progress.echo(f"[parbench] engines once: {' and '.join(engines)} started for the whole run in "
+                      f"{time.monotonic() - started:.1f} s ({worker_counts()[-1]} workers)")
+        if self._signal is not None:
+            raise Interrupted(self._signal)
 
     def _asv(self, config: Path, regex: str, attributes: list[str], progress: Progress) -> int:
         """asv in its own session (so a terminal's Ctrl-C reaches it only through us); its
@@ -305,7 +273,8 @@ class Run:
                "--set-commit-hash", self.commit, "--machine", self.machine, "--show-stderr", "--bench", regex,
                *(["--quick"] if self.quick else []), *[a for attr in attributes for a in ("-a", attr)],
                *self.asv_args]
-        env = {**allocator.without(self.env), **allocator.environment(self.env)}  # from each process's start
+        # the allocator discipline from each process's start; the run's clusters, privately
+        env = {**allocator.without(self.env), **allocator.environment(self.env), **self._cluster_env}
         child = self._child = subprocess.Popen(cmd, cwd=self.root, env=env, stdout=subprocess.PIPE,
                                                stderr=subprocess.STDOUT, text=True, errors="replace",
                                                start_new_session=True, preexec_fn=end_with_parent)

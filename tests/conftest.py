@@ -77,3 +77,14 @@ def no_children_left():
         psutil.wait_procs(left, timeout=10)
         left = [p for p in live_children() if p.pid not in before]
     assert not left, f"child processes left behind: {describe(left)}"
+
+
+# Tests of what a benchmark process itself starts and leaves (Ray in asv's session): under
+# ``run --engines once`` (the default) a warm point joins the run's cluster and starts none.
+PER_POINT_ENGINES = {"test_no_orphan_of_a_benchmark_process_lives_five_seconds"}
+
+
+@pytest.fixture(autouse=True)
+def engines_per_point_where_a_test_needs_them(request, monkeypatch):
+    if request.node.originalname in PER_POINT_ENGINES:
+        monkeypatch.setenv("PARBENCH_ENGINES", "per-point")

@@ -13,6 +13,7 @@ import os
 import signal
 from typing import Callable, Iterable
 
+from .. import config
 from .base import WARM_MODULES, Backend, BackendError
 
 __all__ = ["Backend", "BackendError", "names", "get", "register", "warm", "close_all"]
@@ -51,9 +52,14 @@ def backend_class(name: str) -> type[Backend]:
     return factory
 
 
-def get(name: str, n_workers: int, **options) -> Backend:
-    """A new, not yet started backend; start it with ``with`` or ``.start()``."""
-    return backend_class(name)(n_workers, **options)
+def get(name: str, n_workers: int, join: bool = False, **options) -> Backend:
+    """A new, not yet started backend; start it with ``with`` or ``.start()``. ``join``: a
+    warm-run path, which runs on the run's own Ray or Dask cluster where ``run`` started one
+    (``run --engines once``); without it the engine starts its own (what a start costs)."""
+    backend = backend_class(name)(n_workers, **options)
+    if join and config.user_cluster(name) is None:  # a cluster the user named wins
+        backend.address = config.run_cluster(name)
+    return backend
 
 
 # -- per-process cache ---------------------------------------------------------------------
@@ -74,7 +80,7 @@ def warm(name: str, n_workers: int, modules: Iterable[str] = WARM_MODULES) -> Ba
             backend.warm(modules + backend._warmed)
         return backend
     close_all()
-    backend = get(name, n_workers)
+    backend = get(name, n_workers, join=True)
     _install_exit_handlers()
     _cache[key] = backend
     backend.warm(modules)

@@ -60,6 +60,7 @@ class Backend(ABC):
     # Its daemons use CPU while it idles (heartbeats, profilers): it is never kept warm
     # beside another engine's timing (ratios.speedups).
     busy_when_idle: ClassVar[bool] = False
+    address: str | None = None  # the run's cluster it joins (``backends.get(join=True)``), or its own
 
     def __init__(self, n_workers: int):
         limit, why = self.worker_limit()

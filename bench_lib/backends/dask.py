@@ -1,7 +1,8 @@
 """Dask distributed with process workers of one thread each: a ``LocalCluster`` started
 here, or an existing scheduler given by ``DASK_SCHEDULER_ADDRESS`` (Dask's own variable).
 
-On an existing cluster, tasks are pinned to ``n_workers`` of its workers, so ``n_workers``
+On an existing cluster (the user's, or the one ``run --engines once`` started for the whole
+run, which warm runs join: bench_lib.backends._run_clusters), tasks are pinned to ``n_workers`` of its workers, so ``n_workers``
 means the same there as here. ``share`` is ``Client.scatter(broadcast=True)``: every worker
 holds the object in memory and tasks name it by future.
 """
@@ -35,10 +36,10 @@ class DaskBackend(Backend):
     def _start(self):
         from distributed import Client, LocalCluster
 
-        address = os.environ.get(VARIABLE)
+        address = os.environ.get(VARIABLE) or self.address  # the user's cluster, else the run's
         self._cluster = None
         if address:
-            check_reachable("dask", VARIABLE, address)
+            check_reachable("dask", VARIABLE if os.environ.get(VARIABLE) else config.CLUSTERS, address)
             self.client = Client(address, timeout="10s", set_as_default=False)
             workers = sorted(self.client.scheduler_info()["workers"])
             if self.n_workers > len(workers):
@@ -76,7 +77,8 @@ class DaskBackend(Backend):
     def raw(self, fn):
         self.start()
         client = self.client
-        return lambda items: client.gather(client.map(fn, items, pure=False))
+        workers = self._workers  # on a bigger cluster, n_workers of its workers, as map's
+        return lambda items: client.gather(client.map(fn, items, pure=False, workers=workers))
 
     def _share(self, obj):
         [future] = self.client.scatter([obj], broadcast=True, hash=False, workers=self._workers)
@@ -97,8 +99,8 @@ class DaskBackend(Backend):
 
     def _info(self):
         return {
-            "address": os.environ.get(VARIABLE) or "local",
-            "worker_memory_bytes": None if os.environ.get(VARIABLE) else _worker_memory(self.n_workers),
+            "address": os.environ.get(VARIABLE) or (self.address and "run") or "local",
+            "worker_memory_bytes": None if os.environ.get(VARIABLE) or self.address else _worker_memory(self.n_workers),
         }
 
 

@@ -23,7 +23,6 @@ another key (or class) is asked for, by :meth:`RayBackend.retire_actors`, and on
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
@@ -38,13 +37,14 @@ from typing import Callable
 from .. import config, processes
 from . import _worker
 from ._cluster import check_reachable
+from ._ray_start import lean_start as _lean_start, reread_auth_settings as _reread_auth_settings
 from .base import Backend, BackendError
 
 PLACEMENT_TIMEOUT = 60.0
 ACTOR_TIMEOUT = 60.0
 EXIT_TIMEOUT = 5.0
 MARKER = "PARBENCH_RAY_RUNTIME"
-_runtime = {"users": 0, "owned": False, "cpus": 0, "marker": None}
+_runtime = {"users": 0, "owned": False, "cpus": 0, "marker": None, "address": None}
 
 
 class RayBackend(Backend):
@@ -64,7 +64,7 @@ class RayBackend(Backend):
         from ray.util.placement_group import placement_group
         from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-        _ensure_runtime(self.n_workers)
+        _ensure_runtime(self.n_workers, self.address)
         _runtime["users"] += 1
         self._counted = True
         cpus = int(ray.cluster_resources().get("CPU", 0))
@@ -74,8 +74,11 @@ class RayBackend(Backend):
                 f"(CPUs in the Ray cluster)"
             )
         self._pg = None
-        if _runtime["owned"] and _runtime["cpus"] == self.n_workers:
-            self._strategy = "DEFAULT"  # the runtime's CPUs are the bound
+        # The runtime's CPUs are the bound: one started here with n_workers CPUs, or the
+        # run's own cluster (nothing else runs on it) when n_workers is all of its CPUs.
+        if (_runtime["owned"] and _runtime["cpus"] == self.n_workers) or (
+                self.address is not None and _runtime["address"] == self.address and cpus == self.n_workers):
+            self._strategy = "DEFAULT"
         else:
             self._strategy = PlacementGroupSchedulingStrategy(self._reserve(placement_group))
         self._remote = ray.remote(_worker.call).options(num_cpus=1, scheduling_strategy=self._strategy)
@@ -169,6 +172,8 @@ class RayBackend(Backend):
         self.start()
         # ``@ray.remote`` takes functions; anything else callable goes in a closure, as users write it.
         remote = ray.remote(num_cpus=1)(fn if isinstance(fn, types.FunctionType) else lambda item: fn(item))
+        if self._strategy != "DEFAULT":  # a cluster bigger than the run: its n_workers CPUs, as map's
+            remote = remote.options(scheduling_strategy=self._strategy)
         return lambda items: ray.get([remote.remote(item) for item in items])
 
     def _map(self, fn, items, data):
@@ -205,7 +210,7 @@ class RayBackend(Backend):
 
     def _info(self):
         return {
-            "address": os.environ.get("RAY_ADDRESS") or "local",
+            "address": os.environ.get("RAY_ADDRESS") or (self.address and "run") or "local",
             "object_store_bytes": _object_store_bytes(),
         }
 
@@ -226,14 +231,25 @@ def _object_store_bytes() -> int:
     return config.megabytes("PARBENCH_RAY_OBJECT_STORE_MB", default_mb)
 
 
-def _ensure_runtime(n_workers: int) -> None:
+def _ensure_runtime(n_workers: int, run_address: str | None = None) -> None:
+    """Connect this process to Ray: the user's cluster (``RAY_ADDRESS``), else the run's own
+    (``run_address``, from ``run --engines once``), else a local runtime started here."""
     import ray
 
-    address = os.environ.get("RAY_ADDRESS")
+    address = os.environ.get("RAY_ADDRESS") or run_address
     if ray.is_initialized():
-        if address or _runtime["cpus"] >= n_workers or _runtime["users"] > 0:
+        same = _runtime["address"] == address
+        if _runtime["users"] > 0 or (same and (address or _runtime["cpus"] >= n_workers)):
             return
-        _shutdown_owned()  # our idle local runtime is too small for this request
+        if _runtime["owned"]:
+            _shutdown_owned()  # our idle local runtime is too small, or a cluster is wanted
+        else:
+            ray.shutdown()  # joined another cluster than the one wanted now
+            _runtime.update(address=None)
+    if address and address == run_address and not os.environ.get("RAY_ADDRESS"):
+        token = config.run_clusters().get("ray_token")
+        if token:  # the run's cluster was started with token authentication
+            os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=token)
     if not address and "RAY_AUTH_MODE" not in os.environ:
         # Token auth, said explicitly (Ray's default for a new local runtime, which it
         # otherwise announces with a warning at every start), for this runtime's life only
@@ -242,18 +258,19 @@ def _ensure_runtime(n_workers: int) -> None:
     if address:
         options = {}
         if address != "auto":
-            check_reachable("ray", "RAY_ADDRESS", address.removeprefix("ray://"))
+            check_reachable("ray", "RAY_ADDRESS" if os.environ.get("RAY_ADDRESS") else config.CLUSTERS,
+                            address.removeprefix("ray://"))
             if address.removeprefix("ray://").rsplit(":", 1)[0] in ("127.0.0.1", "localhost"):
                 # A cluster on loopback reaches this driver only at loopback too (its
                 # workers call back to the owner of every object the driver puts).
                 options["_node_ip_address"] = "127.0.0.1"
         ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING, **options)
-        _runtime.update(owned=False, cpus=0)
+        _runtime.update(owned=False, cpus=0, address=address)
         return
     if os.environ.get("RAY_AUTH_MODE", "token") != "disabled":
         os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
     marker = secrets.token_hex(16)
-    _runtime.update(owned=True, cpus=n_workers, marker=marker)
+    _runtime.update(owned=True, cpus=n_workers, marker=marker, address=None)
     os.environ[MARKER] = marker  # inherited by the daemons ray.init starts, not by later children
     try:
         with _lean_start():
@@ -276,44 +293,6 @@ def _ensure_runtime(n_workers: int) -> None:
         raise
     finally:
         os.environ.pop(MARKER, None)
-
-
-@contextlib.contextmanager
-def _lean_start():
-    """A local runtime without the two daemons a benchmark has no use for: the autoscaler's
-    monitor (a local runtime never scales) and the log monitor (log_to_driver=False). ray.init
-    has no option for them; ``ray start`` has (--no-monitor, --include-log-monitor) through
-    the RayParams it builds, where they are set here, for this start only."""
-    from ray._private import parameter
-
-    original = parameter.RayParams.__init__
-
-    def lean(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        self.no_monitor, self.include_log_monitor = True, False
-
-    parameter.RayParams.__init__ = lean
-    try:
-        yield
-    finally:
-        parameter.RayParams.__init__ = original
-
-
-def _reread_auth_settings() -> None:
-    """Make Ray read ``RAY_AUTH_MODE`` and the token from the environment as it is now.
-
-    Ray reads them once per process, when first imported, and caches them: a process that
-    imported Ray before these were set (a failed connection, an earlier ``ray.init()``)
-    would otherwise connect without the token its cluster (or the daemons it starts) want,
-    and fail with ``InvalidAuthToken``. Ray's own tests reset it so
-    (``ray._private.authentication_test_utils.reset_auth_token_state``).
-    """
-    from ray import _raylet
-
-    loader = getattr(_raylet, "AuthenticationTokenLoader", None)  # older Ray: no token auth
-    if loader is not None:
-        _raylet.Config.initialize("")  # first: a draining thread may reload the token from it
-        loader.instance().reset_cache()
 
 
 def _shutdown_owned() -> None:

@@ -1,0 +1,209 @@
+"""``run --engines once``: one Ray and one Dask cluster per run, joined by the warm points.
+
+Real small runs of ``python -m bench_lib run`` on a copy of this checkout. Processes are
+told apart by what the operating system says of them -- their names and command lines
+(``gcs_server``, ``raylet``, ``ray start``, a multiprocessing spawn child), their session
+and their parent -- and by a marker this test puts in the CLI's environment, never by the
+code under test.
+"""
+
+import math
+import os
+import shutil
+import signal
+import threading
+import time
+import uuid
+
+import psutil
+import pytest
+
+from test_cli import checkout  # noqa: F401 - the fixture is used by name
+from test_runner import keys_once, marked, result_file, start, wait_for
+
+
+@pytest.fixture
+def repo(checkout, tmp_path):  # noqa: F811 - as tests/test_runner.py's: a copy without results
+    copy = tmp_path / "parbench"
+    shutil.copytree(checkout, copy, ignore=shutil.ignore_patterns("results", "html", ".asv"))
+    return copy
+
+
+RAY_DAEMONS = ("gcs_server", "raylet")
+FILTERS = r"FilterBank\.time_filter_bank\('(ray|dask)', [12], 'shared', '5x5'"
+
+
+def _cmdline(proc) -> str:
+    try:
+        return " ".join(proc.cmdline())
+    except (psutil.Error, OSError):
+        return ""
+
+
+def _is_cluster_root(proc) -> bool:
+    line = _cmdline(proc)
+    return ("ray start" in line or line.endswith("/ray start") or " start --head" in line
+            or "bench_lib.backends._run_clusters dask" in line)
+
+
+def _dask_worker(line: str) -> bool:
+    return "spawn_main" in line or "multiprocessing-fork" in line
+
+
+class Watch:
+    """Polls the run's processes while it runs: asv's session (asv leads one of its own)
+    and the clusters' trees (roots found by their command lines among the marked processes)."""
+
+    def __init__(self, run, mark):
+        self.run, self.mark = run, mark
+        self.sessions: set[int] = set()
+        self.in_asv: set[str] = set()  # names and command lines seen in asv's session
+        self.cluster: dict[int, psutil.Process] = {}
+        self.spawned: set[str] = set()
+        self.seen_names: set[str] = set()  # of the clusters' processes, when first seen
+        self.roots: dict[int, str] = {}
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        while not self._stop.is_set():
+            self.poll()
+            time.sleep(0.2)
+
+    def poll(self):
+        try:
+            children = psutil.Process(self.run.pid).children()
+        except psutil.Error:
+            children = []
+        for child in children:
+            if "-m asv run" in _cmdline(child):
+                self.sessions.add(child.pid)
+        for proc in marked(self.mark):
+            if _is_cluster_root(proc):
+                self.roots[proc.pid] = _cmdline(proc)[:80]
+        for pid in list(self.roots):
+            try:
+                root = psutil.Process(pid)
+                for p in (root, *root.children(recursive=True)):
+                    if p.pid not in self.cluster:
+                        self.cluster[p.pid] = p
+                        self.seen_names.add(p.name())
+            except psutil.Error:
+                continue
+        for proc in psutil.process_iter(["name"]):
+            try:
+                if os.getsid(proc.pid) in self.sessions:
+                    self.in_asv.add(proc.info["name"])
+                    if _dask_worker(_cmdline(proc)):
+                        self.in_asv.add("dask-worker-process")
+                        self.spawned.add(_cmdline(proc)[-60:] + " <- " + _cmdline(proc.parent())[:150])
+            except (psutil.Error, OSError):
+                continue
+
+    def stop(self):
+        self._stop.set()
+        self.thread.join(timeout=5)
+
+    def alive(self):
+        out = []
+        for p in self.cluster.values():
+            try:
+                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                    out.append((p.pid, p.name()))
+            except psutil.Error:
+                continue
+        return out
+
+    def names(self):
+        return set(self.seen_names)
+
+
+def _values(results: dict, name: str) -> dict[tuple, float]:
+    """asv's values of a benchmark by its parameters as asv shows them."""
+    import itertools
+
+    row = results[name]
+    return {combo: value for combo, value in zip(itertools.product(*row[1]), row[0])}
+
+
+def _run(repo, mark, machine, *args, engines="once"):
+    run = start(repo, mark, "--machine", machine, "--engines", engines, *args)
+    watch = Watch(run, mark)
+    out = run.communicate(timeout=600)[0]
+    watch.poll()
+    watch.stop()
+    return run, watch, out
+
+
+def test_both_modes_measure_the_same_points_and_only_per_point_starts_engines_in_asvs_processes(repo):
+    """Ray's and Dask's filter bank at 1 and 2 workers under both modes: every point is
+    measured, the two modes' times agree within a loose factor at this small size, the
+    once-mode benchmark processes start no Ray daemon and no Dask worker of their own (the
+    per-point ones do), and the run's clusters are gone soon after a normal end."""
+    mark = uuid.uuid4().hex
+    once, seen, out = _run(repo, mark, "ci-once", "--bench", FILTERS)
+    assert once.returncode == 0, out[-3000:]
+    ended = time.monotonic()
+    assert seen.sessions, "asv was never seen"
+    assert any("start --head" in line for line in seen.roots.values()), seen.roots
+    assert any("_run_clusters dask" in line for line in seen.roots.values()), seen.roots
+    assert set(RAY_DAEMONS) <= seen.names(), seen.names()
+    assert not (set(RAY_DAEMONS) | {"dask-worker-process"}) & seen.in_asv, (seen.in_asv, seen.spawned)
+    wait_for(lambda: not seen.alive(), 10 - (time.monotonic() - ended))
+    assert not seen.alive(), f"the run's clusters outlived it: {seen.alive()}"
+
+    per_point, seen_pp, out_pp = _run(repo, mark, "ci-per-point", "--bench", FILTERS, engines="per-point")
+    assert per_point.returncode == 0, out_pp[-3000:]
+    assert not seen_pp.roots, f"per-point started clusters: {seen_pp.roots}"
+    assert set(RAY_DAEMONS) <= seen_pp.in_asv and "dask-worker-process" in seen_pp.in_asv, seen_pp.in_asv
+
+    name = "filter_bank.FilterBank.time_filter_bank"
+    _, [a] = result_file(repo, "ci-once-small")
+    _, [b] = result_file(repo, "ci-per-point-small")
+    times_once, times_pp = _values(keys_once(a)["results"], name), _values(keys_once(b)["results"], name)
+    checked = 0
+    for combo, t_once in times_once.items():
+        backend = combo[0].strip("'")
+        if backend in ("ray", "dask") and combo[2] == "'shared'" and combo[3] == "'5x5'":
+            t_pp = times_pp[combo]
+            assert t_once and t_pp and not math.isnan(t_once) and not math.isnan(t_pp), (combo, t_once, t_pp)
+            assert 1 / 4 < t_once / t_pp < 4, (combo, t_once, t_pp)  # ms tasks at small size: loose
+            checked += 1
+    assert checked == 4, times_once
+
+
+def test_startup_still_starts_its_own_engines_and_a_run_of_starts_needs_no_cluster(repo):
+    mark = uuid.uuid4().hex
+    run, seen, out = _run(repo, mark, "ci-starts", "--bench", r"overhead\.Startup\.track_start\('(ray|dask)', 1\)")
+    assert run.returncode == 0, out[-3000:]
+    assert not seen.roots, f"a run of starts started clusters: {seen.roots}"
+    assert set(RAY_DAEMONS) <= seen.in_asv and "dask-worker-process" in seen.in_asv, seen.in_asv
+    _, [saved] = result_file(repo, "ci-starts-small")
+    starts = _values(keys_once(saved)["results"], "overhead.Startup.track_start")
+    assert starts[("'ray'", "1")] > 0 and starts[("'dask'", "1")] > 0, starts
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
+def test_the_runs_clusters_are_gone_after_a_signal_to_the_cli(repo, signum):
+    """SIGTERM: the runner stops them; SIGKILL of the CLI alone: their parent-death signal
+    and the watcher (a child of the CLI, which notices it is gone) end them."""
+    mark = uuid.uuid4().hex
+    run = start(repo, mark, "--machine", f"ci-once-{signum.name.lower()}", "--engines", "once", "--bench", FILTERS)
+    watch = Watch(run, mark)
+    try:
+        up = wait_for(lambda: len(watch.roots) >= 2 and set(RAY_DAEMONS) <= watch.names(), 120, step=0.5)
+        assert up, (watch.roots, watch.names())
+        time.sleep(1.0)  # the trees as they are now: agents, workers
+        watch.poll()
+        sent = time.monotonic()
+        run.send_signal(signum)  # to the CLI's pid only, not its group
+        out = run.communicate(timeout=60)[0]
+        wait_for(lambda: not watch.alive(), 10 - (time.monotonic() - sent))
+        assert not watch.alive(), f"alive 10 s after {signum.name}: {watch.alive()}\n{out[-2000:]}"
+        if signum == signal.SIGTERM:
+            assert run.returncode == 128 + signum, out[-3000:]
+    finally:
+        watch.stop()
+        for proc in marked(mark):  # whatever else of the run (asv after a SIGKILL ends by itself)
+            proc.kill()
