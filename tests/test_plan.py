@@ -617,3 +617,14 @@ def test_costs_recorded_with_engines_once_shed_no_start(tmp_path):
     (tmp_path / "sysinfo.jsonl").write_text('{"engines": "per-point"}\n{"engines": "once"}\n')
     assert starts.recorded_mode(tmp_path) == "once"
     assert starts.recorded_mode(tmp_path / "none") == "per-point"
+
+
+def test_the_plans_engines_mode_is_configs_where_config_has_one(monkeypatch):
+    """plan.make takes the mode as a parameter; by default it is config.engines()
+    (PARBENCH_ENGINES), and per-point where config has no such setting."""
+    from bench_lib import config
+
+    monkeypatch.setattr(config, "engines", lambda: "once", raising=False)
+    assert plan.engines_mode() == "once"
+    monkeypatch.delattr(config, "engines")
+    assert plan.engines_mode() == "per-point"
