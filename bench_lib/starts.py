@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import json
 import math
 import statistics
 from pathlib import Path
 
+from . import records
 from .benchmark import Benchmark
 
 START_SERIES = ("overhead.StartGrowth.track_start_growth", "overhead.Startup.track_start")
@@ -197,9 +197,6 @@ def recorded_counts(folder: Path) -> float:
 def recorded_mode(folder: Path) -> str:
     """The engines mode of a machine's newest run (its sysinfo line's ``engines``), whose
     costs the plan reads; "per-point" before runs recorded one."""
-    try:
-        last = json.loads((folder / "sysinfo.jsonl").read_text().splitlines()[-1])
-    except (OSError, ValueError, IndexError):
-        return "per-point"
-    mode = last.get("engines")
+    lines, _ = records.read(folder / records.SYSINFO)
+    mode = lines[-1].get("engines") if lines else None
     return mode if mode in ENGINE_MODES else "per-point"

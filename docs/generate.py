@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench_lib import costs, points  # noqa: E402
+from bench_lib import costs, points, records  # noqa: E402
 
 RESULTS = ROOT / "results"
 NOT_RECORDED = "default (not recorded)"
@@ -134,7 +134,8 @@ def allocator_page() -> str:
                          "time the discipline takes away.\n\n" + "\n".join(malloc) + "\n")
         parts.append("### How wide the speedups' intervals are, per run\n\nThe median relative half-width of "
                      "each workload's speedups (95% intervals), with the allocator discipline of the run. Runs "
-                     "before the discipline existed did not record it.\n\n" + "\n".join(widths) + "\n")
+                     "before the discipline existed did not record it: they ran under glibc's default "
+                     "(bench_lib.records reads them so).\n\n" + "\n".join(widths) + "\n")
         if faults:
             parts.append("### Page faults per sample, by arm\n\nMedians over each arm's samples: all faults of "
                          "the arm's processes, those inside the task's computation, and the rest (moving data, "
@@ -265,9 +266,8 @@ FIGURE_PAGES = ("docs/forecast.md", "docs/validation.md")
 
 def run_line(run: str) -> dict:
     """The sysinfo.jsonl line of a run, whichever series holds it."""
-    for path in sorted(RESULTS.glob("*/sysinfo.jsonl")):
-        for line in path.read_text().splitlines():
-            record = json.loads(line)
+    for path in sorted(RESULTS.glob(f"*/{records.SYSINFO}")):
+        for record in records.read(path)[0]:
             if record.get("run") == run:
                 return record
     raise KeyError(f"no sysinfo line for run {run}")
