@@ -135,7 +135,10 @@ def run(args: argparse.Namespace) -> int:
     job = runner.Run(root, results, machine, commit, run_id, env, args.asv_args, quick=args.quick)
     if not todo:
         print("nothing to measure: every selected benchmark is recorded (--fresh measures them again)")
-    summary = job.execute(todo, names) if todo else {"ran": [], "status": 0, "interrupted": None}
+    try:
+        summary = job.execute(todo, names) if todo else {"ran": [], "status": 0, "interrupted": None}
+    except runner.RunError as exc:  # the run's clusters did not start (--engines once)
+        raise CLIError(str(exc)) from None
     status = summary["status"]
     quiet = points.run_quiet(results / machine / points.FILE, run_id)
     sysinfo.record(results / machine, quiet=quiet, commit=commit, machine=machine, size=size, run=run_id, dirty=dirty,

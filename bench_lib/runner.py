@@ -11,7 +11,9 @@ what this commit, machine and Python have recorded.
 
 Every process of a run (asv, its forkserver, benchmark processes, Ray's daemons, Dask's
 and loky's workers) inherits ``PARBENCH_RUN`` in its environment; on SIGINT/SIGTERM and
-at the end, whatever still carries this run's value is stopped.
+at the end, whatever still carries this run's value is stopped. With ``--engines once``
+the run's Ray and Dask clusters are started before asv and stopped first
+(bench_lib.backends._run_clusters).
 """
 
 from __future__ import annotations
@@ -259,7 +261,10 @@ class Run:
             return
         started = time.monotonic()
         self._clusters = _run_clusters.Clusters(self.staging / "clusters", self.env, worker_counts()[-1], engines)
-        self._cluster_env = self._clusters.start()
+        try:
+            self._cluster_env = self._clusters.start(stopped=lambda: self._signal is not None)
+        except RuntimeError as exc:  # the log's tail says why; --engines per-point needs no cluster
+            raise RunError(f"{exc}\n(--engines per-point starts an engine per point instead)") from None
         progress.echo(f"[parbench] engines once: {' and '.join(engines)} started for the whole run in "
                       f"{time.monotonic() - started:.1f} s ({worker_counts()[-1]} workers)")
         if self._signal is not None:

@@ -207,3 +207,65 @@ def test_the_runs_clusters_are_gone_after_a_signal_to_the_cli(repo, signum):
         watch.stop()
         for proc in marked(mark):  # whatever else of the run (asv after a SIGKILL ends by itself)
             proc.kill()
+
+
+CHECK = r"""
+import json, sys
+from bench_lib import allocator, protocol
+pids = [int(p) for p in sys.argv[1:]]
+seen = {pid for pid, _ in protocol.Guard().snapshot()[0]}
+told_nothing = {pid for pid, _ in protocol.Guard(also=[]).snapshot()[0]}
+metered = set(allocator.Meter().read())
+print(json.dumps([[p in seen for p in pids], [p in told_nothing for p in pids], [p in metered for p in pids]]))
+"""
+
+RESERVE = "CHECK = " + repr(CHECK) + r"""
+import functools, json, os, sys, time
+from pathlib import Path
+from bench_lib.backends import _run_clusters, _worker
+import bench_lib.backends as backends
+
+clusters = _run_clusters.Clusters(Path(sys.argv[1]), dict(os.environ), 2, ["ray", "dask"])
+os.environ.update(clusters.start())
+out = {}
+try:
+    for name in ("ray", "dask"):
+        for n in (1, 2):
+            with backends.get(name, n, join=True) as engine:
+                engine.warm(())
+                task = functools.partial(_worker.warm_up, (), 1)
+                started = time.perf_counter()
+                engine.map(task, [0.5, 0.5])
+                out[f"{name} {n}"] = [time.perf_counter() - started, engine.address]
+                if n == 2:  # whom the guard and the meter of another process (as asv's are) count
+                    import subprocess
+                    check = subprocess.run([sys.executable, "-c", CHECK, *map(str, engine.worker_pids)],
+                                           capture_output=True, text=True, check=True)
+                    out[f"{name} workers"] = json.loads(check.stdout)
+finally:
+    import ray
+    ray.shutdown()
+    clusters.stop()
+print(json.dumps(out))
+"""
+
+
+def test_a_point_on_the_runs_cluster_gets_exactly_its_workers(tmp_path):
+    """Two tasks of 0.5 s on the run's two-worker clusters: at n_workers=1 they take turns
+    (>= 1 s), at 2 they overlap (< 1 s): Ray's reservation and Dask's pinning hold n_workers.
+    The workers, outside this process's tree, are the run's own to the load guard (counted
+    foreign by a guard told of no cluster) and to the fault meter."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", RESERVE, str(tmp_path / "clusters")], capture_output=True,
+                          text=True, timeout=300, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert done.returncode == 0, done.stderr[-3000:]
+    walls = json.loads(done.stdout.strip().splitlines()[-1])
+    for name in ("ray", "dask"):
+        assert walls[f"{name} 1"][1] and walls[f"{name} 2"][1], walls  # joined, not started here
+        assert walls[f"{name} 1"][0] >= 1.0, walls
+        assert walls[f"{name} 2"][0] < 0.95, walls
+        in_foreign_default, in_foreign_without, metered = walls[f"{name} workers"]
+        assert len(metered) == 2 and not any(in_foreign_default) and all(in_foreign_without) and all(metered), walls

@@ -92,8 +92,9 @@ class Clusters:
                                     start_new_session=True, preexec_fn=processes.end_with_parent,
                                     cwd=Path(__file__).parents[2])
 
-    def start(self) -> dict:
-        """Start the clusters and wait until each answers; returns :meth:`environment`."""
+    def start(self, stopped=lambda: False) -> dict:
+        """Start the clusters and wait until each answers (or ``stopped()``: a signal came);
+        returns :meth:`environment`."""
         self.folder.mkdir(parents=True, exist_ok=True)
         env = self._env()
         try:
@@ -107,7 +108,7 @@ class Clusters:
                 env=env, cwd=Path(__file__).parents[2], start_new_session=True,
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for engine in self.engines:
-                self._wait(engine)
+                self._wait(engine, stopped)
         except BaseException:
             self.stop()
             raise
@@ -150,9 +151,9 @@ class Clusters:
                str(_worker_memory(self.n_workers)), str(self._dask_file)]
         self.roots["dask"] = self._spawn(cmd, env, "dask-cluster.log")
 
-    def _wait(self, engine: str) -> None:
+    def _wait(self, engine: str, stopped) -> None:
         proc, deadline = self.roots[engine], time.monotonic() + START_TIMEOUT
-        while True:
+        while not stopped():
             if engine == "ray" and self._ray_ready.exists():
                 return
             if engine == "dask" and self._dask_file.exists():
