@@ -62,6 +62,12 @@ class DaskBackend(Backend):
             self.client = Client(self._cluster, set_as_default=False)
             self._workers = None
 
+    @property
+    def workers(self) -> list[str] | None:
+        """The workers tasks are pinned to (None: all of a cluster started for this backend);
+        a dask collection computed on ``client`` passes them too."""
+        return self._workers
+
     def _map(self, fn, items, data):
         with warnings.catch_warnings():
             # Naive runs put big inputs in the graph on purpose; Dask warns each time.

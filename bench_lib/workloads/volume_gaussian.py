@@ -98,7 +98,7 @@ def build_graph(volume: np.ndarray, per_axis: int, halo: int):
 def run_map_overlap(_wl, backend, inputs: Inputs, _name: str) -> np.ndarray:
     graph = build_graph(inputs.data, inputs.params["tiles"], inputs.params["halo"])
     if backend.name == "dask":
-        return graph.compute(scheduler=backend.client)
+        return graph.compute(scheduler=backend.client, workers=backend.workers)  # n_workers of a bigger cluster
     return graph.compute(scheduler="threads", num_workers=backend.n_workers)
 
 
