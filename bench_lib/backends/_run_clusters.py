@@ -43,7 +43,7 @@ STOP_GRACE_S = 5.0
 ENGINES = ("ray", "dask")
 # Classes whose every point times an engine's start or first call on fresh workers: they
 # never join, so a run of only these needs no cluster.
-STARTS = ("overhead.Startup.", "overhead.Imports.")
+STARTS = ("overhead.Startup.", "overhead.StartGrowth.", "overhead.Imports.")
 SOCKET_PATH_MAX = 107  # AF_UNIX; Ray's socket paths add ~60 characters to its temp dir
 
 
