@@ -216,7 +216,11 @@ pids = [int(p) for p in sys.argv[1:]]
 seen = {pid for pid, _ in protocol.Guard().snapshot()[0]}
 told_nothing = {pid for pid, _ in protocol.Guard(also=[]).snapshot()[0]}
 metered = set(allocator.Meter().read())
-print(json.dumps([[p in seen for p in pids], [p in told_nothing for p in pids], [p in metered for p in pids]]))
+import psutil
+started_with = [{k: v for k, v in psutil.Process(p).environ().items() if k.startswith(("MALLOC_", "OMP_", "OPENBLAS_"))}
+                for p in pids]
+print(json.dumps([[p in seen for p in pids], [p in told_nothing for p in pids], [p in metered for p in pids],
+                  started_with]))
 """
 
 RESERVE = "CHECK = " + repr(CHECK) + r"""
@@ -254,7 +258,8 @@ def test_a_point_on_the_runs_cluster_gets_exactly_its_workers(tmp_path):
     """Two tasks of 0.5 s on the run's two-worker clusters: at n_workers=1 they take turns
     (>= 1 s), at 2 they overlap (< 1 s): Ray's reservation and Dask's pinning hold n_workers.
     The workers, outside this process's tree, are the run's own to the load guard (counted
-    foreign by a guard told of no cluster) and to the fault meter."""
+    foreign by a guard told of no cluster) and to the fault meter, and started under the
+    run's allocator discipline and one BLAS thread each."""
     import json
     import subprocess
     import sys
@@ -267,5 +272,9 @@ def test_a_point_on_the_runs_cluster_gets_exactly_its_workers(tmp_path):
         assert walls[f"{name} 1"][1] and walls[f"{name} 2"][1], walls  # joined, not started here
         assert walls[f"{name} 1"][0] >= 1.0, walls
         assert walls[f"{name} 2"][0] < 0.95, walls
-        in_foreign_default, in_foreign_without, metered = walls[f"{name} workers"]
+        in_foreign_default, in_foreign_without, metered, environments = walls[f"{name} workers"]
         assert len(metered) == 2 and not any(in_foreign_default) and all(in_foreign_without) and all(metered), walls
+        for env in environments:  # the run's allocator discipline and one BLAS thread, from their start
+            assert env.get("MALLOC_ARENA_MAX") == "1" and env.get("MALLOC_MMAP_THRESHOLD_") == str(1 << 30), env
+            assert env.get("MALLOC_TRIM_THRESHOLD_") == str(1 << 30), env  # not Dask nanny's 65536
+            assert env.get("OMP_NUM_THREADS") == "1" and env.get("OPENBLAS_NUM_THREADS") == "1", env
