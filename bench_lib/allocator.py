@@ -200,10 +200,11 @@ class Meter:
 
     def read(self) -> dict[int, tuple[int, int, int, int]]:
         """pid -> (minor, major, compute minor, compute major) so far."""
-        pids = [self._root.pid]
-        for root in (self._root, *self._others()):
+        others = self._others()
+        pids = [self._root.pid, *(p.pid for p in others)]
+        for root in (self._root, *others):
             try:
-                pids += [p.pid for p in ([root] if root is not self._root else []) + root.children(recursive=True)]
+                pids += [p.pid for p in root.children(recursive=True)]
             except self._psutil.Error:
                 pass
         counted = tallies(self.folder) if self.folder else {}

@@ -3,7 +3,8 @@
 asv's benchmark processes end with ``os._exit`` (a timed-out one is SIGKILLed): Ray's
 raylet and GCS, its dashboard and runtime-env agents notice only by polling, 40-60 s later,
 loading the benchmarks timed meanwhile. The ray backend starts this watcher as a child of
-the driver, carrying the runtime's marker (so closing the runtime ends it too). When the
+the driver, carrying the runtime's marker (so closing the runtime ends it too); ``run
+--engines once`` starts one as its own child for the run's clusters (_run_clusters). When the
 driver is gone (this process has another parent) it ends the runtime as closing would
 have, and exits; it also exits once the runtime is gone.
 
