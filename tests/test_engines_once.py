@@ -278,3 +278,19 @@ def test_a_point_on_the_runs_cluster_gets_exactly_its_workers(tmp_path):
             assert env.get("MALLOC_ARENA_MAX") == "1" and env.get("MALLOC_MMAP_THRESHOLD_") == str(1 << 30), env
             assert env.get("MALLOC_TRIM_THRESHOLD_") == str(1 << 30), env  # not Dask nanny's 65536
             assert env.get("OMP_NUM_THREADS") == "1" and env.get("OPENBLAS_NUM_THREADS") == "1", env
+
+
+def test_a_speedup_point_is_measured_on_the_runs_clusters(repo):
+    """The protocol's rounds (``ratios.speedups``) join the run's clusters too: both points
+    are measured and recorded, and asv's processes start no Ray daemon or Dask worker."""
+    import json
+
+    mark = uuid.uuid4().hex
+    run, seen, out = _run(repo, mark, "ci-once-ratios", "--bench",
+                          r"scaling\.Ratios\.track_speedup\('filter_bank', '(ray|dask)'")
+    assert run.returncode == 0, out[-3000:]
+    assert len(seen.roots) == 2 and set(RAY_DAEMONS) <= seen.names(), (seen.roots, seen.names())
+    assert not (set(RAY_DAEMONS) | {"dask-worker-process"}) & seen.in_asv, seen.in_asv
+    lines = (repo / "results" / "ci-once-ratios-small" / "points.jsonl").read_text().splitlines()
+    speedups = {r["backend"]: r["value"] for r in map(json.loads, lines) if r.get("kind") == "speedup"}
+    assert set(speedups) == {"ray", "dask"} and all(v > 0 for v in speedups.values()), speedups
