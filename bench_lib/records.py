@@ -60,6 +60,10 @@ FILES = {f.name: f for f in (
                                        "minor_faults": (INT,), "major_faults": (INT,)},
          kinds={"speedup": MEASURED_POINT, "gap": MEASURED_POINT, "harness": MEASURED_POINT,
                 "malloc": MEASURED_POINT, "ceiling": {**MEASURED_POINT, "loops": (INT,)},
+                # bench_lib.modes: a warm-run figure once / per-point, over rounds of one sitting
+                "modes": {"benchmark": (STR,), "params": (DICT,), "value": (NUMBER,), "ci": (LIST,),
+                          "rounds": (INT,), "margin": (NUMBER,), "equivalent": (BOOL,), "once_s": (LIST,),
+                          "per_point_s": (LIST,)},
                 "window": {"benchmark": (STR,), "params": (DICT,), "wall_s": (NUMBER,), "foreign_cores": (NUMBER,),
                            "steal": (NUMBER,), "quiet": (BOOL,)}},
          # before the discipline was recorded, every point ran under glibc's default

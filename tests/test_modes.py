@@ -1,0 +1,43 @@
+"""The two engine modes' comparison (bench_lib.modes): its arithmetic by hand, and a real
+sitting at small size as a smoke check (its figures are not asserted: speed belongs in
+benchmarks)."""
+
+import math
+from pathlib import Path
+
+import pytest
+
+from bench_lib import modes, points
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_equivalence_needs_the_whole_interval_inside_the_margin_by_hand():
+    # logs of 1.0, 1.02, 0.98, 1.01: mean 0.002388, sd 0.017093, se 0.008547; t(0.975, 3) = 3.182
+    # -> exp(0.002388 -+ 0.027198) = [0.9755, 1.0300]
+    found = modes.interval([1.0, 1.02, 0.98, 1.01])
+    assert found.estimate == pytest.approx(math.exp(0.002388), abs=1e-5)
+    assert (found.low, found.high) == (pytest.approx(0.9755, abs=2e-4), pytest.approx(1.0300, abs=2e-4))
+    assert modes.equivalent(found, 0.05) and not modes.equivalent(found, 0.02)
+    # a shift of 4% with the same spread: [1.0146, 1.0713] reaches past 1.05
+    assert not modes.equivalent(modes.interval([1.04 * r for r in (1.0, 1.02, 0.98, 1.01)]), 0.05)
+
+
+def test_records_pair_the_rounds_in_order_and_keep_the_schema(tmp_path):
+    times = {("filter_bank.FilterBank.time_filter_bank", ("ray", 2, "shared", "5x5")):
+             {"once": [2.0, 1.0, 4.0], "per-point": [2.0, 1.0, 4.0]}}
+    [record] = modes.records(times, {"machine": "m", "commit": "c0ffee00", "run": "c0ffee00-modes-x"})
+    assert record["value"] == pytest.approx(1.0) and record["rounds"] == 3 and record["equivalent"]
+    assert record["params"] == {"backend": "ray", "n_workers": 2, "variant": "shared", "filter_size": "5x5"}
+    path = tmp_path / "points.jsonl"
+    points.write(record, path)  # the records schema takes it
+    assert points.read(path)[0][0]["kind"] == "modes"
+
+
+def test_a_sitting_at_small_size_runs_both_modes_in_alternating_order(monkeypatch):
+    monkeypatch.setenv("PARBENCH_SIZE", "small")
+    said = []
+    times = modes.sitting(ROOT, 2, todo=[modes.POINTS[0]], say=said.append)
+    both = times[modes.POINTS[0]]
+    assert len(both["once"]) == len(both["per-point"]) == 2 and all(t > 0 for t in both["once"] + both["per-point"])
+    assert said[-1].startswith("[round 2/2]")
