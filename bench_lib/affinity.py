@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from . import backends
+from . import backends, config
 from .backends import Backend
 
 
@@ -21,9 +21,9 @@ def pin_unsupported(backend: str, n_workers: int) -> str | None:
         return f"{backend} (n_workers={n_workers}) runs tasks in the caller: no worker process to pin"
     if not hasattr(os, "sched_setaffinity"):
         return "pinning workers to cores needs Linux (sched_setaffinity)"
-    for variable in ("RAY_ADDRESS", "DASK_SCHEDULER_ADDRESS"):
-        if os.environ.get(variable) and backend in ("ray", "dask"):
-            return f"{backend} runs on the cluster at {variable}: its workers cannot be pinned from here"
+    if backend in ("ray", "dask") and config.user_cluster(backend):
+        variable = config.CLUSTER_VARIABLES[backend]
+        return f"{backend} runs on the cluster at {variable}: its workers cannot be pinned from here"
     return None
 
 

@@ -60,7 +60,7 @@ def preflight(root: Path, args: argparse.Namespace) -> None:
                 classes = sorted({n.split(".")[1] for n in names if "(" not in n})
                 raise CLIError(f"no benchmark matches --bench {pattern!r}; classes: {', '.join(classes)}")
     for backend, variable in (("ray", "RAY_ADDRESS"), ("dask", "DASK_SCHEDULER_ADDRESS")):
-        address = os.environ.get(variable)
+        address = config.user_cluster(backend)
         if address and address != "auto" and backend in harness.BACKENDS:
             try:
                 _cluster.check_reachable(backend, variable, address.removeprefix("ray://"))
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         engines = config.engines()
     except ValueError as exc:  # PARBENCH_* settings (unknown backend, bad worker counts)
         raise CLIError(str(exc)) from None
-    machine = args.machine or os.environ.get("PARBENCH_MACHINE") or sysinfo.default_machine_name()
+    machine = args.machine or config.machine() or sysinfo.default_machine_name()
     if size != "full":
         # Small sizes are a different experiment: never draw them on the real sizes' graphs.
         machine += f"-{size}"
@@ -242,9 +242,11 @@ def upgrade_cmd(args: argparse.Namespace) -> int:
     from . import sysinfo, upgrade
 
     root = project_root()
+    if args.factor < 1:
+        raise CLIError(f"--factor must be >= 1 (a drop to 1/factor fails), got {args.factor}")
+    if args.recorded:
+        return recorded_upgrade(root, args)
     try:
-        if args.factor < 1:
-            raise ValueError(f"--factor must be >= 1 (a drop to 1/factor fails), got {args.factor}")
         old, new = upgrade.pick(upgrade.stacks(root), args.stacks)
         size = config.size()
         todo = upgrade.speedup_points(root, args.bench)
@@ -256,7 +258,7 @@ def upgrade_cmd(args: argparse.Namespace) -> int:
     if not todo:
         raise CLIError(f"no point of {upgrade.BENCHMARK} matches --bench {args.bench!r}")
     commit = _git(root, "rev-parse", "HEAD")
-    machine = args.machine or os.environ.get("PARBENCH_MACHINE") or sysinfo.default_machine_name()
+    machine = args.machine or config.machine() or sysinfo.default_machine_name()
     machine += "" if size == "full" else f"-{size}"
     folder = root / "results" / machine
     folder.mkdir(parents=True, exist_ok=True)
@@ -276,6 +278,22 @@ def upgrade_cmd(args: argparse.Namespace) -> int:
     print(f"asv results: {', '.join(map(str, written)) or 'none (no results/benchmarks.json: asv run once)'}; "
           f"points: {folder / 'points.jsonl'}, runs {run_id}-ray{old.versions.get('ray', '')} and "
           f"{run_id}-ray{new.versions.get('ray', '')}")
+    return upgrade.status(outcomes, args.factor)
+
+
+def recorded_upgrade(root, args: argparse.Namespace) -> int:
+    """The newest upgrade check in a machine's points, printed as it was measured."""
+    from . import points, sysinfo, upgrade
+
+    machine = args.machine or config.machine() or sysinfo.default_machine_name()
+    path = root / "results" / machine / points.FILE
+    old, new, outcomes = upgrade.recorded(points.read(path)[0]) if path.is_file() else ({}, {}, [])
+    if not outcomes:
+        raise CLIError(f"no upgrade check is recorded in {path}: run upgrade-check first")
+    run = max(o.new["run"] for o in outcomes).rsplit("-ray", 1)[0]
+    print(f"upgrade check {run} ({len(outcomes)} points), as recorded in {path}")
+    stacks = [upgrade.Stack("", Path(), versions) for versions in (old, new)]
+    print("\n".join(upgrade.lines(*stacks, outcomes, args.factor)))
     return upgrade.status(outcomes, args.factor)
 
 

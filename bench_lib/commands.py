@@ -100,6 +100,8 @@ def build(handlers: dict[str, Callable[[argparse.Namespace], int]]) -> argparse.
     p.add_argument("--factor", type=float, default=1.2,
                    help="fail where the whole interval of new / old speedup lies below 1 / factor (default 1.2)")
     p.add_argument("--machine", help="machine name for results/ (default as run)")
+    p.add_argument("--recorded", action="store_true",
+                   help="measure nothing: print the newest check recorded in results/MACHINE, and its status")
     p.set_defaults(func=handlers["upgrade-check"])
     sub.add_parser("info", help="print this machine's metadata, backends and workloads").set_defaults(func=handlers["info"])
     p = sub.add_parser("model", help="show the model_inference model cache (built if missing)")

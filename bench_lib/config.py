@@ -236,7 +236,43 @@ def run_cluster_pids(environ=os.environ) -> list[int]:
     return [int(p) for p in run_clusters(environ).get("pids", [])]
 
 
+CLUSTER_VARIABLES = {"ray": "RAY_ADDRESS", "dask": "DASK_SCHEDULER_ADDRESS"}  # the engines' own
+
+
 def user_cluster(backend: str, environ=os.environ) -> str | None:
     """A cluster the user named with the engine's own variable (it wins over the run's)."""
-    variable = {"ray": "RAY_ADDRESS", "dask": "DASK_SCHEDULER_ADDRESS"}.get(backend)
+    variable = CLUSTER_VARIABLES.get(backend)
     return (environ.get(variable) or None) if variable else None
+
+
+# What ``run`` tells the processes it starts about the run (not user settings; not listed).
+RUN, POINTS, COMMIT, MACHINE = "PARBENCH_RUN", "PARBENCH_POINTS", "PARBENCH_COMMIT", "PARBENCH_MACHINE"
+
+
+def machine(environ=os.environ) -> str | None:
+    """The machine series named by ``PARBENCH_MACHINE`` (None: the command's default)."""
+    return environ.get(MACHINE) or None
+
+
+def run_context(environ=os.environ) -> dict:
+    """Which run this process measures for, as ``run`` set it: machine, commit and run id
+    ("" each outside a run)."""
+    return {"machine": environ.get(MACHINE, ""), "commit": environ.get(COMMIT, ""), "run": environ.get(RUN, "")}
+
+
+def points_file(environ=os.environ) -> str | None:
+    """The run's points file (``run`` sets it; None outside a run)."""
+    return environ.get(POINTS) or None
+
+
+def batch_s(environ=os.environ) -> float:
+    """Planned seconds of benchmarks that may share one asv run (``PARBENCH_BATCH_S``,
+    default 60; 0 runs and saves every benchmark alone)."""
+    raw = environ.get("PARBENCH_BATCH_S", "60")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise ConfigError(f"PARBENCH_BATCH_S={raw!r} must be a number of seconds, 0 or more")
+    return value

@@ -7,7 +7,6 @@ import ast
 import dataclasses
 import importlib
 import itertools
-import os
 import re
 import sys
 from pathlib import Path
@@ -236,16 +235,8 @@ def span(benchmarks: list[Benchmark]) -> tuple[float, float]:
 
 
 def batch_s() -> float:
-    """Planned seconds of benchmarks that may share one asv run (``PARBENCH_BATCH_S``,
-    default 60; 0 runs and saves every benchmark alone)."""
-    raw = os.environ.get("PARBENCH_BATCH_S", "60")
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise ValueError(f"PARBENCH_BATCH_S={raw!r} must be a number of seconds, 0 or more")
-    return value
+    """Planned seconds of benchmarks that may share one asv run (config.batch_s)."""
+    return config.batch_s()
 
 
 def batches(benchmarks: list[Benchmark], limit: float) -> list[list[Benchmark]]:

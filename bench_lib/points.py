@@ -15,7 +15,7 @@ import functools
 import os
 from pathlib import Path
 
-from . import protocol, records, sysinfo
+from . import config, protocol, records, sysinfo
 
 FILE = records.POINTS
 ENGINES = ("ray", "dask", "distributed", "joblib")  # what an engine stack of asv's matrix varies
@@ -30,8 +30,7 @@ def engines() -> dict[str, str | None]:
 def context() -> dict:
     """Which run a point belongs to, from the environment ``bench_lib run`` set, and which
     engine stack measured it: two stacks of asv's matrix at one commit are two runs."""
-    return {"machine": os.environ.get("PARBENCH_MACHINE", ""), "commit": os.environ.get("PARBENCH_COMMIT", ""),
-            "run": os.environ.get("PARBENCH_RUN", ""), "engines": dict(engines())}
+    return {**config.run_context(), "engines": dict(engines())}
 
 
 def same_stack(record: dict, params: dict) -> bool:
@@ -66,7 +65,7 @@ def read(path: str | os.PathLike) -> tuple[list[dict], int]:
 def run_file(name: str | None = None) -> Path | None:
     """The run's points file (``$PARBENCH_POINTS``), or its file ``name`` beside it
     (traces); None outside a run."""
-    target = os.environ.get("PARBENCH_POINTS")
+    target = config.points_file()
     if not target:
         return None
     return Path(target) if name is None else Path(target).with_name(name)
@@ -76,7 +75,7 @@ def of_this_run(name: str | None = None) -> list[dict]:
     """What this run (``PARBENCH_RUN``) wrote to :func:`run_file` ``name``; nothing outside
     a run. A point measured once for many views is read back here instead of being
     measured again."""
-    path, run = run_file(name), os.environ.get("PARBENCH_RUN")
+    path, run = run_file(name), config.run_context()["run"]
     if path is None or not run:
         return []
     return [r for r in read(path)[0] if r.get("run") == run]

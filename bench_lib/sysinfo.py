@@ -61,8 +61,8 @@ def collect() -> dict:
         "threads_per_worker": config.threads_per_worker(),
         "serial_threads": config.threads_per_worker(),  # serial runs under the same limit
         "mp_start_method": config.mp_start_method(),
-        "ray_address": os.environ.get("RAY_ADDRESS") or "local",
-        "dask_address": os.environ.get("DASK_SCHEDULER_ADDRESS") or "local",
+        "ray_address": config.user_cluster("ray") or "local",
+        "dask_address": config.user_cluster("dask") or "local",
         "thread_env": {k: os.environ.get(k) for k in THREAD_VARIABLES},
         "threadpools": [
             {k: d.get(k) for k in ("user_api", "internal_api", "num_threads")}

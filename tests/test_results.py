@@ -372,8 +372,12 @@ def test_guard_roots():
 
     child = subprocess.Popen(["sleep", "30"])
     try:
-        assert protocol.Guard(root=child.pid)._own() == {child.pid}
-        assert {os.getpid(), child.pid} <= protocol.Guard()._own()
+        def seen(guard):  # the pids whose CPU time the guard counts as foreign
+            return {pid for pid, _ in guard.snapshot()[0]}
+
+        rooted = seen(protocol.Guard(root=child.pid, also=[]))
+        assert child.pid not in rooted and os.getpid() in rooted  # the test itself is foreign there
+        assert not {os.getpid(), child.pid} & seen(protocol.Guard(also=[]))  # a tree of its own
     finally:
         child.kill()
         child.wait()

@@ -280,3 +280,27 @@ def test_the_newest_recorded_check_pairs_each_stacks_points_by_hand():
     assert "| filter_bank | dask | 2 | 1.00x | 0.50x | 0.50 [0.45, 0.56]" in table
     assert "slower beyond 1/1.2" in table.split("| dask |")[1].splitlines()[0]
     assert upgrade.recorded(records[-1:]) == ({}, {}, [])
+
+
+def test_the_recorded_check_is_printed_from_results_with_its_status(tmp_path, monkeypatch, capsys):
+    """``upgrade-check --recorded`` measures nothing: it prints the newest check of the
+    machine's points, a line per point, and exits as the check did (1: dask fell to 0.5x)."""
+    (tmp_path / "asv.conf.json").write_text("{}")
+    folder = tmp_path / "results" / "box"
+    folder.mkdir(parents=True)
+    check = "bbbb-upgrade-20261207T000000"
+    lines = [stack_point(check, "2.10.0", 2.0, 1.9, 2.1), stack_point(check, "2.9.0", 1.0, 0.95, 1.05),
+             stack_point(check, "2.10.0", 0.5, 0.45, 0.55, backend="dask"),
+             stack_point(check, "2.9.0", 1.0, 0.95, 1.05, backend="dask")]
+    (folder / "points.jsonl").write_text("".join(json.dumps({**r, "machine": "box", "commit": "bbbb"}) + "\n"
+                                                 for r in lines))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["upgrade-check", "--recorded", "--machine", "box"]) == 1
+    out = capsys.readouterr().out
+    assert f"upgrade check {check} (2 points)" in out
+    assert "filter_bank dask n=2: 1.00x -> 0.50x, new/old 0.50 [0.45, 0.56]" in out and "REGRESSION" in out
+    assert "filter_bank ray n=2: 1.00x -> 2.00x, new/old 2.00" in out
+    assert cli.main(["upgrade-check", "--recorded", "--machine", "box", "--factor", "2.5"]) == 0
+    capsys.readouterr()
+    assert cli.main(["upgrade-check", "--recorded", "--machine", "empty"]) == 2
+    assert "no upgrade check is recorded" in capsys.readouterr().err

@@ -10,7 +10,6 @@ holds the object in memory and tasks name it by future.
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 
 from .. import config
@@ -29,17 +28,17 @@ class DaskBackend(Backend):
 
     @classmethod
     def worker_limit(cls):
-        if os.environ.get(VARIABLE):
+        if config.user_cluster("dask"):
             return 10**6, "checked against the cluster's workers at start"
         return super().worker_limit()
 
     def _start(self):
         from distributed import Client, LocalCluster
 
-        address = os.environ.get(VARIABLE) or self.address  # the user's cluster, else the run's
+        address = config.user_cluster("dask") or self.address  # the user's cluster, else the run's
         self._cluster = None
         if address:
-            check_reachable("dask", VARIABLE if os.environ.get(VARIABLE) else config.CLUSTERS, address)
+            check_reachable("dask", VARIABLE if config.user_cluster("dask") else config.CLUSTERS, address)
             self.client = Client(address, timeout="10s", set_as_default=False)
             workers = sorted(self.client.scheduler_info()["workers"])
             if self.n_workers > len(workers):
@@ -105,8 +104,8 @@ class DaskBackend(Backend):
 
     def _info(self):
         return {
-            "address": os.environ.get(VARIABLE) or (self.address and "run") or "local",
-            "worker_memory_bytes": None if os.environ.get(VARIABLE) or self.address else _worker_memory(self.n_workers),
+            "address": config.user_cluster("dask") or (self.address and "run") or "local",
+            "worker_memory_bytes": None if config.user_cluster("dask") or self.address else _worker_memory(self.n_workers),
         }
 
 

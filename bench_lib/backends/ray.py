@@ -55,7 +55,7 @@ class RayBackend(Backend):
 
     @classmethod
     def worker_limit(cls):
-        if os.environ.get("RAY_ADDRESS"):
+        if config.user_cluster("ray"):
             return 10**6, "checked against the cluster's CPUs at start"
         return super().worker_limit()
 
@@ -210,7 +210,7 @@ class RayBackend(Backend):
 
     def _info(self):
         return {
-            "address": os.environ.get("RAY_ADDRESS") or (self.address and "run") or "local",
+            "address": config.user_cluster("ray") or (self.address and "run") or "local",
             "object_store_bytes": _object_store_bytes(),
         }
 
@@ -236,7 +236,7 @@ def _ensure_runtime(n_workers: int, run_address: str | None = None) -> None:
     (``run_address``, from ``run --engines once``), else a local runtime started here."""
     import ray
 
-    address = os.environ.get("RAY_ADDRESS") or run_address
+    address = config.user_cluster("ray") or run_address
     if ray.is_initialized():
         same = _runtime["address"] == address
         if _runtime["users"] > 0 or (same and (address or _runtime["cpus"] >= n_workers)):
@@ -246,7 +246,7 @@ def _ensure_runtime(n_workers: int, run_address: str | None = None) -> None:
         else:
             ray.shutdown()  # joined another cluster than the one wanted now
             _runtime.update(address=None)
-    if address and address == run_address and not os.environ.get("RAY_ADDRESS"):
+    if address and address == run_address and not config.user_cluster("ray"):
         token = config.run_clusters().get("ray_token")
         if token:  # the run's cluster was started with token authentication
             os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=token)
@@ -258,7 +258,7 @@ def _ensure_runtime(n_workers: int, run_address: str | None = None) -> None:
     if address:
         options = {}
         if address != "auto":
-            check_reachable("ray", "RAY_ADDRESS" if os.environ.get("RAY_ADDRESS") else config.CLUSTERS,
+            check_reachable("ray", "RAY_ADDRESS" if config.user_cluster("ray") else config.CLUSTERS,
                             address.removeprefix("ray://"))
             if address.removeprefix("ray://").rsplit(":", 1)[0] in ("127.0.0.1", "localhost"):
                 # A cluster on loopback reaches this driver only at loopback too (its
