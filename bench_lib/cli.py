@@ -245,7 +245,8 @@ def upgrade_cmd(args: argparse.Namespace) -> int:
     if args.factor < 1:
         raise CLIError(f"--factor must be >= 1 (a drop to 1/factor fails), got {args.factor}")
     if args.recorded:
-        return recorded_upgrade(root, args)
+        machine = args.machine or config.machine() or sysinfo.default_machine_name()
+        return upgrade.print_recorded(root / "results" / machine / "points.jsonl", args.factor)
     try:
         old, new = upgrade.pick(upgrade.stacks(root), args.stacks)
         size = config.size()
@@ -278,22 +279,6 @@ def upgrade_cmd(args: argparse.Namespace) -> int:
     print(f"asv results: {', '.join(map(str, written)) or 'none (no results/benchmarks.json: asv run once)'}; "
           f"points: {folder / 'points.jsonl'}, runs {run_id}-ray{old.versions.get('ray', '')} and "
           f"{run_id}-ray{new.versions.get('ray', '')}")
-    return upgrade.status(outcomes, args.factor)
-
-
-def recorded_upgrade(root, args: argparse.Namespace) -> int:
-    """The newest upgrade check in a machine's points, printed as it was measured."""
-    from . import points, sysinfo, upgrade
-
-    machine = args.machine or config.machine() or sysinfo.default_machine_name()
-    path = root / "results" / machine / points.FILE
-    old, new, outcomes = upgrade.recorded(points.read(path)[0]) if path.is_file() else ({}, {}, [])
-    if not outcomes:
-        raise CLIError(f"no upgrade check is recorded in {path}: run upgrade-check first")
-    run = max(o.new["run"] for o in outcomes).rsplit("-ray", 1)[0]
-    print(f"upgrade check {run} ({len(outcomes)} points), as recorded in {path}")
-    stacks = [upgrade.Stack("", Path(), versions) for versions in (old, new)]
-    print("\n".join(upgrade.lines(*stacks, outcomes, args.factor)))
     return upgrade.status(outcomes, args.factor)
 
 

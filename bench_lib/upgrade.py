@@ -295,6 +295,20 @@ def markdown(old: dict, new: dict, outcomes: list[Outcome], factor: float) -> li
     return out
 
 
+def print_recorded(path: Path, factor: float) -> int:
+    """``upgrade-check --recorded``: the newest check in a points file, printed as it was
+    measured; its status against ``factor``."""
+    from .checkout import CLIError
+
+    old, new, outcomes = recorded(points.read(path)[0]) if path.is_file() else ({}, {}, [])
+    if not outcomes:
+        raise CLIError(f"no upgrade check is recorded in {path}: run upgrade-check first")
+    run = max(o.new["run"] for o in outcomes).rsplit("-ray", 1)[0]
+    print(f"upgrade check {run} ({len(outcomes)} points), as recorded in {path}")
+    print("\n".join(lines(Stack("", Path(), old), Stack("", Path(), new), outcomes, factor)))
+    return status(outcomes, factor)
+
+
 def _here(argv: list[str]) -> int:
     """One point in this interpreter (a stack's): its speedup record as the last line."""
     from . import ratios  # the engines load here, in the stack's process, never the coordinator's
