@@ -81,8 +81,10 @@ def equivalent(found: protocol.Interval, margin: float = MARGIN) -> bool:
     return 1 - margin <= found.low and found.high <= 1 + margin
 
 
-def sitting(root: Path, rounds: int, todo=POINTS, say=print) -> dict:
-    """Every point both ways, ``rounds`` times, alternating which mode goes first."""
+def sitting(root: Path, rounds: int, todo=POINTS, say=print, one_engine: bool = False) -> dict:
+    """Every point both ways, ``rounds`` times, alternating which mode goes first.
+    ``one_engine``: in ``once``, only the cluster of the point's own engine is up (the other
+    engine's idle cluster is not), to tell its idle load apart from the mode itself."""
     from .backends import _run_clusters
 
     here = dict(os.environ)
@@ -93,15 +95,19 @@ def sitting(root: Path, rounds: int, todo=POINTS, say=print) -> dict:
     for r in range(rounds):
         for mode in (("once", "per-point") if r % 2 == 0 else ("per-point", "once")):
             if mode == "once":
-                with tempfile.TemporaryDirectory() as folder:
-                    clusters = _run_clusters.Clusters(Path(folder), base, 2, list(_run_clusters.ENGINES))
-                    try:
-                        clusters.start()
-                        env = {**base, **clusters.environment(), "PARBENCH_ENGINES": "once"}
-                        for name, params in todo:
-                            times[(name, params)]["once"].append(measure(root, env, name, params))
-                    finally:
-                        clusters.stop()
+                groups = ([[p for p in todo if p[1][0] == e] for e in _run_clusters.ENGINES] if one_engine
+                          else [list(todo)])
+                for group in filter(None, groups):
+                    engines = sorted({p[1][0] for p in group}) if one_engine else list(_run_clusters.ENGINES)
+                    with tempfile.TemporaryDirectory() as folder:
+                        clusters = _run_clusters.Clusters(Path(folder), base, 2, engines)
+                        try:
+                            clusters.start()
+                            env = {**base, **clusters.environment(), "PARBENCH_ENGINES": "once"}
+                            for name, params in group:
+                                times[(name, params)]["once"].append(measure(root, env, name, params))
+                        finally:
+                            clusters.stop()
             else:
                 env = {**base, "PARBENCH_ENGINES": "per-point"}
                 for name, params in todo:
@@ -111,7 +117,7 @@ def sitting(root: Path, rounds: int, todo=POINTS, say=print) -> dict:
     return times
 
 
-def records(times: dict, run: dict) -> list[dict]:
+def records(times: dict, run: dict, one_engine: bool = False) -> list[dict]:
     """One ``modes`` record per point: once / per-point with its interval, and the rounds
     (``run``: machine, commit and run id)."""
     out = []
@@ -120,7 +126,7 @@ def records(times: dict, run: dict) -> list[dict]:
         found = interval(ratios)
         benchmark = name.rsplit(".", 1)[0]
         names = ("backend", "n_workers", "variant", "filter_size" if "filter_bank" in name else "scaling")
-        out.append({**run, "engines": points.engines(), "kind": "modes", "benchmark": name, "params": dict(zip(names, params)),
+        out.append({**run, "engines": points.engines(), "kind": "modes", "one_engine": one_engine, "benchmark": name, "params": dict(zip(names, params)),
                     "value": found.estimate, "ci": [found.low, found.high], "rounds": len(ratios),
                     "margin": MARGIN, "equivalent": equivalent(found), "once_s": both["once"],
                     "per_point_s": both["per-point"], "class": benchmark})
@@ -131,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench_lib.modes", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--machine", default=None, help="write the records to results/MACHINE/points.jsonl")
+    parser.add_argument("--one-engine", action="store_true",
+                        help="in once, only the point's own engine's cluster is up (tells the other's idle load apart)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="the points' n_workers (default 1 2)")
     parser.add_argument("--child", nargs=4, metavar=("NAME", "PARAMS", "WARM", "TIMED"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -141,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()[:8]
     run = {"machine": args.machine or "", "commit": commit,
            "run": f"{commit}-modes-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}"}
-    times = sitting(root, args.rounds)
-    found = records(times, run)
+    todo = [p for p in POINTS if p[1][1] in args.workers]
+    times = sitting(root, args.rounds, todo, one_engine=args.one_engine)
+    found = records(times, run, args.one_engine)
     for record in found:
         low, high = record["ci"]
         print(f"{record['benchmark']} {tuple(record['params'].values())}: once / per-point {record['value']:.3f} "
