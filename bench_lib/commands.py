@@ -59,9 +59,10 @@ def build(handlers: dict[str, Callable[[argparse.Namespace], int]]) -> argparse.
     p.add_argument("--allow-dirty", action="store_true",
                    help="measure a tree with uncommitted changes (the run is marked dirty)")
     p.add_argument("--engines", choices=config.ENGINE_MODES,
-                   help="once (default; PARBENCH_ENGINES): one Ray and one Dask cluster for the whole run, joined "
-                        "by the warm runs (starts are still timed on engines of their own); per-point: every "
-                        "asv process starts its own")
+                   help="per-point (default; PARBENCH_ENGINES): every asv process starts its own engine; once: one "
+                        "Ray and one Dask cluster for the whole run, joined by the warm runs (starts are still timed "
+                        "on engines of their own; the idle clusters slow points at all cores 5-18%%, "
+                        "docs/engines_once.md)")
     p.add_argument("--plan-only", action="store_true", help="print the plan and exit; nothing is measured or written")
     p.add_argument("--cores", type=int, metavar="N",
                    help="with --plan-only: plan for N physical cores (their n_workers; default: this machine's)")

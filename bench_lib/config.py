@@ -12,8 +12,10 @@ variables the one channel that reaches a benchmark's ``setup`` unchanged:
 ``PARBENCH_POINT_CAP_S``        seconds a protocol point may take (default 60 full, 10 small)
 ``PARBENCH_CACHE``              folder for built artefacts such as the model_inference model
                                 (default: ``$XDG_CACHE_HOME/parbench``, else ``~/.cache/parbench``)
-``PARBENCH_ENGINES``            ``once`` (default): ``run`` starts one Ray and one Dask cluster for the
-                                whole run, which warm runs join; ``per-point``: each asv process its own
+``PARBENCH_ENGINES``            ``per-point`` (default): each asv process starts its own engine; ``once``:
+                                ``run`` starts one Ray and one Dask cluster for the whole run, which warm
+                                runs join (not the default: their idle load slows points at all cores,
+                                docs/engines_once.md)
 ``RAY_ADDRESS``                 use this Ray cluster instead of starting one
 ``DASK_SCHEDULER_ADDRESS``      use this Dask scheduler instead of starting a LocalCluster
 """
@@ -41,8 +43,8 @@ SETTINGS = (
     ("PARBENCH_BATCH_S", "60", "planned seconds of short benchmarks per asv process"),
     ("PARBENCH_GUARD", "on", "off: keep samples taken beside foreign load"),
     ("PARBENCH_MALLOC", "fixed", "allocator discipline: fixed malloc thresholds, or default (glibc's)"),
-    ("PARBENCH_ENGINES", "once", "once: one Ray and one Dask cluster per run, joined by warm runs; per-point: "
-                                 "each asv process starts its own (run --engines)"),
+    ("PARBENCH_ENGINES", "per-point", "per-point: each asv process starts its own engine; once: one Ray and one "
+                                      "Dask cluster per run, joined by warm runs (run --engines)"),
     ("PARBENCH_CACHE", "~/.cache/parbench", "folder for the built model_inference model"),
     ("PARBENCH_RAY_OBJECT_STORE_MB", "30% of memory, <= 4096", "Ray's object store size"),
     ("PARBENCH_DASK_WORKER_MEMORY_MB", "60% of memory / workers", "each Dask worker's memory limit"),
@@ -201,7 +203,7 @@ ENGINE_MODES = ("once", "per-point")
 def engines(environ=os.environ) -> str:
     """How a run starts Ray and Dask (``PARBENCH_ENGINES``): ``once``, one cluster of each for
     the whole run, which warm runs join; ``per-point``, each asv process starts its own."""
-    value = environ.get("PARBENCH_ENGINES", "") or "once"
+    value = environ.get("PARBENCH_ENGINES", "") or "per-point"
     if value not in ENGINE_MODES:
         raise ConfigError(f"PARBENCH_ENGINES={value!r}: use one of {', '.join(ENGINE_MODES)}")
     return value
