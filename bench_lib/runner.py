@@ -30,10 +30,11 @@ import time
 from pathlib import Path
 
 from . import allocator, points
+from .backends import _run_clusters
 from .ledger import PHASES, load_rows, note, outcome, replace_whole, result_path, split, split_line
 from .config import point_cap_s, worker_counts
 from .costs import CAPPED, duration
-from .plan import Benchmark, batch_s, batches
+from .plan import GROUPED, Benchmark, batch_s, batches
 from .processes import GRACE_S, RUN, end, end_with_parent, kill_group, session_processes, stop_marked
 from .feed import Feed, describe  # noqa: F401 (describe: re-exported)
 
@@ -209,64 +210,68 @@ class Run:
         summary = {"ran": [], "status": 0, "interrupted": None, "split": []}
         phases_file = final.parent / PHASES
         try:
-            self._start_clusters(benchmarks, progress)
-            for batch in batches(benchmarks, batch_s()):
-                if self._signal is not None:
-                    raise Interrupted(self._signal)
-                progress.begin(batch)
-                if final.exists():
-                    shutil.copyfile(final, staged)  # asv merges these benchmarks into it
-                started, seen = time.monotonic(), len(points.read(phases_file)[0])
-                regex = "|".join(f"({bench.regex(names[bench.name])})" for bench in batch)
-                status = self._asv(config, regex, batch[0].attributes, progress)
-                if self._signal is not None:
-                    raise Interrupted(self._signal)
-                took = time.monotonic() - started
-                self._save(staged, final)
-                rows = load_rows(final)
-                phases = [p for p in points.read(phases_file)[0][seen:] if p.get("run") == self.run_id]
-                summary["status"] = summary["status"] or status
-                for bench in batch:
-                    # asv's own duration of each, plus a share of the asv start they had in common
-                    spent = (rows.get(bench.name, {}).get("duration") or 0.0) + (took - sum(
-                        rows.get(b.name, {}).get("duration") or 0.0 for b in batch)) / len(batch)
-                    summary["split"].append(split(bench.name, phases, spent))
-                    note(final, bench, self.run_id, spent,
-                         point_cap_s(self.env) if bench.name.startswith(CAPPED) else None, summary["split"][-1])
-                    measured, skipped, failed = outcome(bench, rows)
-                    summary["ran"].append((bench, spent, failed))
-                    progress.end(bench)
-                    progress.echo(f"[parbench] done {bench.name}: {measured} measured, {skipped} n/a, {failed} "
-                                  f"failed in {duration(spent)} (planned ~{duration(bench.estimate_s)})")
+            for engine, group in _run_clusters.phases(benchmarks, GROUPED, self.env):
+                self._cluster_for(engine, progress)
+                self._run_batches(group, names, config, final, staged, phases_file, progress, summary)
         except Interrupted as exc:
             summary["interrupted"] = exc.signum
         finally:
             progress.close()
-            if self._clusters is not None:
-                self._clusters.stop()
-                self._clusters = None
+            self._cluster_for(None, progress)
             for s, handler in previous.items():
                 signal.signal(s, handler)
             stop_marked(RUN, self.run_id, GRACE_S / 2)
             shutil.rmtree(self.staging, ignore_errors=True)
         return summary
 
-    def _start_clusters(self, benchmarks: list[Benchmark], progress: Progress) -> None:
-        """``--engines once``: the Ray and Dask clusters the run's warm points join, started
-        before asv (bench_lib.backends._run_clusters), sized to the run's most workers."""
-        from .backends import _run_clusters
+    def _run_batches(self, group, names, config, final, staged, phases_file, progress, summary) -> None:
+        """asv over one phase's benchmarks, batch by batch, each saved as it ends."""
+        for batch in batches(group, batch_s()):
+            if self._signal is not None:
+                raise Interrupted(self._signal)
+            progress.begin(batch)
+            if final.exists():
+                shutil.copyfile(final, staged)  # asv merges these benchmarks into it
+            started, seen = time.monotonic(), len(points.read(phases_file)[0])
+            regex = "|".join(f"({bench.regex(names[bench.name])})" for bench in batch)
+            status = self._asv(config, regex, batch[0].attributes, progress)
+            if self._signal is not None:
+                raise Interrupted(self._signal)
+            took = time.monotonic() - started
+            self._save(staged, final)
+            rows = load_rows(final)
+            phases = [p for p in points.read(phases_file)[0][seen:] if p.get("run") == self.run_id]
+            summary["status"] = summary["status"] or status
+            for bench in batch:
+                # asv's own duration of each, plus a share of the asv start they had in common
+                spent = (rows.get(bench.name, {}).get("duration") or 0.0) + (took - sum(
+                    rows.get(b.name, {}).get("duration") or 0.0 for b in batch)) / len(batch)
+                summary["split"].append(split(bench.name, phases, spent))
+                note(final, bench, self.run_id, spent,
+                     point_cap_s(self.env) if bench.name.startswith(CAPPED) else None, summary["split"][-1])
+                measured, skipped, failed = outcome(bench, rows)
+                summary["ran"].append((bench, spent, failed))
+                progress.end(bench)
+                progress.echo(f"[parbench] done {bench.name}: {measured} measured, {skipped} n/a, {failed} "
+                              f"failed in {duration(spent)} (planned ~{duration(bench.estimate_s)})")
 
-        engines = _run_clusters.wanted(benchmarks, self.env)
-        if not engines:
+    def _cluster_for(self, engine: str | None, progress: Progress) -> None:
+        """``--engines once``: only ``engine``'s cluster up (None: none), sized to the run's
+        most workers (bench_lib.backends._run_clusters); the previous phase's is stopped."""
+        if self._clusters is not None:
+            self._clusters.stop()
+            self._clusters, self._cluster_env = None, {}
+        if engine is None:
             return
         started = time.monotonic()
-        self._clusters = _run_clusters.Clusters(self.staging / "clusters", self.env, worker_counts()[-1], engines)
+        self._clusters = _run_clusters.Clusters(self.staging / "clusters" / engine, self.env, worker_counts()[-1],
+                                                [engine])
         try:
             self._cluster_env = self._clusters.start(stopped=lambda: self._signal is not None)
         except RuntimeError as exc:  # the log's tail says why; --engines per-point needs no cluster
             raise RunError(f"{exc}\n(--engines per-point starts an engine per point instead)") from None
-        progress.echo(f"[parbench] engines once: {' and '.join(engines)} started for the whole run in "
-                      f"{time.monotonic() - started:.1f} s ({worker_counts()[-1]} workers)")
+        progress.echo(f"[parbench] engines once: {engine}'s cluster started for its points in "
+                      f"{time.monotonic() - started:.1f} s ({worker_counts()[-1]} workers; no other cluster up)")
         if self._signal is not None:
             raise Interrupted(self._signal)
 

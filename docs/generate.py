@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench_lib import costs, points, records, upgrade  # noqa: E402
+from bench_lib import costs, ledger, points, records, sysinfo, upgrade  # noqa: E402
 
 RESULTS = ROOT / "results"
 NOT_RECORDED = "default (not recorded)"
@@ -237,28 +237,77 @@ the margin (an equivalence test, not an overlap of intervals).
 """
 
 
+def split_pair(folder: Path) -> list[str]:
+    """The newest two runs of one selection, one per engines mode: where each run's time
+    went (its ledger's split, summed over its benchmarks) and its wall time from sysinfo.
+    Not sampling is the wall less the samples: asv's processes, setups (engine starts),
+    teardowns, and in ``once`` the clusters' own start and stop."""
+    runs = {r["run"]: r for r in sysinfo.read(folder) if r.get("run") and r.get("engines") and r.get("wall_s")}
+    entries = [e for e in records.read(folder / ledger.LEDGER)[0] if e.get("split") and e["run"] in runs]
+    selection = {run: frozenset(e["benchmark"] for e in entries if e["run"] == run) for run in runs}
+    newest: dict = {}
+    for run in sorted(runs, key=lambda run: run.split("-")[-1]):
+        newest[(selection[run], runs[run]["engines"])] = run
+    pairs = [(newest.get((sel, "per-point")), newest.get((sel, "once"))) for sel in {k[0] for k in newest}]
+    pairs = [p for p in pairs if all(p) and selection[p[0]]]
+    if not pairs:
+        return []
+    old, new = max(pairs, key=lambda p: max(x.split("-")[-1] for x in p))
+
+    def parts(run: str) -> dict:
+        mine = [e["split"] for e in entries if e["run"] == run]
+        out = {key: sum(s.get(key, 0.0) for s in mine) for key in (*ledger.PARTS, "engine_s")}
+        out["wall_s"] = runs[run]["wall_s"]
+        out["not_sampling_s"] = out["wall_s"] - out["sampling_s"]
+        return out
+
+    a, b = parts(old), parts(new)
+    rows = [("run", old, new), ("benchmarks", len(selection[old]), len(selection[new])),
+            ("wall", f"{a['wall_s']:.0f} s", f"{b['wall_s']:.0f} s"),
+            ("sampling (asv's samples)", f"{a['sampling_s']:.0f} s", f"{b['sampling_s']:.0f} s"),
+            ("not sampling (wall less samples)", f"{a['not_sampling_s']:.0f} s", f"{b['not_sampling_s']:.0f} s"),
+            ("of which setups (engine start in them)", f"{a['setup_s']:.0f} s ({a['engine_s']:.0f} s)",
+             f"{b['setup_s']:.0f} s ({b['engine_s']:.0f} s)"),
+            ("of which asv's start and processes", f"{a['asv_s']:.0f} s", f"{b['asv_s']:.0f} s"),
+            ("of which teardowns", f"{a['teardown_s']:.0f} s", f"{b['teardown_s']:.0f} s")]
+    ratio = b["not_sampling_s"] / a["not_sampling_s"] if a["not_sampling_s"] > 0 else float("nan")
+    return [f"The same selection run once per mode in one sitting: not-sampling time once / per-point = "
+            f"**{ratio:.2f}** ({'halved or better' if ratio <= 0.5 else 'not halved'}).", "",
+            "| | per-point | once |", "| --- | ---: | ---: |",
+            *[f"| {name} | {x} | {y} |" for name, x, y in rows], ""]
+
+
 def modes_page() -> str:
     parts = [MODES_INTRO]
     for name, found in series():
         rows = [r for r in found if r.get("kind") == "modes"]
-        if not rows:
-            continue
-        run = max(r["run"] for r in rows)
-        rows = [r for r in rows if r["run"] == run]
-        inside = sum(r["equivalent"] for r in rows)
-        parts.append(f"## {name}: sitting {run}\n\n{inside} of {len(rows)} points equivalent within "
-                     f"±{rows[0]['margin']:.0%}.\n\n| benchmark | backend | n | variant | once s | per-point s "
-                     f"| once / per-point [95%] | rounds | within ±{rows[0]['margin']:.0%} |\n"
-                     "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | --- |")
-        for r in sorted(rows, key=lambda r: (r["benchmark"], r["params"]["backend"], r["params"]["n_workers"])):
-            p = r["params"]
-            parts.append(f"| {r['benchmark'].split('.')[1]} | {p['backend']} | {p['n_workers']} | {p['variant']} "
-                         f"| {median(r['once_s']):.4f} | {median(r['per_point_s']):.4f} | {r['value']:.3f} "
-                         f"[{r['ci'][0]:.3f}, {r['ci'][1]:.3f}] | {r['rounds']} | {'yes' if r['equivalent'] else '**no**'} |")
-        parts.append("")
+        for run in sorted({r["run"] for r in rows}, key=lambda run: run.split("-")[-1]):
+            parts.extend(sitting_table(name, [r for r in rows if r["run"] == run]))
+        pair = split_pair(RESULTS / name)
+        if pair:
+            parts.append(f"## {name}: where a run's time goes, both modes\n\n" + "\n".join(pair))
     if len(parts) == 1:
         parts.append("No comparison is recorded in a full-size series yet.\n")
     return "\n".join(parts)
+
+
+def sitting_table(name: str, rows: list[dict]) -> list[str]:
+    """One sitting of the modes: which clusters were up, how many points agree, the table."""
+    inside, margin = sum(r["equivalent"] for r in rows), rows[0]["margin"]
+    up = ("only the point's own engine's cluster up in `once` (`--one-engine`)" if rows[0].get("one_engine")
+          else "both clusters up for the whole sitting in `once`, as a run had them")
+    slower = sum(r["ci"][0] > 1 for r in rows)
+    out = [f"## {name}: sitting {rows[0]['run']}", "",
+           f"{up}. {inside} of {len(rows)} points equivalent within ±{margin:.0%}; {slower} slower under `once` "
+           "beyond noise (the whole interval above 1).", "",
+           f"| benchmark | backend | n | variant | once s | per-point s | once / per-point [95%] | rounds "
+           f"| within ±{margin:.0%} |", "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | --- |"]
+    for r in sorted(rows, key=lambda r: (r["benchmark"], r["params"]["backend"], r["params"]["n_workers"])):
+        p = r["params"]
+        out.append(f"| {r['benchmark'].split('.')[1]} | {p['backend']} | {p['n_workers']} | {p['variant']} "
+                   f"| {median(r['once_s']):.4f} | {median(r['per_point_s']):.4f} | {r['value']:.3f} "
+                   f"[{r['ci'][0]:.3f}, {r['ci'][1]:.3f}] | {r['rounds']} | {'yes' if r['equivalent'] else '**no**'} |")
+    return out + [""]
 
 
 PAGES = {"allocator.md": allocator_page, "agreement.md": agreement_page,
@@ -289,7 +338,7 @@ def plan_at(cores: int) -> dict:
 def plan_table() -> list[str]:
     """Each instance size's plan: points, and the run's time with its range under each
     engines mode (``run --plan-only --fresh --cores N --engines MODE --machine PLAN_MACHINE``)."""
-    out = ["| physical cores | e.g. EC2 | points (n/a) | engines once per run (default) | engines per point |",
+    out = ["| physical cores | e.g. EC2 | points (n/a) | engines once per run | engines per point (default) |",
            "| --- | --- | --- | --- | --- |"]
     for cores, instance in INSTANCES:
         plans = plan_at(cores)

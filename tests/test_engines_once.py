@@ -62,6 +62,7 @@ class Watch:
         self.spawned: set[str] = set()
         self.seen_names: set[str] = set()  # of the clusters' processes, when first seen
         self.roots: dict[int, str] = {}
+        self.together = 0  # polls that saw Ray's and Dask's cluster roots alive at once
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
@@ -82,6 +83,10 @@ class Watch:
         for proc in marked(self.mark):
             if _is_cluster_root(proc):
                 self.roots[proc.pid] = _cmdline(proc)[:80]
+        live = [line for pid, line in self.roots.items() if psutil.pid_exists(pid)
+                and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+        if any("start --head" in line for line in live) and any("_run_clusters dask" in line for line in live):
+            self.together += 1
         for pid in list(self.roots):
             try:
                 root = psutil.Process(pid)
@@ -150,6 +155,9 @@ def test_both_modes_measure_the_same_points_and_only_per_point_starts_engines_in
     assert any("_run_clusters dask" in line for line in seen.roots.values()), seen.roots
     assert set(RAY_DAEMONS) <= seen.names(), seen.names()
     assert not (set(RAY_DAEMONS) | {"dask-worker-process"}) & seen.in_asv, (seen.in_asv, seen.spawned)
+    # one cluster at a time: Ray's for its points, then Dask's (an idle cluster slows the rest)
+    assert seen.together == 0, "Ray's and Dask's clusters were up at once"
+    assert out.index("engines once: ray's cluster started") < out.index("engines once: dask's cluster started"), out
     wait_for(lambda: not seen.alive(), 10 - (time.monotonic() - ended))
     assert not seen.alive(), f"the run's clusters outlived it: {seen.alive()}"
 
@@ -280,17 +288,45 @@ def test_a_point_on_the_runs_cluster_gets_exactly_its_workers(tmp_path):
             assert env.get("OMP_NUM_THREADS") == "1" and env.get("OPENBLAS_NUM_THREADS") == "1", env
 
 
-def test_a_speedup_point_is_measured_on_the_runs_clusters(repo):
-    """The protocol's rounds (``ratios.speedups``) join the run's clusters too: both points
-    are measured and recorded, and asv's processes start no Ray daemon or Dask worker."""
+def test_a_speedup_group_is_measured_in_one_process_without_the_runs_clusters(repo):
+    """The protocol's rounds (``ratios.speedups``) measure every backend of the speedup
+    group in one process, interleaved: a run cluster there would idle beside the other
+    arms, so none is started; the group's engines start once in that process."""
     import json
 
     mark = uuid.uuid4().hex
     run, seen, out = _run(repo, mark, "ci-once-ratios", "--bench",
                           r"scaling\.Ratios\.track_speedup\('filter_bank', '(ray|dask)'")
     assert run.returncode == 0, out[-3000:]
-    assert len(seen.roots) == 2 and set(RAY_DAEMONS) <= seen.names(), (seen.roots, seen.names())
-    assert not (set(RAY_DAEMONS) | {"dask-worker-process"}) & seen.in_asv, seen.in_asv
+    assert not seen.roots, seen.roots
+    assert set(RAY_DAEMONS) <= seen.in_asv, seen.in_asv
     lines = (repo / "results" / "ci-once-ratios-small" / "points.jsonl").read_text().splitlines()
     speedups = {r["backend"]: r["value"] for r in map(json.loads, lines) if r.get("kind") == "speedup"}
     assert set(speedups) == {"ray", "dask"} and all(v > 0 for v in speedups.values()), speedups
+
+
+def test_the_run_goes_in_phases_one_cluster_at_a_time_by_hand():
+    """``--engines once``: first the combinations that join no cluster, then Ray's, then
+    Dask's, each benchmark split with its share of the estimate; starts and the speedup
+    group stay in the first phase; per point, or with the user's own cluster, nothing moves."""
+    from bench_lib.backends import _run_clusters
+    from bench_lib.benchmark import Benchmark
+
+    combos = ({"backend": "'threads'", "n_workers": "2"}, {"backend": "'ray'", "n_workers": "1"},
+              {"backend": "'dask'", "n_workers": "1"}, {"backend": "'ray'", "n_workers": "2"})
+    filters = Benchmark("filter_bank.FilterBank.time_filter_bank", [0, 3, 5, 6], 8, estimate_s=40.0, params=combos,
+                        start_s=8.0, start_range=(4.0, 12.0))
+    starts = Benchmark("overhead.Startup.track_start", [1], 4, estimate_s=5.0, params=({"backend": "'ray'"},))
+    group = Benchmark("scaling.Ratios.track_speedup", [2], 9, estimate_s=9.0, params=({"backend": "'dask'"},))
+    once = {"PARBENCH_ENGINES": "once"}
+    phases = _run_clusters.phases([filters, starts, group], grouped=("scaling.Ratios.track_speedup",), environ=once)
+    assert [(engine, [(b.name.split(".")[1], b.selected) for b in found]) for engine, found in phases] == [
+        (None, [("FilterBank", [0]), ("Startup", [1]), ("Ratios", [2])]),
+        ("ray", [("FilterBank", [3, 6])]),
+        ("dask", [("FilterBank", [5])])]
+    ray = phases[1][1][0]
+    assert (ray.estimate_s, ray.start_s, ray.start_range) == (20.0, 4.0, (2.0, 6.0))  # 2 of its 4 combinations
+    assert ray.params == (combos[1], combos[3])
+    assert _run_clusters.phases([filters], environ={"PARBENCH_ENGINES": "per-point"}) == [(None, [filters])]
+    mine = _run_clusters.phases([filters], environ={**once, "RAY_ADDRESS": "10.0.0.5:6379"})
+    assert [(e, [b.selected for b in found]) for e, found in mine] == [(None, [[0, 3, 6]]), ("dask", [[5]])]

@@ -47,18 +47,43 @@ STARTS = ("overhead.Startup.", "overhead.StartGrowth.", "overhead.Imports.")
 SOCKET_PATH_MAX = 107  # AF_UNIX; Ray's socket paths add ~60 characters to its temp dir
 
 
-def wanted(benchmarks, environ=os.environ) -> list[str]:
-    """The engines (of ``ray``, ``dask``) this run starts once: selected, named by a point
-    that may join, and not given by the user as a cluster of their own."""
+def engine_of(bench, params: dict, grouped=(), environ=os.environ) -> str | None:
+    """The one engine of :data:`ENGINES` whose run cluster a combination joins, or None: it
+    names no such backend, it times a start, its point measures many backends at once
+    (``grouped``: the speedup group's benchmarks), or the user gave that engine's cluster."""
+    if bench.name.startswith(STARTS) or bench.name in grouped:
+        return None
+    backend = str(params.get("backend", "")).strip("'\"")
+    return backend if backend in ENGINES and config.user_cluster(backend, environ) is None else None
+
+
+def phases(benchmarks, grouped=(), environ=os.environ) -> list[tuple[str | None, list]]:
+    """The run in phases by the cluster that is up: first what joins none (no cluster up),
+    then Ray's combinations (only Ray's cluster up), then Dask's. An idle cluster is not
+    free: beside a point that takes every core, the other engine's idle cluster made it
+    5-18% slower (docs/engines_once.md). Each phase holds each benchmark's combinations of
+    that engine, as a benchmark of its own (its share of the estimate); per point, one
+    phase of everything."""
+    import dataclasses
+
     if config.engines(environ) != "once":
-        return []
-    named = set()
+        return [(None, list(benchmarks))]
+    out: dict[str | None, list] = {None: [], **{e: [] for e in ENGINES}}
     for bench in benchmarks:
-        if bench.name.startswith(STARTS):
-            continue
-        for params in bench.params or ({},):
-            named.update(str(v).strip("'\"") for v in params.values())
-    return [e for e in ENGINES if e in named and config.user_cluster(e, environ) is None]
+        params = list(bench.params) or [{}] * len(bench.selected)
+        for engine in out:
+            keep = [(i, p) for i, p in zip(bench.selected, params) if engine_of(bench, p, grouped, environ) == engine]
+            if not keep:
+                continue
+            if len(keep) == len(bench.selected):
+                out[engine].append(bench)
+                continue
+            share = len(keep) / len(bench.selected)
+            out[engine].append(dataclasses.replace(
+                bench, selected=[i for i, _ in keep], params=tuple(p for _, p in keep) if bench.params else (),
+                estimate_s=None if bench.estimate_s is None else bench.estimate_s * share,
+                start_s=bench.start_s * share, start_range=tuple(x * share for x in bench.start_range)))
+    return [(engine, group) for engine, group in out.items() if group]
 
 
 def free_port() -> int:
