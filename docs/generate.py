@@ -146,7 +146,9 @@ def allocator_page() -> str:
 def agreement_rows(records: list[dict]) -> list[str]:
     """Each pair of runs of one commit (an A/A pair): how far their speedups agree. A speedup
     agrees when the two values lie within 5% or their 95% intervals overlap (compare's rule)."""
-    speedups = [r for r in records if r.get("kind") == "speedup" and r.get("ci") and r.get("run")]
+    # an upgrade check's two stacks share a commit but not their engines: not an A/A pair
+    speedups = [r for r in records if r.get("kind") == "speedup" and r.get("ci") and r.get("run")
+                and "-upgrade-" not in r["run"]]
     runs = runs_in_order(speedups)
     out = []
     for i, first in enumerate(runs):
@@ -213,7 +215,15 @@ def upgrade_page() -> str:
         run = max(o.new["run"] for o in outcomes).rsplit("-ray", 1)[0]
         slower = sum(o.change.high < 1 for o in outcomes)
         faster = sum(o.change.low > 1 for o in outcomes)
-        parts.append(f"## {name}: check {run}\n\n{len(outcomes)} points: {slower} slower on the new stack "
+        controls = [o for o in outcomes if o.point.backend in ("threads", "multiprocessing")]
+        moved = sum(o.change.high < 1 or o.change.low > 1 for o in controls)
+        widest = max((max(o.change.estimate, 1 / o.change.estimate) for o in controls), default=1.0)
+        parts.append(f"## {name}: check {run}\n\nThreads and multiprocessing run the same code on both stacks "
+                     f"(neither uses Ray, Dask or joblib): their {len(controls)} rows are A/A controls. {moved} of them "
+                     f"moved beyond their interval, by up to x{widest:.2f}: a change beyond noise but within that is "
+                     "not evidence of the engines on its own (the intervals hold the noise within one process's "
+                     "rounds, not between two processes'). The gate's 1/1.2 lies beyond it.\n\n"
+                     f"{len(outcomes)} points: {slower} slower on the new stack "
                      f"beyond noise, {faster} faster beyond noise, {len(outcomes) - slower - faster} within noise; "
                      f"{sum(o.regressed(1.2) for o in outcomes)} beyond the gate's 1/1.2.\n\n"
                      + "\n".join(upgrade.markdown(old, new, outcomes, 1.2)) + "\n")
