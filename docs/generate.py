@@ -36,7 +36,11 @@ def series() -> list[tuple[str, list[dict]]]:
 
 def runs_in_order(records: list[dict]) -> list[str]:
     """The runs of a series by their id's time stamp (commit-YYYYmmddTHHMMSS)."""
-    return sorted({r["run"] for r in records if r.get("run")}, key=lambda run: run.split("-")[1])
+    def stamp(run: str) -> tuple[str, str]:  # an upgrade check's two stacks share a stamp: then by name
+        found = re.search(r"\d{8}T\d{6}", run)
+        return (found[0] if found else "", run)
+
+    return sorted({r["run"] for r in records if r.get("run")}, key=stamp)
 
 
 def median(values):
