@@ -234,7 +234,9 @@ def load(results: Path) -> list[Machine]:
     meta = read_index(results)
     machines = []
     for folder in sorted(p for p in results.iterdir() if p.is_dir()):
-        machine = Machine(folder.name, machine_info(folder), points=points.read(folder / points.FILE)[0],
+        # an upgrade check's points are two other stacks' (upgrade-check --recorded reads them)
+        mine = [r for r in points.read(folder / points.FILE)[0] if "-upgrade-" not in r.get("run", "")]
+        machine = Machine(folder.name, machine_info(folder), points=mine,
                           traces=traces.summaries(folder),
                           runs={line["run"]: line for line in sysinfo.read(folder) if line.get("run")})
         files = [read_file(path) for path in folder.glob("*.json") if path.name != "machine.json"]
