@@ -46,7 +46,7 @@ def preflight(root: Path, args: argparse.Namespace) -> None:
     from .backends import BackendError, _cluster
 
     config.max_workers()  # PARBENCH_MAX_WORKERS
-    plan.batch_s()  # PARBENCH_BATCH_S
+    config.batch_s()  # PARBENCH_BATCH_S
     config.point_cap_s()  # PARBENCH_POINT_CAP_S
 
     if args.bench:

@@ -234,11 +234,6 @@ def span(benchmarks: list[Benchmark]) -> tuple[float, float]:
             max(total, fixed + sum(b.start_range[1] for b in benchmarks)))
 
 
-def batch_s() -> float:
-    """Planned seconds of benchmarks that may share one asv run (config.batch_s)."""
-    return config.batch_s()
-
-
 def batches(benchmarks: list[Benchmark], limit: float) -> list[list[Benchmark]]:
     """Consecutive benchmarks planned at ``limit`` seconds or less together share one asv
     start (a kill loses at most that batch); a longer benchmark runs, and is saved, alone."""

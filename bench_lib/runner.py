@@ -32,9 +32,9 @@ from pathlib import Path
 from . import allocator, points
 from .backends import _run_clusters
 from .ledger import PHASES, load_rows, note, outcome, replace_whole, result_path, split, split_line
-from .config import point_cap_s, worker_counts
+from .config import batch_s, point_cap_s, worker_counts
 from .costs import CAPPED, duration
-from .plan import GROUPED, Benchmark, batch_s, batches
+from .plan import GROUPED, Benchmark, batches
 from .processes import GRACE_S, RUN, end, end_with_parent, kill_group, session_processes, stop_marked
 from .feed import Feed, describe  # noqa: F401 (describe: re-exported)
 

@@ -563,7 +563,7 @@ def test_worker_counts_are_powers_of_two_up_to_the_cores(monkeypatch):
 
 
 def test_settings_defaults_are_the_readmes(monkeypatch):
-    from bench_lib import config, plan
+    from bench_lib import config
     from bench_lib.backends import dask as dask_backend
     from bench_lib.backends import ray as ray_backend
     from bench_lib.workloads import model_inference
@@ -572,7 +572,7 @@ def test_settings_defaults_are_the_readmes(monkeypatch):
                  "PARBENCH_RAY_OBJECT_STORE_MB", "PARBENCH_DASK_WORKER_MEMORY_MB", "PARBENCH_CACHE",
                  "XDG_CACHE_HOME", "PARBENCH_MAX_WORKERS", "PARBENCH_BATCH_S"):
         monkeypatch.delenv(name, raising=False)
-    assert config.size() == "full" and config.point_cap_s() == 60 and plan.batch_s() == 60
+    assert config.size() == "full" and config.point_cap_s() == 60 and config.batch_s() == 60
     monkeypatch.setenv("PARBENCH_SIZE", "small")
     assert config.point_cap_s() == 10
     assert config.threads_per_worker() == 1 and config.mp_start_method() == "fork"

@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from test_cli import checkout  # noqa: F401 - the fixture is used by name
-from test_runner import keys_once, marked, result_file, start, wait_for
+from test_runner import keys_once, living, marked, result_file, start, wait_for
 
 
 @pytest.fixture
@@ -111,14 +111,7 @@ class Watch:
         self.thread.join(timeout=5)
 
     def alive(self):
-        out = []
-        for p in self.cluster.values():
-            try:
-                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
-                    out.append((p.pid, p.name()))
-            except psutil.Error:
-                continue
-        return out
+        return living(self.cluster.values())
 
     def names(self):
         return set(self.seen_names)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_lib import costs, ledger, plan, runner, starts
+from bench_lib import config, costs, ledger, plan, runner, starts
 import unsupported
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -369,10 +369,10 @@ def test_batches_join_short_neighbours_with_the_same_attributes(monkeypatch):
         ["a", "b"], ["c"], ["d"], ["e"], ["f", "g"]]  # 20+30 <= 60 < 20+30+20
     assert [len(batch) for batch in plan.batches(queue, 0)] == [1] * 7
     monkeypatch.delenv("PARBENCH_BATCH_S", raising=False)
-    assert plan.batch_s() == 60
+    assert config.batch_s() == 60
     monkeypatch.setenv("PARBENCH_BATCH_S", "-1")
     with pytest.raises(ValueError, match="PARBENCH_BATCH_S='-1'"):
-        plan.batch_s()
+        config.batch_s()
 
 
 @pytest.mark.parametrize("text", ["{not json", '{"results": {}}', '{"result_columns": ["result"], "results": 3}'])

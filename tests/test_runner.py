@@ -51,6 +51,18 @@ def start(repo, mark, *args, quick=True, asv=()):
                             cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def living(procs) -> list[tuple[int, str]]:
+    """(pid, name) of the processes that still run (a zombie has ended)."""
+    out = []
+    for p in procs:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                out.append((p.pid, p.name()))
+        except psutil.Error:
+            continue
+    return out
+
+
 def result_file(repo, machine):
     head = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=repo, text=True).strip()
     return head, [p for p in (repo / "results" / machine).glob(f"{head[:8]}-*.json")]
@@ -135,14 +147,7 @@ def test_a_signal_to_the_cli_alone_stops_every_process_of_the_run_and_keeps_what
     run.send_signal(signum)  # to the CLI's pid only, not its group
 
     def alive():
-        out = []
-        for p in tree | set(marked(mark)):
-            try:
-                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
-                    out.append((p.pid, p.name()))
-            except psutil.Error:
-                continue
-        return out
+        return living(tree | set(marked(mark)))
 
     out = run.communicate(timeout=30)[0]
     wait_for(lambda: not alive(), 10 - (time.monotonic() - sent))
