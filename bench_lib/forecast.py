@@ -38,11 +38,6 @@ from .asv_results import CEILING, PER_TASK, Machine
 GIL = "scaling.GilHeld.track_gil_held_share"
 LOCK = "scaling.LockHeld.track_lock_held_share"
 
-# A weak-scaling workload runs one task per worker per round (model_inference: ROUNDS["full"] rounds).
-ROUNDS_OF_WEAK = 3
-# Tasks of one run at full size (workloads/*.py: N_FILTERS, STRONG_BATCH, TILES**2, COUNT);
-# None: one task per worker (interpolators' batched variant, weak scaling).
-TASKS = {"filter_bank": 3, "convolve2d": 4, "volume_gaussian": 16, "interpolators": 50}
 MEMORY_NOISE = 0.10  # a memory-bound share this small, read off a ceiling without interval, is noise
 NOTES = {
     "memory-scales": "memory bandwidth assumed to scale: no ceiling measured past n=1",
@@ -148,9 +143,12 @@ def terms(machine: Machine, workload: str, fitted: int, ceilings_to: int | None 
 
 # -- one forecast -------------------------------------------------------------------------------
 def tasks(workload: str, variant: str, n: int) -> int:
-    if workloads.get(workload).weak_scaling:
-        return ROUNDS_OF_WEAK * n
-    return n if variant == "batched" else TASKS[workload]
+    """Tasks of one full-size run, as the workload says (Workload.tasks, per worker for weak
+    scaling); a batched variant and a workload that does not say run one task per worker."""
+    found = workloads.get(workload)
+    if found.weak_scaling:
+        return (found.tasks or 1) * n
+    return n if variant == "batched" or found.tasks is None else found.tasks
 
 
 @dataclass(frozen=True)

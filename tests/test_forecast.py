@@ -2,15 +2,17 @@
 out by hand below, then the command on the committed results and the README's table."""
 
 import contextlib
+import dataclasses
 import io
 import itertools
 import json
 import re
+import unittest.mock
 from pathlib import Path
 
 import pytest
 
-from bench_lib import cli, forecast
+from bench_lib import cli, forecast, workloads
 
 ROOT = Path(__file__).resolve().parent.parent
 README_COMMAND = ".venv/bin/python -m bench_lib forecast --workers 2 --max-measured 1 --machine vm-2core-24gb-xeon"
@@ -416,3 +418,17 @@ def test_the_readmes_table_of_the_miss_with_and_without_the_ceiling_is_the_comma
             out = run("--workers", "2", "--max-measured", "1", *extra, "--machine", machine)
             assert (f"median absolute error {median} over {count} measured points" in out
                     and f"inside the interval for {inside} of {total}" in out), (machine, extra)
+
+
+def test_task_counts_come_from_each_workload_as_counted_by_hand():
+    """Full-size tasks per run, counted from each workload's module by hand: 3 filters,
+    a strong batch of 4 images, 4 x 4 tiles of the volume, 50 splines; a batched variant
+    and a workload that states no count run one task per worker."""
+    assert {w: forecast.tasks(w, "naive", 2) for w in ("filter_bank", "convolve2d", "volume_gaussian",
+                                                      "interpolators")} == {
+        "filter_bank": 3, "convolve2d": 4, "volume_gaussian": 16, "interpolators": 50}
+    assert forecast.tasks("interpolators", "batched", 2) == 2
+    assert forecast.tasks("model_inference", "naive", 2) == 3 * 2  # weak: 3 rounds of one task a worker
+    plugin = dataclasses.replace(workloads.get("filter_bank"), tasks=None)
+    with unittest.mock.patch.object(workloads, "get", return_value=plugin):
+        assert forecast.tasks("filter_bank", "naive", 5) == 5

@@ -91,6 +91,9 @@ class Workload:
     # The representative run gives every worker its own share of work, so a speedup from
     # times is n x T(serial) / T(n) (weak scaling); else the work is fixed (strong).
     weak_scaling: bool = False
+    # Tasks of one full-size run at its representative parameters (per worker, for weak
+    # scaling), what the forecast's dispatch and rounding count; None: one per worker.
+    tasks: int | None = None
     warm_before_timing: bool = True  # False where one run is long and has nothing to warm
     # The (slow, fast) pair of variants whose time ratio is the cost of shipping state with
     # every task (the Gap benchmark).

@@ -39,6 +39,7 @@ def build(size: str, scaling: str = "strong", n_workers: int = 1) -> Inputs:
 
 WORKLOAD = Workload(
     name="convolve2d",
+    tasks=STRONG_BATCH,
     build=build,
     task=convolve_downsampled,
     reduce=total,

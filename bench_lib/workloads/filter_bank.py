@@ -41,6 +41,7 @@ def build(size: str, filter_size: str = "5x5") -> Inputs:
 
 WORKLOAD = Workload(
     name="filter_bank",
+    tasks=N_FILTERS,
     build=build,
     task=convolve,
     reduce=total,

@@ -110,6 +110,7 @@ def fitpack_probe():
 
 WORKLOAD = Workload(
     name="interpolators",
+    tasks=COUNT,
     build=build,
     task=range_total,
     reduce=math.fsum,

@@ -179,6 +179,7 @@ def build(size: str, n_workers: int = 1) -> Inputs:
 
 WORKLOAD = Workload(
     name="model_inference",
+    tasks=ROUNDS["full"],
     build=build,
     task=predict_reload,
     reduce=np.concatenate,

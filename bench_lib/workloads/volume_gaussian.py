@@ -117,6 +117,7 @@ def build(size: str, halo: int | None = None) -> Inputs:
 
 WORKLOAD = Workload(
     name="volume_gaussian",
+    tasks=TILES["full"] ** 2,
     build=build,
     task=filter_tile,
     reduce=stitch,
