@@ -392,8 +392,59 @@ def start_fits_table() -> list[str]:
     return out
 
 
+SPLIT_BEGIN, SPLIT_END = "<!-- run-split: python docs/generate.py -->", "<!-- /run-split -->"
+
+
+def full_run(folder: Path) -> str | None:
+    """The newest full-size run of ``folder`` that ran the most benchmarks (a default run)."""
+    runs = [r for r in sysinfo.read(folder) if r.get("run") and r.get("size") == "full" and r.get("benchmarks")]
+    most = max((r["benchmarks"] for r in runs), default=0)
+    whole = [r for r in runs if r["benchmarks"] == most and most >= 20]
+    return max(whole, key=lambda r: r["run"].split("-")[-1])["run"] if whole else None
+
+
+def run_split_table() -> list[str]:
+    """Where the newest full default run of the plan's series spent its time, per benchmark
+    class, from its ledger's split (``run`` prints the same sums at its end)."""
+    folder = RESULTS / PLAN_MACHINE
+    run = full_run(folder)
+    entries = [e for e in records.read(folder / ledger.LEDGER)[0] if e.get("run") == run and e.get("split")]
+    if not entries:
+        return ["No full default run with its split is recorded in this series yet."]
+    classes: dict = {}
+    for e in entries:
+        name = ".".join(e["benchmark"].split(".")[:2])
+        row = classes.setdefault(name, dict.fromkeys(("n", "took_s", *ledger.PARTS, "engine_s"), 0.0))
+        row["n"] += len(e["split"].get("combinations", {}))
+        row["took_s"] += e["took_s"]
+        for key in (*ledger.PARTS, "engine_s"):
+            row[key] += e["split"].get(key, 0.0)
+    total = {key: sum(r[key] for r in classes.values()) for key in next(iter(classes.values()))}
+    line = run_line(run)
+
+    def cells(r: dict) -> str:
+        return (f"{r['n']:.0f} | {r['took_s'] / 60:.1f} | {r['asv_s'] / 60:.1f} | {r['setup_s'] / 60:.1f} "
+                f"({r['engine_s'] / 60:.1f}) | {r['sampling_s'] / 60:.1f} | {r['body_s'] / 60:.1f} "
+                f"| {r['teardown_s'] / 60:.1f} |")
+
+    measuring = total["sampling_s"] + total["body_s"]
+    wrapping = total["asv_s"] + total["setup_s"] + total["teardown_s"]
+    budget = f", under `--budget {line['budget_min']}`" if line.get("budget_min") else ""
+    return [f"Run `{run}` ({line.get('engines', 'per-point')} engines{budget}): {line['wall_s'] / 60:.0f} minutes "
+            f"of wall time for {len(entries)} benchmarks. Sampling and the rest of the benchmark processes "
+            f"(the protocol's rounds inside `track_*` calls, asv's calibration, imports) took "
+            f"{measuring / 60:.0f} minutes ({measuring / (measuring + wrapping):.0%} of the split); asv's start and "
+            f"processes, setups and teardowns {wrapping / 60:.0f} ({wrapping / (measuring + wrapping):.0%}), "
+            f"of which engine starts {total['engine_s'] / 60:.1f}.", "",
+            "| benchmark class | combinations | minutes | asv's start, processes | setup (engine start) | sampling "
+            "| rest of processes | teardown |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            *[f"| {name} | {cells(r)}" for name, r in sorted(classes.items(), key=lambda kv: -kv[1]["took_s"])],
+            f"| **all** | {cells(total)}"]
+
+
 REGIONS = {"README.md": [(PLAN_BEGIN, PLAN_END, plan_table)],
-           "docs/forecast.md": [(START_BEGIN, START_END, start_fits_table)]}
+           "docs/forecast.md": [(START_BEGIN, START_END, start_fits_table)],
+           "docs/running.md": [(SPLIT_BEGIN, SPLIT_END, run_split_table)]}
 
 # Figures inside a sentence: <!-- fig:NAME ARGS -->value<!-- /fig -->, the value written here.
 FIGURE = re.compile(r"(<!-- fig:(\w+)((?: [\w.:-]+)*) -->)(.*?)(<!-- /fig -->)", re.S)
