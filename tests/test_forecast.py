@@ -1,4 +1,4 @@
-"""The forecast (bench_lib.forecast) on hand-made result folders whose answers are worked
+"""The forecast (bench_lib.publish.forecast) on hand-made result folders whose answers are worked
 out by hand below, then the command on the committed results and the README's table."""
 
 import contextlib
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bench_lib import cli, forecast, workloads
+from bench_lib import cli, workloads
+from bench_lib.publish import forecast
 
 ROOT = Path(__file__).resolve().parent.parent
 README_COMMAND = ".venv/bin/python -m bench_lib forecast --workers 2 --max-measured 1 --machine vm-2core-24gb-xeon"
@@ -53,7 +54,7 @@ def run(*args: str) -> str:
 
 
 def rows(folder: Path, n: int, fitted: int, ceilings_to: int | None = None) -> dict[tuple[str, str], forecast.Forecast]:
-    from bench_lib import asv_results
+    from bench_lib.results import asv_results
 
     [machine] = asv_results.load(folder)
     return {(w, f.backend): f for w, fs in forecast.table(machine, n, fitted, ceilings_to).items() for f in fs}
@@ -260,8 +261,9 @@ def test_the_report_draws_the_forecast_dashed_past_the_measured_n(strong, monkey
     at 4 workers the 3 tasks take one round: T = 0.003 + 0.107 / 3, and 8 workers the same."""
     import matplotlib.pyplot as plt
 
-    from bench_lib import asv_results, report
-    from bench_lib.site import report_page
+    from bench_lib.results import asv_results
+    from bench_lib.publish import report
+    from bench_lib.publish.site import report_page
 
     [machine] = asv_results.load(strong)
     ahead = forecast.curve(machine, "filter_bank", [4, 8])
@@ -353,7 +355,7 @@ def test_the_readmes_figures_of_the_library_lock_are_the_commands(monkeypatch):
     gil_only = errors_by_row(run(*machine))
     assert (gil_only[("interpolators", "threads")], gil_only[("interpolators", "joblib-threading")]) == (66, 83)
     assert "they are +66% and +83%" in prose
-    from bench_lib import asv_results
+    from bench_lib.results import asv_results
 
     [m] = [m for m in asv_results.load(ROOT / "results") if m.name == SECOND_XEON]
     shares = {name: m.value(name, workload="interpolators") for name in (forecast.GIL, "scaling.LockHeld.track_lock_held_share")}
@@ -365,7 +367,7 @@ def test_the_readmes_figures_of_the_library_lock_are_the_commands(monkeypatch):
 
 def series(file: str, benchmark: str):
     """One benchmark's series from one committed result file of the second Xeon."""
-    from bench_lib import asv_results
+    from bench_lib.results import asv_results
 
     m = asv_results.Machine("one file")
     asv_results.add_results(m, asv_results.read_file(ROOT / "results" / SECOND_XEON / file),
@@ -388,7 +390,7 @@ def test_the_readmes_second_cpu_table_and_its_noise_are_the_committed_results():
     again = series(AGAIN_FILE, headline)
     assert round(again.get(backend="serial", **at), 2) == 24.69 and round(again.get(backend="threads", **at), 2) == 20.85
     assert "took 13.84 s in run `1caf82fd` and 24.69 s in run" in prose and "took 20.85 s" in prose
-    from bench_lib import points
+    from bench_lib.results import points
 
     records, unreadable = points.read(ROOT / "results" / SECOND_XEON / points.FILE)
     windows = [w for w in records if w.get("kind") == "window"]

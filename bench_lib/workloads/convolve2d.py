@@ -13,8 +13,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.signal import convolve2d
 
-from .. import data
-from . import Inputs, Workload
+from bench_lib.workloads import data, Inputs, Workload
 
 STRONG_BATCH = 4
 SIDE = {"full": 3000, "small": 200}

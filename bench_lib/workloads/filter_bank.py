@@ -12,8 +12,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.signal import fftconvolve
 
-from .. import data
-from . import Inputs, Workload
+from bench_lib.workloads import data, Inputs, Workload
 
 N_FILTERS = 3
 # size -> filter_size label -> (image side, filter side, fftconvolve mode)

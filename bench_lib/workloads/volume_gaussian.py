@@ -20,8 +20,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from .. import data
-from . import NAIVE, SHARED, Inputs, Variant, Workload
+from bench_lib.workloads import data, Inputs, NAIVE, SHARED, Variant, Workload
 
 SIGMA = 3.0
 TRUNCATE = 4.0  # scipy's default
