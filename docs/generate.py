@@ -8,6 +8,7 @@ it). Pages say what the figures mean; the figures themselves are never typed by 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -18,7 +19,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench_lib.results import ledger, points, records, sysinfo
+from bench_lib import workloads  # noqa: E402
+from bench_lib.publish import forecast  # noqa: E402
+from bench_lib.results import asv_results, ledger, points, records, sysinfo  # noqa: E402
 from bench_lib.run import costs, upgrade  # noqa: E402
 
 RESULTS = ROOT / "results"
@@ -443,8 +446,63 @@ def run_split_table() -> list[str]:
             f"| **all** | {cells(total)}"]
 
 
+FORECAST_COMMAND = (".venv/bin/python -m bench_lib forecast --workers 2 --max-measured 1 "
+                    f"--machine {PLAN_MACHINE}")
+FORECAST_BEGIN, FORECAST_END = "<!-- forecast-test: python docs/generate.py -->", "<!-- /forecast-test -->"
+MISS_BEGIN, MISS_END = "<!-- forecast-miss: python docs/generate.py -->", "<!-- /forecast-miss -->"
+
+
+def forecast_test_block() -> list[str]:
+    """The forecast of 2 workers from 1 on the plan's series, as the command prints it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARBENCH_")}
+    done = subprocess.run([sys.executable, "-m", "bench_lib", *FORECAST_COMMAND.split()[3:]], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300, check=True)
+    return ["```sh", FORECAST_COMMAND, "```", "", "```text", done.stdout.rstrip("\n"), "```"]
+
+
+def forecast_errors(machine, ceilings_to: int | None = None, probes: bool = True) -> dict[str, list[tuple]]:
+    """{workload: [(error, inside its interval)]} of the forecast of 2 workers from 1;
+    ``probes=False``: the thread pools' GIL and lock shares left out (``s`` = 0)."""
+    out: dict[str, list[tuple]] = {}
+    for workload in workloads.names():
+        terms = forecast.terms(machine, workload, 1, ceilings_to)
+        if not probes:
+            terms = dataclasses.replace(terms, gil_share=None, lock_share=None)
+        for backend in sorted({k[0] for k in terms.times} - {"serial"}):
+            f = forecast.forecast(terms, workload, backend, 2, 1, forecast.engine(backend, 2))
+            if f.error is not None:
+                out.setdefault(workload, []).append((f.error, f.speedup_ci[0] <= f.measured_speedup <= f.speedup_ci[1]))
+    return out
+
+
+def forecast_miss_table() -> list[str]:
+    """Each full-size series: the median absolute error of 2 from 1 and how many measured
+    speedups lie inside their interval, three ways, and the errors' range by workload."""
+    out = ["| series | points | n=1 alone: median error (inside interval) | with its ceiling at n=2 "
+           "| without the GIL and lock probes | error by workload, lowest to highest backend |",
+           "| --- | ---: | --- | --- | --- | --- |"]
+    for machine in sorted(asv_results.load(RESULTS), key=lambda m: m.name):
+        if machine.name.endswith("-small"):
+            continue
+        ways = [forecast_errors(machine), forecast_errors(machine, ceilings_to=2), forecast_errors(machine, probes=False)]
+        flat = [[e for rows in way.values() for e in rows] for way in ways]
+        if not flat[0]:
+            continue
+
+        def cell(rows: list[tuple]) -> str:
+            return (f"{statistics.median(abs(e) for e, _ in rows):.1%} ({sum(i for _, i in rows)} of {len(rows)})"
+                    if rows else "–")
+
+        ranges = ", ".join(f"{w} {min(e for e, _ in rows):+.0%}..{max(e for e, _ in rows):+.0%}"
+                           for w, rows in ways[0].items())
+        out.append(f"| {machine.name} | {len(flat[0])} | {cell(flat[0])} | {cell(flat[1])} | "
+                   f"{statistics.median(abs(e) for e, _ in flat[2]):.1%} | {ranges} |")
+    return out
+
+
 REGIONS = {"README.md": [(PLAN_BEGIN, PLAN_END, plan_table)],
-           "docs/forecast.md": [(START_BEGIN, START_END, start_fits_table)],
+           "docs/forecast.md": [(START_BEGIN, START_END, start_fits_table), (FORECAST_BEGIN, FORECAST_END, forecast_test_block),
+                                (MISS_BEGIN, MISS_END, forecast_miss_table)],
            "docs/running.md": [(SPLIT_BEGIN, SPLIT_END, run_split_table)]}
 
 # Figures inside a sentence: <!-- fig:NAME ARGS -->value<!-- /fig -->, the value written here.
@@ -462,8 +520,6 @@ def run_line(run: str) -> dict:
 
 
 def _asv_value(machine: str, benchmark: str, **params) -> float:
-    from bench_lib.results import asv_results
-
     [found] = [m for m in asv_results.load(RESULTS) if m.name == machine]
     return found.value(benchmark, **params)
 
