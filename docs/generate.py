@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench_lib import workloads  # noqa: E402
-from bench_lib.publish import forecast  # noqa: E402
+from bench_lib.publish import findings, forecast  # noqa: E402
 from bench_lib.results import asv_results, ledger, points, records, sysinfo  # noqa: E402
 from bench_lib.run import costs, upgrade  # noqa: E402
 
@@ -500,7 +500,15 @@ def forecast_miss_table() -> list[str]:
     return out
 
 
-REGIONS = {"README.md": [(PLAN_BEGIN, PLAN_END, plan_table)],
+def findings_table() -> list[str]:
+    """The README's findings: ``report --summary --markdown`` on the committed results."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARBENCH_")}
+    done = subprocess.run([sys.executable, "-m", "bench_lib", "report", "--summary", "--markdown"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300, check=True)
+    return done.stdout.rstrip("\n").splitlines()
+
+
+REGIONS = {"README.md": [(findings.BEGIN, findings.END, findings_table), (PLAN_BEGIN, PLAN_END, plan_table)],
            "docs/forecast.md": [(START_BEGIN, START_END, start_fits_table), (FORECAST_BEGIN, FORECAST_END, forecast_test_block),
                                 (MISS_BEGIN, MISS_END, forecast_miss_table)],
            "docs/running.md": [(SPLIT_BEGIN, SPLIT_END, run_split_table)]}
