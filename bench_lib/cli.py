@@ -3,7 +3,7 @@
 ``run`` records this machine, prints its plan, runs each benchmark on the current checkout
 in this Python (``asv run -E existing:<python> --set-commit-hash HEAD``, saved as each
 ends: bench_lib.run.runner), appends the machine's metadata to
-``results/<machine>/sysinfo.jsonl`` and publishes ``html/``.
+the machine's record in ``results/<machine>/`` and publishes ``html/``.
 """
 
 from __future__ import annotations
@@ -249,7 +249,7 @@ def upgrade_cmd(args: argparse.Namespace) -> int:
     """Both engine stacks of asv's matrix, point by point in one session (bench_lib.run.upgrade):
     exit 1 where new / old lies wholly below 1 / --factor."""
     # on use, as every subcommand (preflight)
-    from bench_lib.results import sysinfo
+    from bench_lib.results import points, sysinfo
     from bench_lib.run import upgrade
 
     root = project_root()
@@ -257,7 +257,7 @@ def upgrade_cmd(args: argparse.Namespace) -> int:
         raise CLIError(f"--factor must be >= 1 (a drop to 1/factor fails), got {args.factor}")
     if args.recorded:
         machine = args.machine or config.machine() or sysinfo.default_machine_name()
-        return upgrade.print_recorded(root / "results" / machine / "points.jsonl", args.factor)
+        return upgrade.print_recorded(root / "results" / machine / points.FILE, args.factor)
     try:
         old, new = upgrade.pick(upgrade.stacks(root), args.stacks)
         size = config.size()
@@ -275,7 +275,7 @@ def upgrade_cmd(args: argparse.Namespace) -> int:
     folder = root / "results" / machine
     folder.mkdir(parents=True, exist_ok=True)
     run_id = f"{commit[:8]}-upgrade-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}"
-    env = dict(os.environ, PARBENCH_POINTS=str(folder / "points.jsonl"), PARBENCH_COMMIT=commit[:8],
+    env = dict(os.environ, PARBENCH_POINTS=str(folder / points.FILE), PARBENCH_COMMIT=commit[:8],
                PARBENCH_MACHINE=machine)
     print(f"parbench: upgrade check {run_id}: {len(todo)} points on {old.label} and {new.label}, alternating",
           flush=True)
@@ -288,7 +288,7 @@ def upgrade_cmd(args: argparse.Namespace) -> int:
     print("\n".join(upgrade.lines(old, new, outcomes, args.factor)))
     written = upgrade.save_both(root / "results", machine, commit, old, new, outcomes)
     print(f"asv results: {', '.join(map(str, written)) or 'none (no results/benchmarks.json: asv run once)'}; "
-          f"points: {folder / 'points.jsonl'}, runs {run_id}-ray{old.versions.get('ray', '')} and "
+          f"points: {folder / points.FILE}, runs {run_id}-ray{old.versions.get('ray', '')} and "
           f"{run_id}-ray{new.versions.get('ray', '')}")
     return upgrade.status(outcomes, args.factor)
 

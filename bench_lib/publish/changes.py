@@ -28,9 +28,9 @@ from asv import step_detect
 
 from bench_lib import workloads
 from bench_lib.publish import compare, report as rep
-from bench_lib.results import points
+from bench_lib.results import points, sysinfo
 
-# points.jsonl kinds that are one benchmark's value with its interval (others: checks)
+# the points file's kinds that are one benchmark's value with its interval (others: checks)
 KINDS = {"speedup": rep.SPEEDUP, "ceiling": rep.CEILING, "gap": rep.GAP}
 HOST_FIELDS = ("cpu_model", "physical_cores", "logical_cpus", "platform")  # platform: kernel/VM build
 MIN_SPREAD = 2  # a side without intervals needs this many points to show a spread at all
@@ -267,7 +267,7 @@ def _method(record: dict, discipline: str, version: str | None = None) -> tuple:
 
 
 def point_histories(machine: str, records: list[dict], sysinfo: list[dict]) -> list[History]:
-    """One history per benchmark and parameters (with the point's variant) from points.jsonl:
+    """One history per benchmark and parameters (with the point's variant) from the points file:
     one entry per run (its newest record), in the order the runs were measured."""
     lines = {line["run"]: line for line in sysinfo if line.get("run")}
     by_key: dict[tuple, dict[str, dict]] = {}
@@ -292,7 +292,7 @@ def asv_histories(machine: str, files: list[dict], index: dict, sysinfo: list[di
                   skip: dict[str, set[str]] | None = None) -> list[History]:
     """One history per benchmark, parameter combination and environment from asv's result
     files (one value per commit, asv's 99% interval where it has one), in the order asv
-    started the benchmark. ``skip``: benchmark -> commits whose points.jsonl runs give its
+    started the benchmark. ``skip``: benchmark -> commits whose points-file runs give its
     history instead (the same values, with their 95% intervals and one entry per run)."""
     skip = skip or {}
     by_commit: dict[str, dict] = {}
@@ -335,15 +335,15 @@ def load(results: Path) -> tuple[list[History], dict[str, dict[str, list[dict]]]
     histories, runs = [], {}
     for folder in sorted(p for p in results.iterdir() if p.is_dir()):
         records = points.read(folder / points.FILE)[0]
-        sysinfo = points.read(folder / "sysinfo.jsonl")[0]
+        machine = sysinfo.read(folder)
         for r in records:
             if r.get("run"):
                 runs.setdefault(folder.name, {}).setdefault(r["run"], []).append(r)
-        measured = point_histories(folder.name, records, sysinfo)
+        measured = point_histories(folder.name, records, machine)
         skip: dict[str, set[str]] = {}
         for r in records:
             if r.get("kind") in KINDS:
                 skip.setdefault(KINDS[r["kind"]], set()).add(str(r.get("commit", ""))[:8])
         files = [rep.read_file(p) for p in sorted(folder.glob("*.json")) if p.name != "machine.json"]
-        histories += measured + asv_histories(folder.name, files, index, sysinfo, skip)
+        histories += measured + asv_histories(folder.name, files, index, machine, skip)
     return histories, runs

@@ -2,13 +2,13 @@
 
 Absolute times on cloud VMs drift by tens of percent between runs; a speedup is measured
 interleaved with its serial side in one process (scaling.Ratios), so both sides drift
-together. Where both result sets carry the speedup's interval (points.jsonl), a change is
+together. Where both result sets carry the speedup's interval (the points file), a change is
 a regression only when the whole interval of new / base lies below ``1 / factor``; where
 one lacks it (results from before intervals), when ``new < base / factor``. Only speedups
 are gated (``TRACKED``); efficiency is the speedup over a ceiling and is not. A result set
 is a results folder (the newest value of each combination, as the report reads it), one asv
 result file, a commit hash (prefix) looked up in ``results/<machine>/``, or a run id from
-points.jsonl (two runs of one commit: an A/A comparison).
+the points file (two runs of one commit: an A/A comparison).
 
 Interleaving survives noise within a session, not a change of the host under it: where the
 arithmetic gets faster and an engine's per-task cost does not, every ratio moves. So the

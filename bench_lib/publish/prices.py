@@ -1,7 +1,7 @@
 """What a result costs on EC2, so "2x faster" can be weighed against "3x the price".
 
 A machine named ``ec2-<instance type>`` (what ``ec2/bootstrap.sh`` names it) gets the
-cost of its latest run (its wall time, from sysinfo.jsonl) and of one run of each
+cost of its latest run (its wall time, from the run's sysinfo record) and of one run of each
 workload at the recommended settings, at the on-demand price below.
 
 The table is AWS's on-demand list price for Linux in us-east-1, in US dollars per hour,

@@ -63,6 +63,12 @@ def read(path: str | os.PathLike) -> tuple[list[dict], int]:
     return records.read(path)
 
 
+def follow(path: str | os.PathLike, offset: int) -> tuple[list[dict], int]:
+    """The records appended to a points file since byte ``offset``, and where to go on:
+    what a run prints while asv runs (bench_lib.run.feed)."""
+    return records.follow(path, offset)
+
+
 def run_file(name: str | None = None) -> Path | None:
     """The run's points file (``$PARBENCH_POINTS``), or its file ``name`` beside it
     (traces); None outside a run."""

@@ -131,6 +131,18 @@ def migrate(schema: File | None, record: dict) -> dict:
     return record
 
 
+def _parse(schema: File | None, line: str) -> dict:
+    """One line as a record at the current version; ValueError (json's, RecordError) if not."""
+    record = json.loads(line)
+    if not isinstance(record, dict):
+        raise RecordError(f"not a JSON object: {line[:40]}")
+    if schema is not None and record.get("schema", 1) != 1:
+        if record["schema"] != SCHEMA:
+            raise RecordError(f"schema {record['schema']!r}, newer than this reader's {SCHEMA}")
+        check(schema, {k: v for k, v in record.items() if k != "schema"})
+    return migrate(schema, record)
+
+
 def read(path: str | os.PathLike, strict: bool = False) -> tuple[list[dict], int]:
     """(the records of a results file, how many lines were unreadable and skipped): a line
     cut short, not an object, or of this version and breaking its schema. ``strict``:
@@ -143,20 +155,34 @@ def read(path: str | os.PathLike, strict: bool = False) -> tuple[list[dict], int
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-            if not isinstance(record, dict):
-                raise RecordError(f"not a JSON object: {line[:40]}")
-            if schema is not None and record.get("schema", 1) != 1:
-                if record["schema"] != SCHEMA:
-                    raise RecordError(f"schema {record['schema']!r}, newer than this reader's {SCHEMA}")
-                check(schema, {k: v for k, v in record.items() if k != "schema"})
+            out.append(_parse(schema, line))
         except ValueError as exc:  # json's errors and RecordError
             if strict:
                 raise RecordError(f"{path}:{number}: {exc}") from None
             bad += 1
-            continue
-        out.append(migrate(schema, record))
     return out, bad
+
+
+def follow(path: str | os.PathLike, offset: int) -> tuple[list[dict], int]:
+    """The records of the whole lines appended to a results file since byte ``offset``, and
+    the offset to follow on from: a line still being written is read next time, an
+    unreadable one skipped. A missing file holds none."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            chunk = f.read()
+    except FileNotFoundError:
+        return [], offset
+    complete = chunk[: chunk.rfind(b"\n") + 1]
+    schema, out = schema_of(path), []
+    for line in complete.decode(errors="replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            out.append(_parse(schema, line))
+        except ValueError:  # json's errors and RecordError: skipped, as read does
+            continue
+    return out, offset + len(complete)
 
 
 def append(path: str | os.PathLike, record: dict) -> dict:

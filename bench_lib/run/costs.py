@@ -12,15 +12,15 @@ import json
 import math
 import statistics
 from pathlib import Path
-from bench_lib.results import ledger
+
+from bench_lib.results import ledger, records, sysinfo
+from bench_lib.results.benchmark import MIN_RUN_COUNT, Benchmark, Cost, samples  # noqa: F401 (re-exported)
 
 # Per point, when this machine has no earlier duration for a benchmark.
 FIRST_RUN_GUESS_S = {"full": 30.0, "small": 2.0}
 
 # Benchmarks whose points stop at PARBENCH_POINT_CAP_S (the paired protocol of ratios.py).
 CAPPED = ("scaling.",)
-
-from bench_lib.results.benchmark import MIN_RUN_COUNT, Benchmark, Cost, samples  # noqa: F401 (re-exported)
 
 
 def _sampling(row: dict, indices) -> tuple[tuple[float, ...], float]:
@@ -103,17 +103,14 @@ def _on_cap(history: list[tuple[float, float]]) -> Cost:
 
 def elsewhere(folder: Path, size: str, skips: dict[str, frozenset[int]]) -> list[dict[str, Cost]]:
     """per_point of every other machine beside ``folder`` whose last run was at ``size``
-    (its ``sysinfo.jsonl`` says): what a machine's first run can plan from."""
+    (its sysinfo record says): what a machine's first run can plan from."""
     out = []
-    for other in sorted(folder.parent.glob("*/sysinfo.jsonl")):
-        if other.parent.resolve() == folder.resolve():
+    for other in sorted(path.parent for path in folder.parent.glob(f"*/{records.SYSINFO}")):
+        if other.resolve() == folder.resolve():
             continue
-        try:
-            last = json.loads(other.read_text().splitlines()[-1])
-        except (ValueError, IndexError):
-            continue
-        if last.get("size") == size:
-            out.append(per_point(other.parent, skips))
+        runs = sysinfo.read(other)
+        if runs and runs[-1].get("size") == size:
+            out.append(per_point(other, skips))
     return out
 
 

@@ -3,7 +3,6 @@ its points file, a line each (bench_lib.run.runner echoes them between asv's own
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from bench_lib.results import points
@@ -31,23 +30,8 @@ class Feed:
         return True
 
     def lines(self) -> list[str]:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.offset)
-                chunk = f.read()
-        except FileNotFoundError:
-            return []
-        complete = chunk[: chunk.rfind(b"\n") + 1]  # a line being written is read next time
-        self.offset += len(complete)
-        out = []
-        for line in complete.decode(errors="replace").splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict) and record.get("run") == self.run_id and self._new(record):
-                out.append(describe(record))
-        return out
+        found, self.offset = points.follow(self.path, self.offset)
+        return [describe(record) for record in found if record.get("run") == self.run_id and self._new(record)]
 
 
 def describe(record: dict) -> str:

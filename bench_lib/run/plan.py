@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from bench_lib import config
-from bench_lib.results import ledger
+from bench_lib.results import ledger, records
 from bench_lib.results.benchmark import Benchmark  # noqa: F401 (re-exported: plan.Benchmark)
 from bench_lib.run import costs, starts
 from bench_lib.run.costs import duration
@@ -132,7 +132,7 @@ def make(root: Path, final: Path, size: str, patterns, quick_run: bool, fresh: b
         shadows = [Benchmark(partner.name, alone[0].selected, alone[0].total, skips=partner.skips)]
     costs.estimate([*todo, *shadows], final.parent, size, config.point_cap_s())
     folder = final.parent
-    source = folder if folder.is_dir() else next(iter(sorted(folder.parent.glob("*/sysinfo.jsonl"))), folder).parent
+    source = folder if folder.is_dir() else next(iter(sorted(folder.parent.glob(f"*/{records.SYSINFO}"))), folder).parent
     starts.engine_starts([*todo, *shadows], starts.start_fits(folder), starts.recorded_counts(source),
                          engines or engines_mode(), starts.recorded_mode(source))
     for shadow in shadows:
