@@ -2,8 +2,8 @@
 
 ``run`` records this machine, prints its plan, runs each benchmark on the current checkout
 in this Python (``asv run -E existing:<python> --set-commit-hash HEAD``, saved as each
-ends: bench_lib.runner), appends the machine's metadata to
-``results/<machine>/sysinfo.jsonl`` and publishes ``html/``.
+ends: bench_lib.run.runner), appends the machine's metadata to
+the machine's record in ``results/<machine>/`` and publishes ``html/``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import commands, compare, config
-from .checkout import CLIError, project_root  # noqa: F401 (re-exported: cli.CLIError)
+from bench_lib import commands, config
+from bench_lib.checkout import CLIError, project_root  # noqa: F401 (re-exported: cli.CLIError)
+from bench_lib.publish import compare
 
 
 def _step(number: int, total: int, text: str) -> None:
@@ -42,8 +43,10 @@ def _git(root: Path, *args: str) -> str:
 
 def preflight(root: Path, args: argparse.Namespace) -> None:
     """Bad configuration fails here, in one line, before asv starts anything."""
-    from . import config, harness, plan
-    from .backends import BackendError, _cluster
+    # each subcommand loads what it uses, on use: --help and the light commands start no engine
+    from bench_lib import harness
+    from bench_lib.backends import BackendError, _cluster
+    from bench_lib.run import plan
 
     config.max_workers()  # PARBENCH_MAX_WORKERS
     config.batch_s()  # PARBENCH_BATCH_S
@@ -69,7 +72,10 @@ def preflight(root: Path, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import config, costs, ledger, plan, points, runner, sysinfo
+    # on use, as every subcommand (preflight)
+    from bench_lib.measure import windows
+    from bench_lib.results import ledger, points, sysinfo
+    from bench_lib.run import costs, plan, runner
 
     root = project_root()
     commit = _git(root, "rev-parse", "HEAD")
@@ -140,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     except runner.RunError as exc:  # the run's clusters did not start (--engines once)
         raise CLIError(str(exc)) from None
     status = summary["status"]
-    quiet = points.run_quiet(results / machine / points.FILE, run_id)
+    quiet = windows.run_quiet(results / machine / points.FILE, run_id)
     sysinfo.record(results / machine, quiet=quiet, commit=commit, machine=machine, size=size, run=run_id, dirty=dirty,
                    wall_s=round(time.perf_counter() - started, 1), asv_status=status,
                    planned_s=round(sum(b.estimate_s for b in todo), 1), benchmarks=len(summary["ran"]),
@@ -159,8 +165,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def publish(root: Path, results: Path | None = None, html_dir: Path | None = None) -> Path:
-    """``asv publish``, then the vendored scripts and the scaling report (bench_lib.site)."""
-    from . import report as rep, site
+    """``asv publish``, then the vendored scripts and the scaling report (bench_lib.publish.site)."""
+    # on use, as every subcommand (preflight)
+    from bench_lib.publish import report as rep, site
 
     extra, config = [], None
     if results or html_dir:  # a results folder elsewhere (tests): same config, other folders
@@ -183,7 +190,8 @@ def publish(root: Path, results: Path | None = None, html_dir: Path | None = Non
 
 def site_cmd(args: argparse.Namespace) -> int:
     """Rebuild html/ from results/ without running anything."""
-    from . import site
+    # on use, as every subcommand (preflight)
+    from bench_lib.publish import site
 
     root = project_root()
     page = publish(root, Path(args.results).resolve() if args.results else None,
@@ -199,8 +207,9 @@ def site_cmd(args: argparse.Namespace) -> int:
 
 def compare_cmd(args: argparse.Namespace) -> int:
     """Exit 1 when a speedup fell by more than --factor, 3 when nothing did but the host,
-    the method or a variant changed under some (bench_lib.compare)."""
-    from . import report as rep
+    the method or a variant changed under some (bench_lib.publish.compare)."""
+    # on use, as every subcommand (preflight)
+    from bench_lib.publish import report as rep
 
     results = Path(args.results) if args.results else project_root() / "results"
     try:
@@ -237,16 +246,18 @@ def compare_cmd(args: argparse.Namespace) -> int:
 
 
 def upgrade_cmd(args: argparse.Namespace) -> int:
-    """Both engine stacks of asv's matrix, point by point in one session (bench_lib.upgrade):
+    """Both engine stacks of asv's matrix, point by point in one session (bench_lib.run.upgrade):
     exit 1 where new / old lies wholly below 1 / --factor."""
-    from . import sysinfo, upgrade
+    # on use, as every subcommand (preflight)
+    from bench_lib.results import points, sysinfo
+    from bench_lib.run import upgrade
 
     root = project_root()
     if args.factor < 1:
         raise CLIError(f"--factor must be >= 1 (a drop to 1/factor fails), got {args.factor}")
     if args.recorded:
         machine = args.machine or config.machine() or sysinfo.default_machine_name()
-        return upgrade.print_recorded(root / "results" / machine / "points.jsonl", args.factor)
+        return upgrade.print_recorded(root / "results" / machine / points.FILE, args.factor)
     try:
         old, new = upgrade.pick(upgrade.stacks(root), args.stacks)
         size = config.size()
@@ -264,7 +275,7 @@ def upgrade_cmd(args: argparse.Namespace) -> int:
     folder = root / "results" / machine
     folder.mkdir(parents=True, exist_ok=True)
     run_id = f"{commit[:8]}-upgrade-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}"
-    env = dict(os.environ, PARBENCH_POINTS=str(folder / "points.jsonl"), PARBENCH_COMMIT=commit[:8],
+    env = dict(os.environ, PARBENCH_POINTS=str(folder / points.FILE), PARBENCH_COMMIT=commit[:8],
                PARBENCH_MACHINE=machine)
     print(f"parbench: upgrade check {run_id}: {len(todo)} points on {old.label} and {new.label}, alternating",
           flush=True)
@@ -277,13 +288,15 @@ def upgrade_cmd(args: argparse.Namespace) -> int:
     print("\n".join(upgrade.lines(old, new, outcomes, args.factor)))
     written = upgrade.save_both(root / "results", machine, commit, old, new, outcomes)
     print(f"asv results: {', '.join(map(str, written)) or 'none (no results/benchmarks.json: asv run once)'}; "
-          f"points: {folder / 'points.jsonl'}, runs {run_id}-ray{old.versions.get('ray', '')} and "
+          f"points: {folder / points.FILE}, runs {run_id}-ray{old.versions.get('ray', '')} and "
           f"{run_id}-ray{new.versions.get('ray', '')}")
     return upgrade.status(outcomes, args.factor)
 
 
 def info(args: argparse.Namespace) -> int:
-    from . import backends, sysinfo, workloads
+    # on use, as every subcommand (preflight)
+    from bench_lib import backends, workloads
+    from bench_lib.results import sysinfo
 
     settings = {name: {"default": default, "meaning": meaning} for name, default, meaning in config.SETTINGS}
     print(json.dumps({"backends": backends.names(), "workloads": workloads.names(),
@@ -293,7 +306,8 @@ def info(args: argparse.Namespace) -> int:
 
 def model(args: argparse.Namespace) -> int:
     """Show, build, rebuild or clear the model_inference model cache."""
-    from . import models
+    # on use, as every subcommand (preflight)
+    from bench_lib.workloads import models
 
     try:
         models.command(wipe=args.clear, rebuild=args.rebuild, check=args.check)
@@ -304,7 +318,8 @@ def model(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace) -> int:
     """Print per workload: the verdict, then times, speedups and intervals (--wide: overheads)."""
-    from . import findings, report as rep
+    # on use, as every subcommand (preflight)
+    from bench_lib.publish import findings, report as rep
 
     results = Path(args.results) if args.results else project_root() / "results"
     try:  # --json is the complete record: small-size series too

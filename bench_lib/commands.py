@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 from typing import Callable
 
-from . import __version__, compare, config, forecast, upgrade
+from bench_lib import config, __version__
+from bench_lib.publish import compare, forecast
+from bench_lib.run import upgrade
 
 DESCRIPTION = "``python -m bench_lib``: run the suite with asv and publish the site in one go."
 

@@ -155,7 +155,7 @@ SPEEDUP_GROUP = "PARBENCH_SPEEDUP_GROUP"  # set by ``run``: the backends whose s
 
 
 def speedup_group(environ=os.environ) -> list[str]:
-    """The backends ``run`` measures speedups of together (bench_lib.ratios.group_for), in order."""
+    """The backends ``run`` measures speedups of together (bench_lib.measure.ratios.group_for), in order."""
     return [b for b in environ.get(SPEEDUP_GROUP, "").split(",") if b]
 
 
@@ -163,7 +163,7 @@ MALLOC_DISCIPLINES = ("fixed", "default")
 
 
 def malloc(environ=os.environ) -> str:
-    """The allocator discipline of a run's processes (``PARBENCH_MALLOC``; bench_lib.allocator)."""
+    """The allocator discipline of a run's processes (``PARBENCH_MALLOC``; bench_lib.backends.allocator)."""
     value = environ.get("PARBENCH_MALLOC", "") or "fixed"
     if value not in MALLOC_DISCIPLINES:
         raise ConfigError(f"PARBENCH_MALLOC={value!r}: use one of {', '.join(MALLOC_DISCIPLINES)}")

@@ -24,11 +24,19 @@ from typing import Any, Callable
 
 import psutil
 
-from . import backends, config, memory, overhead, ratios, timeline, windows, workloads  # noqa: F401 (ratios, timeline: re-exported)
-from .runs import (  # noqa: F401 (re-exported: a benchmark's one import)
-    Prepared, n_workers, prepare, prepare_on, skip_if, unsupported, worker_limit,
+from bench_lib import backends, config, workloads
+from bench_lib.backends import memory
+from bench_lib.backends.affinity import pin, pin_unsupported, unpin  # noqa: F401 (re-exported for benchmarks)
+from bench_lib.measure import overhead, ratios, timeline, windows  # noqa: F401 (ratios, timeline: re-exported)
+from bench_lib.measure.runs import (  # noqa: F401 (re-exported: a benchmark's one import)
+    Prepared,
+    n_workers,
+    prepare,
+    prepare_on,
+    skip_if,
+    unsupported,
+    worker_limit,
 )
-from .affinity import pin, pin_unsupported, unpin  # noqa: F401 (re-exported for benchmarks)
 
 BACKENDS = config.selected("PARBENCH_BACKENDS", backends.names())
 
@@ -207,20 +215,20 @@ def peak_memory_vs_data(run: Callable[[], Any], workload: str) -> float:
 
 def ensure_model() -> str:
     """The model_inference model's path, built (in a subprocess) the first time."""
-    from . import models
+    from bench_lib.workloads import models  # on use: a benchmark module loads only its own workload's
 
     return str(models.ensure_model())
 
 
 def first_round_s(engine: backends.Backend, inputs: workloads.Inputs, variant: str) -> float:
     """Seconds of one model_inference round in which every worker loads the model anew."""
-    from .workloads import model_inference
+    from bench_lib.workloads import model_inference  # on use: a benchmark module loads only its own workload's
 
     return model_inference.time_first_round(engine, inputs, variant)
 
 
 def build_overlap_graph(volume, per_axis: int, halo: int):
     """The ``dask.array`` map_overlap graph of volume_gaussian, built, not computed."""
-    from .workloads import volume_gaussian
+    from bench_lib.workloads import volume_gaussian  # on use: a benchmark module loads only its own workload's
 
     return volume_gaussian.build_graph(volume, per_axis, halo)

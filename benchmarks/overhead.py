@@ -39,7 +39,7 @@ class StartGrowth:
     worker answered a no-op (median of 3 cold starts) at 1, 2, 4 and 8 workers, past
     this machine's cores on purpose. Spawning and importing serialise on few cores, so
     the growth measured here bounds from above what each worker adds on a machine with
-    at least that many cores. The plan of a bigger machine fits a line to it (bench_lib.starts)."""
+    at least that many cores. The plan of a bigger machine fits a line to it (bench_lib.run.starts)."""
 
     params = ([b for b in overhead.GROWTH_BACKENDS if b in harness.BACKENDS], list(overhead.GROWTH_WORKERS))
     param_names = ["backend", "n_workers"]

@@ -28,7 +28,7 @@ class Ceiling:
 class DefaultMalloc:
     """What your own serial loop pays for glibc's default allocator: its time under glibc's
     defaults over its time under the fixed discipline every other figure here is measured
-    under (bench_lib.allocator), each in a process of its own, timed in alternating rounds."""
+    under (bench_lib.backends.allocator), each in a process of its own, timed in alternating rounds."""
 
     params = (WORKLOADS,)
     param_names = ["workload"]
@@ -43,7 +43,7 @@ class DefaultMalloc:
 
 class GilHeld:
     """The share of a workload's serial run that holds the GIL, at one worker: what no
-    thread pool overlaps (bench_lib.gil); the forecast's serial part for thread backends."""
+    thread pool overlaps (bench_lib.measure.gil); the forecast's serial part for thread backends."""
 
     params = (WORKLOADS,)
     param_names = ["workload"]
@@ -58,7 +58,7 @@ class GilHeld:
 
 class LockHeld:
     """The share of a workload's serial run inside a process-wide lock of its library, or
-    the GIL, at one worker (bench_lib.gil with the workload's lock probe): SciPy serialises
+    the GIL, at one worker (bench_lib.measure.gil with the workload's lock probe): SciPy serialises
     FITPACK calls, so a thread pool of interpolators queues where the GIL probe sees 5%."""
 
     params = (ratios.locked_workloads(),)
@@ -125,7 +125,7 @@ class Gap:
 
 
 class Traces(AtTheMostWorkers):
-    """One traced run per point (bench_lib.timeline): which worker ran each task, when, and
+    """One traced run per point (bench_lib.measure.timeline): which worker ran each task, when, and
     how long it waited; the spans go to traces.jsonl, asv keeps the workers' idle share.
     The run's speedup measurement takes it on its warm engines; this reads it back."""
 

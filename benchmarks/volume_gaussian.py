@@ -1,6 +1,6 @@
 """Chunked gaussian filter of a (50,1104,1104) volume: time, memory, and dask's graph cost.
 
-Memory is the whole process tree's peak (bench_lib.memory): asv's ``peakmem_*`` would read
+Memory is the whole process tree's peak (bench_lib.backends.memory): asv's ``peakmem_*`` would read
 this process alone, missing the workers where parallel runs keep their copies.
 """
 

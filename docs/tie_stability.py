@@ -1,5 +1,5 @@
 """Would more rounds make two runs recommend the same backends? For each committed A/A pair,
-the recommendation of each workload (bench_lib.compare.winner: the fastest, and every
+the recommendation of each workload (bench_lib.publish.compare.winner: the fastest, and every
 backend whose interval overlaps it) recomputed from the first quarter, half, three
 quarters and all of every speedup's paired rounds (at least 3), and how many of the five
 workloads it names the same in both runs. Then the same with ties told apart by the paired
@@ -11,7 +11,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench_lib import compare, protocol  # noqa: E402
+from bench_lib.measure import protocol
+from bench_lib.publish import compare  # noqa: E402
 
 PAIRS = {"vm-2core-24gb-xeon": [("42cc5ba5-20261130T163600", "42cc5ba5-20261130T172235")],
          "vm-2core-24gb-epyc": [("7890cffe-20261203T142323", "7890cffe-20261203T151143")]}

@@ -11,7 +11,7 @@ from scipy.ndimage import gaussian_filter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_lib import config  # noqa: E402
-from bench_lib.data import volume  # noqa: E402
+from bench_lib.workloads.data import volume  # noqa: E402
 from bench_lib.workloads.volume_gaussian import SHAPE, SIGMA, TRUNCATE  # noqa: E402
 
 shape = SHAPE["full"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench_lib import affinity, backends, config
-from bench_lib.workloads.model_inference import WORKLOAD, fresh
+from bench_lib import backends, config
+from bench_lib.backends import affinity
+from bench_lib.workloads.model_inference import fresh, WORKLOAD
 
 
 def check(backend: str, n_workers: int, variant: str, pinned: bool = False) -> dict:

@@ -8,7 +8,9 @@ import sys
 
 import pytest
 
-from bench_lib import allocator, backends, config, protocol, ratios
+from bench_lib import backends, config
+from bench_lib.backends import allocator
+from bench_lib.measure import protocol, ratios
 
 PAGES_100_MIB = 100 * 2**20 // 4096  # 25,600
 PROBE = "from bench_lib import allocator; allocator.apply(); print(allocator.probe())"

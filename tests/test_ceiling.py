@@ -14,7 +14,8 @@ import threading
 
 import pytest
 
-from bench_lib import ceiling, protocol, ratios, report
+from bench_lib.measure import ceiling, protocol, ratios
+from bench_lib.publish import report
 
 QUICK = {"min_rounds": 3, "max_rounds": 3, "guard": protocol.NoGuard()}
 

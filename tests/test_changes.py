@@ -1,4 +1,4 @@
-"""The "what changed" page's logic (bench_lib.changes) on hand-made histories whose answers
+"""The "what changed" page's logic (bench_lib.publish.changes) on hand-made histories whose answers
 are worked out by hand: one injected step is found where it was put, an A/A history has
 none, a step at a change of host or method is marked so; then the page built from a
 results folder in tmp_path lists the injected step."""
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bench_lib import changes, report, site
+from bench_lib.publish import changes, report, site
 
 WIGGLE = [0.004, -0.003, 0.002, -0.004, 0.003, -0.002, 0.001, -0.001]  # +-0.4% around each level
 XEON = ("Intel Xeon", 2, 2, "Linux-a")

@@ -71,7 +71,7 @@ def test_quick_run_saves_results_and_publishes(checkout):
     records = [json.loads(line) for line in (machine / "points.jsonl").read_text().splitlines()]
     [point] = [r for r in records if r["kind"] == "harness"]
     assert point["backend"] == "threads" and point["value"] > 0
-    # and a load window of each timed filter bank combination (bench_lib.windows)
+    # and a load window of each timed filter bank combination (bench_lib.measure.windows)
     windows = {(w["params"]["backend"], w["params"]["n_workers"]) for w in records
                if w["kind"] == "window" and w["benchmark"] == "filter_bank.FilterBank"}
     assert ("serial", 1) in windows and ("threads", 2) in windows
@@ -260,7 +260,7 @@ def test_a_series_of_another_cpu_is_refused(checkout, tmp_path):
 
 
 def test_the_default_machine_name_carries_the_cpu():
-    from bench_lib import sysinfo
+    from bench_lib.results import sysinfo
 
     assert sysinfo.cpu_tag("Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz") == "xeon-platinum-8259cl"
     assert sysinfo.cpu_tag("AMD EPYC 7R13 Processor") == "epyc-7r13"

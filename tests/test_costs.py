@@ -1,4 +1,4 @@
-"""bench_lib.costs piece by piece, every expected value worked out by hand: how asv's
+"""bench_lib.run.costs piece by piece, every expected value worked out by hand: how asv's
 result columns become seconds of sampling, which of a benchmark's recorded runs is the
 latest, the median of two middle costs, and the edges of a budget's cut (tests/test_plan.py
 drives the same code through whole plans)."""
@@ -8,7 +8,8 @@ import math
 
 import pytest
 
-from bench_lib import costs, ledger, plan
+from bench_lib.results import ledger
+from bench_lib.run import costs, plan
 from test_plan import write_sampled
 
 NAN = float("nan")

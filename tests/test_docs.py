@@ -4,7 +4,7 @@ are the ones those results give, no page speaks in the first person, the README 
 and docs/report.png was drawn with the site code of its commit or later.
 
 Also the docs' promises that nothing else tested: the sizes and settings it states,
-the timeouts it lists, `model --rebuild`, asv's integrity hashes kept by ``bench_lib.site``,
+the timeouts it lists, `model --rebuild`, asv's integrity hashes kept by ``bench_lib.publish.site``,
 and that ``setup`` runs the workload once before timing.
 """
 
@@ -88,7 +88,7 @@ def cli_subcommands() -> set[str]:
     partly by modules that add their own, as forecast.add_parser does)."""
     from bench_lib import cli
 
-    sources = Path(cli.__file__).parent.glob("*.py")
+    sources = Path(cli.__file__).parent.rglob("*.py")
     return {name for path in sources for name in re.findall(r'add_parser\(\s*"([a-z-]+)"', path.read_text())}
 
 
@@ -176,7 +176,7 @@ def test_report_png_is_one_view_a_readme_can_carry():
     redraws it with ``python -m bench_lib site --screenshot docs/report.png``)."""
     from PIL import Image
 
-    from bench_lib.site import chromium
+    from bench_lib.publish.site import chromium
 
     assert (ROOT / PNG).stat().st_size <= 300 * 1024
     with Image.open(ROOT / PNG) as image:
@@ -187,7 +187,7 @@ def test_report_png_is_one_view_a_readme_can_carry():
 def test_a_tagged_png_keeps_its_pixels_and_names_what_drew_it(tmp_path):
     from PIL import Image
 
-    from bench_lib.site import chromium
+    from bench_lib.publish.site import chromium
 
     png = tmp_path / "p.png"
     Image.new("RGB", (3, 2), (10, 20, 30)).save(png)
@@ -530,7 +530,7 @@ def test_workload_sizes_are_the_readmes():
     assert (interpolators.COUNT, interpolators.GRIDS, interpolators.POINTS["full"]) == (50, (50, 300, 530), 1_000_000)
     assert interpolators.CHUNKS == ("125K", "250K", "500K", "1000K", "unlimited")
     assert (model_inference.BATCH["full"], model_inference.ROUNDS["full"]) == (10_000, 3)
-    from bench_lib import models
+    from bench_lib.workloads import models
 
     assert (models.SIDE, models.CLASSES) == (28, 10)  # 784 inputs, 10 outputs
     assert "keras.layers.Dense(512, " in Path(models.__file__).read_text()
@@ -610,7 +610,8 @@ def test_timeouts_are_the_readmes():
 
 
 def test_setup_runs_the_workload_once_except_the_interpolators(monkeypatch):
-    from bench_lib import backends, harness, runs, workloads
+    from bench_lib import backends, harness, workloads
+    from bench_lib.measure import runs
 
     monkeypatch.setenv("PARBENCH_SIZE", "small")
     assert workloads.get("interpolators").warm_before_timing is False
@@ -637,7 +638,7 @@ def test_setup_runs_the_workload_once_except_the_interpolators(monkeypatch):
 
 
 def test_integrity_hashes_are_kept_only_where_the_copy_is_byte_identical(tmp_path):
-    from bench_lib import site
+    from bench_lib.publish import site
 
     url, local = next((u, v) for u, v in site.CDN.items() if v.endswith(".js"))
     digest = base64.b64encode(hashlib.sha384((site.VENDOR / local).read_bytes()).digest()).decode()
@@ -657,7 +658,7 @@ def test_model_rebuild_trains_and_saves_again(tmp_path):
     (a real build in a subprocess, as the README shows it)."""
     import zipfile
 
-    from bench_lib import models
+    from bench_lib.workloads import models
 
     env = {**os.environ, "PARBENCH_CACHE": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "2"}
     stale = b"not a model, but present"
@@ -900,15 +901,17 @@ def test_a_figure_in_a_sentence_is_written_from_the_results():
 def test_forecast_pages_start_fit_rows_are_the_two_point_lines():
     """With Startup's 1- and 2-worker starts t1, t2 alone, the least-squares line is the
     line through them: b = t2 - t1, a = 2 t1 - t2, start at 48 = a + 48 b; its range runs
-    from t2 (flat) to 24 t2 (proportional). Checked for Ray on the Xeon series, from asv's
-    values read apart from bench_lib.starts."""
-    from bench_lib import asv_results
+    from t2 (flat) to 24 t2 (proportional). Checked for Ray on the EPYC series (Startup
+    alone; StartGrowth's 4 and 8 workers were never measured there), from asv's values read
+    apart from bench_lib.run.starts."""
+    from bench_lib.results import asv_results
 
-    [xeon] = [m for m in asv_results.load(ROOT / "results") if m.name == "vm-2core-24gb-xeon"]
-    t1, t2 = (xeon.value("overhead.Startup.track_start", backend="ray", n_workers=n) for n in (1, 2))
+    [epyc] = [m for m in asv_results.load(ROOT / "results") if m.name == "vm-2core-24gb-epyc"]
+    assert "overhead.StartGrowth.track_start_growth" not in epyc.series
+    t1, t2 = (epyc.value("overhead.Startup.track_start", backend="ray", n_workers=n) for n in (1, 2))
     a, b = 2 * t1 - t2, t2 - t1
     text = (ROOT / "docs" / "forecast.md").read_text()
-    row = f"| vm-2core-24gb-xeon | ray | 1: {t1:.2f}, 2: {t2:.2f} | {a:.2f} | {b:.3f} | {a + 48 * b:.1f} [{t2:.1f}, {24 * t2:.1f}] |"
+    row = f"| vm-2core-24gb-epyc | ray | 1: {t1:.2f}, 2: {t2:.2f} | {a:.2f} | {b:.3f} | {a + 48 * b:.1f} [{t2:.1f}, {24 * t2:.1f}] |"
     assert row in text.splitlines()
 
 

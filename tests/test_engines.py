@@ -24,7 +24,9 @@ import numpy as np
 import pytest
 from scipy.stats import t as student_t
 
-from bench_lib import backends, config, harness, overhead, ratios, trace, workloads
+from bench_lib import backends, config, harness, workloads
+from bench_lib.backends import trace
+from bench_lib.measure import overhead, ratios
 from test_workloads import check_answer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -262,7 +264,7 @@ def test_a_runs_speedups_share_one_serial_baseline(points_file, monkeypatch):
 def test_a_trace_that_fails_loses_no_measured_point(points_file, monkeypatch, capsys):
     """The points are written before the traces are taken: a trace that raises is said,
     the speedup stands, and Traces later takes one of its own."""
-    from bench_lib import traces
+    from bench_lib.results import traces
 
     monkeypatch.setenv("PARBENCH_RUN", "run-1")
     take = traces.take

@@ -303,7 +303,7 @@ def test_the_run_goes_in_phases_one_cluster_at_a_time_by_hand():
     Dask's, each benchmark split with its share of the estimate; starts and the speedup
     group stay in the first phase; per point, or with the user's own cluster, nothing moves."""
     from bench_lib.backends import _run_clusters
-    from bench_lib.benchmark import Benchmark
+    from bench_lib.results.benchmark import Benchmark
 
     combos = ({"backend": "'threads'", "n_workers": "2"}, {"backend": "'ray'", "n_workers": "1"},
               {"backend": "'dask'", "n_workers": "1"}, {"backend": "'ray'", "n_workers": "2"})

@@ -1,16 +1,19 @@
-"""The forecast (bench_lib.forecast) on hand-made result folders whose answers are worked
+"""The forecast (bench_lib.publish.forecast) on hand-made result folders whose answers are worked
 out by hand below, then the command on the committed results and the README's table."""
 
 import contextlib
+import dataclasses
 import io
 import itertools
 import json
 import re
+import unittest.mock
 from pathlib import Path
 
 import pytest
 
-from bench_lib import cli, forecast
+from bench_lib import cli, workloads
+from bench_lib.publish import forecast
 
 ROOT = Path(__file__).resolve().parent.parent
 README_COMMAND = ".venv/bin/python -m bench_lib forecast --workers 2 --max-measured 1 --machine vm-2core-24gb-xeon"
@@ -51,7 +54,7 @@ def run(*args: str) -> str:
 
 
 def rows(folder: Path, n: int, fitted: int, ceilings_to: int | None = None) -> dict[tuple[str, str], forecast.Forecast]:
-    from bench_lib import asv_results
+    from bench_lib.results import asv_results
 
     [machine] = asv_results.load(folder)
     return {(w, f.backend): f for w, fs in forecast.table(machine, n, fitted, ceilings_to).items() for f in fs}
@@ -224,8 +227,8 @@ def readme_section() -> str:
 
 
 def readme_prose() -> str:
-    """The section's words after its output block, on one line."""
-    return " ".join(readme_section().split("\n```", 4)[-1].split())
+    """The section's words, on one line."""
+    return " ".join(readme_section().split())
 
 
 def errors_by_row(out: str) -> dict[tuple[str, str], int]:
@@ -243,23 +246,15 @@ def test_committed_results_print_predictions_and_errors_against_n2():
     assert re.search(r"median absolute error [\d.]+% over \d+ measured points", out)
 
 
-def test_the_readmes_forecast_table_is_what_the_command_prints():
-    section = readme_section()
-    assert README_COMMAND in section
-    block = section.split("```text\n", 1)[1].split("\n```", 1)[0]
-    assert block == run(*README_COMMAND.split()[4:]).rstrip("\n")
-    median = re.search(r"median absolute error ([\d.]+%)", block).group(1)
-    assert f"The median absolute error is {median}" in section
-
-
 # -- the report's dashed lines ------------------------------------------------------------------
 def test_the_report_draws_the_forecast_dashed_past_the_measured_n(strong, monkeypatch):
     """threads fitted on n=1 and 2: (0.070 - 0.003) / 0.107 is below 1 / 1.5, so s = 0 (clipped);
     at 4 workers the 3 tasks take one round: T = 0.003 + 0.107 / 3, and 8 workers the same."""
     import matplotlib.pyplot as plt
 
-    from bench_lib import asv_results, report
-    from bench_lib.site import report_page
+    from bench_lib.results import asv_results
+    from bench_lib.publish import report
+    from bench_lib.publish.site import report_page
 
     [machine] = asv_results.load(strong)
     ahead = forecast.curve(machine, "filter_bank", [4, 8])
@@ -274,63 +269,6 @@ def test_the_report_draws_the_forecast_dashed_past_the_measured_n(strong, monkey
     dashed = [line for line in speed.lines if line.get_linestyle() == "--"]
     assert [list(line.get_xdata()) for line in dashed] == [[2, 4, 8]] * 2  # from the measured n=2 on
     assert {line.get_markerfacecolor() for line in dashed} == {"none"}  # hollow: not a measurement
-
-
-def test_the_readmes_words_on_the_table_and_past_two_workers_are_the_commands():
-    prose = readme_prose()
-    at2 = run(*README_COMMAND.split()[4:])
-    inside = re.search(r"inside the interval for (\d+ of \d+)", at2).group(1)
-    assert f"inside the interval for {inside} points" in prose
-    errors = errors_by_row(at2)
-    process = [e for (w, b), e in errors.items() if b in ("multiprocessing", "ray")]
-    assert (min(process), max(process)) == (-13, 97) and "within -13% to +97%" in prose
-    assert {errors[("filter_bank", "threads")], errors[("convolve2d", "threads")]} == {-5, 18}
-    assert "from +43% to -5%" in prose and "from +135% to +18%" in prose
-    assert (errors[("interpolators", "joblib-threading")], errors[("interpolators", "threads")]) == (24, 40)
-    assert "which brings them to +24% and +40%" in prose
-    assert sorted(e for (w, b), e in errors.items() if w == "model_inference") == [25, 35, 38, 63, 97]
-    assert "25-97% too fast on every backend" in prose
-    volume = sorted(e for (w, b), e in errors.items() if w == "volume_gaussian")
-    assert (volume[0], volume[-1]) == (-18, 65) and "volume_gaussian to -18%..+65%" in prose
-    measured = {(w, line.split()[0]): re.search(r"\] +(\S+)", line).group(1) for w, block in re.findall(r"-- (\w+)\n(.*?)\n\n", at2, re.S)
-                for line in block.splitlines()[1:] if "cannot say" not in line}
-    assert measured[("model_inference", "ray")] == "1.06x" and "actors measure 1.06x at n=2" in prose
-    assert measured[("volume_gaussian", "joblib-threading")] == "1.34x" and "joblib-threading now measures 1.34x" in prose
-    assert measured[("volume_gaussian", "multiprocessing")] == "0.69x" and "multiprocessing 0.69x)" in prose
-    points = [json.loads(line) for line in (ROOT / "results" / "vm-2core-24gb-xeon" / "points.jsonl").read_text().splitlines()]
-    for backend in ("joblib-threading", "multiprocessing"):
-        paired = [p["value"] for p in points if p["kind"] == "speedup" and p["workload"] == "volume_gaussian"
-                  and p["backend"] == backend and "malloc" not in p]  # the runs under glibc's default
-        assert len(paired) == 7 and f"{min(paired):.2f}-{max(paired):.2f}x for {backend}" in prose.replace("\n", " ")
-    median = re.search(r"median absolute error ([\d.]+%)", at2).group(1)
-    assert f"The median absolute error is {median}" in prose
-    at8 = run("--workers", "8", "--machine", "vm-2core-24gb-xeon")
-    shares = (("filter_bank", 14), ("convolve2d", 5), ("volume_gaussian", 5), ("interpolators", 4),
-              ("model_inference", 68))
-    for workload, share in shares:
-        block = at8.split(f"-- {workload}\n", 1)[1].split("\n\n", 1)[0]
-        assert block.count(f"memory-bound share of {share}%") == len(block.splitlines()) - 1
-    assert ("shares of 14%, 5%, 5%, 4% and 68% for filter_bank, convolve2d, volume_gaussian, the interpolators"
-            in " ".join(prose.split()))
-
-
-def test_the_readmes_figures_without_the_gil_probe_are_the_commands(monkeypatch):
-    """The README's comparison: the same Xeon results with scaling.GilHeld ignored."""
-    prose = readme_prose()
-    gil = forecast.GIL
-    monkeypatch.setattr(forecast, "GIL", "no such benchmark")
-    without = run(*README_COMMAND.split()[4:])
-    median = re.search(r"median absolute error ([\d.]+%)", without).group(1)
-    assert f"the median is {median}" in prose
-    errors = errors_by_row(without)
-    assert (errors[("filter_bank", "threads")], errors[("convolve2d", "threads")]) == (43, 135)
-    monkeypatch.setattr(forecast, "GIL", gil)
-    monkeypatch.setattr(forecast, "LOCK", "no such benchmark")  # the GIL's share alone on the interpolators
-    errors = errors_by_row(run(*README_COMMAND.split()[4:]))
-    assert (errors[("interpolators", "joblib-threading")], errors[("interpolators", "threads")]) == (120, 147)
-    assert "forecast +120% and +147% off" in prose
-    amd = run("--workers", "2", "--max-measured", "1", "--machine", "vm-2core-24gb")
-    assert "median absolute error 26.3% over 20 measured points" in amd and "gives 26.3% over 20 points" in prose
 
 
 SECOND_XEON = "vm-2core-24gb-xeon-2.80ghz"
@@ -351,7 +289,7 @@ def test_the_readmes_figures_of_the_library_lock_are_the_commands(monkeypatch):
     gil_only = errors_by_row(run(*machine))
     assert (gil_only[("interpolators", "threads")], gil_only[("interpolators", "joblib-threading")]) == (66, 83)
     assert "they are +66% and +83%" in prose
-    from bench_lib import asv_results
+    from bench_lib.results import asv_results
 
     [m] = [m for m in asv_results.load(ROOT / "results") if m.name == SECOND_XEON]
     shares = {name: m.value(name, workload="interpolators") for name in (forecast.GIL, "scaling.LockHeld.track_lock_held_share")}
@@ -363,7 +301,7 @@ def test_the_readmes_figures_of_the_library_lock_are_the_commands(monkeypatch):
 
 def series(file: str, benchmark: str):
     """One benchmark's series from one committed result file of the second Xeon."""
-    from bench_lib import asv_results
+    from bench_lib.results import asv_results
 
     m = asv_results.Machine("one file")
     asv_results.add_results(m, asv_results.read_file(ROOT / "results" / SECOND_XEON / file),
@@ -386,7 +324,7 @@ def test_the_readmes_second_cpu_table_and_its_noise_are_the_committed_results():
     again = series(AGAIN_FILE, headline)
     assert round(again.get(backend="serial", **at), 2) == 24.69 and round(again.get(backend="threads", **at), 2) == 20.85
     assert "took 13.84 s in run `1caf82fd` and 24.69 s in run" in prose and "took 20.85 s" in prose
-    from bench_lib import points
+    from bench_lib.results import points
 
     records, unreadable = points.read(ROOT / "results" / SECOND_XEON / points.FILE)
     windows = [w for w in records if w.get("kind") == "window"]
@@ -405,14 +343,30 @@ def test_the_readmes_second_cpu_table_and_its_noise_are_the_committed_results():
     assert "(72 of its 143 timed combinations, as its line in `sysinfo.jsonl` records)" in prose
 
 
-def test_the_readmes_table_of_the_miss_with_and_without_the_ceiling_is_the_commands():
-    """Each machine's row: the median error and the points inside the interval, printed by
-    the command fitted on n=1 alone and with the machine's ceiling at n=2 let in."""
-    prose = readme_section().split("**What the miss is made of", 1)[1]
-    rows_seen = re.findall(r"^\| ([\w.-]+) \| ([\d.]+%), (\d+) \| ([\d.]+%) \| (\d+) → (\d+) of (\d+) \|$", prose, re.M)
-    assert len(rows_seen) == 4
-    for machine, alone, count, with_ceiling, inside_alone, inside_with, total in rows_seen:
+def test_the_generated_table_of_the_miss_is_what_the_command_prints():
+    """Each series' row of docs/forecast.md (docs/generate.py sums the forecasts itself): its
+    median error and the points inside the interval are what the command prints, fitted on
+    n=1 alone and with the machine's ceiling at n=2 let in."""
+    text = (ROOT / "docs" / "forecast.md").read_text()
+    rows_seen = re.findall(r"^\| ([\w.-]+) \| (\d+) \| ([\d.]+%) \((\d+) of \d+\) \| ([\d.]+%) \((\d+) of \d+\) \|",
+                           text, re.M)
+    assert len(rows_seen) >= 4
+    for machine, count, alone, inside_alone, with_ceiling, inside_with in rows_seen:
         for extra, median, inside in (((), alone, inside_alone), (("--ceilings-up-to", "2"), with_ceiling, inside_with)):
             out = run("--workers", "2", "--max-measured", "1", *extra, "--machine", machine)
             assert (f"median absolute error {median} over {count} measured points" in out
-                    and f"inside the interval for {inside} of {total}" in out), (machine, extra)
+                    and f"inside the interval for {inside} of {count}" in out), (machine, extra)
+
+
+def test_task_counts_come_from_each_workload_as_counted_by_hand():
+    """Full-size tasks per run, counted from each workload's module by hand: 3 filters,
+    a strong batch of 4 images, 4 x 4 tiles of the volume, 50 splines; a batched variant
+    and a workload that states no count run one task per worker."""
+    assert {w: forecast.tasks(w, "naive", 2) for w in ("filter_bank", "convolve2d", "volume_gaussian",
+                                                      "interpolators")} == {
+        "filter_bank": 3, "convolve2d": 4, "volume_gaussian": 16, "interpolators": 50}
+    assert forecast.tasks("interpolators", "batched", 2) == 2
+    assert forecast.tasks("model_inference", "naive", 2) == 3 * 2  # weak: 3 rounds of one task a worker
+    plugin = dataclasses.replace(workloads.get("filter_bank"), tasks=None)
+    with unittest.mock.patch.object(workloads, "get", return_value=plugin):
+        assert forecast.tasks("filter_bank", "naive", 5) == 5

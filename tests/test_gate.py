@@ -1,4 +1,4 @@
-"""The regression gate (bench_lib.compare) in-process: interval rules on hand-made points
+"""The regression gate (bench_lib.publish.compare) in-process: interval rules on hand-made points
 whose answers are worked out by hand, then the real thing -- two measurements of one
 backend (A/A) pass, a backend slowed in this test (registered here only) is caught."""
 
@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from scipy.stats import t as scipy_t
 
-from bench_lib import backends, compare, protocol, ratios, report
+from bench_lib import backends
 from bench_lib.backends.threads import ThreadsBackend
+from bench_lib.measure import protocol, ratios
+from bench_lib.publish import compare, report
 
 
 def point(value, half=None, backend="threads", workload="filter_bank", n=2, pairs=5, variant="naive"):

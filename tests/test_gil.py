@@ -1,4 +1,4 @@
-"""The GIL probe (bench_lib.gil): its arithmetic by hand, and real runs whose share is known
+"""The GIL probe (bench_lib.measure.gil): its arithmetic by hand, and real runs whose share is known
 by construction -- a sleep releases the GIL, pure Python and one long C call hold it."""
 
 import functools
@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from bench_lib import gil
+from bench_lib.measure import gil
 
 
 def test_held_share_by_hand():
@@ -153,7 +153,7 @@ def test_a_real_run_inside_a_lock_is_held_for_a_probe_through_that_lock():
 
 
 def test_only_the_interpolators_name_a_lock_of_their_library():
-    from bench_lib import ratios
+    from bench_lib.measure import ratios
 
     assert ratios.locked_workloads() == ["interpolators"]  # SciPy's FITPACK_LOCK
     with pytest.raises(ValueError, match="names no lock"):

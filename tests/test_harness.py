@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bench_lib import backends, overhead, protocol
+from bench_lib import backends
 from bench_lib.backends import _worker
+from bench_lib.measure import overhead, protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESS_ENGINES = ("multiprocessing", "loky", "joblib-multiprocessing", "ray", "dask")

@@ -37,7 +37,7 @@ def test_benchmarks_hold_only_what_asv_reads():
 
 
 def test_the_cli_discovers_benchmarks_with_asv_runner_only():
-    text = (ROOT / "bench_lib" / "cli.py").read_text() + (ROOT / "bench_lib" / "plan.py").read_text()
+    text = (ROOT / "bench_lib" / "cli.py").read_text() + (ROOT / "bench_lib" / "run" / "plan.py").read_text()
     assert "asv_runner" in text
     assert not any(word in text for word in ("pkgutil", "walk_packages", "inspect.getmembers", "os.walk"))
 

@@ -20,8 +20,9 @@ import numpy as np
 import psutil
 import pytest
 
-from bench_lib import affinity, backends, harness, models
-from bench_lib.workloads import model_inference as mi
+from bench_lib import backends, harness
+from bench_lib.backends import affinity
+from bench_lib.workloads import model_inference as mi, models
 from model_checks import check, reference
 from process_groups import model_inference as process_group
 from test_workloads import model_logits, model_mismatches, worker_counts

@@ -1,4 +1,4 @@
-"""The two engine modes' comparison (bench_lib.modes): its arithmetic by hand, and a real
+"""The two engine modes' comparison (bench_lib.measure.modes): its arithmetic by hand, and a real
 sitting at small size as a smoke check (its figures are not asserted: speed belongs in
 benchmarks)."""
 
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bench_lib import modes, points
+from bench_lib.measure import modes
+from bench_lib.results import points
 
 ROOT = Path(__file__).resolve().parents[1]
 

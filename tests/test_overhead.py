@@ -12,7 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench_lib import backends, ceiling, overhead, points, protocol, ratios, report, workloads
+from bench_lib import backends, workloads
+from bench_lib.measure import ceiling, overhead, protocol, ratios
+from bench_lib.publish import report
+from bench_lib.results import points
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).parent / "fixtures" / "results"

@@ -5,7 +5,8 @@ comparisons exist. Fast, for mutation testing; tests/test_engines.py runs the re
 import numpy as np
 import pytest
 
-from bench_lib import backends, overhead
+from bench_lib import backends
+from bench_lib.measure import overhead
 
 
 def test_median_of_repeats_calls_each_time_with_the_arguments():

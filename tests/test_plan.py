@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bench_lib import config, costs, ledger, plan, runner, starts
+from bench_lib import config
+from bench_lib.results import ledger
+from bench_lib.run import costs, plan, runner, starts
 import unsupported
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench_lib import prices
+from bench_lib.publish import prices
 
 
 @pytest.mark.parametrize("machine, kind", [
@@ -29,7 +29,7 @@ def test_no_cost_off_ec2_and_a_clear_line_for_an_unknown_type():
     assert prices.cost_lines("vm-2core-24gb", 100.0, []) == []
     assert prices.cost_lines("ec2-x9.huge", 100.0, []) == []  # not an instance type's shape
     assert prices.cost_lines("ec2-c9.xlarge", 100.0, []) == [
-        "cost: no price for c9.xlarge in bench_lib/prices.py (add it with its date)"]
+        "cost: no price for c9.xlarge in bench_lib/publish/prices.py (add it with its date)"]
 
 
 @pytest.mark.parametrize("amount, text", [(0.255, "$0.26"), (0.118, "$0.12"), (0.0118, "$0.012"),
@@ -44,7 +44,7 @@ def test_the_report_prices_an_ec2_machine_only(tmp_path):
     import shutil
     from pathlib import Path
 
-    from bench_lib import report
+    from bench_lib.publish import report
 
     fixture = Path(__file__).parent / "fixtures" / "results"
     shutil.copytree(fixture, tmp_path / "results")

@@ -1,4 +1,4 @@
-"""The measurement protocol (bench_lib.protocol): every expected value here is worked out
+"""The measurement protocol (bench_lib.measure.protocol): every expected value here is worked out
 by hand (or from a printed t table), never by calling the code under test. Fast and
 engine-free: ``make mutation`` runs these against mutants of the module."""
 
@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from bench_lib import protocol as p
+from bench_lib.measure import protocol as p
 
 
 class Clock:

@@ -1,4 +1,4 @@
-"""bench_lib.ratios without engines: the published view of a measurement (every field worked
+"""bench_lib.measure.ratios without engines: the published view of a measurement (every field worked
 out by hand from hand-made samples), the point's time cap and guard settings, and which
 variant a speedup or gap is measured on. Fast, for mutation testing."""
 
@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from bench_lib import config, protocol, ratios
+from bench_lib import config
+from bench_lib.measure import protocol, ratios
 
 
 def test_record_is_the_published_view_of_one_measurement():

@@ -1,4 +1,4 @@
-"""bench_lib.records: every results file has one schema, one reader and one writer; every
+"""bench_lib.results.records: every results file has one schema, one reader and one writer; every
 committed line still reads, a bad record never reaches a file."""
 
 import json
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_lib import records
+from bench_lib.results import records
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = sorted((ROOT / "results").glob("*/*.jsonl"))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_lib import compare
+from bench_lib.publish import compare
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "regressions.md"

@@ -1,4 +1,4 @@
-"""The report's arithmetic on hand-made results (bench_lib.report, bench_lib.points):
+"""The report's arithmetic on hand-made results (bench_lib.publish.report, bench_lib.results.points):
 every expected figure is written out here, not computed by the report."""
 
 import json
@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bench_lib import findings, points, report, verdict, workloads
+from bench_lib import workloads
+from bench_lib.measure import windows
+from bench_lib.publish import findings, report, verdict
+from bench_lib.results import points
 
 TIME = workloads.get("filter_bank").headline
 
@@ -126,7 +129,7 @@ def test_machine_ceiling_lookups():
 
 
 def measured(kind, value):
-    """A point with every field points.jsonl requires of it (bench_lib.records), made up."""
+    """A point with every field points.jsonl requires of it (bench_lib.results.records), made up."""
     return {"kind": kind, "workload": "filter_bank", "backend": "loky", "n_workers": 2, "variant": "naive",
             "value": value, "ci": [value - 0.1, value + 0.1], "half_width": 0.05, "pairs": 4, "time_s": 0.1,
             "other_time_s": 0.1 / value, "samples_s": {"top": [], "bottom": []}, "precise": True, "stopped": "precise",
@@ -365,13 +368,13 @@ def test_run_quiet_sums_one_runs_points(tmp_path):
              {"run": "r5", "kind": "window", "benchmark": "x.X", "params": {"n": 1}, "foreign_cores": 0.31234,
               "wall_s": 0.5}]
     path.write_text("".join(json.dumps(line) + "\n" for line in lines) + '{"run": "r1", "cut')
-    assert points.run_quiet(path, "r1") == {"points": 3, "imprecise": 1, "not_quiet": 1, "discarded_samples": 7,
+    assert windows.run_quiet(path, "r1") == {"points": 3, "imprecise": 1, "not_quiet": 1, "discarded_samples": 7,
                                             "windows": 2, "windows_not_quiet": 1, "foreign_cores_max": 0.88}
-    assert points.run_quiet(path, "r3") == {"points": 0, "imprecise": 0, "not_quiet": 0, "discarded_samples": 0,
+    assert windows.run_quiet(path, "r3") == {"points": 0, "imprecise": 0, "not_quiet": 0, "discarded_samples": 0,
                                             "windows": 0, "windows_not_quiet": 0, "foreign_cores_max": 0.0}
-    assert points.run_quiet(path, "r4") == {"points": 1, "imprecise": 0, "not_quiet": 0, "discarded_samples": 0,
+    assert windows.run_quiet(path, "r4") == {"points": 1, "imprecise": 0, "not_quiet": 0, "discarded_samples": 0,
                                             "windows": 3, "windows_not_quiet": 1, "foreign_cores_max": 0.8}
-    assert points.run_quiet(path, "r5")["foreign_cores_max"] == 0.272  # rounded to 3 decimals
+    assert windows.run_quiet(path, "r5")["foreign_cores_max"] == 0.272  # rounded to 3 decimals
 
 
 
@@ -403,7 +406,7 @@ def test_a_window_is_found_by_its_commits_first_8_characters_and_its_parameters(
     assert m.window(TIME, {"n": 2}, "c0ffee01") is None
 
 
-# -- the verdict (bench_lib.verdict): every expected sentence written out by hand ---------------
+# -- the verdict (bench_lib.publish.verdict): every expected sentence written out by hand ---------------
 def verdict_of(m, workload="filter_bank"):
     return verdict.verdict(m, workload, report.rows(m, workload), report.table_run(m, workload))
 

@@ -1,5 +1,5 @@
-"""Reading results (bench_lib.report.load and friends) and choosing result sets for the gate
-(bench_lib.compare.result_set), in-process, on a results folder written out by hand in the
+"""Reading results (bench_lib.publish.report.load and friends) and choosing result sets for the gate
+(bench_lib.publish.compare.result_set), in-process, on a results folder written out by hand in the
 layout asv 0.6 uses. Expected values are the ones written into the files here."""
 
 import json
@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from bench_lib import compare, report, result_sets
+from bench_lib.publish import compare, report, result_sets
 
 SPEEDUP = report.SPEEDUP
 COLUMNS = ["result", "params", "version", "started_at", "duration"]
@@ -368,7 +368,7 @@ def test_points_gate_names_the_benchmark_and_needs_points_on_both_sides(results)
 def test_guard_roots():
     import os
 
-    from bench_lib import protocol
+    from bench_lib.measure import protocol
 
     child = subprocess.Popen(["sleep", "30"])
     try:
@@ -449,7 +449,7 @@ def test_a_point_records_the_engine_versions_of_its_process(tmp_path, monkeypatc
     """What ``importlib.metadata`` says of this venv, asked here apart from the module."""
     import importlib.metadata as md
 
-    from bench_lib import points
+    from bench_lib.results import points
 
     monkeypatch.setenv("PARBENCH_COMMIT", "abcd1234")
     target = tmp_path / "points.jsonl"

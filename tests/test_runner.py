@@ -289,7 +289,7 @@ def test_asvs_last_teardown_closes_the_engine_and_nothing_is_leaked(repo, backen
 def test_the_feed_says_each_new_point_of_this_run_and_reads_no_line_twice(tmp_path):
     """Between asv's lines: the combination asv times now and each protocol point, from the
     run's points file; a line still being written is read once it is whole."""
-    from bench_lib.runner import Feed
+    from bench_lib.run.runner import Feed
 
     path = tmp_path / "points.jsonl"
     path.write_text(json.dumps({"run": "r1", "kind": "speedup", "workload": "old"}) + "\n")  # before this run

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bench_lib import report, site, workloads
+from bench_lib import workloads
+from bench_lib.publish import report, site
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "results"

@@ -3,8 +3,10 @@ and a traced map's results in order. Engines' real traces: tests/test_engines.py
 
 import pytest
 
-from bench_lib import backends, timeline, trace
-from bench_lib.trace import Span
+from bench_lib import backends
+from bench_lib.backends import trace
+from bench_lib.backends.trace import Span
+from bench_lib.measure import timeline
 
 
 def spans():

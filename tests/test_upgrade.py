@@ -1,4 +1,4 @@
-"""The upgrade check (bench_lib.upgrade) without building environments: a fake stack
+"""The upgrade check (bench_lib.run.upgrade) without building environments: a fake stack
 runner hands back speedup records written here by hand, so every expected figure is
 worked out on paper from them."""
 
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bench_lib import cli, upgrade
+from bench_lib import cli
+from bench_lib.run import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD = upgrade.Stack("virtualenv-old", Path("/nowhere/old/bin/python"),
@@ -161,7 +162,7 @@ def test_each_stacks_speedups_become_its_asv_result_file(tmp_path):
     """asv's index knows two backends of one workload; the stack measured threads (1.6):
     its file holds 1.6 there and nothing for loky, under the stack's params; a second save
     of loky (1.9) keeps threads."""
-    from bench_lib import report
+    from bench_lib.publish import report
 
     results = tmp_path / "results"
     (results / "box").mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""The load windows around asv's own samples (bench_lib.windows): which are recorded, with
+"""The load windows around asv's own samples (bench_lib.measure.windows): which are recorded, with
 what, and the parameters they name -- on a guard that reports loads set by hand. The real
 thing, a busy loop beside a real run, is tests/test_runner.py's."""
 
@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from bench_lib import harness, protocol, runs, windows
+from bench_lib import harness
+from bench_lib.measure import protocol, runs, windows
 
 
 class ScriptedGuard:

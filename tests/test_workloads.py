@@ -16,8 +16,9 @@ import pytest
 from scipy import ndimage, signal
 from scipy.interpolate import RegularGridInterpolator
 
-from bench_lib import backends, data, harness, workloads
+from bench_lib import backends, harness, workloads
 from bench_lib.backends import BackendError
+from bench_lib.workloads import data
 
 
 # -- oracles -----------------------------------------------------------------------------------
@@ -65,7 +66,7 @@ def interpolators_oracle(inputs):
 @functools.lru_cache(maxsize=2)
 def dense_weights(path):
     """[(W, b)] of the model's Dense layers, in order (Flatten and Dropout hold none)."""
-    from bench_lib import models
+    from bench_lib.workloads import models
 
     model = models.load_model(path)
     return [layer.get_weights() for layer in model.layers if layer.get_weights()]
@@ -75,7 +76,7 @@ def model_logits(batches, items):
     """Scores of every image of ``items`` batches by the model's forward pass written
     out in numpy (float64) from its Dense layers' weights: relu(x W1 + b1) W2 + b2.
     Loads the model with Keras: call it in a process that may hold TensorFlow."""
-    from bench_lib import models
+    from bench_lib.workloads import models
 
     (w1, b1), (w2, b2) = dense_weights(batches.model)
     images = models.load_images(batches.images)
@@ -284,7 +285,7 @@ def test_batched_spans_cover_every_interpolator_once():
 
 
 def test_memory_sampler_sees_worker_processes():
-    from bench_lib import memory
+    from bench_lib.backends import memory
 
     with backends.get("loky", 2) as b:
         b.warm()

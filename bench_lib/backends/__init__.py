@@ -3,6 +3,10 @@
 ``names()`` lists what ``get(name, n_workers)`` can build. Adding an engine is one module
 with a :class:`Backend` subclass plus one line in ``_REGISTRY``. Entries are import paths,
 so importing this package (as every asv benchmark module does) imports no engine.
+
+The package also holds what the engines stand on: the allocator discipline of every
+worker (allocator), CPU affinity, finding and ending processes, their memory, and the
+tracing hooks a traced map wraps tasks in.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ import os
 import signal
 from typing import Callable, Iterable
 
-from .. import config
-from .base import WARM_MODULES, Backend, BackendError
+from bench_lib import config
+from bench_lib.backends.base import Backend, BackendError, WARM_MODULES
 
 __all__ = ["Backend", "BackendError", "names", "get", "register", "warm", "close_all"]
 

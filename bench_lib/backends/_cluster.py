@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from urllib.parse import urlsplit
 
-from .base import BackendError
+from bench_lib.backends.base import BackendError
 
 CONNECT_TIMEOUT = 5.0
 

@@ -22,8 +22,13 @@ import sys
 import threading
 from typing import Callable
 
-from ._trackers import OPEN, reap, release_trackers, stop_resource_trackers  # noqa: F401 (re-exported)
-from .base import Backend, WorkerDied
+from bench_lib.backends._trackers import (  # noqa: F401 (re-exported)
+    OPEN,
+    reap,
+    release_trackers,
+    stop_resource_trackers,
+)
+from bench_lib.backends.base import Backend, WorkerDied
 
 WATCH_POLL = 0.1  # seconds between checks for a dead pool worker
 

@@ -18,8 +18,8 @@ import signal
 import sys
 import time
 
-from bench_lib import processes
-from bench_lib.backends.ray import MARKER, end_runtime
+from bench_lib.backends import processes
+from bench_lib.backends.ray import end_runtime, MARKER
 
 POLL_S = 0.2  # how soon the driver's death is noticed
 CHECK_S = 5.0  # how often, at most, the runtime's processes are looked for again

@@ -35,8 +35,10 @@ import threading
 import time
 from pathlib import Path
 
-from .. import allocator, config, processes
-from . import _worker
+from bench_lib import config
+from bench_lib.backends import allocator, processes, _worker
+from bench_lib.backends.dask import _worker_memory
+from bench_lib.backends.ray import MARKER, _object_store_bytes, end_runtime
 
 START_TIMEOUT = 90.0  # s for a cluster to answer: Ray takes 2.5-7 s on an idle 2-core VM
 STOP_GRACE_S = 5.0
@@ -145,8 +147,6 @@ class Clusters:
         return {config.CLUSTERS: json.dumps(self.info)} if self.info.get("pids") else {}
 
     def _start_ray(self, env: dict) -> None:
-        from .ray import _object_store_bytes
-
         temp = self.folder / "ray"
         if len(str(temp)) + 60 > SOCKET_PATH_MAX:  # Ray refuses socket paths past AF_UNIX's limit
             temp = Path(tempfile.mkdtemp(prefix="pbray-"))
@@ -168,8 +168,6 @@ class Clusters:
         self._ray_ready = temp / "ray_current_cluster"  # written by `ray start` once its node is up
 
     def _start_dask(self, env: dict) -> None:
-        from .dask import _worker_memory
-
         self._dask_file = self.folder / "dask-address"
         self._dask_file.unlink(missing_ok=True)
         cmd = [sys.executable, "-m", "bench_lib.backends._run_clusters", "dask", str(self.n_workers),
@@ -195,8 +193,6 @@ class Clusters:
     def stop(self) -> None:
         """SIGTERM to each cluster's root (``ray start --block`` ends its node, the Dask
         process closes its cluster), then whatever carries the marker is ended."""
-        from .ray import end_runtime
-
         known = processes.marked(processes_marker(), self.marker)
         for proc in self.roots.values():
             with contextlib.suppress(OSError):
@@ -217,8 +213,6 @@ class Clusters:
 
 
 def processes_marker() -> str:
-    from .ray import MARKER
-
     return MARKER
 
 

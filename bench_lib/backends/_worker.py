@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from .. import allocator
+from bench_lib.backends import allocator
 
 # Objects placed once per worker by a backend's ``share`` (pool initializer, fork
 # inheritance), looked up by key when a task names them.
@@ -54,7 +54,7 @@ def init_worker(threads: int, shared: dict | None = None, caller: int | None = N
 
 def limit_threads(threads: int) -> None:
     """Cap BLAS/OpenMP threads in this process so n workers use n cores, and set the run's
-    allocator discipline here (bench_lib.allocator), which a worker's engine may not pass on.
+    allocator discipline here (bench_lib.backends.allocator), which a worker's engine may not pass on.
 
     ``threadpool_limits`` only reaches libraries already loaded (scipy brings its own
     OpenBLAS on first import), so the variables are set for later ones and the limit is

@@ -16,8 +16,8 @@ import warnings
 from abc import ABC, abstractmethod
 from typing import Any, Callable, ClassVar, Iterable
 
-from .. import allocator, config, trace
-from . import _trackers, _worker
+from bench_lib import config
+from bench_lib.backends import allocator, trace, _trackers, _worker
 
 # What a scientific workload imports; warming imports these in every worker.
 WARM_MODULES = ("numpy", "scipy.signal", "scipy.ndimage", "scipy.interpolate")
@@ -74,7 +74,7 @@ class Backend(ABC):
         self._warmed: tuple[str, ...] = ()
         self.worker_pids: list[int] = []  # processes seen running tasks while warming
         self._at_close: list[Callable[[], None]] = []
-        self.pinned_cores: list[int] | None = None  # worker i's: [i mod len] (bench_lib.affinity)
+        self.pinned_cores: list[int] | None = None  # worker i's: [i mod len] (bench_lib.backends.affinity)
         self.faults_in: str | None = None  # a protocol measurement counts tasks' faults here
         self._fault_wrappers: dict = {}  # fn -> allocator.Counted(fn)
 
@@ -151,7 +151,7 @@ class Backend(ABC):
                 self._fault_wrappers[fn] = allocator.Counted(fn, self.faults_in)
             fn = self._fault_wrappers[fn]
         try:
-            if recording is not None:  # a traced map (bench_lib.trace); never a timed one
+            if recording is not None:  # a traced map (bench_lib.backends.trace); never a timed one
                 return trace.unwrap(self._map(*trace.wrap(self, fn, items, data)), recording)
             return self._map(fn, items, data)
         except WorkerDied:

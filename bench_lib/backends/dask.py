@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 import warnings
 
-from .. import config
-from . import _worker
-from ._cluster import check_reachable
-from ._pool import main_not_reimported
-from .base import Backend, BackendError
+from bench_lib import config
+from bench_lib.backends import _worker
+from bench_lib.backends._cluster import check_reachable
+from bench_lib.backends._pool import main_not_reimported
+from bench_lib.backends.base import Backend, BackendError
 
 VARIABLE = "DASK_SCHEDULER_ADDRESS"
 

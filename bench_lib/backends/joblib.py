@@ -17,8 +17,8 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from . import _worker
-from ._pool import PoolBackend
+from bench_lib.backends import _worker
+from bench_lib.backends._pool import PoolBackend
 
 
 class JoblibBackend(PoolBackend):

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import multiprocessing
 
-from .. import config
-from . import _worker
-from ._pool import PoolBackend, main_not_reimported
-from .base import BackendError
+from bench_lib import config
+from bench_lib.backends import _worker
+from bench_lib.backends._pool import main_not_reimported, PoolBackend
+from bench_lib.backends.base import BackendError
 
 
 class MultiprocessingBackend(PoolBackend):

@@ -34,11 +34,11 @@ import types
 from pathlib import Path
 from typing import Callable
 
-from .. import config, processes
-from . import _worker
-from ._cluster import check_reachable
-from ._ray_start import lean_start as _lean_start, reread_auth_settings as _reread_auth_settings
-from .base import Backend, BackendError
+from bench_lib import config
+from bench_lib.backends import processes, _worker
+from bench_lib.backends._cluster import check_reachable
+from bench_lib.backends._ray_start import lean_start as _lean_start, reread_auth_settings as _reread_auth_settings
+from bench_lib.backends.base import Backend, BackendError
 
 PLACEMENT_TIMEOUT = 60.0
 ACTOR_TIMEOUT = 60.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Backend
+from bench_lib.backends.base import Backend
 
 
 class SerialBackend(Backend):

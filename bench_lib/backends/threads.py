@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from .base import Backend
+from bench_lib.backends.base import Backend
 
 
 class ThreadsBackend(Backend):

@@ -14,6 +14,8 @@ runner and the backends it makes sense on, such as ``dask.array.map_overlap`` on
 Each ``Workload`` is also the catalogue entry every reader uses (the report, the ratios,
 the site, the benchmarks): its headline benchmark, the parameters its ratios and table are
 taken at, the libraries its workers import, and whether its work grows with the workers.
+
+Beside them: their synthetic inputs (data) and the model_inference model (models).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..backends import Backend
+from bench_lib.backends import Backend
 
 
 def apply_packed(task: Callable, packed: tuple) -> Any:
@@ -91,6 +93,9 @@ class Workload:
     # The representative run gives every worker its own share of work, so a speedup from
     # times is n x T(serial) / T(n) (weak scaling); else the work is fixed (strong).
     weak_scaling: bool = False
+    # Tasks of one full-size run at its representative parameters (per worker, for weak
+    # scaling), what the forecast's dispatch and rounding count; None: one per worker.
+    tasks: int | None = None
     warm_before_timing: bool = True  # False where one run is long and has nothing to warm
     # The (slow, fast) pair of variants whose time ratio is the cost of shipping state with
     # every task (the Gap benchmark).
@@ -99,7 +104,7 @@ class Workload:
     # per batch): what speedups and the machine's ceiling are measured against.
     own_serial_loop: Callable[[Inputs], Any] | None = None
     # A tiny call through a process-wide lock of the workload's library that its tasks
-    # take besides the GIL (SciPy's FITPACK_LOCK): the probe of scaling.LockHeld (bench_lib.gil).
+    # take besides the GIL (SciPy's FITPACK_LOCK): the probe of scaling.LockHeld (bench_lib.measure.gil).
     lock_probe: Callable[[], Callable[[], Any]] | None = None
 
     @property

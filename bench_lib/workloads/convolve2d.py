@@ -13,8 +13,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.signal import convolve2d
 
-from .. import data
-from . import Inputs, Workload
+from bench_lib.workloads import data, Inputs, Workload
 
 STRONG_BATCH = 4
 SIDE = {"full": 3000, "small": 200}
@@ -39,6 +38,7 @@ def build(size: str, scaling: str = "strong", n_workers: int = 1) -> Inputs:
 
 WORKLOAD = Workload(
     name="convolve2d",
+    tasks=STRONG_BATCH,
     build=build,
     task=convolve_downsampled,
     reduce=total,

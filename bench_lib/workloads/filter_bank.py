@@ -12,8 +12,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.signal import fftconvolve
 
-from .. import data
-from . import Inputs, Workload
+from bench_lib.workloads import data, Inputs, Workload
 
 N_FILTERS = 3
 # size -> filter_size label -> (image side, filter side, fftconvolve mode)
@@ -41,6 +40,7 @@ def build(size: str, filter_size: str = "5x5") -> Inputs:
 
 WORKLOAD = Workload(
     name="filter_bank",
+    tasks=N_FILTERS,
     build=build,
     task=convolve,
     reduce=total,

@@ -26,8 +26,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.interpolate import RectBivariateSpline
 
-from .. import data
-from . import SHARED, Inputs, Variant, Workload
+from bench_lib.workloads import data, Inputs, SHARED, Variant, Workload
 
 COUNT = 50
 GRIDS = (50, 300, 530)  # the grid parameter: sets the pickled size of the object
@@ -110,6 +109,7 @@ def fitpack_probe():
 
 WORKLOAD = Workload(
     name="interpolators",
+    tasks=COUNT,
     build=build,
     task=range_total,
     reduce=math.fsum,

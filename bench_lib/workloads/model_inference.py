@@ -3,7 +3,7 @@
 One batch of images per worker per round, several rounds (weak scaling: items are batch
 indices, ``n_workers * rounds`` of them); every batch is classified with ``model.predict`` and
 ``reduce`` concatenates the argmax predictions in batch order. The model and images come from
-:mod:`bench_lib.models`' cache; ``build`` only checks (or, the first time, builds in a
+:mod:`bench_lib.workloads.models`' cache; ``build`` only checks (or, the first time, builds in a
 subprocess) that they exist, so the caller never imports TensorFlow -- it is not fork-safe,
 and ``multiprocessing`` forks pools from the caller.
 
@@ -20,7 +20,7 @@ Every process that classifies sets TensorFlow's intra/inter-op threads explicitl
 (new actors), so the first round -- loading included -- is timed on its own. Ray starts a new
 process for each actor rather than reusing the warm task workers, so the actors' first round
 also pays a process start and TensorFlow's import: what actor users pay. Pinning (the
-benchmark's ``pinned``) is :mod:`bench_lib.affinity`'s; later actors follow it.
+benchmark's ``pinned``) is :mod:`bench_lib.backends.affinity`'s; later actors follow it.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from typing import Callable
 
 import numpy as np
 
-from .. import affinity, config, models
-from ..backends import Backend
-from . import Inputs, Variant, Workload
+from bench_lib import config
+from bench_lib.backends import affinity, Backend
+from bench_lib.workloads import Inputs, models, Variant, Workload
 
 BATCH = {"full": 10_000, "small": 256}
 ROUNDS = {"full": 3, "small": 2}
@@ -179,6 +179,7 @@ def build(size: str, n_workers: int = 1) -> Inputs:
 
 WORKLOAD = Workload(
     name="model_inference",
+    tasks=ROUNDS["full"],
     build=build,
     task=predict_reload,
     reduce=np.concatenate,

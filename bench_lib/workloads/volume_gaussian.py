@@ -20,8 +20,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from .. import data
-from . import NAIVE, SHARED, Inputs, Variant, Workload
+from bench_lib.workloads import data, Inputs, NAIVE, SHARED, Variant, Workload
 
 SIGMA = 3.0
 TRUNCATE = 4.0  # scipy's default
@@ -117,6 +116,7 @@ def build(size: str, halo: int | None = None) -> Inputs:
 
 WORKLOAD = Workload(
     name="volume_gaussian",
+    tasks=TILES["full"] ** 2,
     build=build,
     task=filter_tile,
     reduce=stitch,

@@ -1,0 +1,168 @@
+"""Do the two engine modes measure the same thing? (``python -m bench_lib.measure.modes``)
+
+``run --engines once`` joins one Ray and one Dask cluster per run; ``--engines per-point``
+starts an engine in every asv process. A warm run's time should not care which. Here the
+asv benchmarks' own ``setup`` and ``time_*`` methods are timed both ways, in processes of
+their own as asv runs them, in one sitting: each round starts the run's clusters, times
+every point joined to them, stops them, then times every point on its own engine (the
+next round the other way round, so a host that drifts moves both modes alike). A Ray
+driver joins one cluster per process, so the two modes cannot share a process.
+
+Each round gives each point one ratio once / per-point (the medians of its timed calls);
+the rounds' log ratios give a t interval. The modes agree on a point when that whole 95%
+interval lies within ``1 +- MARGIN`` (an equivalence margin: overlap is not enough). The
+records go to the machine's points.jsonl (kind ``modes``), where docs/generate.py reads
+them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_lib import config
+from bench_lib.backends import allocator, _run_clusters
+from bench_lib.measure import protocol
+from bench_lib.results import points
+
+MARGIN = 0.05
+# (asv class, params) of warm-run figures: two workloads, the engines that join, 1 and 2 workers
+POINTS = [("filter_bank.FilterBank.time_filter_bank", (b, n, "shared", "5x5"))
+          for b in ("ray", "dask") for n in (1, 2)] + \
+         [("convolve2d.Convolve2D.time_convolve2d", (b, n, "shared", "strong"))
+          for b in ("ray", "dask") for n in (1, 2)]
+
+
+def child(name: str, params: list, warm: int, timed: int) -> list[float]:
+    """A point's calls as asv makes them (setup before each; the benchmark module's teardown
+    at the end), in this process: the timed calls' seconds."""
+    module, cls, method = name.rsplit(".", 2)
+    found = importlib.import_module(f"benchmarks.{module}")
+    bench, times = getattr(found, cls)(), []
+    try:
+        for i in range(warm + timed):
+            bench.setup(*params)
+            start = time.perf_counter()
+            getattr(bench, method)(*params)
+            if i >= warm:
+                times.append(time.perf_counter() - start)
+    finally:
+        getattr(found, "teardown", lambda *a: None)(*params)
+    return times
+
+
+def calls(name: str) -> tuple[int, int]:
+    """(warm-up, timed) calls per process: enough for a steady median in a few seconds."""
+    return (2, 25) if "filter_bank" in name else (1, 5)
+
+
+def measure(root: Path, env: dict, name: str, params: tuple) -> float:
+    """The median of one process's timed calls of a point."""
+    warm, timed = calls(name)
+    done = subprocess.run([sys.executable, "-m", "bench_lib.measure.modes", "--child", name, json.dumps(list(params)),
+                           str(warm), str(timed)], cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"{name}{params}: {(done.stderr.strip().splitlines() or ['failed'])[-1]}")
+    return statistics.median(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def interval(ratios: list[float]) -> protocol.Interval:
+    """Geometric mean of the rounds' ratios with its 95% t interval."""
+    return protocol.log_interval([math.log(r) for r in ratios])
+
+
+def equivalent(found: protocol.Interval, margin: float = MARGIN) -> bool:
+    return 1 - margin <= found.low and found.high <= 1 + margin
+
+
+def sitting(root: Path, rounds: int, todo=POINTS, say=print, one_engine: bool = False) -> dict:
+    """Every point both ways, ``rounds`` times, alternating which mode goes first.
+    ``one_engine``: in ``once``, only the cluster of the point's own engine is up (the other
+    engine's idle cluster is not), to tell its idle load apart from the mode itself."""
+    here = dict(os.environ)
+    base = {**allocator.without(here), **allocator.environment(here), "PYTHONPATH": str(root)}
+    base.pop(config.CLUSTERS, None)
+    times: dict = {(name, params): {"once": [], "per-point": []} for name, params in todo}
+    started = time.monotonic()
+    for r in range(rounds):
+        for mode in (("once", "per-point") if r % 2 == 0 else ("per-point", "once")):
+            if mode == "once":
+                groups = ([[p for p in todo if p[1][0] == e] for e in _run_clusters.ENGINES] if one_engine
+                          else [list(todo)])
+                for group in filter(None, groups):
+                    engines = sorted({p[1][0] for p in group}) if one_engine else list(_run_clusters.ENGINES)
+                    with tempfile.TemporaryDirectory() as folder:
+                        clusters = _run_clusters.Clusters(Path(folder), base, 2, engines)
+                        try:
+                            clusters.start()
+                            env = {**base, **clusters.environment(), "PARBENCH_ENGINES": "once"}
+                            for name, params in group:
+                                times[(name, params)]["once"].append(measure(root, env, name, params))
+                        finally:
+                            clusters.stop()
+            else:
+                env = {**base, "PARBENCH_ENGINES": "per-point"}
+                for name, params in todo:
+                    times[(name, params)]["per-point"].append(measure(root, env, name, params))
+        spent = time.monotonic() - started
+        say(f"[round {r + 1}/{rounds}] {spent / 60:.1f} min spent, ~{spent / (r + 1) * (rounds - r - 1) / 60:.1f} min left")
+    return times
+
+
+def records(times: dict, run: dict, one_engine: bool = False) -> list[dict]:
+    """One ``modes`` record per point: once / per-point with its interval, and the rounds
+    (``run``: machine, commit and run id)."""
+    out = []
+    for (name, params), both in times.items():
+        ratios = [a / b for a, b in zip(both["once"], both["per-point"])]
+        found = interval(ratios)
+        benchmark = name.rsplit(".", 1)[0]
+        names = ("backend", "n_workers", "variant", "filter_size" if "filter_bank" in name else "scaling")
+        out.append({**run, "engines": points.engines(), "kind": "modes", "one_engine": one_engine, "benchmark": name, "params": dict(zip(names, params)),
+                    "value": found.estimate, "ci": [found.low, found.high], "rounds": len(ratios),
+                    "margin": MARGIN, "equivalent": equivalent(found), "once_s": both["once"],
+                    "per_point_s": both["per-point"], "class": benchmark})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench_lib.measure.modes", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--machine", default=None, help="write the records to results/MACHINE/points.jsonl")
+    parser.add_argument("--one-engine", action="store_true",
+                        help="in once, only the point's own engine's cluster is up (tells the other's idle load apart)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="the points' n_workers (default 1 2)")
+    parser.add_argument("--child", nargs=4, metavar=("NAME", "PARAMS", "WARM", "TIMED"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        name, params, warm, timed = args.child
+        print(json.dumps(child(name, json.loads(params), int(warm), int(timed))))
+        return 0
+    root = Path(__file__).resolve().parents[2]
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()[:8]
+    run = {"machine": args.machine or "", "commit": commit,
+           "run": f"{commit}-modes-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}"}
+    todo = [p for p in POINTS if p[1][1] in args.workers]
+    times = sitting(root, args.rounds, todo, one_engine=args.one_engine)
+    found = records(times, run, args.one_engine)
+    for record in found:
+        low, high = record["ci"]
+        print(f"{record['benchmark']} {tuple(record['params'].values())}: once / per-point {record['value']:.3f} "
+              f"[{low:.3f}, {high:.3f}] {'within' if record['equivalent'] else 'NOT within'} +-{MARGIN:.0%}")
+    if args.machine:
+        for record in found:
+            points.write(record, root / "results" / args.machine / points.FILE)
+    return 0 if all(r["equivalent"] for r in found) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
