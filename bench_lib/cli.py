@@ -2,8 +2,7 @@
 
 ``run`` records this machine, prints its plan, runs each benchmark on the current checkout
 in this Python (``asv run -E existing:<python> --set-commit-hash HEAD``, saved as each
-ends: bench_lib.run.runner), appends the machine's metadata to
-the machine's record in ``results/<machine>/`` and publishes ``html/``.
+ends: bench_lib.run.runner), records the machine with the run and publishes ``html/``.
 """
 
 from __future__ import annotations
@@ -72,8 +71,7 @@ def preflight(root: Path, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # on use, as every subcommand (preflight)
-    from bench_lib.measure import windows
+    from bench_lib.measure import windows  # on use (see preflight)
     from bench_lib.results import ledger, points, sysinfo
     from bench_lib.run import costs, plan, runner
 
@@ -166,8 +164,7 @@ def run(args: argparse.Namespace) -> int:
 
 def publish(root: Path, results: Path | None = None, html_dir: Path | None = None) -> Path:
     """``asv publish``, then the vendored scripts and the scaling report (bench_lib.publish.site)."""
-    # on use, as every subcommand (preflight)
-    from bench_lib.publish import report as rep, site
+    from bench_lib.publish import report as rep, site  # on use (see preflight)
 
     extra, config = [], None
     if results or html_dir:  # a results folder elsewhere (tests): same config, other folders
@@ -190,8 +187,7 @@ def publish(root: Path, results: Path | None = None, html_dir: Path | None = Non
 
 def site_cmd(args: argparse.Namespace) -> int:
     """Rebuild html/ from results/ without running anything."""
-    # on use, as every subcommand (preflight)
-    from bench_lib.publish import site
+    from bench_lib.publish import site  # on use (see preflight)
 
     root = project_root()
     page = publish(root, Path(args.results).resolve() if args.results else None,
@@ -208,8 +204,7 @@ def site_cmd(args: argparse.Namespace) -> int:
 def compare_cmd(args: argparse.Namespace) -> int:
     """Exit 1 when a speedup fell by more than --factor, 3 when nothing did but the host,
     the method or a variant changed under some (bench_lib.publish.compare)."""
-    # on use, as every subcommand (preflight)
-    from bench_lib.publish import report as rep
+    from bench_lib.publish import report as rep  # on use (see preflight)
 
     results = Path(args.results) if args.results else project_root() / "results"
     try:
@@ -248,15 +243,14 @@ def compare_cmd(args: argparse.Namespace) -> int:
 def upgrade_cmd(args: argparse.Namespace) -> int:
     """Both engine stacks of asv's matrix, point by point in one session (bench_lib.run.upgrade):
     exit 1 where new / old lies wholly below 1 / --factor."""
-    # on use, as every subcommand (preflight)
-    from bench_lib.results import points, sysinfo
+    from bench_lib.results import points, sysinfo  # on use (see preflight)
     from bench_lib.run import upgrade
 
     root = project_root()
     if args.factor < 1:
         raise CLIError(f"--factor must be >= 1 (a drop to 1/factor fails), got {args.factor}")
+    machine = args.machine or config.machine() or sysinfo.default_machine_name()
     if args.recorded:
-        machine = args.machine or config.machine() or sysinfo.default_machine_name()
         return upgrade.print_recorded(root / "results" / machine / points.FILE, args.factor)
     try:
         old, new = upgrade.pick(upgrade.stacks(root), args.stacks)
@@ -270,15 +264,13 @@ def upgrade_cmd(args: argparse.Namespace) -> int:
     if not todo:
         raise CLIError(f"no point of {upgrade.BENCHMARK} matches --bench {args.bench!r}")
     commit = _git(root, "rev-parse", "HEAD")
-    machine = args.machine or config.machine() or sysinfo.default_machine_name()
     machine += "" if size == "full" else f"-{size}"
     folder = root / "results" / machine
     folder.mkdir(parents=True, exist_ok=True)
     run_id = f"{commit[:8]}-upgrade-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}"
     env = dict(os.environ, PARBENCH_POINTS=str(folder / points.FILE), PARBENCH_COMMIT=commit[:8],
                PARBENCH_MACHINE=machine)
-    print(f"parbench: upgrade check {run_id}: {len(todo)} points on {old.label} and {new.label}, alternating",
-          flush=True)
+    print(f"parbench: upgrade check {run_id}: {len(todo)} points on {old.label} and {new.label}, alternating", flush=True)
     try:
         outcomes = upgrade.check(old, new, todo, upgrade.runner(root, env, run_id),
                                  say=lambda line: print(line, flush=True))
@@ -294,8 +286,7 @@ def upgrade_cmd(args: argparse.Namespace) -> int:
 
 
 def info(args: argparse.Namespace) -> int:
-    # on use, as every subcommand (preflight)
-    from bench_lib import backends, workloads
+    from bench_lib import backends, workloads  # on use (see preflight)
     from bench_lib.results import sysinfo
 
     settings = {name: {"default": default, "meaning": meaning} for name, default, meaning in config.SETTINGS}
@@ -306,8 +297,7 @@ def info(args: argparse.Namespace) -> int:
 
 def model(args: argparse.Namespace) -> int:
     """Show, build, rebuild or clear the model_inference model cache."""
-    # on use, as every subcommand (preflight)
-    from bench_lib.workloads import models
+    from bench_lib.workloads import models  # on use (see preflight)
 
     try:
         models.command(wipe=args.clear, rebuild=args.rebuild, check=args.check)
@@ -318,8 +308,7 @@ def model(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace) -> int:
     """Print per workload: the verdict, then times, speedups and intervals (--wide: overheads)."""
-    # on use, as every subcommand (preflight)
-    from bench_lib.publish import findings, report as rep
+    from bench_lib.publish import findings, report as rep  # on use (see preflight)
 
     results = Path(args.results) if args.results else project_root() / "results"
     try:  # --json is the complete record: small-size series too

@@ -433,13 +433,13 @@ def run_split_table() -> list[str]:
 
     measuring = total["sampling_s"] + total["body_s"]
     wrapping = total["asv_s"] + total["setup_s"] + total["teardown_s"]
-    budget = f", under `--budget {line['budget_min']}`" if line.get("budget_min") else ""
+    budget = f", under `--budget {line['budget_min']:g}`" if line.get("budget_min") else ""
     return [f"Run `{run}` ({line.get('engines', 'per-point')} engines{budget}): {line['wall_s'] / 60:.0f} minutes "
             f"of wall time for {len(entries)} benchmarks. Sampling and the rest of the benchmark processes "
             f"(the protocol's rounds inside `track_*` calls, asv's calibration, imports) took "
             f"{measuring / 60:.0f} minutes ({measuring / (measuring + wrapping):.0%} of the split); asv's start and "
-            f"processes, setups and teardowns {wrapping / 60:.0f} ({wrapping / (measuring + wrapping):.0%}), "
-            f"of which engine starts {total['engine_s'] / 60:.1f}.", "",
+            f"processes, setups and teardowns {wrapping / 60:.0f} minutes ({wrapping / (measuring + wrapping):.0%}), "
+            f"of which engine starts {total['engine_s'] / 60:.1f} minutes.", "",
             "| benchmark class | combinations | minutes | asv's start, processes | setup (engine start) | sampling "
             "| rest of processes | teardown |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
             *[f"| {name} | {cells(r)}" for name, r in sorted(classes.items(), key=lambda kv: -kv[1]["took_s"])],
