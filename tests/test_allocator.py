@@ -13,7 +13,7 @@ from bench_lib.backends import allocator
 from bench_lib.measure import protocol, ratios
 
 PAGES_100_MIB = 100 * 2**20 // 4096  # 25,600
-PROBE = "from bench_lib import allocator; allocator.apply(); print(allocator.probe())"
+PROBE = "from bench_lib.backends import allocator; allocator.apply(); print(allocator.probe())"
 
 
 def probe_in_fresh_python(**env) -> int:
@@ -40,7 +40,8 @@ def test_the_fixed_discipline_keeps_it_through_the_environment_alone():
 
 ENGINE_PROBE = """
 import sys
-from bench_lib import allocator, backends
+from bench_lib import backends
+from bench_lib.backends import allocator
 with backends.get(sys.argv[1], 2) as engine:
     engine.warm(("numpy",))
     print(max(engine.map(allocator.probe, [100] * 4)))

@@ -159,7 +159,7 @@ def test_a_copy_that_fails_to_build_is_named(no_children_left):
 TRACKER_SCRIPT = r'''
 import gc, multiprocessing, os, sys
 from multiprocessing import resource_tracker
-from bench_lib import ceiling, protocol
+from bench_lib.measure import ceiling, protocol
 
 mode = sys.argv[1]
 if "spawn" in mode:  # filter_bank's copies spawned, each building its own inputs: fast

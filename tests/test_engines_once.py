@@ -212,7 +212,8 @@ def test_the_runs_clusters_are_gone_after_a_signal_to_the_cli(repo, signum):
 
 CHECK = r"""
 import json, sys
-from bench_lib import allocator, protocol
+from bench_lib.backends import allocator
+from bench_lib.measure import protocol
 pids = [int(p) for p in sys.argv[1:]]
 seen = {pid for pid, _ in protocol.Guard().snapshot()[0]}
 told_nothing = {pid for pid, _ in protocol.Guard(also=[]).snapshot()[0]}
