@@ -7,21 +7,19 @@ benchmark that reads the trace back (bench_lib.measure.timeline)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bench_lib import config
 from bench_lib.backends import trace
 from bench_lib.results import points, records
 
-if TYPE_CHECKING:  # a run is only handed in: the traces file stays below the engines
-    from bench_lib.measure import runs
-
 FILE = records.TRACES
 COLUMNS = ("pid", "thread", "submitted_s", "started_s", "input_s", "finished_s")
 
 
-def take(run: runs.Prepared) -> dict:
-    """One traced call of a warm ``run``, written to the run's traces file and returned."""
+def take(run) -> dict:
+    """One traced call of a warm ``run`` (a ``measure.runs.Prepared``, handed in: the traces
+    file imports nothing of the layer that measures), written to the run's traces file and
+    returned."""
     with trace.recording() as recorded_spans:
         run()
     n_workers = run.engine.n_workers
