@@ -8,7 +8,6 @@ it). Pages say what the figures mean; the figures themselves are never typed by 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import re
@@ -19,7 +18,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench_lib import workloads  # noqa: E402
 from bench_lib.publish import findings, forecast  # noqa: E402
 from bench_lib.results import asv_results, ledger, points, records, sysinfo  # noqa: E402
 from bench_lib.run import costs, upgrade  # noqa: E402
@@ -344,13 +342,19 @@ def hours(seconds: float) -> str:
     return costs.duration(seconds)
 
 
+def command_output(module: str, *args: str, **settings: str) -> str:
+    """What ``python -m module args`` prints here, with no user setting (PARBENCH_*) let in
+    but ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARBENCH_")}
+    done = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env={**env, **settings},
+                          capture_output=True, text=True, timeout=300, check=True)
+    return done.stdout
+
+
 def plan_at(cores: int) -> dict:
     """``python -m bench_lib.run.plan`` for ``cores`` physical cores, no user setting let in."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PARBENCH_")}
-    env.update(PARBENCH_PLAN_CORES=str(cores), PARBENCH_MAX_WORKERS=str(cores))
-    done = subprocess.run([sys.executable, "-m", "bench_lib.run.plan", PLAN_MACHINE], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300, check=True)
-    return json.loads(done.stdout)
+    return json.loads(command_output("bench_lib.run.plan", PLAN_MACHINE, PARBENCH_PLAN_CORES=str(cores),
+                                     PARBENCH_MAX_WORKERS=str(cores)))
 
 
 def plan_table() -> list[str]:
@@ -454,25 +458,15 @@ MISS_BEGIN, MISS_END = "<!-- forecast-miss: python docs/generate.py -->", "<!-- 
 
 def forecast_test_block() -> list[str]:
     """The forecast of 2 workers from 1 on the plan's series, as the command prints it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PARBENCH_")}
-    done = subprocess.run([sys.executable, "-m", "bench_lib", *FORECAST_COMMAND.split()[3:]], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300, check=True)
-    return ["```sh", FORECAST_COMMAND, "```", "", "```text", done.stdout.rstrip("\n"), "```"]
+    out = command_output("bench_lib", *FORECAST_COMMAND.split()[3:])
+    return ["```sh", FORECAST_COMMAND, "```", "", "```text", out.rstrip("\n"), "```"]
 
 
-def forecast_errors(machine, ceilings_to: int | None = None, probes: bool = True) -> dict[str, list[tuple]]:
-    """{workload: [(error, inside its interval)]} of the forecast of 2 workers from 1;
-    ``probes=False``: the thread pools' GIL and lock shares left out (``s`` = 0)."""
-    out: dict[str, list[tuple]] = {}
-    for workload in workloads.names():
-        terms = forecast.terms(machine, workload, 1, ceilings_to)
-        if not probes:
-            terms = dataclasses.replace(terms, gil_share=None, lock_share=None)
-        for backend in sorted({k[0] for k in terms.times} - {"serial"}):
-            f = forecast.forecast(terms, workload, backend, 2, 1, forecast.engine(backend, 2))
-            if f.error is not None:
-                out.setdefault(workload, []).append((f.error, f.speedup_ci[0] <= f.measured_speedup <= f.speedup_ci[1]))
-    return out
+def forecast_errors(machine, ceilings_to: int | None = None, probes: bool = True) -> dict[str, list]:
+    """{workload: its forecasts of 2 workers from 1 that have a measurement to miss}."""
+    found = {w: [f for f in fs if f.error is not None]
+             for w, fs in forecast.table(machine, 2, 1, ceilings_to, probes).items()}
+    return {w: fs for w, fs in found.items() if fs}
 
 
 def forecast_miss_table() -> list[str]:
@@ -489,23 +483,20 @@ def forecast_miss_table() -> list[str]:
         if not flat[0]:
             continue
 
-        def cell(rows: list[tuple]) -> str:
-            return (f"{statistics.median(abs(e) for e, _ in rows):.1%} ({sum(i for _, i in rows)} of {len(rows)})"
+        def cell(rows: list) -> str:
+            return (f"{statistics.median(abs(f.error) for f in rows):.1%} ({sum(f.inside for f in rows)} of {len(rows)})"
                     if rows else "–")
 
-        ranges = ", ".join(f"{w} {min(e for e, _ in rows):+.0%}..{max(e for e, _ in rows):+.0%}"
+        ranges = ", ".join(f"{w} {min(f.error for f in rows):+.0%}..{max(f.error for f in rows):+.0%}"
                            for w, rows in ways[0].items())
         out.append(f"| {machine.name} | {len(flat[0])} | {cell(flat[0])} | {cell(flat[1])} | "
-                   f"{statistics.median(abs(e) for e, _ in flat[2]):.1%} | {ranges} |")
+                   f"{statistics.median(abs(f.error) for f in flat[2]):.1%} | {ranges} |")
     return out
 
 
 def findings_table() -> list[str]:
     """The README's findings: ``report --summary --markdown`` on the committed results."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PARBENCH_")}
-    done = subprocess.run([sys.executable, "-m", "bench_lib", "report", "--summary", "--markdown"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=300, check=True)
-    return done.stdout.rstrip("\n").splitlines()
+    return command_output("bench_lib", "report", "--summary", "--markdown").rstrip("\n").splitlines()
 
 
 REGIONS = {"README.md": [(findings.BEGIN, findings.END, findings_table), (PLAN_BEGIN, PLAN_END, plan_table)],

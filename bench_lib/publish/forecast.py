@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,6 +70,11 @@ class Forecast:
         if self.speedup is None or self.measured_speedup is None:
             return None
         return self.speedup / self.measured_speedup - 1
+
+    @property
+    def inside(self) -> bool:
+        """The measured speedup lies inside the forecast's interval (with an error to have one)."""
+        return self.error is not None and self.speedup_ci[0] <= self.measured_speedup <= self.speedup_ci[1]
 
 
 # -- the model's terms ------------------------------------------------------------------------
@@ -244,10 +250,14 @@ def forecast(t: Terms, workload: str, backend: str, n: int, fitted: int, kind: E
     return out
 
 
-def table(machine: Machine, n: int, fitted: int, ceilings_to: int | None = None) -> dict[str, list[Forecast]]:
+def table(machine: Machine, n: int, fitted: int, ceilings_to: int | None = None,
+          probes: bool = True) -> dict[str, list[Forecast]]:
+    """Every workload's forecasts; ``probes=False``: as if GilHeld and LockHeld never ran (s = 0)."""
     out = {}
     for workload in workloads.names():
         t = terms(machine, workload, fitted, ceilings_to)
+        if not probes:
+            t = dataclasses.replace(t, gil_share=None, lock_share=None)
         names = sorted({k[0] for k in t.times} - {"serial"})
         if names:
             out[workload] = [forecast(t, workload, b, n, fitted, engine(b, n)) for b in names]
@@ -299,7 +309,7 @@ def render(machine: Machine, forecasts: dict[str, list[Forecast]], n: int, fitte
             used.update(f.notes)
             if f.error is not None:
                 errors.append(abs(f.error))
-                inside += f.speedup_ci[0] <= f.measured_speedup <= f.speedup_ci[1]
+                inside += f.inside
     lines.append("\ninterval: the forecast at every corner of its inputs' intervals (asv's 99% of each time, the "
                  "ceiling's 95% where recorded)\nerror: forecast / measured speedup - 1; the measurement is never fitted")
     lines.extend(f"{note}: {NOTES[note]}" for note in NOTES if note in used)
