@@ -9,6 +9,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.parbench-installed
+TEST_WORKERS ?= 2
 RUN_ARGS := $(if $(QUICK),--quick) $(if $(BENCH),--bench '$(BENCH)')
 
 # Debian packages the tests drive: headless Chromium and its WebDriver (tests/test_site.py),
@@ -38,8 +39,10 @@ $(STAMP): pyproject.toml constraints.txt
 bench: setup
 	$(BIN)/python -m bench_lib run $(RUN_ARGS)
 
+# Two pytest workers (pytest-xdist); a test marked alone gets the machine to itself
+# (tests/conftest.py). TEST_WORKERS=0: one process, in file order.
 test: setup system
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(ARGS)
 
 # The docs pages whose figures come from results/ (tests/test_docs.py checks they are current),
 # and the README's picture of the report page (Chromium: make test installs it).

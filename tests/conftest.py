@@ -1,12 +1,61 @@
 """Tests run at the small size, with engines started for real on this machine."""
 
+import contextlib
+import fcntl
 import os
+import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("PARBENCH_SIZE", "small")
 
 import psutil  # noqa: E402
 import pytest  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "alone: needs the machine to itself (the load guard, timed shapes); "
+                                       "under make test's two workers, the other one waits")
+
+
+@contextlib.contextmanager
+def machine_share(alone: bool, folder: Path | None):
+    """The machine shared by ``make test``'s two workers (pytest-xdist): every test holds it
+    shared, one marked ``alone`` holds it whole -- the other worker finishes its test and
+    starts none until it is done. A turnstile lock first, so an ``alone`` test waiting is
+    not passed by the other worker's next tests (a writer-first readers-writer lock of two
+    flock files). Without workers (``folder`` None) there is no one to wait for."""
+    if folder is None:
+        yield
+        return
+    folder.mkdir(exist_ok=True)
+    with open(folder / "turnstile", "a") as turnstile, open(folder / "machine", "a") as machine:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(machine, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        finally:
+            if not alone:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(machine, fcntl.LOCK_UN)
+            if alone:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
+
+
+def share_folder(environ=os.environ) -> Path | None:
+    """The lock files of this run's workers (xdist names the run in each worker's environment)."""
+    run = environ.get("PYTEST_XDIST_TESTRUNUID")
+    return Path(tempfile.gettempdir()) / f"parbench-tests-{run}" if run else None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Around a test's whole protocol: its setup, including module fixtures it starts
+    (a Ray runtime), its call and its teardown."""
+    with machine_share(item.get_closest_marker("alone") is not None, share_folder()):
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -134,6 +134,7 @@ def _run(repo, mark, machine, *args, engines="once"):
     return run, watch, out
 
 
+@pytest.mark.alone  # compares the two modes' times
 def test_both_modes_measure_the_same_points_and_only_per_point_starts_engines_in_asvs_processes(repo):
     """Ray's and Dask's filter bank at 1 and 2 workers under both modes: every point is
     measured, the two modes' times agree within a loose factor at this small size, the
@@ -256,6 +257,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.alone
 def test_a_point_on_the_runs_cluster_gets_exactly_its_workers(tmp_path):
     """Two tasks of 0.5 s on the run's two-worker clusters: at n_workers=1 they take turns
     (>= 1 s), at 2 they overlap (< 1 s): Ray's reservation and Dask's pinning hold n_workers.
@@ -282,12 +284,13 @@ def test_a_point_on_the_runs_cluster_gets_exactly_its_workers(tmp_path):
             assert env.get("OMP_NUM_THREADS") == "1" and env.get("OPENBLAS_NUM_THREADS") == "1", env
 
 
-def test_a_speedup_group_is_measured_in_one_process_without_the_runs_clusters(repo):
+def test_a_speedup_group_is_measured_in_one_process_without_the_runs_clusters(repo, monkeypatch):
     """The protocol's rounds (``ratios.speedups``) measure every backend of the speedup
     group in one process, interleaved: a run cluster there would idle beside the other
     arms, so none is started; the group's engines start once in that process."""
     import json
 
+    monkeypatch.setenv("PARBENCH_POINT_CAP_S", "1")  # where the rounds run, not how precise they get
     mark = uuid.uuid4().hex
     run, seen, out = _run(repo, mark, "ci-once-ratios", "--bench",
                           r"scaling\.Ratios\.track_speedup\('filter_bank', '(ray|dask)'")

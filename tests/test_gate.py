@@ -133,6 +133,7 @@ def slowed():
     backends._REGISTRY.pop("slowed-threads", None)
 
 
+@pytest.mark.alone
 def test_real_a_a_passes_and_a_slowed_backend_is_caught(slowed, no_children_left):
     # The real foreign-load guard, as a run uses it: with NoGuard a burst of load from a
     # process outside the test (an engine of an earlier test winding down) once read as a

@@ -37,6 +37,7 @@ def _held_in_c() -> int:
     (_python, 0.65, 1.0),
     (_held_in_c, 0.65, 1.0),
 ], ids=["sleep-releases", "python-holds", "c-call-holds"])
+@pytest.mark.alone
 def test_a_real_run_gets_the_share_it_was_built_with(fn, low, high):
     """Built as 0 or 1; this VM's core speed drifts +-20% within a second (the probe's rate
     beside a sleeping thread ranged 15-42 M/s), so the bounds leave that much room."""
@@ -133,6 +134,7 @@ def test_probed_calls_the_probe_once_per_count_and_measure_hands_it_to_every_pro
     assert probes == [mine] * 3 * 3  # idle before, the run, idle after: every round
 
 
+@pytest.mark.alone
 def test_a_real_run_inside_a_lock_is_held_for_a_probe_through_that_lock():
     """By construction: the run sleeps (the GIL released: a pure-Python probe counts freely,
     as for sleep-releases above) while holding a lock, which a probe taking the same lock

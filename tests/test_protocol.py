@@ -228,6 +228,7 @@ def hog():
     os.kill(pid, signal.SIGKILL)
 
 
+@pytest.mark.alone
 def test_guard_sees_a_cpu_hog_outside_the_run_and_not_its_own_children(hog):
     guard = p.Guard()
     before = guard.snapshot()
@@ -249,6 +250,7 @@ def test_guard_sees_a_cpu_hog_outside_the_run_and_not_its_own_children(hog):
     assert own.foreign_cores < load.foreign_cores - 0.5
 
 
+@pytest.mark.alone
 def test_measure_discards_samples_taken_beside_a_hog_and_says_so(hog):
     out = p.measure({"a": lambda: time.sleep(0.1), "b": lambda: time.sleep(0.05)}, "a",
                     guard=p.Guard(), retries=2, min_rounds=2, max_rounds=2)
@@ -477,6 +479,7 @@ def test_measure_stops_at_exactly_the_target_and_exactly_the_cap():
     assert out.rounds == 3 and out.stopped == "time cap"
 
 
+@pytest.mark.alone
 def test_guard_of_another_root_counts_this_process_as_foreign_and_its_root_tree_as_own(hog):
     busy_grandchild = subprocess.Popen(["sh", "-c", f"{sys.executable} -c 'while True: pass'; true"],
                                        start_new_session=True)
@@ -519,6 +522,7 @@ def test_guard_snapshot_adds_user_and_system_time(tmp_path):
     assert cpu == pytest.approx((utime + stime) / ticks, abs=0.02)
 
 
+@pytest.mark.alone
 def test_real_guard_counts_grandchildren_as_own():
     """A busy grandchild (under a shell child) is the run's own work: with nothing else
     busy, the guard sees almost no foreign load. Needs a quiet machine: not under mutmut."""

@@ -159,6 +159,7 @@ def test_a_signal_to_the_cli_alone_stops_every_process_of_the_run_and_keeps_what
     assert list(results) == ["convolve2d.Convolve2D.time_convolve2d"]  # finished before the signal: kept
 
 
+@pytest.mark.alone
 def test_no_orphan_of_a_benchmark_process_lives_five_seconds(repo):
     """Each benchmark process ends with ``os._exit``; Ray's agents it started outlived it
     by a minute, loading the next points. They stay in asv's session (asv is its leader):
@@ -211,6 +212,7 @@ def _live(proc) -> bool:
         return False
 
 
+@pytest.mark.alone
 def test_asvs_own_samples_are_watched_and_a_hog_beside_them_is_recorded_and_marked(repo, monkeypatch):
     """asv times ``time_*`` samples itself; each combination's load window (setup to
     teardown) goes to points.jsonl, the run's summary counts the loud ones and the report
