@@ -130,8 +130,8 @@ The cost is memory: each process keeps its largest heap until it exits.
 
 def allocator_page() -> str:
     parts = [ALLOCATOR_INTRO]
-    for name, records in series():
-        malloc, widths, faults = malloc_table(records), half_width_table(records), faults_table(records)
+    for name, found in series():
+        malloc, widths, faults = malloc_table(found), half_width_table(found), faults_table(found)
         parts.append(f"## {name}\n")
         if malloc:
             parts.append("### What your loop pays under glibc's default\n\nThe same serial loop in two processes, "
@@ -149,28 +149,38 @@ def allocator_page() -> str:
     return "\n".join(parts)
 
 
-def agreement_rows(records: list[dict]) -> list[str]:
-    """Each pair of runs of one commit (an A/A pair): how far their speedups agree. A speedup
-    agrees when the two values lie within 5% or their 95% intervals overlap (compare's rule)."""
-    # an upgrade check's two stacks share a commit but not their engines: not an A/A pair
-    speedups = [r for r in records if r.get("kind") == "speedup" and r.get("ci") and r.get("run")
-                and "-upgrade-" not in r["run"]]
+def speedup_records(records: list[dict]) -> list[dict]:
+    """The speedups of a series' runs, with their intervals; an upgrade check's two stacks
+    share a commit but not their engines, so their runs are left out of A/A pairs."""
+    return [r for r in records if r.get("kind") == "speedup" and r.get("ci") and r.get("run")
+            and "-upgrade-" not in r["run"]]
+
+
+def by_point(speedups: list[dict], run: str) -> dict[tuple, dict]:
+    return {(r["workload"], r["backend"], r["n_workers"]): r for r in speedups if r["run"] == run}
+
+
+def aa_pairs(speedups: list[dict]) -> list[tuple[str, str]]:
+    """Each pair of runs of one commit with speedups in both (an A/A pair), in run order."""
     runs = runs_in_order(speedups)
+    return [(first, second) for i, first in enumerate(runs) for second in runs[i + 1:]
+            if first.split("-")[0] == second.split("-")[0]
+            and set(by_point(speedups, first)) & set(by_point(speedups, second))]
+
+
+def agreement_rows(records: list[dict]) -> list[str]:
+    """Each A/A pair: how far their speedups agree. A speedup agrees when the two values lie
+    within 5% or their 95% intervals overlap (compare's rule)."""
+    speedups = speedup_records(records)
     out = []
-    for i, first in enumerate(runs):
-        for second in runs[i + 1:]:
-            if first.split("-")[0] != second.split("-")[0]:
-                continue
-            a = {(r["workload"], r["backend"], r["n_workers"]): r for r in speedups if r["run"] == first}
-            b = {(r["workload"], r["backend"], r["n_workers"]): r for r in speedups if r["run"] == second}
-            both = sorted(set(a) & set(b))
-            if not both:
-                continue
-            diffs = [abs(b[k]["value"] / a[k]["value"] - 1) for k in both]
-            overlap = [a[k]["ci"][0] <= b[k]["ci"][1] and b[k]["ci"][0] <= a[k]["ci"][1] for k in both]
-            agree = sum(d <= 0.05 or o for d, o in zip(diffs, overlap))
-            out.append(f"| {first} | {second} | {len(both)} | {agree} ({agree / len(both):.0%}) "
-                       f"| {sum(d <= 0.05 for d in diffs)} | {median(diffs):.1%} | {max(diffs):.1%} |")
+    for first, second in aa_pairs(speedups):
+        a, b = by_point(speedups, first), by_point(speedups, second)
+        both = sorted(set(a) & set(b))
+        diffs = [abs(b[k]["value"] / a[k]["value"] - 1) for k in both]
+        overlap = [a[k]["ci"][0] <= b[k]["ci"][1] and b[k]["ci"][0] <= a[k]["ci"][1] for k in both]
+        agree = sum(d <= 0.05 or o for d, o in zip(diffs, overlap))
+        out.append(f"| {first} | {second} | {len(both)} | {agree} ({agree / len(both):.0%}) "
+                   f"| {sum(d <= 0.05 for d in diffs)} | {median(diffs):.1%} | {max(diffs):.1%} |")
     return out
 
 
@@ -189,12 +199,77 @@ run. Pairs of different commits are not A/A pairs and are left out.
 
 def agreement_page() -> str:
     parts = [AGREEMENT_INTRO]
-    for name, records in series():
-        rows = agreement_rows(records)
+    for name, found in series():
+        rows = agreement_rows(found)
         if rows:
             parts.append(f"## {name}\n\n| first run | second run | speedups in both | agree | within 5% "
                          "| median difference | largest |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
     return "\n".join(parts)
+
+
+# docs/validation.md: each A/A pair, and the pair a day of the host apart, as the results give them.
+AA_BEGIN, AA_END = "<!-- aa-pairs: python docs/generate.py -->", "<!-- /aa-pairs -->"
+DAY_BEGIN, DAY_END = "<!-- day-pair: python docs/generate.py -->", "<!-- /day-pair -->"
+TIES_BEGIN, TIES_END = "<!-- tie-stability: python docs/generate.py -->", "<!-- /tie-stability -->"
+DAY_PAIR = ("vm-2core-24gb-xeon", "92370b79-20261202T025611", "0ea1de8f-20261202T100241")
+
+
+def run_rows(speedups: list[dict], runs: tuple[str, ...]) -> list[str]:
+    """Each run's wall time and its speedups' precision and load."""
+    out = ["| run | minutes | speedups | precise (±3%) | rounds | median half-width | samples retaken "
+           "| kept beside foreign load |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for run in runs:
+        found = [r for r in speedups if r["run"] == run]
+        widths = [(r["ci"][1] - r["ci"][0]) / 2 / r["value"] for r in found]
+        rounds = [r["pairs"] for r in found]
+        out.append(f"| {run} | {run_line(run)['wall_s'] / 60:.0f} | {len(found)} | {sum(bool(r.get('precise')) for r in found)} "
+                   f"| {min(rounds)}-{max(rounds)} | {median(widths):.1%} | {sum(r.get('discarded', 0) for r in found)} "
+                   f"| {sum(not r.get('quiet', True) for r in found)} |")
+    return out
+
+
+def compare_block(first: str, second: str) -> list[str]:
+    """``compare FIRST SECOND --factor 1.2`` as it prints here, with its exit status when it
+    is not 0 (3: the host changed between the runs)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARBENCH_")}
+    done = subprocess.run([sys.executable, "-m", "bench_lib", "compare", first, second, "--factor", "1.2"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+    if done.returncode not in (0, 3):
+        raise RuntimeError(f"compare {first} {second}: {done.stderr.strip()}")
+    status = [f"(exit status {done.returncode})"] if done.returncode else []
+    return ["```sh", f".venv/bin/python -m bench_lib compare {first} {second} --factor 1.2", "```", "", "```",
+            *done.stdout.rstrip("\n").splitlines(), *status, "```"]
+
+
+def aa_sections() -> list[str]:
+    """Every A/A pair of every series: its runs' table and what compare says of them."""
+    out = []
+    for name, found in series():
+        speedups = speedup_records(found)
+        for first, second in aa_pairs(speedups):
+            out += [f"### {name}: `{first}` and `{second}`", "", *run_rows(speedups, (first, second)), "",
+                    *compare_block(first, second), ""]
+    return out[:-1]
+
+
+def day_section() -> list[str]:
+    """The pair a day of the host apart: its runs, how much shorter every serial baseline
+    became, and what compare says."""
+    machine, first, second = DAY_PAIR
+    speedups = speedup_records(points.read(RESULTS / machine / points.FILE)[0])
+    a, b = by_point(speedups, first), by_point(speedups, second)
+    shorter = [a[k]["other_time_s"] / b[k]["other_time_s"] for k in set(a) & set(b)]
+    return [*run_rows(speedups, (first, second)), "",
+            f"The second run's serial baselines are {min(shorter):.2f}x to {max(shorter):.2f}x shorter than the "
+            "first's, for the same code.", "", *compare_block(first, second)]
+
+
+def tie_stability_block() -> list[str]:
+    """What ``docs/tie_stability.py`` prints (the recommendations from part of the rounds)."""
+    done = subprocess.run([sys.executable, str(ROOT / "docs" / "tie_stability.py")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, check=True)
+    return ["```sh", ".venv/bin/python docs/tie_stability.py", "```", "", "```",
+            *done.stdout.rstrip("\n").splitlines(), "```"]
 
 
 UPGRADE_INTRO = """\
@@ -502,7 +577,9 @@ def findings_table() -> list[str]:
 REGIONS = {"README.md": [(findings.BEGIN, findings.END, findings_table), (PLAN_BEGIN, PLAN_END, plan_table)],
            "docs/forecast.md": [(START_BEGIN, START_END, start_fits_table), (FORECAST_BEGIN, FORECAST_END, forecast_test_block),
                                 (MISS_BEGIN, MISS_END, forecast_miss_table)],
-           "docs/running.md": [(SPLIT_BEGIN, SPLIT_END, run_split_table)]}
+           "docs/running.md": [(SPLIT_BEGIN, SPLIT_END, run_split_table)],
+           "docs/validation.md": [(AA_BEGIN, AA_END, aa_sections), (DAY_BEGIN, DAY_END, day_section),
+                                  (TIES_BEGIN, TIES_END, tie_stability_block)]}
 
 # Figures inside a sentence: <!-- fig:NAME ARGS -->value<!-- /fig -->, the value written here.
 FIGURE = re.compile(r"(<!-- fig:(\w+)((?: [\w.:-]+)*) -->)(.*?)(<!-- /fig -->)", re.S)

@@ -5,7 +5,6 @@ quarters and all of every speedup's paired rounds (at least 3), and how many of 
 workloads it names the same in both runs. Then the same with ties told apart by the paired
 ratio of two backends' times where they shared their rounds (else their two intervals
 combined), instead of overlapping intervals. Run from the checkout: .venv/bin/python docs/tie_stability.py"""
-import json
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench_lib.measure import protocol
 from bench_lib.publish import compare  # noqa: E402
+from bench_lib.results import points  # noqa: E402
 
 PAIRS = {"vm-2core-24gb-xeon": [("42cc5ba5-20261130T163600", "42cc5ba5-20261130T172235")],
          "vm-2core-24gb-epyc": [("7890cffe-20261203T142323", "7890cffe-20261203T151143")]}
@@ -22,8 +22,7 @@ SHARES = (0.25, 0.5, 0.75, 1.0)
 def speedups(machine: str, run: str, share: float) -> dict[str, list[dict]]:
     """workload -> its speedup records of ``run``, their interval from the first rounds only."""
     out: dict[str, list[dict]] = {}
-    for line in (ROOT / "results" / machine / "points.jsonl").read_text().splitlines():
-        p = json.loads(line)
+    for p in points.read(ROOT / "results" / machine / points.FILE)[0]:
         if p.get("kind") != "speedup" or p.get("run") != run:
             continue
         top, bottom = p["samples_s"]["top"], p["samples_s"]["bottom"]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_lib import backends, cli, config, workloads
+from bench_lib import backends, config, workloads
 from bench_lib.workloads import volume_gaussian
 import asv_classes
 import unsupported

@@ -3,7 +3,6 @@ and real processes -- never a timing threshold (speed is measured by asv, not he
 
 import json
 import math
-import os
 import shutil
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import numpy as np
 import pytest
 
 from bench_lib import backends, workloads
-from bench_lib.measure import ceiling, overhead, protocol, ratios
+from bench_lib.measure import overhead, protocol, ratios
 from bench_lib.publish import report
 from bench_lib.results import points
 

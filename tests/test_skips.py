@@ -14,7 +14,7 @@ import pytest
 import asv_classes
 import unsupported
 
-from bench_lib import backends, cli, workloads
+from bench_lib import backends, workloads
 from bench_lib.measure import overhead
 
 ROOT = Path(__file__).resolve().parent.parent

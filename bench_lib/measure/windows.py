@@ -16,6 +16,7 @@ the points (a file of its own, so no reader of points mistakes it for a point).
 
 from __future__ import annotations
 
+import os
 import time
 
 from bench_lib import config
