@@ -163,9 +163,9 @@ def by_point(speedups: list[dict], run: str) -> dict[tuple, dict]:
 def aa_pairs(speedups: list[dict]) -> list[tuple[str, str]]:
     """Each pair of runs of one commit with speedups in both (an A/A pair), in run order."""
     runs = runs_in_order(speedups)
+    measured = {run: set(by_point(speedups, run)) for run in runs}
     return [(first, second) for i, first in enumerate(runs) for second in runs[i + 1:]
-            if first.split("-")[0] == second.split("-")[0]
-            and set(by_point(speedups, first)) & set(by_point(speedups, second))]
+            if first.split("-")[0] == second.split("-")[0] and measured[first] & measured[second]]
 
 
 def agreement_rows(records: list[dict]) -> list[str]:
@@ -207,6 +207,17 @@ def agreement_page() -> str:
     return "\n".join(parts)
 
 
+def run_here(*argv: str, ok: tuple[int, ...] = (0,), **settings: str) -> subprocess.CompletedProcess:
+    """``python argv`` in the checkout with no user setting (PARBENCH_*) let in but
+    ``settings``; an exit status outside ``ok`` raises, with what it printed to stderr."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARBENCH_")}
+    done = subprocess.run([sys.executable, *argv], cwd=ROOT, env={**env, **settings}, capture_output=True,
+                          text=True, timeout=300)
+    if done.returncode not in ok:
+        raise RuntimeError(f"python {' '.join(argv)}: exit status {done.returncode}: {done.stderr.strip()}")
+    return done
+
+
 # docs/validation.md: each A/A pair, and the pair a day of the host apart, as the results give them.
 AA_BEGIN, AA_END = "<!-- aa-pairs: python docs/generate.py -->", "<!-- /aa-pairs -->"
 DAY_BEGIN, DAY_END = "<!-- day-pair: python docs/generate.py -->", "<!-- /day-pair -->"
@@ -231,11 +242,7 @@ def run_rows(speedups: list[dict], runs: tuple[str, ...]) -> list[str]:
 def compare_block(first: str, second: str) -> list[str]:
     """``compare FIRST SECOND --factor 1.2`` as it prints here, with its exit status when it
     is not 0 (3: the host changed between the runs)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PARBENCH_")}
-    done = subprocess.run([sys.executable, "-m", "bench_lib", "compare", first, second, "--factor", "1.2"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=300)
-    if done.returncode not in (0, 3):
-        raise RuntimeError(f"compare {first} {second}: {done.stderr.strip()}")
+    done = run_here("-m", "bench_lib", "compare", first, second, "--factor", "1.2", ok=(0, 3))
     status = [f"(exit status {done.returncode})"] if done.returncode else []
     return ["```sh", f".venv/bin/python -m bench_lib compare {first} {second} --factor 1.2", "```", "", "```",
             *done.stdout.rstrip("\n").splitlines(), *status, "```"]
@@ -266,8 +273,7 @@ def day_section() -> list[str]:
 
 def tie_stability_block() -> list[str]:
     """What ``docs/tie_stability.py`` prints (the recommendations from part of the rounds)."""
-    done = subprocess.run([sys.executable, str(ROOT / "docs" / "tie_stability.py")], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, check=True)
+    done = run_here(str(ROOT / "docs" / "tie_stability.py"))
     return ["```sh", ".venv/bin/python docs/tie_stability.py", "```", "", "```",
             *done.stdout.rstrip("\n").splitlines(), "```"]
 
@@ -420,10 +426,7 @@ def hours(seconds: float) -> str:
 def command_output(module: str, *args: str, **settings: str) -> str:
     """What ``python -m module args`` prints here, with no user setting (PARBENCH_*) let in
     but ``settings``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PARBENCH_")}
-    done = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env={**env, **settings},
-                          capture_output=True, text=True, timeout=300, check=True)
-    return done.stdout
+    return run_here("-m", module, *args, **settings).stdout
 
 
 def plan_at(cores: int) -> dict:
