@@ -41,6 +41,11 @@ from bench_lib.backends.dask import _worker_memory
 from bench_lib.backends.ray import MARKER, _object_store_bytes, end_runtime
 
 START_TIMEOUT = 90.0  # s for a cluster to answer: Ray takes 2.5-7 s on an idle 2-core VM
+# Starts of Ray's head tried before giving up: ``ray start`` exits 1 when its raylet does not
+# register within Ray's own fixed 30 s (seen once on a loaded 2-core VM) or a port it was
+# given was taken meanwhile; a second start, on fresh ports, is cheaper than a lost run.
+RAY_STARTS = 2
+RAY_ATTEMPT = "PARBENCH_RAY_START"  # one token a start: what a failed start leaves is ended
 STOP_GRACE_S = 5.0
 ENGINES = ("ray", "dask")
 # Classes whose every point times an engine's start or first call on fresh workers: they
@@ -123,7 +128,7 @@ class Clusters:
         """Start the clusters and wait until each answers (or ``stopped()``: a signal came);
         returns :meth:`environment`."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        env = self._env()
+        env = self._started_env = self._env()
         try:
             if "ray" in self.engines:
                 self._start_ray(env)
@@ -162,8 +167,9 @@ class Clusters:
                "--object-store-memory", str(_object_store_bytes()), "--temp-dir", str(temp),
                "--disable-usage-stats", "--no-monitor", "--include-log-monitor", "false",
                *[x for item in ports.items() for x in item]]
-        self.roots["ray"] = self._spawn(cmd, {**env, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token},
-                                        "ray-start.log")
+        self._ray_attempt = secrets.token_hex(8)
+        self.roots["ray"] = self._spawn(cmd, {**env, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token,
+                                              RAY_ATTEMPT: self._ray_attempt}, "ray-start.log")
         self.info.update(ray=f"127.0.0.1:{port}", ray_token=token)
         self._ray_ready = temp / "ray_current_cluster"  # written by `ray start` once its node is up
 
@@ -176,12 +182,23 @@ class Clusters:
 
     def _wait(self, engine: str, stopped) -> None:
         proc, deadline = self.roots[engine], time.monotonic() + START_TIMEOUT
+        starts = 1
         while not stopped():
             if engine == "ray" and self._ray_ready.exists():
                 return
             if engine == "dask" and self._dask_file.exists():
                 self.info["dask"] = self._dask_file.read_text().strip()
                 return
+            if engine == "ray" and proc.poll() is not None and starts < RAY_STARTS:
+                starts += 1
+                with open(self.folder / "ray-start.log", "a") as out:
+                    out.write(f"\n[parbench] ray start exited with {proc.returncode}; start {starts} "
+                              f"of {RAY_STARTS}, on fresh ports\n")
+                # What the failed start left (a GCS, a raylet) carries its attempt's token.
+                processes.end(processes.marked(RAY_ATTEMPT, self._ray_attempt), 1.0)
+                self._start_ray(self._started_env)
+                proc, deadline = self.roots[engine], time.monotonic() + START_TIMEOUT
+                continue
             if proc.poll() is not None or time.monotonic() > deadline:
                 log = (self.folder / ("ray-start.log" if engine == "ray" else "dask-cluster.log"))
                 tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
