@@ -42,3 +42,19 @@ def test_a_sitting_at_small_size_runs_both_modes_in_alternating_order(monkeypatc
     both = times[modes.POINTS[0]]
     assert len(both["once"]) == len(both["per-point"]) == 2 and all(t > 0 for t in both["once"] + both["per-point"])
     assert said[-1].startswith("[round 2/2]")
+
+
+def test_a_sitting_refuses_a_series_of_another_cpu_and_writes_nothing(monkeypatch, capsys):
+    """A series is one kind of machine: the sitting says so in one line, exits 2, and neither
+    measures nor writes."""
+    from bench_lib.results import sysinfo
+
+    series = ROOT / "results" / "vm-2core-24gb-xeon"
+    before = (series / points.FILE).read_bytes()
+    monkeypatch.setattr(sysinfo, "cpu_model", lambda: "Made-up CPU 9000")
+    monkeypatch.setattr(modes, "sitting", lambda *a, **k: pytest.fail("measured on another CPU's series"))
+    assert modes.main(["--machine", "vm-2core-24gb-xeon", "--rounds", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "results/vm-2core-24gb-xeon holds runs on 'Intel(R) Xeon(R) Processor'" in err[0]
+    assert "'Made-up CPU 9000'" in err[0]
+    assert (series / points.FILE).read_bytes() == before

@@ -12,7 +12,8 @@ Each round gives each point one ratio once / per-point (the medians of its timed
 the rounds' log ratios give a t interval. The modes agree on a point when that whole 95%
 interval lies within ``1 +- MARGIN`` (an equivalence margin: overlap is not enough). The
 records go to the machine's points.jsonl (kind ``modes``), where docs/generate.py reads
-them.
+them. Exit status: 0 every point equivalent, 1 some point not, 2 ``--machine`` names a
+series of another CPU (nothing measured).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 from bench_lib import config
 from bench_lib.backends import allocator, _run_clusters
 from bench_lib.measure import protocol
-from bench_lib.results import points
+from bench_lib.results import points, sysinfo
 
 MARGIN = 0.05
 # (asv class, params) of warm-run figures: two workloads, the engines that join, 1 and 2 workers
@@ -148,6 +149,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(child(name, json.loads(params), int(warm), int(timed))))
         return 0
     root = Path(__file__).resolve().parents[2]
+    other = args.machine and sysinfo.other_cpu(root / "results" / args.machine, sysinfo.cpu_model())
+    if other:
+        print(f"python -m bench_lib.measure.modes: error: results/{args.machine} holds runs on {other!r} but this "
+              f"CPU is {sysinfo.cpu_model()!r}; pass this machine's series (`python -m bench_lib info`)", file=sys.stderr)
+        return 2
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()[:8]
     run = {"machine": args.machine or "", "commit": commit,
            "run": f"{commit}-modes-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}"}

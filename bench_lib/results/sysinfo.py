@@ -33,6 +33,14 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def other_cpu(folder: Path, cpu: str) -> str | None:
+    """The CPU model the series in ``folder`` was measured on, when it is not ``cpu``: a
+    series is one kind of machine, and another CPU's runs would mix into its figures."""
+    lines = read(folder)
+    recorded = lines[-1].get("cpu_model") if lines else None
+    return recorded if recorded and recorded != cpu else None
+
+
 def versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
     """Installed versions of ``names`` (None: not installed), from the packages' metadata:
     importing an engine to ask would cost seconds."""

@@ -32,9 +32,8 @@ from pathlib import Path
 from bench_lib.backends import allocator, _run_clusters
 from bench_lib.backends.processes import end, end_with_parent, GRACE_S, kill_group, RUN, session_processes, stop_marked
 from bench_lib.config import batch_s, point_cap_s, worker_counts
-from bench_lib.publish.report import machine_info
 from bench_lib.publish.site import config_for
-from bench_lib.results import points
+from bench_lib.results import points, sysinfo
 from bench_lib.results.ledger import load_rows, note, outcome, PHASES, replace_whole, result_path, split, split_line
 from bench_lib.run.costs import CAPPED, duration
 from bench_lib.run.feed import Feed, describe  # noqa: F401 (describe: re-exported)
@@ -61,8 +60,8 @@ def check_results_writable(results: Path) -> None:
 
 def check_same_cpu(folder: Path, cpu: str) -> None:
     """A series is one kind of machine: refuse to add runs of another CPU model to it."""
-    recorded = machine_info(folder).get("cpu_model")
-    if recorded and recorded != cpu:
+    recorded = sysinfo.other_cpu(folder, cpu)
+    if recorded:
         raise RunError(f"{folder} holds runs on {recorded!r} but this CPU is {cpu!r}: their figures "
                        "would mix in one series; pass another --machine (the default name carries the CPU)")
 
