@@ -334,23 +334,41 @@ the margin (an equivalence test, not an overlap of intervals).
 """
 
 
-def split_pair(folder: Path) -> list[str]:
-    """The newest two runs of one selection, one per engines mode: where each run's time
-    went (its ledger's split, summed over its benchmarks) and its wall time from sysinfo.
-    Not sampling is the wall less the samples: asv's processes, setups (engine starts),
-    teardowns, and in ``once`` the clusters' own start and stop."""
+def split_pairs(folder: Path) -> list[str]:
+    """For each selection run once per engines mode, its newest such pair: where each run's
+    time went (its ledger's split, summed over its benchmarks) and its wall time from
+    sysinfo. A selection is the set of combinations a run measured (benchmark and index:
+    ``once`` splits a benchmark into phases). Not sampling is the wall less the samples:
+    asv's processes, setups (engine starts), teardowns, and in ``once`` the clusters' own
+    start and stop."""
     runs = {r["run"]: r for r in sysinfo.read(folder) if r.get("run") and r.get("engines") and r.get("wall_s")}
     entries = [e for e in records.read(folder / ledger.LEDGER)[0] if e.get("split") and e["run"] in runs]
-    selection = {run: frozenset(e["benchmark"] for e in entries if e["run"] == run) for run in runs}
+    selection = {run: frozenset((e["benchmark"], i) for e in entries if e["run"] == run for i in e["indices"])
+                 for run in runs}
     newest: dict = {}
     for run in sorted(runs, key=lambda run: run.split("-")[-1]):
         newest[(selection[run], runs[run]["engines"])] = run
     pairs = [(newest.get((sel, "per-point")), newest.get((sel, "once"))) for sel in {k[0] for k in newest}]
-    pairs = [p for p in pairs if all(p) and selection[p[0]]]
-    if not pairs:
-        return []
-    old, new = max(pairs, key=lambda p: max(x.split("-")[-1] for x in p))
+    pairs = sorted((p for p in pairs if all(p) and selection[p[0]]), key=lambda p: max(x.split("-")[-1] for x in p))
+    out = []
+    for old, new in pairs:
+        backends = sorted({backend for e in entries if e["run"] == old for backend in entry_backends(folder, e)})
+        out.extend(split_table(runs, entries, old, new, selection[old], backends))
+    return out
 
+
+def entry_backends(folder: Path, entry: dict) -> set[str]:
+    """The backends of a ledger entry's combinations, from the grid its asv result file
+    holds for the benchmark (asv numbers a grid's combinations first parameter slowest)."""
+    grid = json.loads((folder / entry["file"]).read_text())["results"][entry["benchmark"]][1]
+    inner = 1
+    for values in grid[1:]:
+        inner *= len(values)
+    return {grid[0][i // inner].strip("'") for i in entry["indices"]}
+
+
+def split_table(runs: dict, entries: list[dict], old: str, new: str, chosen: frozenset,
+                backends: list[str]) -> list[str]:
     def parts(run: str) -> dict:
         mine = [e["split"] for e in entries if e["run"] == run]
         out = {key: sum(s.get(key, 0.0) for s in mine) for key in (*ledger.PARTS, "engine_s")}
@@ -359,7 +377,8 @@ def split_pair(folder: Path) -> list[str]:
         return out
 
     a, b = parts(old), parts(new)
-    rows = [("run", old, new), ("benchmarks", len(selection[old]), len(selection[new])),
+    classes = sorted({".".join(name.split(".")[:2]) for name, _ in chosen})
+    rows = [("run", old, new), ("combinations", len(chosen), len(chosen)),
             ("wall", f"{a['wall_s']:.0f} s", f"{b['wall_s']:.0f} s"),
             ("sampling (asv's samples)", f"{a['sampling_s']:.0f} s", f"{b['sampling_s']:.0f} s"),
             ("not sampling (wall less samples)", f"{a['not_sampling_s']:.0f} s", f"{b['not_sampling_s']:.0f} s"),
@@ -368,7 +387,8 @@ def split_pair(folder: Path) -> list[str]:
             ("of which asv's start and processes", f"{a['asv_s']:.0f} s", f"{b['asv_s']:.0f} s"),
             ("of which teardowns", f"{a['teardown_s']:.0f} s", f"{b['teardown_s']:.0f} s")]
     ratio = b["not_sampling_s"] / a["not_sampling_s"] if a["not_sampling_s"] > 0 else float("nan")
-    return [f"The same selection run once per mode in one sitting: not-sampling time once / per-point = "
+    return [f"### {len(chosen)} combinations of {', '.join(classes)} ({', '.join(backends)})", "",
+            f"Run once per mode in one sitting: not-sampling time once / per-point = "
             f"**{ratio:.2f}** ({'halved or better' if ratio <= 0.5 else 'not halved'}).", "",
             "| | per-point | once |", "| --- | ---: | ---: |",
             *[f"| {name} | {x} | {y} |" for name, x, y in rows], ""]
@@ -380,9 +400,9 @@ def modes_page() -> str:
         rows = [r for r in found if r.get("kind") == "modes"]
         for run in sorted({r["run"] for r in rows}, key=lambda run: run.split("-")[-1]):
             parts.extend(sitting_table(name, [r for r in rows if r["run"] == run]))
-        pair = split_pair(RESULTS / name)
-        if pair:
-            parts.append(f"## {name}: where a run's time goes, both modes\n\n" + "\n".join(pair))
+        pairs = split_pairs(RESULTS / name)
+        if pairs:
+            parts.append(f"## {name}: where a run's time goes, both modes\n\n" + "\n".join(pairs))
     if len(parts) == 1:
         parts.append("No comparison is recorded in a full-size series yet.\n")
     return "\n".join(parts)
@@ -393,10 +413,14 @@ def sitting_table(name: str, rows: list[dict]) -> list[str]:
     inside, margin = sum(r["equivalent"] for r in rows), rows[0]["margin"]
     up = ("only the point's own engine's cluster up in `once` (`--one-engine`)" if rows[0].get("one_engine")
           else "both clusters up for the whole sitting in `once`, as a run had them")
-    slower = sum(r["ci"][0] > 1 for r in rows)
+    slower, faster = sum(r["ci"][0] > 1 for r in rows), sum(r["ci"][1] < 1 for r in rows)
+    guarded = ("The load guard watched each process's timed calls: "
+               f"{sum(r['discarded'] for r in rows)} processes measured again beside foreign load or steal, "
+               f"{sum(r['noisy'] for r in rows)} kept beside it when the retries ran out." if "noisy" in rows[0]
+               else "This sitting ran before the load guard watched the sitting's processes.")
     out = [f"## {name}: sitting {rows[0]['run']}", "",
-           f"{up}. {inside} of {len(rows)} points equivalent within ±{margin:.0%}; {slower} slower under `once` "
-           "beyond noise (the whole interval above 1).", "",
+           f"{up}. {inside} of {len(rows)} points equivalent within ±{margin:.0%}; {slower} slower and {faster} "
+           f"faster under `once` beyond noise (the whole interval above or below 1). {guarded}", "",
            f"| benchmark | backend | n | variant | once s | per-point s | once / per-point [95%] | rounds "
            f"| within ±{margin:.0%} |", "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | --- |"]
     for r in sorted(rows, key=lambda r: (r["benchmark"], r["params"]["backend"], r["params"]["n_workers"])):

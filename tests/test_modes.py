@@ -58,3 +58,30 @@ def test_a_sitting_refuses_a_series_of_another_cpu_and_writes_nothing(monkeypatc
     assert len(err) == 1 and "results/vm-2core-24gb-xeon holds runs on 'Intel(R) Xeon(R) Processor'" in err[0]
     assert "'Made-up CPU 9000'" in err[0]
     assert (series / points.FILE).read_bytes() == before
+@pytest.mark.parametrize("quiet, discarded, noisy, median", [
+    ([True], 0, 0, 2.0),                       # the first process was quiet
+    ([False, False, True], 2, 0, 6.0),         # two retaken, the third kept
+    ([False, False, False, False], 3, 1, 8.0),  # retries (3) ran out: the fourth kept, noisy
+])
+def test_a_process_beside_load_is_measured_again(monkeypatch, quiet, discarded, noisy, median):
+    """The k-th process's timed calls are [k, 2k, 3k] s (median 2k); the guard's verdict
+    for each is given. Kept: the first quiet one, else the last."""
+    import json
+    import subprocess
+    import types
+
+    calls = []
+
+    def run(cmd, **kwargs):
+        k = len(calls) + 1
+        calls.append(cmd)
+        out = {"times": [k, 2.0 * k, 3.0 * k], "quiet": quiet[k - 1], "foreign_cores": 0.0, "steal": 0.0}
+        return types.SimpleNamespace(returncode=0, stdout="warming up\n" + json.dumps(out) + "\n", stderr="")
+
+    monkeypatch.setattr(subprocess, "run", run)
+    tally = {}
+    assert modes.measure(ROOT, {}, *modes.POINTS[0], tally) == median
+    assert len(calls) == len(quiet) and tally.get("discarded", 0) == discarded and tally.get("noisy", 0) == noisy
+    [record] = modes.records({modes.POINTS[0]: {"once": [1.0, 1.0], "per-point": [1.0, 1.0], "tally": tally}},
+                             {"machine": "m", "commit": "c0ffee00", "run": "c0ffee00-modes-x"})
+    assert (record["discarded"], record["noisy"], record["quiet"]) == (discarded, noisy, noisy == 0)

@@ -43,22 +43,35 @@ POINTS = [("filter_bank.FilterBank.time_filter_bank", (b, n, "shared", "5x5"))
           for b in ("ray", "dask") for n in (1, 2)]
 
 
-def child(name: str, params: list, warm: int, timed: int) -> list[float]:
-    """A point's calls as asv makes them (setup before each; the benchmark module's teardown
-    at the end), in this process: the timed calls' seconds."""
-    module, cls, method = name.rsplit(".", 2)
+def asv_class(name: str):
+    """The asv benchmark class of ``module.Class.method`` and its module, imported as asv does
+    (by name, from the checkout's benchmarks/: the measuring layer imports no benchmark)."""
+    module, cls, _ = name.rsplit(".", 2)
     found = importlib.import_module(f"benchmarks.{module}")
-    bench, times = getattr(found, cls)(), []
+    return getattr(found, cls), found
+
+
+def child(name: str, params: list, warm: int, timed: int) -> dict:
+    """A point's calls as asv makes them (setup before each; the benchmark module's teardown
+    at the end), in this process: the timed calls' seconds, and whether the machine was
+    quiet over them (the load guard's window runs from the first timed call to the last;
+    this process's tree and the run's clusters, named in its environment, are its own)."""
+    method = name.rsplit(".", 1)[1]
+    cls, found = asv_class(name)
+    bench, times, guard = cls(), [], protocol.guard(config.guard_on())
     try:
         for i in range(warm + timed):
             bench.setup(*params)
+            if i == warm:
+                before = guard.snapshot()
             start = time.perf_counter()
             getattr(bench, method)(*params)
             if i >= warm:
                 times.append(time.perf_counter() - start)
+        load = guard.load(before, guard.snapshot())
     finally:
         getattr(found, "teardown", lambda *a: None)(*params)
-    return times
+    return {"times": times, "quiet": load.quiet(), "foreign_cores": load.foreign_cores_resolved, "steal": load.steal}
 
 
 def calls(name: str) -> tuple[int, int]:
@@ -66,14 +79,26 @@ def calls(name: str) -> tuple[int, int]:
     return (2, 25) if "filter_bank" in name else (1, 5)
 
 
-def measure(root: Path, env: dict, name: str, params: tuple) -> float:
-    """The median of one process's timed calls of a point."""
+def measure(root: Path, env: dict, name: str, params: tuple, tally: dict | None = None) -> float:
+    """The median of one process's timed calls of a point; a process whose calls ran beside
+    foreign load or steal is measured again, up to the protocol's retries (``tally`` counts
+    the processes ``discarded`` and those kept ``noisy`` because the retries ran out)."""
     warm, timed = calls(name)
-    done = subprocess.run([sys.executable, "-m", "bench_lib.measure.modes", "--child", name, json.dumps(list(params)),
-                           str(warm), str(timed)], cwd=root, env=env, capture_output=True, text=True, timeout=600)
-    if done.returncode != 0:
-        raise RuntimeError(f"{name}{params}: {(done.stderr.strip().splitlines() or ['failed'])[-1]}")
-    return statistics.median(json.loads(done.stdout.strip().splitlines()[-1]))
+    tally = {} if tally is None else tally
+    for attempt in range(protocol.RETRIES + 1):
+        done = subprocess.run([sys.executable, "-m", "bench_lib.measure.modes", "--child", name,
+                               json.dumps(list(params)), str(warm), str(timed)],
+                              cwd=root, env=env, capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            raise RuntimeError(f"{name}{params}: {(done.stderr.strip().splitlines() or ['failed'])[-1]}")
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+        if found["quiet"]:
+            break
+        if attempt < protocol.RETRIES:
+            tally["discarded"] = tally.get("discarded", 0) + 1
+    else:
+        tally["noisy"] = tally.get("noisy", 0) + 1
+    return statistics.median(found["times"])
 
 
 def interval(ratios: list[float]) -> protocol.Interval:
@@ -92,7 +117,7 @@ def sitting(root: Path, rounds: int, todo=POINTS, say=print, one_engine: bool = 
     here = dict(os.environ)
     base = {**allocator.without(here), **allocator.environment(here), "PYTHONPATH": str(root)}
     base.pop(config.CLUSTERS, None)
-    times: dict = {(name, params): {"once": [], "per-point": []} for name, params in todo}
+    times: dict = {(name, params): {"once": [], "per-point": [], "tally": {}} for name, params in todo}
     started = time.monotonic()
     for r in range(rounds):
         for mode in (("once", "per-point") if r % 2 == 0 else ("per-point", "once")):
@@ -106,14 +131,16 @@ def sitting(root: Path, rounds: int, todo=POINTS, say=print, one_engine: bool = 
                         try:
                             clusters.start()
                             env = {**base, **clusters.environment(), "PARBENCH_ENGINES": "once"}
-                            for name, params in group:
-                                times[(name, params)]["once"].append(measure(root, env, name, params))
+                            for point in group:
+                                found = times[point]
+                                found["once"].append(measure(root, env, *point, found["tally"]))
                         finally:
                             clusters.stop()
             else:
                 env = {**base, "PARBENCH_ENGINES": "per-point"}
-                for name, params in todo:
-                    times[(name, params)]["per-point"].append(measure(root, env, name, params))
+                for point in todo:
+                    found = times[point]
+                    found["per-point"].append(measure(root, env, *point, found["tally"]))
         spent = time.monotonic() - started
         say(f"[round {r + 1}/{rounds}] {spent / 60:.1f} min spent, ~{spent / (r + 1) * (rounds - r - 1) / 60:.1f} min left")
     return times
@@ -125,13 +152,16 @@ def records(times: dict, run: dict, one_engine: bool = False) -> list[dict]:
     out = []
     for (name, params), both in times.items():
         ratios = [a / b for a, b in zip(both["once"], both["per-point"])]
+        tally = both.get("tally", {})
         found = interval(ratios)
         benchmark = name.rsplit(".", 1)[0]
-        names = ("backend", "n_workers", "variant", "filter_size" if "filter_bank" in name else "scaling")
+        names = asv_class(name)[0].param_names
         out.append({**run, "engines": points.engines(), "kind": "modes", "one_engine": one_engine, "benchmark": name, "params": dict(zip(names, params)),
                     "value": found.estimate, "ci": [found.low, found.high], "rounds": len(ratios),
                     "margin": MARGIN, "equivalent": equivalent(found), "once_s": both["once"],
-                    "per_point_s": both["per-point"], "class": benchmark})
+                    "per_point_s": both["per-point"], "class": benchmark,
+                    "discarded": tally.get("discarded", 0), "noisy": tally.get("noisy", 0),
+                    "quiet": not tally.get("noisy", 0)})
     return out
 
 
@@ -146,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         name, params, warm, timed = args.child
-        print(json.dumps(child(name, json.loads(params), int(warm), int(timed))))
+        print(json.dumps(child(name, json.loads(params), int(warm), int(timed))))  # the parent reads the last line
         return 0
     root = Path(__file__).resolve().parents[2]
     other = args.machine and sysinfo.other_cpu(root / "results" / args.machine, sysinfo.cpu_model())

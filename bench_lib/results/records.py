@@ -57,7 +57,9 @@ MEASURED_POINT = {**RATIO, "malloc": (STR,)}  # bench_lib.measure.ratios.record
 
 FILES = {f.name: f for f in (
     File(POINTS, common=RUN, optional={"engines": (DICT,), "group": (LIST,), "faults": (DICT,),
-                                       "minor_faults": (INT,), "major_faults": (INT,)},
+                                       "minor_faults": (INT,), "major_faults": (INT,),
+                                       # the load guard's tally where a kind does not require it (modes)
+                                       "discarded": (INT,), "noisy": (INT,), "quiet": (BOOL,)},
          kinds={"speedup": MEASURED_POINT, "gap": MEASURED_POINT, "harness": MEASURED_POINT,
                 "malloc": MEASURED_POINT, "ceiling": {**MEASURED_POINT, "loops": (INT,)},
                 # bench_lib.measure.modes: a warm-run figure once / per-point, over rounds of one sitting
