@@ -2,7 +2,7 @@
 #   make bench   set up .venv, run the whole suite (real sizes) with asv, publish html/
 #   make test    set up .venv, run the tests
 #   make docs    regenerate the docs pages whose figures come from results/
-#   make mutation  mutation-test the measurement core (minutes; last line: killed K of N)
+#   make mutation  mutation-test the measurement core and the planning code (minutes; last line: killed K of N)
 # Options: QUICK=1 (smoke test: small sizes, one sample, 73 points; under 3 min here), BENCH=regex, PYTHON=python3.11
 
 PYTHON ?= python3

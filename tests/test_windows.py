@@ -140,6 +140,7 @@ def test_a_combinations_phases_add_its_setups_and_samples(tmp_path, monkeypatch)
     monkeypatch.setenv("PARBENCH_POINTS", str(path))
     monkeypatch.setenv("PARBENCH_RUN", "r1")
     monkeypatch.setattr(windows, "_phase", {})
+    monkeypatch.setattr(windows, "_watched", set())  # this process's first window of the combination is kept
     monkeypatch.setattr(windows.protocol, "guard", lambda on: ScriptedGuard([0.0, 0.0]))
     clock = Clock()
     monkeypatch.setattr(windows, "time", clock)
