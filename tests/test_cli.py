@@ -386,7 +386,7 @@ def test_version_is_the_installed_packages():
 
 # the variables a run sets for its own processes: not settings a user gives
 BOOKKEEPING = {"PARBENCH_RUN", "PARBENCH_POINTS", "PARBENCH_COMMIT", "PARBENCH_SPEEDUP_GROUP", "PARBENCH_RAY_RUNTIME",
-               "PARBENCH_CLUSTERS"}
+               "PARBENCH_CLUSTERS", "PARBENCH_RAY_START"}
 
 
 def test_every_setting_the_code_reads_is_in_help_and_info_with_its_default():
