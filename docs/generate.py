@@ -350,21 +350,24 @@ def split_pairs(folder: Path) -> list[str]:
         newest[(selection[run], runs[run]["engines"])] = run
     pairs = [(newest.get((sel, "per-point")), newest.get((sel, "once"))) for sel in {k[0] for k in newest}]
     pairs = sorted((p for p in pairs if all(p) and selection[p[0]]), key=lambda p: max(x.split("-")[-1] for x in p))
-    out = []
+    out, rows = [], {}  # each asv result file read once (ledger.load_rows), however many entries name it
     for old, new in pairs:
-        backends = sorted({backend for e in entries if e["run"] == old for backend in entry_backends(folder, e)})
+        for e in entries:
+            if e["run"] == old and e["file"] not in rows:
+                rows[e["file"]] = ledger.load_rows(folder / e["file"])
+        backends = sorted({backend for e in entries if e["run"] == old
+                           for backend in entry_backends(rows[e["file"]][e["benchmark"]]["params"], e["indices"])})
         out.extend(split_table(runs, entries, old, new, selection[old], backends))
     return out
 
 
-def entry_backends(folder: Path, entry: dict) -> set[str]:
-    """The backends of a ledger entry's combinations, from the grid its asv result file
-    holds for the benchmark (asv numbers a grid's combinations first parameter slowest)."""
-    grid = json.loads((folder / entry["file"]).read_text())["results"][entry["benchmark"]][1]
+def entry_backends(grid: list[list[str]], indices: list[int]) -> set[str]:
+    """The backends of a benchmark's combinations ``indices`` in its asv parameter grid
+    (asv numbers a grid's combinations first parameter slowest)."""
     inner = 1
     for values in grid[1:]:
         inner *= len(values)
-    return {grid[0][i // inner].strip("'") for i in entry["indices"]}
+    return {grid[0][i // inner].strip("'") for i in indices}
 
 
 def split_table(runs: dict, entries: list[dict], old: str, new: str, chosen: frozenset,

@@ -58,6 +58,8 @@ def test_a_sitting_refuses_a_series_of_another_cpu_and_writes_nothing(monkeypatc
     assert len(err) == 1 and "results/vm-2core-24gb-xeon holds runs on 'Intel(R) Xeon(R) Processor'" in err[0]
     assert "'Made-up CPU 9000'" in err[0]
     assert (series / points.FILE).read_bytes() == before
+
+
 @pytest.mark.parametrize("quiet, discarded, noisy, median", [
     ([True], 0, 0, 2.0),                       # the first process was quiet
     ([False, False, True], 2, 0, 6.0),         # two retaken, the third kept

@@ -128,7 +128,7 @@ class Clusters:
         """Start the clusters and wait until each answers (or ``stopped()``: a signal came);
         returns :meth:`environment`."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        env = self._started_env = self._env()
+        env = self._env()
         try:
             if "ray" in self.engines:
                 self._start_ray(env)
@@ -196,7 +196,7 @@ class Clusters:
                               f"of {RAY_STARTS}, on fresh ports\n")
                 # What the failed start left (a GCS, a raylet) carries its attempt's token.
                 processes.end(processes.marked(RAY_ATTEMPT, self._ray_attempt), 1.0)
-                self._start_ray(self._started_env)
+                self._start_ray(self._env())  # the first start's environment, derived again
                 proc, deadline = self.roots[engine], time.monotonic() + START_TIMEOUT
                 continue
             if proc.poll() is not None or time.monotonic() > deadline:

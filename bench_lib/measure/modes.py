@@ -179,10 +179,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(child(name, json.loads(params), int(warm), int(timed))))  # the parent reads the last line
         return 0
     root = Path(__file__).resolve().parents[2]
-    other = args.machine and sysinfo.other_cpu(root / "results" / args.machine, sysinfo.cpu_model())
+    cpu = sysinfo.cpu_model()
+    other = args.machine and sysinfo.other_cpu(root / "results" / args.machine, cpu)
     if other:
         print(f"python -m bench_lib.measure.modes: error: results/{args.machine} holds runs on {other!r} but this "
-              f"CPU is {sysinfo.cpu_model()!r}; pass this machine's series (`python -m bench_lib info`)", file=sys.stderr)
+              f"CPU is {cpu!r}; pass this machine's series (`python -m bench_lib info`)", file=sys.stderr)
         return 2
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()[:8]
     run = {"machine": args.machine or "", "commit": commit,
