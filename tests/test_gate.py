@@ -133,22 +133,34 @@ def slowed():
     backends._REGISTRY.pop("slowed-threads", None)
 
 
+TRIES = 3  # a slowdown hidden by noise is measured again; a false alarm never is
+
+
 @pytest.mark.alone
 def test_real_a_a_passes_and_a_slowed_backend_is_caught(slowed, no_children_left):
+    """The gate never calls an A/A pair worse, in any try; it catches a 30 ms-per-map slowdown
+    within TRIES tries. On a shared VM a try can lose its power to noise it cannot see (steal)
+    -- a wide interval, or serial times that moved and set the point aside as a host change --
+    but noise must never make it cry wolf."""
     # The real foreign-load guard, as a run uses it: with NoGuard a burst of load from a
     # process outside the test (an engine of an earlier test winding down) once read as a
     # 0.77x -> 0.27x regression of threads.
     options = {"min_rounds": 5, "max_rounds": 12, "time_cap_s": 5.0, "guard": protocol.Guard()}
-    try:
-        first, again, slow = (ratios.speedups("filter_bank", [name], 2, **options)["speedup"][name]
-                              for name in ("threads", "threads", slowed))
-    finally:
-        backends.close_all()
-    _, worse, _ = compare.compare(machine(first), machine(again), 1.2)
-    assert worse == [], [str(c) for c in worse]
-    slow["backend"] = "threads"  # the same point, measured after the slowdown
-    _, worse, _ = compare.compare(machine(first), machine(slow), 1.2)
-    assert len(worse) == 1, (first, slow)
+    seen = []
+    for _ in range(TRIES):
+        try:
+            first, again, slow = (ratios.speedups("filter_bank", [name], 2, **options)["speedup"][name]
+                                  for name in ("threads", "threads", slowed))
+        finally:
+            backends.close_all()
+        same = compare.gate(machine(first), machine(again), 1.2)
+        assert same.worse == [], [str(c) for c in same.worse]
+        slow["backend"] = "threads"  # the same point, measured after the slowdown
+        found = compare.gate(machine(first), machine(slow), 1.2)
+        if len(found.worse) == 1:
+            return
+        seen.append([str(c) for c in found.changes + found.set_aside] + found.notes())
+    pytest.fail(f"a 30 ms slowdown was not caught in {TRIES} tries: {seen}")
 
 
 def test_agreement_by_hand():
