@@ -10,7 +10,8 @@ variables the one channel that reaches a benchmark's ``setup`` unchanged:
 ``PARBENCH_MP_START``           ``multiprocessing`` start method (default ``fork``, Linux's)
 ``PARBENCH_BACKENDS``           comma-separated backends to benchmark (default: all registered)
 ``PARBENCH_POINT_CAP_S``        seconds a protocol point may take (default 60 full, 10 small)
-``PARBENCH_CACHE``              folder for built artefacts such as the model_inference model
+``PARBENCH_CACHE``              folder for built artefacts: the model_inference model, large inputs, the
+                                report page's figures
                                 (default: ``$XDG_CACHE_HOME/parbench``, else ``~/.cache/parbench``)
 ``PARBENCH_ENGINES``            ``per-point`` (default): each asv process starts its own engine; ``once``:
                                 ``run`` starts one Ray and one Dask cluster for the whole run, which warm
@@ -45,7 +46,7 @@ SETTINGS = (
     ("PARBENCH_MALLOC", "fixed", "allocator discipline: fixed malloc thresholds, or default (glibc's)"),
     ("PARBENCH_ENGINES", "per-point", "per-point: each asv process starts its own engine; once: one Ray and one "
                                       "Dask cluster per run, joined by warm runs (run --engines)"),
-    ("PARBENCH_CACHE", "~/.cache/parbench", "folder for the built model_inference model"),
+    ("PARBENCH_CACHE", "~/.cache/parbench", "folder for the built model, inputs and report figures"),
     ("PARBENCH_RAY_OBJECT_STORE_MB", "30% of memory, <= 4096", "Ray's object store size"),
     ("PARBENCH_DASK_WORKER_MEMORY_MB", "60% of memory / workers", "each Dask worker's memory limit"),
     ("RAY_ADDRESS", "local", "use this Ray cluster instead of starting one"),

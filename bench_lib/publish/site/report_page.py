@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench_lib import workloads
 from bench_lib.publish import forecast, report as rep, verdict
-from bench_lib.publish.site import timelines
+from bench_lib.publish.site import drawn, timelines
 from bench_lib.publish.site.common import SiteError
 
 
@@ -192,13 +192,15 @@ def build_report(results: Path, out_dir: Path) -> list[Path]:
         rows = _metadata(machine.info) if machine.info else [("metadata", "not recorded")]
         body.append('<table class="meta">' + "".join(
             f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>" for k, v in rows) + "</table>")
+        held = drawn.digest(Path(results) / machine.name, Path(results) / "benchmarks.json")
         for workload in workloads.names():
             bench = workloads.get(workload).headline
             svg = out_dir / f"{machine.name}-{workload}.svg"
             table = rep.rows(machine, workload)
             top = max((r.n_workers for r in table), default=1)
             ahead = forecast.curve(machine, workload, [2 * top, 4 * top])
-            if not workload_figure(machine, workload, table, svg, ahead):
+            if not drawn.figure(svg, drawn.key(held, "workload", workload),
+                                lambda path: workload_figure(machine, workload, table, path, ahead)):
                 continue
             figures.append(svg)
             advice = verdict.verdict(machine, workload, table, rep.table_run(machine, workload)).text
@@ -207,7 +209,7 @@ def build_report(results: Path, out_dir: Path) -> list[Path]:
                 f'<h3>{workload}</h3><p class="verdict"><b>recommended:</b> {html.escape(advice)}</p>'
                 f'<img src="{svg.name}" alt="{workload} on {html.escape(machine.name)}">'
                 f'<figcaption>History: <a href="../index.html#{bench}">{bench}</a></figcaption></figure>')
-            body.append(timelines.section(Path(results) / machine.name, machine.name, workload, out_dir))
+            body.append(timelines.section(Path(results) / machine.name, machine.name, workload, out_dir, held))
         body.append(f"<details><summary>the same as text (python -m bench_lib report)</summary>"
                     f"<pre>{html.escape(rep.render([machine]))}</pre></details></section>")
     (out_dir / "index.html").write_text(PAGE.format(body="\n".join(body)))

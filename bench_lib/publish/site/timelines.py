@@ -12,6 +12,7 @@ import html
 from pathlib import Path
 
 from bench_lib.measure import timeline
+from bench_lib.publish.site import drawn
 
 INPUT_COLOR, COMPUTE_COLOR = "#f28e2b", "#4e79a7"
 
@@ -53,13 +54,18 @@ def figure(records: list[dict], path: Path) -> None:
                              layout="constrained")
     for ax, record in zip(axes[:, 0], records):
         rows = _workers(record)
+        inputs: dict[int, list] = {y: [] for y in range(len(rows))}
+        computes: dict[int, list] = {y: [] for y in range(len(rows))}
         for pid, thread, submitted, started, input_s, finished in record["spans"]:
             y = rows.index((pid, thread))
             got = input_s or 0.0
             if got:
-                ax.broken_barh([(started, got)], (y - 0.35, 0.7), color=INPUT_COLOR)
-            ax.broken_barh([(started + got, finished - started - got)], (y - 0.35, 0.7),
-                           color=COMPUTE_COLOR, edgecolor="white", linewidth=0.5)
+                inputs[y].append((started, got))
+            computes[y].append((started + got, finished - started - got))
+        for y in range(len(rows)):  # one collection per row and colour: thousands of tasks draw fast
+            if inputs[y]:
+                ax.broken_barh(inputs[y], (y - 0.35, 0.7), color=INPUT_COLOR)
+            ax.broken_barh(computes[y], (y - 0.35, 0.7), color=COMPUTE_COLOR, edgecolor="white", linewidth=0.5)
         ax.set_yticks(range(len(rows)), _labels(rows), fontsize=7)
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.set_xlim(0, max(span[5] for span in record["spans"]) * 1.02)  # from the first hand-over
@@ -72,13 +78,17 @@ def figure(records: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def section(folder: Path, machine: str, workload: str, out_dir: Path) -> str:
-    """The timeline figure of ``workload`` on ``machine`` with its figures, or "" untraced."""
+def section(folder: Path, machine: str, workload: str, out_dir: Path, held: str | None = None) -> str:
+    """The timeline figure of ``workload`` on ``machine`` with its figures, or "" untraced.
+    ``held``: the digest of the machine's results (drawn.digest), to reuse a kept figure."""
     records = latest(folder, workload)
     if not records:
         return ""
     svg = Path(out_dir) / f"{machine}-{workload}-timeline.svg"
-    figure(records, svg)
+    if held is None:
+        figure(records, svg)
+    else:
+        drawn.figure(svg, drawn.key(held, "timeline", workload), lambda path: figure(records, path) or True)
     items = []
     for r in records:
         s = r["summary"]
