@@ -63,10 +63,16 @@ def model_cache(tmp_path_factory):
     """A model cache of the session's own: tests never touch the user's ~/.cache/parbench.
 
     Set in the environment, so spawned children and asv's processes see it too; the
-    model is built there (in a subprocess) by the first test that needs it.
+    model is built there (in a subprocess) by the first test that needs it. The session's
+    pytest workers share it: the model is built once, under its lock, and the report's
+    figures are drawn once (each written whole).
     """
     saved = os.environ.get("PARBENCH_CACHE")
-    path = tmp_path_factory.mktemp("parbench-cache")
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the workers' temp folders share this parent
+        path = tmp_path_factory.getbasetemp().parent / "parbench-cache"
+        path.mkdir(exist_ok=True)
+    else:
+        path = tmp_path_factory.mktemp("parbench-cache")
     os.environ["PARBENCH_CACHE"] = str(path)
     yield path
     if saved is None:
