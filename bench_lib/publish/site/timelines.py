@@ -78,17 +78,14 @@ def figure(records: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def section(folder: Path, machine: str, workload: str, out_dir: Path, held: str | None = None) -> str:
+def section(folder: Path, machine: str, workload: str, out_dir: Path, held: str) -> str:
     """The timeline figure of ``workload`` on ``machine`` with its figures, or "" untraced.
     ``held``: the digest of the machine's results (drawn.digest), to reuse a kept figure."""
     records = latest(folder, workload)
     if not records:
         return ""
     svg = Path(out_dir) / f"{machine}-{workload}-timeline.svg"
-    if held is None:
-        figure(records, svg)
-    else:
-        drawn.figure(svg, drawn.key(held, "timeline", workload), lambda path: figure(records, path) or True)
+    drawn.figure(svg, drawn.key(held, "timeline", workload), lambda path: figure(records, path) or True)
     items = []
     for r in records:
         s = r["summary"]
