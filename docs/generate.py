@@ -8,9 +8,12 @@ it). Pages say what the figures mean; the figures themselves are never typed by 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import re
+import runpy
 import statistics
 import subprocess
 import sys
@@ -208,11 +211,45 @@ def agreement_page() -> str:
 
 
 def run_here(*argv: str, ok: tuple[int, ...] = (0,), **settings: str) -> subprocess.CompletedProcess:
-    """``python argv`` in the checkout with no user setting (PARBENCH_*) let in but
-    ``settings``; an exit status outside ``ok`` raises, with what it printed to stderr."""
+    """``python argv`` (``-m module args`` or ``script args``) as if started in the checkout
+    with no user setting (PARBENCH_*) let in but ``settings``; an exit status outside ``ok``
+    raises, with what it printed to stderr. Run in this process: the commands only read
+    results/, and a fresh interpreter for each would cost a second of imports. Not with
+    ``settings``: those shape what modules compute at import (the benchmarks' worker
+    counts), so such a command gets a process of its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARBENCH_")}
-    done = subprocess.run([sys.executable, *argv], cwd=ROOT, env={**env, **settings}, capture_output=True,
-                          text=True, timeout=300)
+    if settings:
+        done = subprocess.run([sys.executable, *argv], cwd=ROOT, env={**env, **settings}, capture_output=True,
+                              text=True, timeout=300)
+        if done.returncode not in ok:
+            raise RuntimeError(f"python {' '.join(argv)}: exit status {done.returncode}: {done.stderr.strip()}")
+        return done
+    saved_env, saved_argv, saved_cwd = dict(os.environ), sys.argv, os.getcwd()
+    out, err = io.StringIO(), io.StringIO()
+    module = argv[1] if argv[0] == "-m" else None
+    args = list(argv[2:] if module else argv[1:])
+    try:
+        os.environ.clear()
+        os.environ.update({**env, **settings})
+        os.chdir(ROOT)
+        sys.argv = [module or argv[0], *args]
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                if module:
+                    runpy.run_module(module, run_name="__main__", alter_sys=True)
+                else:
+                    runpy.run_path(argv[0], run_name="__main__")
+                code = 0
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+                if not isinstance(exit_.code, (int, type(None))):
+                    print(exit_.code, file=sys.stderr)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+        sys.argv = saved_argv
+    done = subprocess.CompletedProcess(["python", *argv], code, out.getvalue(), err.getvalue())
     if done.returncode not in ok:
         raise RuntimeError(f"python {' '.join(argv)}: exit status {done.returncode}: {done.stderr.strip()}")
     return done
