@@ -117,6 +117,21 @@ def cases():
     return out
 
 
+def engine_of(item) -> tuple:
+    """Tests' order (conftest): the cases on one engine together, across the classes, so the
+    warm engine serves them all; those of a spawned child's group last, by child."""
+    params = getattr(item, "callspec", None)
+    if params is None or "cls" not in params.params:
+        return ("",)
+    cls, combo = params.params["cls"], params.params["combo"]
+    group = GROUPS.get(cls.__name__)
+    key = group(*combo) if group else None
+    if key is not None:
+        return ("~child", repr((cls.__name__, key)))
+    named = dict(zip(getattr(cls, "param_names", []), combo))
+    return ("engine", str(named.get("backend", "")), str(named.get("n_workers", "")))
+
+
 class Child:
     """The spawned process of the current process group (tests/process_groups.py); one at a time."""
 

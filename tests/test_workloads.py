@@ -136,6 +136,13 @@ def cases(workload):
     ]
 
 
+def engine_of(item) -> tuple:
+    """Tests' order (conftest): one engine's cases together, across the workloads."""
+    params = getattr(item, "callspec", None)
+    params = params.params if params else {}
+    return params.get("backend", ""), params.get("n_workers", 0)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def close_engines():
     yield
