@@ -9,7 +9,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.parbench-installed
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 RUN_ARGS := $(if $(QUICK),--quick) $(if $(BENCH),--bench '$(BENCH)')
 
 # Debian packages the tests drive: headless Chromium and its WebDriver (tests/test_site.py),
@@ -39,8 +39,8 @@ $(STAMP): pyproject.toml constraints.txt
 bench: setup
 	$(BIN)/python -m bench_lib run $(RUN_ARGS)
 
-# Two pytest workers (pytest-xdist); a test marked alone gets the machine to itself
-# (tests/conftest.py). TEST_WORKERS=0: one process, in file order.
+# Three pytest workers (pytest-xdist) on two cores: most tests wait on processes they start;
+# a test marked alone gets the machine to itself (tests/conftest.py). TEST_WORKERS=0: one process, in file order.
 test: setup system
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(ARGS)
 

@@ -15,15 +15,15 @@ import pytest  # noqa: E402
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "alone: needs the machine to itself (the load guard, timed shapes); "
-                                       "under make test's two workers, the other one waits")
+                                       "under make test's workers, the others wait")
 
 
 @contextlib.contextmanager
 def machine_share(alone: bool, folder: Path | None):
-    """The machine shared by ``make test``'s two workers (pytest-xdist): every test holds it
-    shared, one marked ``alone`` holds it whole -- the other worker finishes its test and
-    starts none until it is done. A turnstile lock first, so an ``alone`` test waiting is
-    not passed by the other worker's next tests (a writer-first readers-writer lock of two
+    """The machine shared by ``make test``'s workers (pytest-xdist): every test holds it
+    shared, one marked ``alone`` holds it whole -- the other workers finish their tests and
+    start none until it is done. A turnstile lock first, so an ``alone`` test waiting is
+    not passed by the other workers' next tests (a writer-first readers-writer lock of two
     flock files). Without workers (``folder`` None) there is no one to wait for."""
     if folder is None:
         yield

@@ -1,4 +1,4 @@
-"""conftest.machine_share: under make test's two workers, a test marked ``alone`` has the
+"""conftest.machine_share: under make test's workers, a test marked ``alone`` has the
 machine to itself. Threads stand in for the workers: flock locks taken through separate
 opens of a file exclude each other within one process as between two."""
 
