@@ -98,7 +98,9 @@ with backends.get("ray", 1) as engine:
 def test_a_process_that_ran_ray_init_and_shutdown(tmp_path):
     """Ray's own ``ray.init()`` turns token mode on and caches a token from ~/.ray; the
     runtime started next must not be told one token and the driver hold another."""
-    setup = "import ray\nray.init(num_cpus=1, include_dashboard=False)\nray.shutdown()\n"
+    # address="local": a new runtime, as a plain ray.init() starts when no cluster is up (other
+    # tests' `ray start` clusters may be, and a plain one would join theirs)
+    setup = "import ray\nray.init(address='local', num_cpus=1, include_dashboard=False)\nray.shutdown()\n"
     assert result_of(run_fresh(setup + MAP_ABS, tmp_path)) == [abs(x) for x in ITEMS]
 
 
