@@ -2,8 +2,9 @@
 that run many combinations in one (tests/test_benchmarks.py, tests/test_models.py).
 
 TensorFlow is not fork-safe and holds one thread setting per process: a combination that
-loads it in the calling process runs in a spawned child, one per key. ``GROUPS`` maps a
-benchmark class name to ``key(*combination)``; None (or a class not listed): any process.
+loads it in the calling process runs in a spawned child, one per key, whichever class it
+is of. ``GROUPS`` maps a benchmark class name to ``key(*combination)``; None (or a class not
+listed): any process.
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ def scaling(workload, backend, n_workers):
 
 
 def gil_held(workload):
-    """GilHeld: model_inference's serial run loads TensorFlow in the caller: a spawned child."""
-    return ("model_inference", "gil") if workload == "model_inference" else None
+    """GilHeld: model_inference's serial run loads TensorFlow in the caller with serial's
+    threads, as ModelInference's serial reload does: the same child serves both."""
+    return model_inference("serial", 1, "reload") if workload == "model_inference" else None
 
 
 GROUPS = {"ModelInference": model_inference_benchmark, "Imports": imports, "Ratios": scaling, "Gap": scaling,

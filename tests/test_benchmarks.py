@@ -127,7 +127,7 @@ def engine_of(item) -> tuple:
     group = GROUPS.get(cls.__name__)
     key = group(*combo) if group else None
     if key is not None:
-        return ("~child", repr((cls.__name__, key)))
+        return ("~child", repr(key))
     named = dict(zip(getattr(cls, "param_names", []), combo))
     return ("engine", str(named.get("backend", "")), str(named.get("n_workers", "")))
 
@@ -265,7 +265,7 @@ def test_benchmark_runs(cls, methods, combo):
             Child.close()
         skip = run_case(cls, methods, args)
     else:
-        skip = Child.run((cls.__name__, key), run_case, cls, methods, args)
+        skip = Child.run(key, run_case, cls, methods, args)
     expected = unsupported.reason(cls.__name__, dict(zip(getattr(cls, "param_names", []), combo)))
     assert (skip is None) == (expected is None), f"setup: {skip or 'runs'}; tests/unsupported.py: {expected or 'runs'}"
     if skip is not None:
