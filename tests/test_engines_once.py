@@ -179,15 +179,28 @@ def test_both_modes_measure_the_same_points_and_only_per_point_starts_engines_in
     assert checked == 2, times_once
 
 
-def test_startup_still_starts_its_own_engines_and_a_run_of_starts_needs_no_cluster(repo):
+def test_starts_and_a_speedup_group_start_their_own_engines_and_no_cluster(repo, monkeypatch):
+    """The first phase of a run (one run here for both): Startup still starts its own
+    engines, and the protocol's rounds (``ratios.speedups``) measure every backend of the
+    speedup group in one process, interleaved, where a run cluster would idle beside the
+    other arms. A run of only these starts no cluster; their engines start in asv's
+    benchmark processes."""
+    import json
+
+    monkeypatch.setenv("PARBENCH_POINT_CAP_S", "1")  # where the rounds run, not how precise they get
     mark = uuid.uuid4().hex
-    run, seen, out = _run(repo, mark, "ci-starts", "--bench", r"overhead\.Startup\.track_start\('(ray|dask)', 1\)")
+    run, seen, out = _run(repo, mark, "ci-first-phase", "--bench",
+                          r"overhead\.Startup\.track_start\('(ray|dask)', 1\)"
+                          r"|scaling\.Ratios\.track_speedup\('filter_bank', '(ray|dask)'")
     assert run.returncode == 0, out[-3000:]
-    assert not seen.roots, f"a run of starts started clusters: {seen.roots}"
+    assert not seen.roots, f"a run of starts and a speedup group started clusters: {seen.roots}"
     assert set(RAY_DAEMONS) <= seen.in_asv and "dask-worker-process" in seen.in_asv, seen.in_asv
-    _, [saved] = result_file(repo, "ci-starts-small")
+    _, [saved] = result_file(repo, "ci-first-phase-small")
     starts = _values(keys_once(saved)["results"], "overhead.Startup.track_start")
     assert starts[("'ray'", "1")] > 0 and starts[("'dask'", "1")] > 0, starts
+    lines = (repo / "results" / "ci-first-phase-small" / "points.jsonl").read_text().splitlines()
+    speedups = {r["backend"]: r["value"] for r in map(json.loads, lines) if r.get("kind") == "speedup"}
+    assert set(speedups) == {"ray", "dask"} and all(v > 0 for v in speedups.values()), speedups
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
@@ -286,24 +299,6 @@ def test_a_point_on_the_runs_cluster_gets_exactly_its_workers(tmp_path):
             assert env.get("MALLOC_ARENA_MAX") == "1" and env.get("MALLOC_MMAP_THRESHOLD_") == str(1 << 30), env
             assert env.get("MALLOC_TRIM_THRESHOLD_") == str(1 << 30), env  # not Dask nanny's 65536
             assert env.get("OMP_NUM_THREADS") == "1" and env.get("OPENBLAS_NUM_THREADS") == "1", env
-
-
-def test_a_speedup_group_is_measured_in_one_process_without_the_runs_clusters(repo, monkeypatch):
-    """The protocol's rounds (``ratios.speedups``) measure every backend of the speedup
-    group in one process, interleaved: a run cluster there would idle beside the other
-    arms, so none is started; the group's engines start once in that process."""
-    import json
-
-    monkeypatch.setenv("PARBENCH_POINT_CAP_S", "1")  # where the rounds run, not how precise they get
-    mark = uuid.uuid4().hex
-    run, seen, out = _run(repo, mark, "ci-once-ratios", "--bench",
-                          r"scaling\.Ratios\.track_speedup\('filter_bank', '(ray|dask)'")
-    assert run.returncode == 0, out[-3000:]
-    assert not seen.roots, seen.roots
-    assert set(RAY_DAEMONS) <= seen.in_asv, seen.in_asv
-    lines = (repo / "results" / "ci-once-ratios-small" / "points.jsonl").read_text().splitlines()
-    speedups = {r["backend"]: r["value"] for r in map(json.loads, lines) if r.get("kind") == "speedup"}
-    assert set(speedups) == {"ray", "dask"} and all(v > 0 for v in speedups.values()), speedups
 
 
 def test_the_run_goes_in_phases_one_cluster_at_a_time_by_hand():
