@@ -221,18 +221,25 @@ def run_here(*argv: str, ok: tuple[int, ...] = (0,), **settings: str) -> subproc
     if settings:
         done = subprocess.run([sys.executable, *argv], cwd=ROOT, env={**env, **settings}, capture_output=True,
                               text=True, timeout=300)
-        if done.returncode not in ok:
-            raise RuntimeError(f"python {' '.join(argv)}: exit status {done.returncode}: {done.stderr.strip()}")
-        return done
+    else:
+        done = in_process(argv, env)
+    if done.returncode not in ok:
+        raise RuntimeError(f"python {' '.join(argv)}: exit status {done.returncode}: {done.stderr.strip()}")
+    return done
+
+
+def in_process(argv: tuple[str, ...], env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``python argv`` run here, in ``env`` and the checkout, with what it printed and its
+    exit status as a subprocess would give them; this process's environment, arguments and
+    folder are put back after."""
     saved_env, saved_argv, saved_cwd = dict(os.environ), sys.argv, os.getcwd()
     out, err = io.StringIO(), io.StringIO()
     module = argv[1] if argv[0] == "-m" else None
-    args = list(argv[2:] if module else argv[1:])
     try:
         os.environ.clear()
-        os.environ.update({**env, **settings})
+        os.environ.update(env)
         os.chdir(ROOT)
-        sys.argv = [module or argv[0], *args]
+        sys.argv = [module, *argv[2:]] if module else list(argv)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 if module:
@@ -240,19 +247,16 @@ def run_here(*argv: str, ok: tuple[int, ...] = (0,), **settings: str) -> subproc
                 else:
                     runpy.run_path(argv[0], run_name="__main__")
                 code = 0
-            except SystemExit as exit_:
-                code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-                if not isinstance(exit_.code, (int, type(None))):
+            except SystemExit as exit_:  # as the interpreter reads it: None 0, a message 1
+                code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+                if code == 1 and not isinstance(exit_.code, int):
                     print(exit_.code, file=sys.stderr)
     finally:
         os.environ.clear()
         os.environ.update(saved_env)
         os.chdir(saved_cwd)
         sys.argv = saved_argv
-    done = subprocess.CompletedProcess(["python", *argv], code, out.getvalue(), err.getvalue())
-    if done.returncode not in ok:
-        raise RuntimeError(f"python {' '.join(argv)}: exit status {done.returncode}: {done.stderr.strip()}")
-    return done
+    return subprocess.CompletedProcess(["python", *argv], code, out.getvalue(), err.getvalue())
 
 
 # docs/validation.md: each A/A pair, and the pair a day of the host apart, as the results give them.
