@@ -2,6 +2,7 @@
 
 import contextlib
 import fcntl
+import itertools
 import os
 import tempfile
 import time
@@ -55,16 +56,10 @@ def pytest_collection_modifyitems(items):
     module's own place): cases on the same engine run one after another, so the warm engine
     a test process keeps (``backends.warm``) serves them all instead of starting again for
     each test function. Deterministic, so every xdist worker collects the same order."""
-    out, start = [], 0
-    while start < len(items):
-        module = items[start].module
-        end = start
-        while end < len(items) and items[end].module is module:
-            end += 1
-        block = items[start:end]
+    out = []
+    for module, block in itertools.groupby(items, key=lambda item: item.module):
         key = getattr(module, "engine_of", None)
         out += sorted(block, key=key) if key else block
-        start = end
     items[:] = out
 
 
