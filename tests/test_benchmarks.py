@@ -117,6 +117,12 @@ def cases():
     return out
 
 
+def child_key(cls, combo):
+    """The spawned child a combination runs in (tests/process_groups.py), None: here."""
+    group = GROUPS.get(cls.__name__)
+    return group(*combo) if group else None
+
+
 def engine_of(item) -> tuple:
     """Tests' order (conftest): the cases on one engine together, across the classes, so the
     warm engine serves them all; those of a spawned child's group last, by child."""
@@ -124,8 +130,7 @@ def engine_of(item) -> tuple:
     if params is None or "cls" not in params.params:
         return ("",)
     cls, combo = params.params["cls"], params.params["combo"]
-    group = GROUPS.get(cls.__name__)
-    key = group(*combo) if group else None
+    key = child_key(cls, combo)
     if key is not None:
         return ("~child", repr(key))
     named = dict(zip(getattr(cls, "param_names", []), combo))
@@ -258,10 +263,9 @@ def run_case(cls, methods, args) -> str | None:
 @pytest.mark.parametrize("cls,methods,combo", cases())
 def test_benchmark_runs(cls, methods, combo):
     args = (*cache_args(cls), *combo)
-    group = GROUPS.get(cls.__name__)
-    key = group(*combo) if group else None
+    key = child_key(cls, combo)
     if key is None:
-        if group is None:  # closing engines here under a live executor upsets its semaphores
+        if cls.__name__ not in GROUPS:  # closing engines here under a live executor upsets its semaphores
             Child.close()
         skip = run_case(cls, methods, args)
     else:
