@@ -18,6 +18,8 @@ import uuid
 import psutil
 import pytest
 
+from bench_lib.results import points
+
 from test_cli import checkout  # noqa: F401 - the fixture is used by name
 from test_runner import keys_once, living, marked, result_file, start, wait_for
 
@@ -185,8 +187,6 @@ def test_starts_and_a_speedup_group_start_their_own_engines_and_no_cluster(repo,
     speedup group in one process, interleaved, where a run cluster would idle beside the
     other arms. A run of only these starts no cluster; their engines start in asv's
     benchmark processes."""
-    import json
-
     monkeypatch.setenv("PARBENCH_POINT_CAP_S", "1")  # where the rounds run, not how precise they get
     mark = uuid.uuid4().hex
     run, seen, out = _run(repo, mark, "ci-first-phase", "--bench",
@@ -198,8 +198,9 @@ def test_starts_and_a_speedup_group_start_their_own_engines_and_no_cluster(repo,
     _, [saved] = result_file(repo, "ci-first-phase-small")
     starts = _values(keys_once(saved)["results"], "overhead.Startup.track_start")
     assert starts[("'ray'", "1")] > 0 and starts[("'dask'", "1")] > 0, starts
-    lines = (repo / "results" / "ci-first-phase-small" / "points.jsonl").read_text().splitlines()
-    speedups = {r["backend"]: r["value"] for r in map(json.loads, lines) if r.get("kind") == "speedup"}
+    found, unreadable = points.read(repo / "results" / "ci-first-phase-small" / points.FILE)
+    assert unreadable == 0, found
+    speedups = {r["backend"]: r["value"] for r in found if r.get("kind") == "speedup"}
     assert set(speedups) == {"ray", "dask"} and all(v > 0 for v in speedups.values()), speedups
 
 
